@@ -1,0 +1,71 @@
+//! Errors of the integrators crate.
+
+/// Why a step or a run failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IntegratorError {
+    /// The state became non-finite: the run diverged.
+    #[error("diverged at step {step}: {reason}")]
+    Diverged {
+        /// Step index (1-based: the step that produced the bad state).
+        step: u64,
+        /// What became non-finite.
+        reason: String,
+    },
+    /// A numerical parameter is invalid.
+    #[error("invalid parameter {name} = {value}: {reason}")]
+    InvalidParameter {
+        /// Parameter name.
+        name: &'static str,
+        /// Its value.
+        value: f64,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The state does not fit the dynamics (dimension, domain).
+    #[error("incompatible state: {0}")]
+    IncompatibleState(String),
+    /// A checkpoint belongs to a different dynamics or cannot be (de)serialised.
+    #[error("checkpoint error: {0}")]
+    Checkpoint(String),
+    /// An observer asked the run to stop with an error.
+    #[error("observer failed at step {step}: {reason}")]
+    Observer {
+        /// Step at which the observer failed.
+        step: u64,
+        /// Its message.
+        reason: String,
+    },
+    /// The energy functional failed.
+    #[error("energy error at step {step}: {source}")]
+    Energy {
+        /// Step being computed.
+        step: u64,
+        /// The underlying error.
+        source: meanfield_energy::EnergyError,
+    },
+    /// Error from the measures crate.
+    #[error(transparent)]
+    Measures(#[from] meanfield_measures::MeasuresError),
+}
+
+/// Result alias of the integrators crate.
+pub type Result<T> = std::result::Result<T, IntegratorError>;
+
+/// A positive, finite step size or temperature; anything else is a typed error.
+pub fn check_positive(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(IntegratorError::InvalidParameter { name, value, reason: "must be finite and > 0" })
+    }
+}
+
+/// A finite value ≥ 0.
+pub fn check_non_negative(name: &'static str, value: f64) -> Result<f64> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(IntegratorError::InvalidParameter { name, value, reason: "must be finite and ≥ 0" })
+    }
+}

@@ -1,0 +1,21 @@
+//! # meanfield-integrators
+//!
+//! Time-stepping schemes for interacting particle systems and the [`Runner`] that drives
+//! them. One module per dynamics; all share the [`Dynamics`] trait, the ensemble type of
+//! `meanfield-measures` and the [`Functional`](meanfield_energy::Functional) interface.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
+//! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
+//! | [`langevin`] | MFLD (Euler–Maruyama) |
+
+pub mod dynamics;
+pub mod error;
+pub mod langevin;
+pub mod runner;
+
+pub use dynamics::{Dynamics, DynamicsState, StepReport};
+pub use error::{IntegratorError, Result};
+pub use langevin::{LangevinParams, Mfld};
+pub use runner::{Checkpoint, Control, RunSummary, Runner, StopReason};

@@ -1,0 +1,788 @@
+//! Tridiagonal matrices in $O(n)$ storage, with $O(n)$ log-determinant,
+//! solves and mat-vecs.
+//!
+//! - [`SymTridiagonal`]: $A_{kk} = a_k$, $A_{k,k+1} = A_{k+1,k} = b_k$. Factored by the
+//!   $LDL^\top$ (Thomas) recurrence
+//!   $$ d_0 = a_0, \qquad d_k = a_k - b_{k-1}^2 / d_{k-1}, \qquad \det A = \prod_k d_k, $$
+//!   which also works for indefinite matrices as long as no pivot $d_k$ vanishes
+//!   (the computed $d_k$ are the exact pivots of a matrix whose $b_k$ are perturbed by a few ulps,
+//!   the classical Sturm-sequence stability result, so $\log|\det A|$ is accurate).
+//! - [`Tridiagonal`]: general (non-symmetric) tridiagonal matrix, factored by LU with
+//!   partial pivoting (LAPACK `gttrf`), $P A = L U$ with $U$ having two super-diagonals;
+//!   robust for any non-singular matrix.
+
+use faer::Mat;
+
+use crate::error::{LinalgError, Result, check_dim, check_finite};
+use crate::logdet::LogDet;
+
+/// Checks `n >= 1` for a tridiagonal matrix (the off-diagonals have length $n-1$).
+fn check_nonempty(n: usize, what: &'static str) -> Result<()> {
+    if n == 0 {
+        Err(LinalgError::Empty { what })
+    } else {
+        Ok(())
+    }
+}
+
+/// Symmetric tridiagonal matrix
+/// $$ A = \begin{pmatrix} a_0 & b_0 & & \\ b_0 & a_1 & \ddots & \\ & \ddots & \ddots & b_{n-2} \\ & & b_{n-2} & a_{n-1} \end{pmatrix}, $$
+/// stored as `diag` $= (a_k)_{k<n}$ and `off` $= (b_k)_{k<n-1}$.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymTridiagonal {
+    diag: Vec<f64>,
+    off: Vec<f64>,
+}
+
+impl SymTridiagonal {
+    /// Builds $A$ from its diagonal ($n \ge 1$ entries) and off-diagonal ($n-1$ entries).
+    ///
+    /// # Errors
+    /// [`LinalgError::Empty`] if `diag` is empty, [`LinalgError::DimensionMismatch`] if
+    /// `off.len() != diag.len() - 1`, [`LinalgError::NonFinite`] for NaN/infinite entries.
+    pub fn new(diag: Vec<f64>, off: Vec<f64>) -> Result<Self> {
+        check_nonempty(diag.len(), "tridiagonal diagonal")?;
+        check_dim("tridiagonal off-diagonal length", diag.len() - 1, off.len())?;
+        check_finite("tridiagonal diagonal", &diag)?;
+        check_finite("tridiagonal off-diagonal", &off)?;
+        Ok(Self { diag, off })
+    }
+
+    /// Dimension $n$.
+    pub fn dim(&self) -> usize {
+        self.diag.len()
+    }
+
+    /// Diagonal $(a_k)_{k<n}$.
+    pub fn diag(&self) -> &[f64] {
+        &self.diag
+    }
+
+    /// Off-diagonal $(b_k)_{k<n-1}$.
+    pub fn off(&self) -> &[f64] {
+        &self.off
+    }
+
+    /// Mutable diagonal, to update $A$ in a time loop without reallocating.
+    /// Non-finite values written here are reported by the factorizations.
+    pub fn diag_mut(&mut self) -> &mut [f64] {
+        &mut self.diag
+    }
+
+    /// Mutable off-diagonal (see [`SymTridiagonal::diag_mut`]).
+    pub fn off_mut(&mut self) -> &mut [f64] {
+        &mut self.off
+    }
+
+    /// $y = A x$: $y_k = b_{k-1} x_{k-1} + a_k x_k + b_k x_{k+1}$, written into `y`.
+    ///
+    /// # Errors
+    /// [`LinalgError::DimensionMismatch`] if `x` or `y` does not have length $n$.
+    pub fn matvec_into(&self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        tridiag_matvec(&self.off, &self.diag, &self.off, x, y)
+    }
+
+    /// $y = A x$ (allocating).
+    ///
+    /// # Errors
+    /// [`LinalgError::DimensionMismatch`] if `x.len() != n`.
+    pub fn matvec(&self, x: &[f64]) -> Result<Vec<f64>> {
+        let mut y = vec![0.0; self.dim()];
+        self.matvec_into(x, &mut y)?;
+        Ok(y)
+    }
+
+    /// The dense $n \times n$ matrix (for tests and small sizes).
+    pub fn to_dense(&self) -> Mat<f64> {
+        tridiag_to_dense(&self.off, &self.diag, &self.off)
+    }
+
+    /// $\log|\det A|$ with sign, $\det A = \prod_k d_k$ by the $LDL^\top$ recurrence
+    /// $d_k = a_k - b_{k-1}^2 / d_{k-1}$, in $O(n)$ time and $O(1)$ memory.
+    ///
+    /// If an intermediate pivot vanishes exactly (possible for indefinite matrices,
+    /// e.g. $\begin{psmallmatrix}0&1\\1&0\end{psmallmatrix}$) it falls back to the
+    /// pivoted LU of [`Tridiagonal`].
+    ///
+    /// # Errors
+    /// [`LinalgError::Singular`] if $\det A = 0$ exactly,
+    /// [`LinalgError::NonFinite`] if an entry or a pivot is not finite.
+    pub fn log_det(&self) -> Result<LogDet> {
+        let n = self.dim();
+        let mut ld = LogDet::ONE;
+        let mut d_prev = 0.0;
+        for k in 0..n {
+            let d = if k == 0 {
+                self.diag[0]
+            } else {
+                self.diag[k] - self.off[k - 1] * (self.off[k - 1] / d_prev)
+            };
+            match ld.push_pivot(d, "symmetric tridiagonal LDL^T pivot", k) {
+                Ok(()) => {}
+                Err(LinalgError::Singular { .. }) if k + 1 < n => {
+                    return Tridiagonal::from(self).log_det();
+                }
+                Err(e) => return Err(e),
+            }
+            d_prev = d;
+        }
+        Ok(ld)
+    }
+
+    /// Computes the pivots $d_k$ into `d` (length $n$).
+    fn pivots_into(&self, d: &mut [f64]) -> Result<LogDet> {
+        let mut ld = LogDet::ONE;
+        for k in 0..self.dim() {
+            d[k] = if k == 0 {
+                self.diag[0]
+            } else {
+                self.diag[k] - self.off[k - 1] * (self.off[k - 1] / d[k - 1])
+            };
+            ld.push_pivot(d[k], "symmetric tridiagonal LDL^T pivot", k)?;
+        }
+        Ok(ld)
+    }
+
+    /// Solves $A x = b$ in place by $LDL^\top$ (Thomas algorithm), $O(n)$, no allocation:
+    /// $z_k = b_k - l_{k-1} z_{k-1}$, $x_k = z_k / d_k - l_k x_{k+1}$ with $l_k = b_k / d_k$.
+    ///
+    /// `work` (length $\ge n$) receives the pivots $d_k$. The pivots are computed
+    /// before `rhs` is touched, so `rhs` is unchanged on error. No pivoting: use
+    /// [`SymTridiagonal::solve`] or [`Tridiagonal`] if a pivot may vanish.
+    ///
+    /// # Errors
+    /// [`LinalgError::DimensionMismatch`] if `rhs.len() != n` or `work.len() < n`,
+    /// [`LinalgError::NonFinite`] for a non-finite `rhs` or pivot,
+    /// [`LinalgError::Singular`] if some $d_k = 0$ exactly.
+    pub fn solve_in_place(&self, rhs: &mut [f64], work: &mut [f64]) -> Result<()> {
+        let n = self.dim();
+        check_dim("symmetric tridiagonal rhs length", n, rhs.len())?;
+        if work.len() < n {
+            return Err(LinalgError::DimensionMismatch {
+                what: "symmetric tridiagonal work length (at least n)",
+                expected: n,
+                got: work.len(),
+            });
+        }
+        check_finite("symmetric tridiagonal rhs", rhs)?;
+        let d = &mut work[..n];
+        self.pivots_into(d)?;
+        ldl_substitute(d, |k| self.off[k] / d[k], rhs);
+        Ok(())
+    }
+
+    /// Solves $A x = b$ (allocating). Uses $LDL^\top$ like
+    /// [`SymTridiagonal::solve_in_place`], falling back to the pivoted LU of
+    /// [`Tridiagonal`] if an intermediate pivot vanishes exactly.
+    ///
+    /// # Errors
+    /// As [`SymTridiagonal::solve_in_place`] (but `Singular` only if $\det A = 0$).
+    pub fn solve(&self, rhs: &[f64]) -> Result<Vec<f64>> {
+        let n = self.dim();
+        let mut x = rhs.to_vec();
+        let mut work = vec![0.0; n];
+        match self.solve_in_place(&mut x, &mut work) {
+            Ok(()) => Ok(x),
+            Err(LinalgError::Singular { index, .. }) if index + 1 < n => {
+                Tridiagonal::from(self).solve(rhs)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Factors $A = L D L^\top$ once, for repeated solves (see [`SymTridiagonalLdl`]).
+    ///
+    /// # Errors
+    /// As [`SymTridiagonalLdl::new`].
+    pub fn ldl(&self) -> Result<SymTridiagonalLdl> {
+        SymTridiagonalLdl::new(self)
+    }
+}
+
+/// In-place $LDL^\top$ substitution: forward $z_k \mathrel{-}= l_{k-1} z_{k-1}$, then
+/// backward $x_k = z_k / d_k - l_k x_{k+1}$.
+fn ldl_substitute(d: &[f64], l: impl Fn(usize) -> f64, rhs: &mut [f64]) {
+    let n = d.len();
+    for k in 1..n {
+        rhs[k] -= l(k - 1) * rhs[k - 1];
+    }
+    rhs[n - 1] /= d[n - 1];
+    for k in (0..n - 1).rev() {
+        rhs[k] = rhs[k] / d[k] - l(k) * rhs[k + 1];
+    }
+}
+
+/// Factored symmetric tridiagonal matrix $A = L D L^\top$, $L$ unit lower bidiagonal
+/// with sub-diagonal $l_k = b_k / d_k$, $D = \operatorname{diag}(d_k)$;
+/// $\det A = \prod_k d_k$. Implements [`BlockSolver`](crate::BlockSolver).
+#[derive(Clone, Debug)]
+pub struct SymTridiagonalLdl {
+    d: Vec<f64>,
+    l: Vec<f64>,
+    status: Result<LogDet>,
+}
+
+impl SymTridiagonalLdl {
+    /// Factors $A = L D L^\top$ (no pivoting).
+    ///
+    /// # Errors
+    /// [`LinalgError::Singular`] if some pivot $d_k = 0$ exactly (for an indefinite
+    /// matrix with a vanishing leading minor use [`TridiagonalLu`] instead),
+    /// [`LinalgError::NonFinite`] if an entry or pivot is not finite.
+    pub fn new(a: &SymTridiagonal) -> Result<Self> {
+        let mut f = Self {
+            d: Vec::new(),
+            l: Vec::new(),
+            status: Ok(LogDet::ONE),
+        };
+        f.refactor(a)?;
+        Ok(f)
+    }
+
+    /// Re-factors a new matrix reusing storage. On error the factorization is
+    /// unusable and later calls report the same error.
+    ///
+    /// # Errors
+    /// As [`SymTridiagonalLdl::new`].
+    pub fn refactor(&mut self, a: &SymTridiagonal) -> Result<()> {
+        let n = a.dim();
+        self.d.resize(n, 0.0);
+        self.l.resize(n - 1, 0.0);
+        let res = a.pivots_into(&mut self.d);
+        if res.is_ok() {
+            for k in 0..n - 1 {
+                self.l[k] = a.off[k] / self.d[k];
+            }
+        }
+        self.status = res.clone();
+        res.map(|_| ())
+    }
+
+    /// Dimension $n$.
+    pub fn dim(&self) -> usize {
+        self.d.len()
+    }
+
+    /// The pivots $d_k$ (diagonal of $D$).
+    pub fn pivots(&self) -> &[f64] {
+        &self.d
+    }
+
+    pub(crate) fn log_det_impl(&self) -> Result<LogDet> {
+        self.status.clone()
+    }
+
+    pub(crate) fn solve_slice(&self, rhs: &mut [f64]) -> Result<()> {
+        self.status.clone()?;
+        check_dim("symmetric tridiagonal rhs length", self.dim(), rhs.len())?;
+        check_finite("symmetric tridiagonal rhs", rhs)?;
+        ldl_substitute(&self.d, |k| self.l[k], rhs);
+        Ok(())
+    }
+}
+
+/// General tridiagonal matrix with sub-diagonal $(c_k)_{k<n-1}$ (`lower`, $A_{k+1,k}$),
+/// diagonal $(a_k)_{k<n}$ and super-diagonal $(e_k)_{k<n-1}$ (`upper`, $A_{k,k+1}$).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tridiagonal {
+    lower: Vec<f64>,
+    diag: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+impl From<&SymTridiagonal> for Tridiagonal {
+    /// $c_k = e_k = b_k$.
+    fn from(s: &SymTridiagonal) -> Self {
+        Self {
+            lower: s.off.clone(),
+            diag: s.diag.clone(),
+            upper: s.off.clone(),
+        }
+    }
+}
+
+impl Tridiagonal {
+    /// Builds $A$ from sub-diagonal ($n-1$), diagonal ($n \ge 1$) and super-diagonal ($n-1$).
+    ///
+    /// # Errors
+    /// [`LinalgError::Empty`] if `diag` is empty, [`LinalgError::DimensionMismatch`] for
+    /// wrong off-diagonal lengths, [`LinalgError::NonFinite`] for NaN/infinite entries.
+    pub fn new(lower: Vec<f64>, diag: Vec<f64>, upper: Vec<f64>) -> Result<Self> {
+        let t = Self { lower, diag, upper };
+        t.validate()?;
+        Ok(t)
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_nonempty(self.diag.len(), "tridiagonal diagonal")?;
+        let n = self.diag.len();
+        check_dim("tridiagonal sub-diagonal length", n - 1, self.lower.len())?;
+        check_dim("tridiagonal super-diagonal length", n - 1, self.upper.len())?;
+        check_finite("tridiagonal sub-diagonal", &self.lower)?;
+        check_finite("tridiagonal diagonal", &self.diag)?;
+        check_finite("tridiagonal super-diagonal", &self.upper)
+    }
+
+    /// Dimension $n$.
+    pub fn dim(&self) -> usize {
+        self.diag.len()
+    }
+
+    /// Sub-diagonal $c_k = A_{k+1,k}$.
+    pub fn lower(&self) -> &[f64] {
+        &self.lower
+    }
+
+    /// Diagonal $a_k = A_{kk}$.
+    pub fn diag(&self) -> &[f64] {
+        &self.diag
+    }
+
+    /// Super-diagonal $e_k = A_{k,k+1}$.
+    pub fn upper(&self) -> &[f64] {
+        &self.upper
+    }
+
+    /// Mutable sub-diagonal (lengths are fixed; non-finite values are reported by [`TridiagonalLu`]).
+    pub fn lower_mut(&mut self) -> &mut [f64] {
+        &mut self.lower
+    }
+
+    /// Mutable diagonal.
+    pub fn diag_mut(&mut self) -> &mut [f64] {
+        &mut self.diag
+    }
+
+    /// Mutable super-diagonal.
+    pub fn upper_mut(&mut self) -> &mut [f64] {
+        &mut self.upper
+    }
+
+    /// $y = A x$: $y_k = c_{k-1} x_{k-1} + a_k x_k + e_k x_{k+1}$, written into `y`.
+    ///
+    /// # Errors
+    /// [`LinalgError::DimensionMismatch`] if `x` or `y` does not have length $n$.
+    pub fn matvec_into(&self, x: &[f64], y: &mut [f64]) -> Result<()> {
+        tridiag_matvec(&self.lower, &self.diag, &self.upper, x, y)
+    }
+
+    /// $y = A x$ (allocating).
+    ///
+    /// # Errors
+    /// [`LinalgError::DimensionMismatch`] if `x.len() != n`.
+    pub fn matvec(&self, x: &[f64]) -> Result<Vec<f64>> {
+        let mut y = vec![0.0; self.dim()];
+        self.matvec_into(x, &mut y)?;
+        Ok(y)
+    }
+
+    /// The dense $n \times n$ matrix (for tests and small sizes).
+    pub fn to_dense(&self) -> Mat<f64> {
+        tridiag_to_dense(&self.lower, &self.diag, &self.upper)
+    }
+
+    /// Factors $P A = L U$ with partial pivoting (see [`TridiagonalLu`]).
+    ///
+    /// # Errors
+    /// As [`TridiagonalLu::new`].
+    pub fn lu(&self) -> Result<TridiagonalLu> {
+        TridiagonalLu::new(self)
+    }
+
+    /// $\log|\det A|$ with sign, $\det A = (-1)^{t} \prod_k U_{kk}$ from the pivoted LU.
+    ///
+    /// # Errors
+    /// [`LinalgError::Singular`] if $\det A = 0$, [`LinalgError::NonFinite`] for non-finite entries.
+    pub fn log_det(&self) -> Result<LogDet> {
+        self.lu()?.log_det_impl()
+    }
+
+    /// Solves $A x = b$ via the pivoted LU (allocating).
+    ///
+    /// # Errors
+    /// As [`Tridiagonal::log_det`], plus [`LinalgError::DimensionMismatch`] /
+    /// [`LinalgError::NonFinite`] for a bad right-hand side.
+    pub fn solve(&self, rhs: &[f64]) -> Result<Vec<f64>> {
+        let lu = self.lu()?;
+        let mut x = rhs.to_vec();
+        lu.solve_slice(&mut x)?;
+        Ok(x)
+    }
+}
+
+/// LU factorization with partial pivoting of a tridiagonal matrix (LAPACK `gttrf`):
+/// $P A = L U$ where $L$ is unit lower bidiagonal (multipliers `dl`) up to the row
+/// interchanges, and $U$ is upper triangular with diagonal `d` and two
+/// super-diagonals `du`, `du2`; $\det A = (-1)^{t} \prod_k d_k$, $t$ = number of
+/// interchanges. Implements [`BlockSolver`](crate::BlockSolver).
+#[derive(Clone, Debug)]
+pub struct TridiagonalLu {
+    dl: Vec<f64>,
+    d: Vec<f64>,
+    du: Vec<f64>,
+    du2: Vec<f64>,
+    /// Row $k$ was interchanged with row $k+1$ at elimination step $k$.
+    swapped: Vec<bool>,
+    status: Result<LogDet>,
+}
+
+impl TridiagonalLu {
+    /// Factors $P A = L U$ in $O(n)$.
+    ///
+    /// # Errors
+    /// [`LinalgError::Singular`] if some $U_{kk} = 0$ exactly (then $\det A = 0$),
+    /// [`LinalgError::NonFinite`] for non-finite entries or pivots.
+    pub fn new(a: &Tridiagonal) -> Result<Self> {
+        let mut f = Self {
+            dl: Vec::new(),
+            d: Vec::new(),
+            du: Vec::new(),
+            du2: Vec::new(),
+            swapped: Vec::new(),
+            status: Ok(LogDet::ONE),
+        };
+        f.refactor(a)?;
+        Ok(f)
+    }
+
+    /// Re-factors a new matrix reusing storage. On error the factorization is
+    /// unusable and later calls report the same error.
+    ///
+    /// # Errors
+    /// As [`TridiagonalLu::new`].
+    pub fn refactor(&mut self, a: &Tridiagonal) -> Result<()> {
+        let res = self.refactor_impl(a);
+        self.status = res.clone();
+        res.map(|_| ())
+    }
+
+    fn refactor_impl(&mut self, a: &Tridiagonal) -> Result<LogDet> {
+        a.validate()?;
+        let n = a.dim();
+        self.dl.clone_from(&a.lower);
+        self.d.clone_from(&a.diag);
+        self.du.clone_from(&a.upper);
+        self.du2.clear();
+        self.du2.resize(n.saturating_sub(2), 0.0);
+        self.swapped.clear();
+        self.swapped.resize(n, false);
+        let (dl, d, du, du2) = (&mut self.dl, &mut self.d, &mut self.du, &mut self.du2);
+        let mut transpositions = 0usize;
+        for i in 0..n - 1 {
+            if d[i].abs() >= dl[i].abs() {
+                // No interchange: l_i = c_i / d_i, d_{i+1} -= l_i e_i.
+                // (d_i = 0 here means the whole column is zero: singular, reported below.)
+                if d[i] != 0.0 {
+                    let f = dl[i] / d[i];
+                    dl[i] = f;
+                    d[i + 1] -= f * du[i];
+                }
+            } else {
+                // Interchange rows i and i+1, then eliminate.
+                let f = d[i] / dl[i];
+                d[i] = dl[i];
+                dl[i] = f;
+                let t = du[i];
+                du[i] = d[i + 1];
+                d[i + 1] = t - f * d[i + 1];
+                if i + 2 < n {
+                    du2[i] = du[i + 1];
+                    du[i + 1] *= -f;
+                }
+                self.swapped[i] = true;
+                transpositions += 1;
+            }
+        }
+        let ld = LogDet::from_pivots(d.iter().copied(), "tridiagonal LU pivot")?;
+        Ok(if transpositions % 2 == 1 {
+            ld.negate()
+        } else {
+            ld
+        })
+    }
+
+    /// Dimension $n$.
+    pub fn dim(&self) -> usize {
+        self.d.len()
+    }
+
+    pub(crate) fn log_det_impl(&self) -> Result<LogDet> {
+        self.status.clone()
+    }
+
+    /// In place $b \leftarrow A^{-1} b$: apply $L^{-1} P$ step by step, then back
+    /// substitution $x_i = (y_i - u_i x_{i+1} - u'_i x_{i+2}) / d_i$.
+    pub(crate) fn solve_slice(&self, b: &mut [f64]) -> Result<()> {
+        self.status.clone()?;
+        let n = self.dim();
+        check_dim("tridiagonal rhs length", n, b.len())?;
+        check_finite("tridiagonal rhs", b)?;
+        for i in 0..n - 1 {
+            if self.swapped[i] {
+                let t = b[i] - self.dl[i] * b[i + 1];
+                b[i] = b[i + 1];
+                b[i + 1] = t;
+            } else {
+                b[i + 1] -= self.dl[i] * b[i];
+            }
+        }
+        b[n - 1] /= self.d[n - 1];
+        if n > 1 {
+            b[n - 2] = (b[n - 2] - self.du[n - 2] * b[n - 1]) / self.d[n - 2];
+        }
+        for i in (0..n.saturating_sub(2)).rev() {
+            b[i] = (b[i] - self.du[i] * b[i + 1] - self.du2[i] * b[i + 2]) / self.d[i];
+        }
+        Ok(())
+    }
+}
+
+/// $y_k = c_{k-1} x_{k-1} + a_k x_k + e_k x_{k+1}$.
+fn tridiag_matvec(
+    lower: &[f64],
+    diag: &[f64],
+    upper: &[f64],
+    x: &[f64],
+    y: &mut [f64],
+) -> Result<()> {
+    let n = diag.len();
+    check_dim("tridiagonal matvec input length", n, x.len())?;
+    check_dim("tridiagonal matvec output length", n, y.len())?;
+    for k in 0..n {
+        let mut s = diag[k] * x[k];
+        if k > 0 {
+            s += lower[k - 1] * x[k - 1];
+        }
+        if k + 1 < n {
+            s += upper[k] * x[k + 1];
+        }
+        y[k] = s;
+    }
+    Ok(())
+}
+
+fn tridiag_to_dense(lower: &[f64], diag: &[f64], upper: &[f64]) -> Mat<f64> {
+    let n = diag.len();
+    Mat::from_fn(n, n, |i, j| {
+        if i == j {
+            diag[i]
+        } else if i == j + 1 {
+            lower[j]
+        } else if j == i + 1 {
+            upper[i]
+        } else {
+            0.0
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BlockSolver;
+    use crate::dense::{dense_log_det, dense_solve};
+    use crate::testutil::Rng;
+
+    fn random_sym(rng: &mut Rng, n: usize, dominant: bool) -> SymTridiagonal {
+        let off: Vec<f64> = (0..n - 1).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let diag = (0..n)
+            .map(|_| {
+                let a = rng.uniform(-1.0, 1.0);
+                if dominant {
+                    // |a_k| >= 2.5 > |b_{k-1}| + |b_k|, random sign: indefinite but safe.
+                    a.signum() * (2.5 + a.abs())
+                } else {
+                    a
+                }
+            })
+            .collect();
+        SymTridiagonal::new(diag, off).unwrap()
+    }
+
+    fn random_general(rng: &mut Rng, n: usize) -> Tridiagonal {
+        let mut v = |m: usize| (0..m).map(|_| rng.uniform(-1.0, 1.0)).collect::<Vec<_>>();
+        let (l, d, u) = (v(n - 1), v(n), v(n - 1));
+        Tridiagonal::new(l, d, u).unwrap()
+    }
+
+    fn close(a: LogDet, b: LogDet, tol: f64) -> bool {
+        (a.log_abs - b.log_abs).abs() <= tol * b.log_abs.abs().max(1.0) && a.sign == b.sign
+    }
+
+    #[test]
+    fn sym_log_det_matches_dense() {
+        let mut rng = Rng::new(1);
+        for n in 1..40 {
+            for dominant in [true, false] {
+                let t = random_sym(&mut rng, n, dominant);
+                let want = dense_log_det(t.to_dense().as_ref()).unwrap();
+                let got = t.log_det().unwrap();
+                let tol = if dominant { 1e-12 } else { 1e-8 };
+                assert!(close(got, want, tol), "n={n} {got:?} {want:?}");
+                assert!(close(
+                    t.ldl().map_or(got, |f| f.log_det().unwrap()),
+                    want,
+                    tol
+                ));
+            }
+        }
+    }
+
+    #[test]
+    fn sym_solve_matches_dense() {
+        let mut rng = Rng::new(2);
+        for n in 1..30 {
+            let t = random_sym(&mut rng, n, true);
+            let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let b = t.matvec(&x).unwrap();
+            let got = t.solve(&b).unwrap();
+            let mut work = vec![0.0; n + 3];
+            let mut inplace = b.clone();
+            t.solve_in_place(&mut inplace, &mut work).unwrap();
+            let ldl = t.ldl().unwrap();
+            let mut via_trait = b.clone();
+            ldl.solve_in_place(&mut via_trait).unwrap();
+            let bm = Mat::from_fn(n, 1, |i, _| b[i]);
+            let dense = dense_solve(t.to_dense().as_ref(), bm.as_ref()).unwrap();
+            for i in 0..n {
+                assert!((got[i] - x[i]).abs() < 1e-12);
+                assert!((inplace[i] - x[i]).abs() < 1e-12);
+                assert!((via_trait[i] - x[i]).abs() < 1e-12);
+                assert!((dense[(i, 0)] - x[i]).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn general_matches_dense() {
+        let mut rng = Rng::new(5);
+        for n in 1..30 {
+            let t = random_general(&mut rng, n);
+            let dense = t.to_dense();
+            let want = dense_log_det(dense.as_ref()).unwrap();
+            let got = t.log_det().unwrap();
+            assert!(close(got, want, 1e-8), "n={n} {got:?} {want:?}");
+            let x: Vec<f64> = (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect();
+            let b = t.matvec(&x).unwrap();
+            let sol = t.solve(&b).unwrap();
+            // backward error: ||A x̂ - b|| small relative to ||A|| ||x̂||
+            let r = t.matvec(&sol).unwrap();
+            let xn = sol.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            for i in 0..n {
+                assert!((r[i] - b[i]).abs() <= 1e-12 * (1.0 + 3.0 * xn));
+            }
+        }
+    }
+
+    #[test]
+    fn zero_pivot_fallback() {
+        // [[0,1],[1,0]]: LDL^T breaks down at d_0 = 0, det = -1.
+        let t = SymTridiagonal::new(vec![0.0, 0.0], vec![1.0]).unwrap();
+        let ld = t.log_det().unwrap();
+        assert_eq!(ld.sign, -1.0);
+        assert!(ld.log_abs.abs() < 1e-15);
+        assert_eq!(t.solve(&[2.0, 3.0]).unwrap(), vec![3.0, 2.0]);
+        assert!(matches!(
+            t.ldl(),
+            Err(LinalgError::Singular { index: 0, .. })
+        ));
+        let mut rhs = [2.0, 3.0];
+        assert!(t.solve_in_place(&mut rhs, &mut [0.0; 2]).is_err());
+        assert_eq!(rhs, [2.0, 3.0], "rhs untouched on error");
+        // 3x3 with a zero leading entry and a swap chain
+        let t = SymTridiagonal::new(vec![0.0, 0.0, 2.0], vec![1.0, 1.0]).unwrap();
+        let want = dense_log_det(t.to_dense().as_ref()).unwrap();
+        assert!(close(t.log_det().unwrap(), want, 1e-14));
+        let lu = Tridiagonal::from(&t).lu().unwrap();
+        let mut b = [1.0, 2.0, 3.0];
+        lu.solve_in_place(&mut b).unwrap();
+        let r = t.matvec(&b).unwrap();
+        assert!(
+            (r[0] - 1.0).abs() < 1e-14 && (r[1] - 2.0).abs() < 1e-14 && (r[2] - 3.0).abs() < 1e-14
+        );
+    }
+
+    #[test]
+    fn singular_and_bad_input() {
+        // [[1,1],[1,1]] is singular: last pivot is 0.
+        let t = SymTridiagonal::new(vec![1.0, 1.0], vec![1.0]).unwrap();
+        assert!(matches!(
+            t.log_det(),
+            Err(LinalgError::Singular { index: 1, .. })
+        ));
+        assert!(matches!(
+            t.solve(&[1.0, 1.0]),
+            Err(LinalgError::Singular { .. })
+        ));
+        // fully zero column -> singular through the pivoted fallback
+        let t = SymTridiagonal::new(vec![0.0, 1.0], vec![0.0]).unwrap();
+        assert!(matches!(t.log_det(), Err(LinalgError::Singular { .. })));
+        assert!(matches!(
+            SymTridiagonal::new(vec![], vec![]),
+            Err(LinalgError::Empty { .. })
+        ));
+        assert!(matches!(
+            SymTridiagonal::new(vec![1.0, 2.0], vec![]),
+            Err(LinalgError::DimensionMismatch {
+                expected: 1,
+                got: 0,
+                ..
+            })
+        ));
+        assert!(matches!(
+            SymTridiagonal::new(vec![1.0, f64::NAN], vec![0.0]),
+            Err(LinalgError::NonFinite { .. })
+        ));
+        assert!(matches!(
+            Tridiagonal::new(vec![0.0], vec![1.0, 1.0], vec![f64::INFINITY]),
+            Err(LinalgError::NonFinite { .. })
+        ));
+        let mut t = SymTridiagonal::new(vec![2.0, 2.0], vec![1.0]).unwrap();
+        assert!(t.solve_in_place(&mut [1.0, 1.0], &mut [0.0]).is_err());
+        assert!(t.solve_in_place(&mut [1.0], &mut [0.0; 2]).is_err());
+        assert!(t.solve(&[1.0, f64::NAN]).is_err());
+        assert!(t.matvec(&[1.0]).is_err());
+        t.diag_mut()[1] = f64::NAN;
+        assert!(matches!(t.log_det(), Err(LinalgError::NonFinite { .. })));
+        assert!(matches!(t.ldl(), Err(LinalgError::NonFinite { .. })));
+        assert!(matches!(
+            Tridiagonal::from(&t).lu(),
+            Err(LinalgError::NonFinite { .. })
+        ));
+    }
+
+    #[test]
+    fn refactor_reuses_storage() {
+        let mut rng = Rng::new(9);
+        let t = random_sym(&mut rng, 6, true);
+        let mut f = t.ldl().unwrap();
+        let mut g = Tridiagonal::from(&t).lu().unwrap();
+        let singular = SymTridiagonal::new(vec![1.0, 1.0], vec![1.0]).unwrap();
+        assert!(f.refactor(&singular).is_err());
+        assert!(f.solve_in_place(&mut [1.0, 1.0]).is_err());
+        assert!(g.refactor(&Tridiagonal::from(&singular)).is_err());
+        assert!(g.log_det().is_err());
+        let t2 = random_sym(&mut rng, 4, true);
+        f.refactor(&t2).unwrap();
+        g.refactor(&Tridiagonal::from(&t2)).unwrap();
+        assert_eq!(f.dim(), 4);
+        assert_eq!(f.pivots().len(), 4);
+        assert!(close(f.log_det().unwrap(), g.log_det().unwrap(), 1e-13));
+    }
+
+    #[test]
+    fn accessors_and_matvec() {
+        let mut t = Tridiagonal::new(vec![1.0], vec![2.0, 3.0], vec![4.0]).unwrap();
+        assert_eq!(t.matvec(&[1.0, 1.0]).unwrap(), vec![6.0, 4.0]);
+        t.upper_mut()[0] = 0.0;
+        t.lower_mut()[0] = 0.0;
+        t.diag_mut()[0] = 5.0;
+        assert_eq!(
+            (t.lower(), t.diag(), t.upper()),
+            (&[0.0][..], &[5.0, 3.0][..], &[0.0][..])
+        );
+        assert!((t.log_det().unwrap().value() - 15.0).abs() < 1e-12);
+        let s = SymTridiagonal::new(vec![1.0], vec![]).unwrap();
+        assert_eq!((s.dim(), s.diag(), s.off()), (1, &[1.0][..], &[][..]));
+    }
+}

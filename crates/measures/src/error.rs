@@ -1,0 +1,61 @@
+//! Errors of the measures crate.
+
+/// Everything that can go wrong when building or updating an ensemble, its weights or
+/// its domain. Each variant names the offending value so the caller can fix the input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeasuresError {
+    /// An ensemble needs at least one particle and one coordinate.
+    #[error("empty ensemble: {what} must be positive")]
+    Empty {
+        /// Which size was zero (`"number of particles"`, `"dimension"`).
+        what: &'static str,
+    },
+    /// A buffer has the wrong length for the declared shape.
+    #[error("dimension mismatch in {what}: expected {expected}, got {got}")]
+    DimensionMismatch {
+        /// Which argument is mis-sized.
+        what: &'static str,
+        /// Expected length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// A coordinate or weight is NaN or infinite.
+    #[error("non-finite value {value} in {what} at particle {particle}, coordinate {coordinate}")]
+    NonFinite {
+        /// Which buffer holds the value.
+        what: &'static str,
+        /// Particle (row) index.
+        particle: usize,
+        /// Coordinate (column) index.
+        coordinate: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A particle lies outside the domain the ensemble lives on.
+    #[error("particle {particle} lies outside the {domain} domain: {reason}")]
+    OutsideDomain {
+        /// Particle index.
+        particle: usize,
+        /// Domain name.
+        domain: &'static str,
+        /// Which constraint fails, with the value.
+        reason: String,
+    },
+    /// Weights must be non-negative with a positive, finite total.
+    #[error("invalid weights: {reason}")]
+    InvalidWeights {
+        /// What is wrong with them.
+        reason: String,
+    },
+    /// A domain specification is inconsistent (e.g. lower bound ≥ upper bound).
+    #[error("invalid domain: {reason}")]
+    InvalidDomain {
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Result alias of the measures crate.
+pub type Result<T> = std::result::Result<T, MeasuresError>;

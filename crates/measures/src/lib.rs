@@ -1,0 +1,36 @@
+//! # meanfield-measures
+//!
+//! The objects every dynamics of `meanfield` acts on: the particle [`Ensemble`]
+//! (empirical measure μ_N = Σ_i W^i δ_{X^i}), its [`Weights`], the [`Domain`] it lives
+//! on, [`MirrorMap`]s and Euclidean projections for constrained domains, and the
+//! deterministic per-particle random streams ([`NoiseStreams`]) that make every run
+//! reproducible bit for bit whatever the thread count.
+//!
+//! | module | concept |
+//! |---|---|
+//! | [`ensemble`] | N × d particle positions, contiguous row-major |
+//! | [`weights`] | normalised weights, compensated sums, ESS |
+//! | [`domain`] | R^d, simplex, box / orthant |
+//! | [`mirror`] | Identity, Entropic, LogBarrier mirror maps |
+//! | [`projection`] | Euclidean projections onto simplex and boxes |
+//! | [`rng`] | (seed, step, particle)-keyed random streams |
+//! | [`parallel`] | particle loops that are thread-count invariant |
+//! | [`compensated`] | Neumaier summation |
+
+pub mod compensated;
+pub mod domain;
+pub mod ensemble;
+pub mod error;
+pub mod mirror;
+pub mod parallel;
+pub mod projection;
+pub mod rng;
+pub mod weights;
+
+pub use domain::{BoxBounds, Domain};
+pub use ensemble::Ensemble;
+pub use error::{MeasuresError, Result};
+pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
+pub use parallel::Parallelism;
+pub use rng::{NoiseStreams, ParticleRng};
+pub use weights::Weights;

@@ -1,0 +1,136 @@
+//! Probability weights W ∈ Δ^{N−1} of a weighted empirical measure
+//! m^N = Σ_i W^i δ_{X^i}.
+//!
+//! Invariant (checked by `tests/weights.rs`): W^i ≥ 0 and Σ_i W^i = 1 to 1e-12 after any
+//! number of multiplicative updates. Every renormalisation divides by a compensated
+//! (Neumaier) sum, so the rounding error of the total does not grow with N.
+
+use serde::{Deserialize, Serialize};
+
+use crate::compensated::compensated_sum;
+use crate::error::{MeasuresError, Result};
+
+/// Normalised non-negative particle weights.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    w: Vec<f64>,
+}
+
+impl Weights {
+    /// Uniform weights 1/N.
+    pub fn uniform(n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(MeasuresError::Empty { what: "number of particles" });
+        }
+        Ok(Self { w: vec![1.0 / n as f64; n] })
+    }
+
+    /// W^i = v_i / Σ_j v_j for non-negative finite `v` with a positive total.
+    pub fn from_unnormalised(mut v: Vec<f64>) -> Result<Self> {
+        normalise_in_place(&mut v)?;
+        Ok(Self { w: v })
+    }
+
+    /// W^i ∝ exp(ℓ_i) from log-weights, with the max subtracted first so that no
+    /// exponential overflows (log-sum-exp normalisation).
+    pub fn from_log_weights(log_w: &[f64]) -> Result<Self> {
+        let mut v = log_w.to_vec();
+        exp_normalise_in_place(&mut v)?;
+        Ok(Self { w: v })
+    }
+
+    /// The weights as a slice.
+    pub fn as_slice(&self) -> &[f64] {
+        &self.w
+    }
+
+    /// Number of weights N.
+    pub fn len(&self) -> usize {
+        self.w.len()
+    }
+
+    /// Always false: weights are never empty (checked at construction).
+    pub fn is_empty(&self) -> bool {
+        self.w.is_empty()
+    }
+
+    /// Multiplicative update W^i ← W^i f_i / Σ_j W^j f_j (e.g. the Euler Fisher–Rao step
+    /// f_i = 1 − h a_i). Factors must be finite and non-negative with a positive total.
+    pub fn multiply_and_normalise(&mut self, factors: &[f64]) -> Result<()> {
+        self.check_len(factors.len())?;
+        let mut next: Vec<f64> = self.w.iter().zip(factors).map(|(w, f)| w * f).collect();
+        if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f >= 0.0)) {
+            return Err(MeasuresError::InvalidWeights {
+                reason: format!("multiplicative factor {i} is {f}; factors must be finite and ≥ 0"),
+            });
+        }
+        normalise_in_place(&mut next)?;
+        self.w = next;
+        Ok(())
+    }
+
+    /// Exponentiated (mirror-descent) update W^i ← W^i exp(g_i) / Σ_j W^j exp(g_j),
+    /// computed in log space so that large |g| neither overflows nor underflows the total.
+    pub fn multiply_exp_and_normalise(&mut self, log_factors: &[f64]) -> Result<()> {
+        self.check_len(log_factors.len())?;
+        let mut next: Vec<f64> = self
+            .w
+            .iter()
+            .zip(log_factors)
+            .map(|(w, g)| if *w > 0.0 { w.ln() + g } else { f64::NEG_INFINITY })
+            .collect();
+        if let Some((i, g)) = log_factors.iter().enumerate().find(|(_, g)| !g.is_finite()) {
+            return Err(MeasuresError::InvalidWeights {
+                reason: format!("log-factor {i} is {g}; log-factors must be finite"),
+            });
+        }
+        exp_normalise_in_place(&mut next)?;
+        self.w = next;
+        Ok(())
+    }
+
+    /// Effective sample size ESS = 1 / Σ_i (W^i)², between 1 and N.
+    pub fn ess(&self) -> f64 {
+        let s: f64 = compensated_sum(&self.w.iter().map(|w| w * w).collect::<Vec<_>>());
+        1.0 / s
+    }
+
+    fn check_len(&self, got: usize) -> Result<()> {
+        if got == self.w.len() {
+            Ok(())
+        } else {
+            Err(MeasuresError::DimensionMismatch { what: "weight factors", expected: self.w.len(), got })
+        }
+    }
+}
+
+/// Divides `v` by its compensated sum after checking every entry is finite and ≥ 0.
+fn normalise_in_place(v: &mut [f64]) -> Result<()> {
+    if v.is_empty() {
+        return Err(MeasuresError::Empty { what: "number of particles" });
+    }
+    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= 0.0)) {
+        return Err(MeasuresError::InvalidWeights {
+            reason: format!("weight {i} is {x}; weights must be finite and ≥ 0"),
+        });
+    }
+    let total = compensated_sum(v);
+    if !(total > 0.0 && total.is_finite()) {
+        return Err(MeasuresError::InvalidWeights { reason: format!("total weight is {total}") });
+    }
+    v.iter_mut().for_each(|x| *x /= total);
+    Ok(())
+}
+
+/// In place v_i ← exp(v_i − max v) / Σ_j exp(v_j − max v).
+fn exp_normalise_in_place(v: &mut [f64]) -> Result<()> {
+    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| x.is_nan() || **x == f64::INFINITY) {
+        return Err(MeasuresError::InvalidWeights { reason: format!("log-weight {i} is {x}") });
+    }
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return Err(MeasuresError::InvalidWeights { reason: "all weights are zero".into() });
+    }
+    v.iter_mut().for_each(|x| *x = (*x - max).exp());
+    normalise_in_place(v)
+}
