@@ -1,0 +1,172 @@
+//! Runner guarantees: bit-identical resume from a serialised checkpoint, bit-identical
+//! results for any thread count, typed divergence and input errors.
+
+use meanfield_energy::{Functional, QuadraticInteraction};
+use meanfield_integrators::{
+    Checkpoint, Control, IntegratorError, LangevinParams, Mfld, Runner, StopReason,
+};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
+use proptest::prelude::*;
+
+fn start(n: usize, d: usize, seed: u64) -> Ensemble {
+    let s = NoiseStreams::new(seed, 99);
+    Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
+        s.fill_standard_normal(0, i as u64, row)
+    })
+    .unwrap()
+}
+
+fn mfld(d: usize, seed: u64, par: Parallelism) -> Mfld<QuadraticInteraction> {
+    let f = QuadraticInteraction::new(2.0, (0..d).map(|k| k as f64 - 0.5).collect()).unwrap();
+    Mfld::new(f, LangevinParams::new(0.3, 0.02, seed).unwrap()).with_parallelism(par)
+}
+
+fn bits(e: &Ensemble) -> Vec<u64> {
+    e.as_slice().iter().map(|v| v.to_bits()).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Run K steps at once, or k steps → JSON checkpoint → K − k steps: same bits.
+    #[test]
+    fn checkpoint_resume_is_bit_identical(
+        n in 1usize..300, d in 1usize..4, total in 1u64..60, split in 0u64..60, seed in any::<u64>()
+    ) {
+        let split = split.min(total);
+        let mut dy = mfld(d, seed, Parallelism::Sequential);
+        let mut whole = Checkpoint::start(&dy, start(n, d, seed));
+        Runner::new(total).run(&mut dy, &mut whole).unwrap();
+
+        let mut dy2 = mfld(d, seed, Parallelism::Sequential);
+        let mut first = Checkpoint::start(&dy2, start(n, d, seed));
+        Runner::new(split).run(&mut dy2, &mut first).unwrap();
+        let json = first.to_json().unwrap();
+        let mut resumed: Checkpoint<Ensemble> = Checkpoint::from_json(&json).unwrap();
+        let mut dy3 = mfld(d, seed, Parallelism::Sequential);
+        Runner::new(total).run(&mut dy3, &mut resumed).unwrap();
+        prop_assert_eq!(resumed.step, total);
+        prop_assert_eq!(bits(&resumed.state), bits(&whole.state));
+        prop_assert_eq!(resumed.time.to_bits(), whole.time.to_bits());
+    }
+}
+
+/// The same seed with 1 and 4 threads (and sequentially) gives the same bits.
+#[test]
+fn thread_count_does_not_change_results() {
+    let run = |par: Parallelism, threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let mut dy = mfld(3, 7, par);
+            let mut c = Checkpoint::start(&dy, start(5_000, 3, 7));
+            Runner::new(25).run(&mut dy, &mut c).unwrap();
+            bits(&c.state)
+        })
+    };
+    let seq = run(Parallelism::Sequential, 1);
+    assert_eq!(seq, run(Parallelism::Rayon, 1));
+    assert_eq!(seq, run(Parallelism::Rayon, 4));
+}
+
+/// A step size that makes the scheme blow up is reported with the step at which the
+/// state became non-finite.
+#[test]
+fn divergence_names_the_step() {
+    let f = QuadraticInteraction::new(1.0, vec![0.0]).unwrap();
+    // |1 − η(1+κ)| = 799 > 1: geometric blow-up, overflow after ~110 steps.
+    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 400.0, 1).unwrap());
+    let mut c = Checkpoint::start(&dy, start(10, 1, 1));
+    let err = Runner::new(10_000).run(&mut dy, &mut c).unwrap_err();
+    match err {
+        IntegratorError::Diverged { step, ref reason } => {
+            assert!(step > 1 && step < 10_000, "step {step}");
+            assert_eq!(step, c.step + 1);
+            assert!(reason.contains("non-finite"), "{reason}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+}
+
+#[test]
+fn bad_parameters_and_states_are_typed_errors() {
+    for (lambda, eta) in [
+        (0.0, 0.1),
+        (-1.0, 0.1),
+        (f64::NAN, 0.1),
+        (0.1, 0.0),
+        (0.1, -1.0),
+        (0.1, f64::INFINITY),
+    ] {
+        assert!(matches!(
+            LangevinParams::new(lambda, eta, 0),
+            Err(IntegratorError::InvalidParameter { .. })
+        ));
+    }
+    // Dimension mismatch between functional and ensemble.
+    let mut dy = mfld(2, 0, Parallelism::Sequential);
+    let mut c = Checkpoint::start(&dy, start(4, 3, 0));
+    assert!(matches!(
+        Runner::new(1).run(&mut dy, &mut c),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    // A checkpoint from different dynamics is refused.
+    let mut other = mfld(3, 1, Parallelism::Sequential);
+    assert!(matches!(
+        Runner::new(1).run(&mut other, &mut c),
+        Err(IntegratorError::Checkpoint(_))
+    ));
+    // Constrained ensembles are refused by plain MFLD.
+    let simplex = Ensemble::new(1, 3, vec![0.2, 0.3, 0.5], Domain::Simplex).unwrap();
+    let f = meanfield_energy::SimplexMoment::centroid(3, 0.0).unwrap();
+    assert_eq!(f.dim(), 3);
+    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 0.1, 0).unwrap());
+    let mut c = Checkpoint::start(&dy, simplex);
+    assert!(matches!(
+        Runner::new(1).run(&mut dy, &mut c),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+}
+
+/// Observers see step 0, every k-th step and the last; a stop request ends the run and
+/// the time budget stops resumably.
+#[test]
+fn observers_and_budgets() {
+    let mut seen = vec![];
+    let mut dy = mfld(1, 3, Parallelism::Sequential);
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
+    let s = Runner::new(23)
+        .observe(5, |k, _, _: &Ensemble| {
+            seen.push(k);
+            Ok(Control::Continue)
+        })
+        .run(&mut dy, &mut c)
+        .unwrap();
+    assert_eq!(s.reason, StopReason::StepsDone);
+    assert_eq!(seen, vec![0, 5, 10, 15, 20, 23]);
+
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
+    let s = Runner::new(100)
+        .observe(1, |k, _, _: &Ensemble| {
+            Ok(if k == 7 { Control::Stop } else { Control::Continue })
+        })
+        .run(&mut dy, &mut c)
+        .unwrap();
+    assert_eq!((s.reason, c.step), (StopReason::ObserverStop, 7));
+
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
+    let s = Runner::new(u64::MAX)
+        .time_budget(std::time::Duration::from_millis(20))
+        .run(&mut dy, &mut c)
+        .unwrap();
+    assert_eq!(s.reason, StopReason::TimeBudget);
+
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
+    let err = Runner::new(10)
+        .observe(2, |_, _, _: &Ensemble| Err("observer broke".to_string()))
+        .run(&mut dy, &mut c)
+        .unwrap_err();
+    assert!(matches!(err, IntegratorError::Observer { step: 0, .. }));
+}
