@@ -3,14 +3,19 @@
 //!
 //! Run: `cargo bench -p meanfield-benches --bench foundation`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use faer::Mat;
-use meanfield::linalg::{log_det_block_diag_plus_low_rank_in_place, LowRankWorkspace, SymTridiagonal, SymTridiagonalLdl};
+use meanfield::linalg::{
+    LowRankWorkspace, SymTridiagonal, SymTridiagonalLdl, log_det_block_diag_plus_low_rank_in_place,
+};
 use meanfield::prelude::*;
 
 fn start(n: usize, d: usize) -> Ensemble {
     let s = NoiseStreams::new(1, 9);
-    Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| s.fill_standard_normal(0, i as u64, row)).unwrap()
+    Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
+        s.fill_standard_normal(0, i as u64, row)
+    })
+    .unwrap()
 }
 
 fn mfld_step(c: &mut Criterion) {
@@ -18,15 +23,19 @@ fn mfld_step(c: &mut Criterion) {
     for &(n, d) in &[(10_000usize, 2usize), (100_000, 2), (10_000, 100)] {
         for par in [Parallelism::Sequential, Parallelism::Rayon] {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).unwrap();
-            let mut dy = Mfld::new(f, LangevinParams::new(0.5, 0.01, 3).unwrap()).with_parallelism(par);
+            let mut dy =
+                Mfld::new(f, LangevinParams::new(0.5, 0.01, 3).unwrap()).with_parallelism(par);
             let mut ens = start(n, d);
             let mut k = 0u64;
-            g.bench_function(BenchmarkId::new(format!("{par:?}"), format!("N={n},d={d}")), |b| {
-                b.iter(|| {
-                    dy.step(&mut ens, k).unwrap();
-                    k += 1;
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new(format!("{par:?}"), format!("N={n},d={d}")),
+                |b| {
+                    b.iter(|| {
+                        dy.step(&mut ens, k).unwrap();
+                        k += 1;
+                    })
+                },
+            );
         }
     }
     g.finish();
@@ -47,7 +56,10 @@ fn determinant_lemma(c: &mut Criterion) {
         let v = Mat::<f64>::from_fn(n, r, |i, j| (((i * 7 + j * 5) % 11) as f64 - 5.0) * 1e-3);
         let mut ws = LowRankWorkspace::new(n, r);
         g.bench_function(format!("{blocks}x tridiag({t}) + rank {r}"), |b| {
-            b.iter(|| log_det_block_diag_plus_low_rank_in_place(&ldl, u.as_ref(), v.as_ref(), &mut ws).unwrap())
+            b.iter(|| {
+                log_det_block_diag_plus_low_rank_in_place(&ldl, u.as_ref(), v.as_ref(), &mut ws)
+                    .unwrap()
+            })
         });
     }
     g.finish();

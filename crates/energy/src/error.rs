@@ -43,10 +43,18 @@ pub type Result<T> = std::result::Result<T, EnergyError>;
 /// Rejects NaN, ±∞ and (when `positive`) values ≤ 0 for a named parameter.
 pub fn check_param(name: &'static str, value: f64, positive: bool) -> Result<f64> {
     if !value.is_finite() {
-        return Err(EnergyError::InvalidParameter { name, value, reason: "must be finite" });
+        return Err(EnergyError::InvalidParameter {
+            name,
+            value,
+            reason: "must be finite",
+        });
     }
     if positive && value <= 0.0 {
-        return Err(EnergyError::InvalidParameter { name, value, reason: "must be positive" });
+        return Err(EnergyError::InvalidParameter {
+            name,
+            value,
+            reason: "must be positive",
+        });
     }
     Ok(value)
 }

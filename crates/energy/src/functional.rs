@@ -34,13 +34,26 @@ pub trait Functional: Send + Sync {
 }
 
 /// Checks the ensemble dimension and the output length against a functional's shape.
-pub fn check_shapes(expected_dim: usize, ens: &Ensemble, out_len: usize, per_particle: usize) -> Result<()> {
+pub fn check_shapes(
+    expected_dim: usize,
+    ens: &Ensemble,
+    out_len: usize,
+    per_particle: usize,
+) -> Result<()> {
     if ens.dim() != expected_dim {
-        return Err(EnergyError::DimensionMismatch { what: "ensemble dimension", expected: expected_dim, got: ens.dim() });
+        return Err(EnergyError::DimensionMismatch {
+            what: "ensemble dimension",
+            expected: expected_dim,
+            got: ens.dim(),
+        });
     }
     let expected = ens.n() * per_particle;
     if out_len != expected {
-        return Err(EnergyError::DimensionMismatch { what: "output buffer", expected, got: out_len });
+        return Err(EnergyError::DimensionMismatch {
+            what: "output buffer",
+            expected,
+            got: out_len,
+        });
     }
     Ok(())
 }

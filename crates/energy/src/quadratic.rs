@@ -9,8 +9,8 @@
 use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check_param, EnergyError, Result};
-use crate::functional::{check_shapes, Functional};
+use crate::error::{EnergyError, Result, check_param};
+use crate::functional::{Functional, check_shapes};
 
 /// F(μ) = ∫|x|²/2 dμ + (κ/2)|E_μ x − b|².
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,10 +24,18 @@ impl QuadraticInteraction {
     pub fn new(kappa: f64, b: Vec<f64>) -> Result<Self> {
         check_param("kappa", kappa, false)?;
         if kappa < 0.0 {
-            return Err(EnergyError::InvalidParameter { name: "kappa", value: kappa, reason: "must be ≥ 0" });
+            return Err(EnergyError::InvalidParameter {
+                name: "kappa",
+                value: kappa,
+                reason: "must be ≥ 0",
+            });
         }
         if b.is_empty() {
-            return Err(EnergyError::DimensionMismatch { what: "anchor b", expected: 1, got: 0 });
+            return Err(EnergyError::DimensionMismatch {
+                what: "anchor b",
+                expected: 1,
+                got: 0,
+            });
         }
         for &v in &b {
             check_param("b", v, false)?;
@@ -47,12 +55,19 @@ impl QuadraticInteraction {
 
     /// Mean of the minimiser of F + λ Ent: κ b / (1 + κ) (independent of λ).
     pub fn minimiser_mean(&self) -> Vec<f64> {
-        self.b.iter().map(|b| self.kappa * b / (1.0 + self.kappa)).collect()
+        self.b
+            .iter()
+            .map(|b| self.kappa * b / (1.0 + self.kappa))
+            .collect()
     }
 
     /// κ (m − b), the shift shared by every particle's gradient.
     fn shift(&self, ens: &Ensemble) -> Vec<f64> {
-        ens.mean().iter().zip(&self.b).map(|(m, b)| self.kappa * (m - b)).collect()
+        ens.mean()
+            .iter()
+            .zip(&self.b)
+            .map(|(m, b)| self.kappa * (m - b))
+            .collect()
     }
 }
 
@@ -67,7 +82,12 @@ impl Functional for QuadraticInteraction {
         for (i, x) in ens.rows().enumerate() {
             second.add(ens.weight(i) * 0.5 * x.iter().map(|v| v * v).sum::<f64>());
         }
-        let gap: f64 = ens.mean().iter().zip(&self.b).map(|(m, b)| (m - b) * (m - b)).sum();
+        let gap: f64 = ens
+            .mean()
+            .iter()
+            .zip(&self.b)
+            .map(|(m, b)| (m - b) * (m - b))
+            .sum();
         Ok(second.value() + 0.5 * self.kappa * gap)
     }
 

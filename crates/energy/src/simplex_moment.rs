@@ -10,8 +10,8 @@
 use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{check_param, EnergyError, Result};
-use crate::functional::{check_shapes, Functional};
+use crate::error::{EnergyError, Result, check_param};
+use crate::functional::{Functional, check_shapes};
 
 /// F(μ) = ‖E_μ x − q‖² + β Σ_i E_μ[−ln x_i] on the simplex.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,14 +24,22 @@ impl SimplexMoment {
     /// Target moment q (a point of the simplex) and barrier weight β ≥ 0.
     pub fn new(q: Vec<f64>, beta: f64) -> Result<Self> {
         if q.len() < 2 {
-            return Err(EnergyError::DimensionMismatch { what: "target moment q", expected: 2, got: q.len() });
+            return Err(EnergyError::DimensionMismatch {
+                what: "target moment q",
+                expected: 2,
+                got: q.len(),
+            });
         }
         for &v in &q {
             check_param("q", v, false)?;
         }
         check_param("beta", beta, false)?;
         if beta < 0.0 {
-            return Err(EnergyError::InvalidParameter { name: "beta", value: beta, reason: "must be ≥ 0" });
+            return Err(EnergyError::InvalidParameter {
+                name: "beta",
+                value: beta,
+                reason: "must be ≥ 0",
+            });
         }
         Ok(Self { q, beta })
     }
@@ -68,7 +76,12 @@ impl Functional for SimplexMoment {
     fn value(&self, ens: &Ensemble) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
         self.check_barrier(ens)?;
-        let gap: f64 = ens.mean().iter().zip(&self.q).map(|(m, q)| (m - q) * (m - q)).sum();
+        let gap: f64 = ens
+            .mean()
+            .iter()
+            .zip(&self.q)
+            .map(|(m, q)| (m - q) * (m - q))
+            .sum();
         let mut barrier = meanfield_measures::compensated::NeumaierSum::new();
         if self.beta > 0.0 {
             for (i, x) in ens.rows().enumerate() {
@@ -81,10 +94,19 @@ impl Functional for SimplexMoment {
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), self.dim())?;
         self.check_barrier(ens)?;
-        let g: Vec<f64> = ens.mean().iter().zip(&self.q).map(|(m, q)| 2.0 * (m - q)).collect();
+        let g: Vec<f64> = ens
+            .mean()
+            .iter()
+            .zip(&self.q)
+            .map(|(m, q)| 2.0 * (m - q))
+            .collect();
         for (o, x) in out.chunks_exact_mut(self.dim()).zip(ens.rows()) {
             for ((o, x), g) in o.iter_mut().zip(x).zip(&g) {
-                *o = if self.beta > 0.0 { g - self.beta / x } else { *g };
+                *o = if self.beta > 0.0 {
+                    g - self.beta / x
+                } else {
+                    *g
+                };
             }
         }
         Ok(())
@@ -94,10 +116,19 @@ impl Functional for SimplexMoment {
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), 1)?;
         self.check_barrier(ens)?;
-        let g: Vec<f64> = ens.mean().iter().zip(&self.q).map(|(m, q)| 2.0 * (m - q)).collect();
+        let g: Vec<f64> = ens
+            .mean()
+            .iter()
+            .zip(&self.q)
+            .map(|(m, q)| 2.0 * (m - q))
+            .collect();
         for (o, x) in out.iter_mut().zip(ens.rows()) {
             let lin: f64 = x.iter().zip(&g).map(|(x, g)| g * x).sum();
-            let bar: f64 = if self.beta > 0.0 { x.iter().map(|v| v.ln()).sum() } else { 0.0 };
+            let bar: f64 = if self.beta > 0.0 {
+                x.iter().map(|v| v.ln()).sum()
+            } else {
+                0.0
+            };
             *o = lin - self.beta * bar;
         }
         Ok(())

@@ -87,7 +87,13 @@ impl GaussianOracleConfig {
 pub struct GaussianOracle;
 
 /// N particles drawn i.i.d. from N(mean·1, std² I) with the streams of `seed`.
-pub fn gaussian_ensemble(n: usize, d: usize, mean: f64, std: f64, seed: u64) -> Result<Ensemble, ExperimentError> {
+pub fn gaussian_ensemble(
+    n: usize,
+    d: usize,
+    mean: f64,
+    std: f64,
+    seed: u64,
+) -> Result<Ensemble, ExperimentError> {
     let init = NoiseStreams::new(seed, INIT_STREAM);
     Ok(Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
         init.fill_standard_normal(0, i as u64, row);
@@ -105,8 +111,13 @@ impl Experiment for GaussianOracle {
     }
 
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))?;
-        if cfg.anchor.is_empty() || cfg.n_particles < 2 || cfg.chaos_seeds < 2 || cfg.chaos_log2_max < cfg.chaos_log2_min + 2 {
+        let (cfg, cfg_json) =
+            ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))?;
+        if cfg.anchor.is_empty()
+            || cfg.n_particles < 2
+            || cfg.chaos_seeds < 2
+            || cfg.chaos_log2_max < cfg.chaos_log2_min + 2
+        {
             return Err(ExperimentError::Config(
                 "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
             ));
@@ -115,7 +126,13 @@ impl Experiment for GaussianOracle {
         report.notes.push(format!(
             "F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|² on R^{d} with κ = {}, b = {:?}, λ = {}, η = {}. \
              Exact minimiser μ* = N(κb/(1+κ), λI). Euler–Maruyama MFLD from N({}·1, {}² I).",
-            cfg.kappa, cfg.anchor, cfg.lambda, cfg.eta, cfg.init_mean, cfg.init_std, d = cfg.dim()
+            cfg.kappa,
+            cfg.anchor,
+            cfg.lambda,
+            cfg.eta,
+            cfg.init_mean,
+            cfg.init_std,
+            d = cfg.dim()
         ));
         convergence_study(&cfg, ctx, &mut report)?;
         chaos_study(&cfg, ctx, &mut report)?;
@@ -123,7 +140,11 @@ impl Experiment for GaussianOracle {
     }
 }
 
-fn convergence_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &mut Report) -> Result<(), ExperimentError> {
+fn convergence_study(
+    cfg: &GaussianOracleConfig,
+    ctx: &RunContext<'_>,
+    report: &mut Report,
+) -> Result<(), ExperimentError> {
     let d = cfg.dim();
     let n = cfg.n_particles;
     let functional = QuadraticInteraction::new(cfg.kappa, cfg.anchor.clone())
@@ -143,7 +164,12 @@ fn convergence_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &
             .observe(cfg.observe_every, |_, t, ens: &Ensemble| {
                 let m = diag::mean(ens);
                 let c = diag::covariance(ens);
-                let me = m.iter().zip(&m_star).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+                let me = m
+                    .iter()
+                    .zip(&m_star)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+                    .sqrt();
                 let ce = (0..d * d)
                     .map(|k| {
                         let target = if k / d == k % d { cfg.lambda } else { 0.0 };
@@ -185,14 +211,35 @@ fn convergence_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &
     let sd_var = var_discrete * (2.0 / n as f64).sqrt();
     let sd_cov = var_discrete / (n as f64).sqrt();
 
-    let mut table = Table::new(["quantity", "ours", "exact (Euler, N)", "exact (continuous μ*)", "MC sd"]);
+    let mut table = Table::new([
+        "quantity",
+        "ours",
+        "exact (Euler, N)",
+        "exact (continuous μ*)",
+        "MC sd",
+    ]);
     for k in 0..d {
-        report.checks.push(Check::within(format!("mean[{k}] → κb/(1+κ) (4 MC sd)"), m[k], m_star[k], 4.0 * sd_mean));
-        table.push_row(vec![json!(format!("mean[{k}]")), json!(m[k]), json!(m_star[k]), json!(m_star[k]), json!(sd_mean)]);
+        report.checks.push(Check::within(
+            format!("mean[{k}] → κb/(1+κ) (4 MC sd)"),
+            m[k],
+            m_star[k],
+            4.0 * sd_mean,
+        ));
+        table.push_row(vec![
+            json!(format!("mean[{k}]")),
+            json!(m[k]),
+            json!(m_star[k]),
+            json!(m_star[k]),
+            json!(sd_mean),
+        ]);
     }
     for i in 0..d {
         for j in i..d {
-            let (target, sd) = if i == j { (var_discrete, sd_var) } else { (0.0, sd_cov) };
+            let (target, sd) = if i == j {
+                (var_discrete, sd_var)
+            } else {
+                (0.0, sd_cov)
+            };
             report.checks.push(Check::within(
                 format!("cov[{i}{j}] → Euler stationary value (4 MC sd)"),
                 c[i * d + j],
@@ -200,7 +247,13 @@ fn convergence_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &
                 4.0 * sd,
             ));
             let cont = if i == j { cfg.lambda } else { 0.0 };
-            table.push_row(vec![json!(format!("cov[{i}{j}]")), json!(c[i * d + j]), json!(target), json!(cont), json!(sd)]);
+            table.push_row(vec![
+                json!(format!("cov[{i}{j}]")),
+                json!(c[i * d + j]),
+                json!(target),
+                json!(cont),
+                json!(sd),
+            ]);
         }
     }
     report.tables.insert("stationary law".into(), table);
@@ -210,9 +263,23 @@ fn convergence_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &
         var_discrete - cfg.lambda,
         cfg.lambda
     ));
-    report.series.insert("mean error |m_N − m*|".into(), Series { x: t_s.clone(), y: mean_err });
-    report.series.insert("covariance error ‖C_N − λI‖_F".into(), Series { x: t_s.clone(), y: cov_err });
-    report.series.insert("W2(marginal 0, μ*_0)".into(), Series { x: t_s, y: w2 });
+    report.series.insert(
+        "mean error |m_N − m*|".into(),
+        Series {
+            x: t_s.clone(),
+            y: mean_err,
+        },
+    );
+    report.series.insert(
+        "covariance error ‖C_N − λI‖_F".into(),
+        Series {
+            x: t_s.clone(),
+            y: cov_err,
+        },
+    );
+    report
+        .series
+        .insert("W2(marginal 0, μ*_0)".into(), Series { x: t_s, y: w2 });
     report.plots.push(Plot {
         name: "convergence".into(),
         title: "MFLD convergence to the Gaussian oracle".into(),
@@ -235,11 +302,19 @@ fn exact_chaos_constant(cfg: &GaussianOracleConfig) -> f64 {
     let a = 1.0 - cfg.eta * (1.0 + cfg.kappa);
     let k = cfg.chaos_steps as i32;
     let a2 = a * a;
-    let geometric = if (1.0 - a2).abs() < 1e-300 { k as f64 } else { (1.0 - a2.powi(k)) / (1.0 - a2) };
+    let geometric = if (1.0 - a2).abs() < 1e-300 {
+        k as f64
+    } else {
+        (1.0 - a2.powi(k)) / (1.0 - a2)
+    };
     cfg.dim() as f64 * (cfg.init_std.powi(2) * a2.powi(k) + 2.0 * cfg.lambda * cfg.eta * geometric)
 }
 
-fn chaos_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &mut Report) -> Result<(), ExperimentError> {
+fn chaos_study(
+    cfg: &GaussianOracleConfig,
+    ctx: &RunContext<'_>,
+    report: &mut Report,
+) -> Result<(), ExperimentError> {
     let d = cfg.dim();
     // Mean-field limit of the mean: the noiseless recursion from the initial mean.
     let mut m_inf = vec![cfg.init_mean; d];
@@ -260,7 +335,8 @@ fn chaos_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &mut Re
         let errs: Vec<f64> = (0..cfg.chaos_seeds)
             .into_par_iter()
             .map(|r| -> Result<f64, ExperimentError> {
-                let seed = ctx.seed ^ ((log2n as u64) << 40) ^ (r as u64 + 1).wrapping_mul(0x9e37_79b9);
+                let seed =
+                    ctx.seed ^ ((log2n as u64) << 40) ^ (r as u64 + 1).wrapping_mul(0x9e37_79b9);
                 let params = LangevinParams::new(cfg.lambda, cfg.eta, seed)?;
                 let mut mfld = Mfld::new(functional.clone(), params);
                 let ens = gaussian_ensemble(n, d, cfg.init_mean, cfg.init_std, seed)?;
@@ -272,21 +348,47 @@ fn chaos_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &mut Re
             .collect::<Result<_, _>>()?;
         let (mse, var) = diag::sample_mean_var(&errs)?;
         let sd = (var / errs.len() as f64).sqrt();
-        table.push_row(vec![json!(n), json!(mse), json!(sd), json!(constant / n as f64), json!(n as f64 * mse)]);
+        table.push_row(vec![
+            json!(n),
+            json!(mse),
+            json!(sd),
+            json!(constant / n as f64),
+            json!(n as f64 * mse),
+        ]);
         ns.push(n as f64);
         mses.push(mse);
         exact.push(constant / n as f64);
         scaled.push(n as f64 * mse);
-        (ctx.progress)(0.5 + 0.5 * (j + 1) as f64 / sizes.len() as f64, "propagation of chaos");
+        (ctx.progress)(
+            0.5 + 0.5 * (j + 1) as f64 / sizes.len() as f64,
+            "propagation of chaos",
+        );
     }
     let fit = diag::loglog_slope(&ns, &mses)?;
-    report.checks.push(Check::in_band("chaos slope of MSE(mean) vs N", fit.slope, -1.2, -0.8));
+    report.checks.push(Check::in_band(
+        "chaos slope of MSE(mean) vs N",
+        fit.slope,
+        -1.2,
+        -0.8,
+    ));
     // N·MSE pooled over sizes: each MSE is a mean of `seeds` scaled χ²_d variables, so
     // its relative sd is √(2/(d·seeds)); pooling k sizes divides it by √k.
     let (pooled, _) = diag::sample_mean_var(&scaled)?;
     let rel_sd = (2.0 / (d as f64 * cfg.chaos_seeds as f64 * sizes.len() as f64)).sqrt();
-    report.checks.push(Check::within("N·MSE(mean) vs exact constant (4 MC sd)", pooled, constant, 4.0 * rel_sd * constant));
-    let mut fit_table = Table::new(["slope", "slope s.e.", "intercept", "R²", "sizes", "seeds per size"]);
+    report.checks.push(Check::within(
+        "N·MSE(mean) vs exact constant (4 MC sd)",
+        pooled,
+        constant,
+        4.0 * rel_sd * constant,
+    ));
+    let mut fit_table = Table::new([
+        "slope",
+        "slope s.e.",
+        "intercept",
+        "R²",
+        "sizes",
+        "seeds per size",
+    ]);
     fit_table.push_row(vec![
         json!(fit.slope),
         json!(fit.slope_se),
@@ -297,11 +399,24 @@ fn chaos_study(cfg: &GaussianOracleConfig, ctx: &RunContext<'_>, report: &mut Re
     ]);
     report.tables.insert("propagation of chaos".into(), table);
     report.tables.insert("chaos slope fit".into(), fit_table);
-    report.series.insert("MSE of empirical mean".into(), Series { x: ns.clone(), y: mses });
-    report.series.insert("exact d·C/N".into(), Series { x: ns, y: exact });
+    report.series.insert(
+        "MSE of empirical mean".into(),
+        Series {
+            x: ns.clone(),
+            y: mses,
+        },
+    );
+    report
+        .series
+        .insert("exact d·C/N".into(), Series { x: ns, y: exact });
     report.plots.push(Plot {
         name: "chaos".into(),
-        title: format!("Propagation of chaos at t = {}: slope {:.3} ± {:.3}", cfg.chaos_steps as f64 * cfg.eta, fit.slope, fit.slope_se),
+        title: format!(
+            "Propagation of chaos at t = {}: slope {:.3} ± {:.3}",
+            cfg.chaos_steps as f64 * cfg.eta,
+            fit.slope,
+            fit.slope_se
+        ),
         x_label: "N".into(),
         y_label: "E|m_N − m_∞|²".into(),
         series: vec!["MSE of empirical mean".into(), "exact d·C/N".into()],

@@ -2,7 +2,7 @@
 //! reproduce`: defaults (full or `--quick`) ← overrides from a TOML table, with unknown
 //! keys rejected by name.
 
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::ExperimentError;
 use crate::report::Report;
@@ -22,14 +22,26 @@ pub struct RunContext<'a> {
 impl RunContext<'_> {
     /// A context with no overrides and a silent progress callback.
     pub fn quiet(quick: bool, seed: u64) -> RunContext<'static> {
-        RunContext { quick, seed, overrides: serde_json::Map::new(), progress: &|_, _| {} }
+        RunContext {
+            quick,
+            seed,
+            overrides: serde_json::Map::new(),
+            progress: &|_, _| {},
+        }
     }
 
     /// Resolves the typed configuration: `defaults` overlaid with the overrides. A key
     /// the configuration does not have is an [`ExperimentError::UnknownConfigKey`].
-    pub fn resolve<C: Serialize + DeserializeOwned>(&self, experiment: &str, defaults: C) -> Result<(C, serde_json::Value), ExperimentError> {
-        let mut value = serde_json::to_value(defaults).map_err(|e| ExperimentError::Config(e.to_string()))?;
-        let obj = value.as_object_mut().ok_or_else(|| ExperimentError::Config("configuration is not a table".into()))?;
+    pub fn resolve<C: Serialize + DeserializeOwned>(
+        &self,
+        experiment: &str,
+        defaults: C,
+    ) -> Result<(C, serde_json::Value), ExperimentError> {
+        let mut value =
+            serde_json::to_value(defaults).map_err(|e| ExperimentError::Config(e.to_string()))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| ExperimentError::Config("configuration is not a table".into()))?;
         for (k, v) in &self.overrides {
             match obj.get_mut(k) {
                 Some(slot) => *slot = v.clone(),
@@ -65,8 +77,15 @@ pub fn all() -> Vec<&'static dyn Experiment> {
 
 /// Looks an experiment up by name.
 pub fn find(name: &str) -> Result<&'static dyn Experiment, ExperimentError> {
-    all().into_iter().find(|e| e.name() == name).ok_or_else(|| ExperimentError::UnknownExperiment {
-        name: name.to_string(),
-        known: all().iter().map(|e| e.name()).collect::<Vec<_>>().join(", "),
-    })
+    all()
+        .into_iter()
+        .find(|e| e.name() == name)
+        .ok_or_else(|| ExperimentError::UnknownExperiment {
+            name: name.to_string(),
+            known: all()
+                .iter()
+                .map(|e| e.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }

@@ -26,18 +26,36 @@ impl Check {
     /// |value − reference| ≤ tolerance (false for NaN).
     pub fn within(name: impl Into<String>, value: f64, reference: f64, tolerance: f64) -> Self {
         let passed = (value - reference).abs() <= tolerance;
-        Self { name: name.into(), value, reference, tolerance, passed }
+        Self {
+            name: name.into(),
+            value,
+            reference,
+            tolerance,
+            passed,
+        }
     }
 
     /// value ∈ [lo, hi]; stored as reference = midpoint, tolerance = half-width.
     pub fn in_band(name: impl Into<String>, value: f64, lo: f64, hi: f64) -> Self {
         let passed = value >= lo && value <= hi;
-        Self { name: name.into(), value, reference: 0.5 * (lo + hi), tolerance: 0.5 * (hi - lo), passed }
+        Self {
+            name: name.into(),
+            value,
+            reference: 0.5 * (lo + hi),
+            tolerance: 0.5 * (hi - lo),
+            passed,
+        }
     }
 
     /// value ≤ bound; stored as reference = bound, tolerance = 0.
     pub fn at_most(name: impl Into<String>, value: f64, bound: f64) -> Self {
-        Self { name: name.into(), value, reference: bound, tolerance: 0.0, passed: value <= bound }
+        Self {
+            name: name.into(),
+            value,
+            reference: bound,
+            tolerance: 0.0,
+            passed: value <= bound,
+        }
     }
 }
 
@@ -53,7 +71,10 @@ pub struct Table {
 impl Table {
     /// An empty table with these columns.
     pub fn new<S: Into<String>>(columns: impl IntoIterator<Item = S>) -> Self {
-        Self { columns: columns.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            columns: columns.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row.
@@ -121,7 +142,12 @@ pub struct Report {
 
 impl Report {
     /// An empty report.
-    pub fn new(experiment: impl Into<String>, quick: bool, seed: u64, config: serde_json::Value) -> Self {
+    pub fn new(
+        experiment: impl Into<String>,
+        quick: bool,
+        seed: u64,
+        config: serde_json::Value,
+    ) -> Self {
         Self {
             experiment: experiment.into(),
             quick,

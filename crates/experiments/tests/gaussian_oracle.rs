@@ -1,7 +1,7 @@
 //! The `gaussian-oracle --quick` report: every check passes, and its rounded summary is
 //! pinned by an insta snapshot so that any numerical change is reviewed.
 
-use meanfield_experiments::{registry, Report, RunContext};
+use meanfield_experiments::{Report, RunContext, registry};
 
 /// Rounds every number of a JSON value to 4 significant digits so the snapshot pins the
 /// numerics without depending on the last bits.
@@ -47,7 +47,14 @@ fn gaussian_oracle_quick_passes_and_matches_snapshot() {
 fn unknown_config_key_is_a_clear_error() {
     let exp = registry::find("gaussian-oracle").expect("registered");
     let mut ctx = RunContext::quiet(true, 1);
-    ctx.overrides.insert("no_such_key".into(), serde_json::json!(3));
-    let err = exp.run(&ctx).expect_err("unknown key must fail").to_string();
-    assert!(err.contains("no_such_key") && err.contains("kappa"), "{err}");
+    ctx.overrides
+        .insert("no_such_key".into(), serde_json::json!(3));
+    let err = exp
+        .run(&ctx)
+        .expect_err("unknown key must fail")
+        .to_string();
+    assert!(
+        err.contains("no_such_key") && err.contains("kappa"),
+        "{err}"
+    );
 }
