@@ -49,6 +49,11 @@ impl SimplexMoment {
         Self::new(vec![1.0 / d as f64; d], beta)
     }
 
+    /// Target moment q.
+    pub fn target(&self) -> &[f64] {
+        &self.q
+    }
+
     /// β.
     pub fn beta(&self) -> f64 {
         self.beta

@@ -7,7 +7,7 @@
 //! on the identical path and lets particle loops run on any number of threads.
 
 use meanfield_measures::Ensemble;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::Result;
 

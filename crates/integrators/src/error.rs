@@ -57,7 +57,11 @@ pub fn check_positive(name: &'static str, value: f64) -> Result<f64> {
     if value.is_finite() && value > 0.0 {
         Ok(value)
     } else {
-        Err(IntegratorError::InvalidParameter { name, value, reason: "must be finite and > 0" })
+        Err(IntegratorError::InvalidParameter {
+            name,
+            value,
+            reason: "must be finite and > 0",
+        })
     }
 }
 
@@ -66,6 +70,10 @@ pub fn check_non_negative(name: &'static str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
     } else {
-        Err(IntegratorError::InvalidParameter { name, value, reason: "must be finite and ≥ 0" })
+        Err(IntegratorError::InvalidParameter {
+            name,
+            value,
+            reason: "must be finite and ≥ 0",
+        })
     }
 }

@@ -12,11 +12,11 @@
 //! μ* = N(κb/(1+κ), λI) and 1/N propagation of chaos (experiment `gaussian-oracle`).
 
 use meanfield_energy::Functional;
-use meanfield_measures::{parallel::for_each_row_mut, Domain, Ensemble, NoiseStreams, Parallelism};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::dynamics::{Dynamics, StepReport};
-use crate::error::{check_positive, IntegratorError, Result};
+use crate::error::{IntegratorError, Result, check_positive};
 
 /// Stream purpose of Langevin noise in [`NoiseStreams`].
 pub const LANGEVIN_NOISE: u64 = 0;
@@ -35,7 +35,11 @@ pub struct LangevinParams {
 impl LangevinParams {
     /// Validates λ > 0 and η > 0.
     pub fn new(lambda: f64, eta: f64, seed: u64) -> Result<Self> {
-        Ok(Self { lambda: check_positive("lambda", lambda)?, eta: check_positive("eta", eta)?, seed })
+        Ok(Self {
+            lambda: check_positive("lambda", lambda)?,
+            eta: check_positive("eta", eta)?,
+            seed,
+        })
     }
 
     /// Noise scale √(2λη).
@@ -99,7 +103,10 @@ impl<F: Functional> Dynamics for Mfld<F> {
     type State = Ensemble;
 
     fn fingerprint(&self) -> String {
-        format!("mfld(lambda={:e}, eta={:e}, seed={})", self.params.lambda, self.params.eta, self.params.seed)
+        format!(
+            "mfld(lambda={:e}, eta={:e}, seed={})",
+            self.params.lambda, self.params.eta, self.params.seed
+        )
     }
 
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
@@ -120,13 +127,23 @@ impl<F: Functional> Dynamics for Mfld<F> {
             .first_variation_grad(ens, &mut self.grad)
             .map_err(|source| IntegratorError::Energy { step, source })?;
         let (eta, sigma, noise) = (self.params.eta, self.params.noise_scale(), self.noise);
-        for_each_row_mut(self.parallelism, ens.as_mut_slice(), d, &self.grad, d, |i, x, g| {
-            let mut rng = noise.rng(step, i as u64);
-            for (x, g) in x.iter_mut().zip(g) {
-                let xi: f64 = StandardNormal.sample(&mut rng);
-                *x += -eta * g + sigma * xi;
-            }
-        });
-        Ok(StepReport { dt: eta, acceptance: None })
+        for_each_row_mut(
+            self.parallelism,
+            ens.as_mut_slice(),
+            d,
+            &self.grad,
+            d,
+            |i, x, g| {
+                let mut rng = noise.rng(step, i as u64);
+                for (x, g) in x.iter_mut().zip(g) {
+                    let xi: f64 = StandardNormal.sample(&mut rng);
+                    *x += -eta * g + sigma * xi;
+                }
+            },
+        );
+        Ok(StepReport {
+            dt: eta,
+            acceptance: None,
+        })
     }
 }

@@ -9,13 +9,22 @@
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
+//! | [`projected`] | projected MFLD on simplices and boxes |
+//! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
 pub mod dynamics;
 pub mod error;
 pub mod langevin;
+pub mod mirror_langevin;
+pub mod projected;
 pub mod runner;
 
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
 pub use langevin::{LangevinParams, Mfld};
+pub use mirror_langevin::{
+    AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,
+    MirrorProposal,
+};
+pub use projected::ProjectedMfld;
 pub use runner::{Checkpoint, Control, RunSummary, Runner, StopReason};

@@ -29,7 +29,12 @@ pub struct Checkpoint<S> {
 impl<S: DynamicsState> Checkpoint<S> {
     /// A fresh start at step 0, time 0.
     pub fn start<D: Dynamics<State = S>>(dynamics: &D, state: S) -> Self {
-        Self { fingerprint: dynamics.fingerprint(), step: 0, time: 0.0, state }
+        Self {
+            fingerprint: dynamics.fingerprint(),
+            step: 0,
+            time: 0.0,
+            state,
+        }
     }
 
     /// JSON encoding (f64 values round-trip exactly through serde_json).
@@ -88,7 +93,13 @@ pub struct Runner<'a, S> {
 impl<'a, S: DynamicsState> Runner<'a, S> {
     /// Runs until the checkpoint has `total_steps` steps.
     pub fn new(total_steps: u64) -> Self {
-        Self { total_steps, observe_every: 0, time_budget: None, observer: None, progress: None }
+        Self {
+            total_steps,
+            observe_every: 0,
+            time_budget: None,
+            observer: None,
+            progress: None,
+        }
     }
 
     /// Calls `observer(step, time, state)` at the start, every `every` steps and at the
@@ -120,7 +131,11 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
     /// A non-finite state is [`IntegratorError::Diverged`] naming the step (the
     /// checkpoint then holds that state, with `step` still at the last finite one; keep
     /// a serialised checkpoint from an observer to restart before the blow-up).
-    pub fn run<D: Dynamics<State = S>>(&mut self, dynamics: &mut D, checkpoint: &mut Checkpoint<S>) -> Result<RunSummary> {
+    pub fn run<D: Dynamics<State = S>>(
+        &mut self,
+        dynamics: &mut D,
+        checkpoint: &mut Checkpoint<S>,
+    ) -> Result<RunSummary> {
         if checkpoint.fingerprint != dynamics.fingerprint() {
             return Err(IntegratorError::Checkpoint(format!(
                 "checkpoint was written by `{}`, not by `{}`",
@@ -130,7 +145,10 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
         }
         dynamics.check_state(&checkpoint.state)?;
         if let Some(reason) = checkpoint.state.non_finite() {
-            return Err(IntegratorError::Diverged { step: checkpoint.step, reason });
+            return Err(IntegratorError::Diverged {
+                step: checkpoint.step,
+                reason,
+            });
         }
         let start = Instant::now();
         let first = checkpoint.step;
@@ -142,7 +160,10 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
             let k = checkpoint.step;
             let report = dynamics.step(&mut checkpoint.state, k)?;
             if let Some(reason) = checkpoint.state.non_finite() {
-                return Err(IntegratorError::Diverged { step: k + 1, reason });
+                return Err(IntegratorError::Diverged {
+                    step: k + 1,
+                    reason,
+                });
             }
             checkpoint.step += 1;
             checkpoint.time += report.dt;
@@ -153,25 +174,54 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
             if let Some(p) = self.progress.as_mut() {
                 p(checkpoint.step, self.total_steps);
             }
-            let due = checkpoint.step % self.observe_every.max(1) == 0 || checkpoint.step == self.total_steps;
+            let due = checkpoint.step.is_multiple_of(self.observe_every.max(1))
+                || checkpoint.step == self.total_steps;
             if due && self.notify(checkpoint)? == Control::Stop {
-                return Ok(self.summary(StopReason::ObserverStop, checkpoint.step - first, acc_sum, acc_n));
+                return Ok(self.summary(
+                    StopReason::ObserverStop,
+                    checkpoint.step - first,
+                    acc_sum,
+                    acc_n,
+                ));
             }
             if self.time_budget.is_some_and(|b| start.elapsed() >= b) {
-                return Ok(self.summary(StopReason::TimeBudget, checkpoint.step - first, acc_sum, acc_n));
+                return Ok(self.summary(
+                    StopReason::TimeBudget,
+                    checkpoint.step - first,
+                    acc_sum,
+                    acc_n,
+                ));
             }
         }
-        Ok(self.summary(StopReason::StepsDone, checkpoint.step - first, acc_sum, acc_n))
+        Ok(self.summary(
+            StopReason::StepsDone,
+            checkpoint.step - first,
+            acc_sum,
+            acc_n,
+        ))
     }
 
     fn notify(&mut self, c: &Checkpoint<S>) -> Result<Control> {
         match self.observer.as_mut() {
             None => Ok(Control::Continue),
-            Some(o) => o(c.step, c.time, &c.state).map_err(|reason| IntegratorError::Observer { step: c.step, reason }),
+            Some(o) => o(c.step, c.time, &c.state).map_err(|reason| IntegratorError::Observer {
+                step: c.step,
+                reason,
+            }),
         }
     }
 
-    fn summary(&self, reason: StopReason, steps_taken: u64, acc_sum: f64, acc_n: u64) -> RunSummary {
-        RunSummary { reason, steps_taken, mean_acceptance: (acc_n > 0).then(|| acc_sum / acc_n as f64) }
+    fn summary(
+        &self,
+        reason: StopReason,
+        steps_taken: u64,
+        acc_sum: f64,
+        acc_n: u64,
+    ) -> RunSummary {
+        RunSummary {
+            reason,
+            steps_taken,
+            mean_acceptance: (acc_n > 0).then(|| acc_sum / acc_n as f64),
+        }
     }
 }

@@ -150,7 +150,11 @@ fn observers_and_budgets() {
     let mut c = Checkpoint::start(&dy, start(8, 1, 3));
     let s = Runner::new(100)
         .observe(1, |k, _, _: &Ensemble| {
-            Ok(if k == 7 { Control::Stop } else { Control::Continue })
+            Ok(if k == 7 {
+                Control::Stop
+            } else {
+                Control::Continue
+            })
         })
         .run(&mut dy, &mut c)
         .unwrap();

@@ -35,8 +35,7 @@ impl BoxBounds {
             return Err(MeasuresError::Empty { what: "dimension" });
         }
         for (i, (&l, &u)) in lower.iter().zip(&upper).enumerate() {
-            if l.is_nan() || u.is_nan() || l >= u || l == f64::INFINITY || u == f64::NEG_INFINITY
-            {
+            if l.is_nan() || u.is_nan() || l >= u || l == f64::INFINITY || u == f64::NEG_INFINITY {
                 return Err(MeasuresError::InvalidDomain {
                     reason: format!("coordinate {i}: need lower < upper, got [{l}, {u}]"),
                 });

@@ -27,7 +27,9 @@ impl Ensemble {
     /// mis-sized buffer, non-finite coordinates and points outside the domain.
     pub fn new(n: usize, d: usize, data: Vec<f64>, domain: Domain) -> Result<Self> {
         if n == 0 {
-            return Err(MeasuresError::Empty { what: "number of particles" });
+            return Err(MeasuresError::Empty {
+                what: "number of particles",
+            });
         }
         if d == 0 {
             return Err(MeasuresError::Empty { what: "dimension" });
@@ -38,21 +40,49 @@ impl Ensemble {
             got: data.len(),
         })?;
         if data.len() != expected {
-            return Err(MeasuresError::DimensionMismatch { what: "ensemble buffer", expected, got: data.len() });
+            return Err(MeasuresError::DimensionMismatch {
+                what: "ensemble buffer",
+                expected,
+                got: data.len(),
+            });
         }
         domain.check_dim(d)?;
-        let ens = Self { n, d, data, weights: None, domain };
+        let ens = Self {
+            n,
+            d,
+            data,
+            weights: None,
+            domain,
+        };
         ens.validate()?;
         Ok(ens)
     }
 
     /// Builds an ensemble by evaluating `f(i, row)` for every particle row.
-    pub fn from_fn(n: usize, d: usize, domain: Domain, mut f: impl FnMut(usize, &mut [f64])) -> Result<Self> {
-        let mut data = vec![0.0; n.saturating_mul(d)];
-        if d > 0 {
-            for (i, row) in data.chunks_exact_mut(d).enumerate() {
-                f(i, row);
-            }
+    ///
+    /// The shape is checked before anything is allocated: N = 0, d = 0 and an N·d that
+    /// overflows or exceeds the largest possible allocation are errors, not panics.
+    pub fn from_fn(
+        n: usize,
+        d: usize,
+        domain: Domain,
+        mut f: impl FnMut(usize, &mut [f64]),
+    ) -> Result<Self> {
+        let len = match n.checked_mul(d) {
+            Some(len) if n > 0 && d > 0 => len,
+            // `new` reports the precise shape error without touching the buffer.
+            _ => return Self::new(n, d, Vec::new(), domain),
+        };
+        let mut data = Vec::new();
+        data.try_reserve_exact(len)
+            .map_err(|_| MeasuresError::DimensionMismatch {
+                what: "ensemble buffer (N·d too large to allocate)",
+                expected: len,
+                got: 0,
+            })?;
+        data.resize(len, 0.0);
+        for (i, row) in data.chunks_exact_mut(d).enumerate() {
+            f(i, row);
         }
         Self::new(n, d, data, domain)
     }
@@ -62,7 +92,11 @@ impl Ensemble {
         self.check_finite()?;
         for (i, row) in self.rows().enumerate() {
             if let Some(reason) = self.domain.violation(row) {
-                return Err(MeasuresError::OutsideDomain { particle: i, domain: self.domain.name(), reason });
+                return Err(MeasuresError::OutsideDomain {
+                    particle: i,
+                    domain: self.domain.name(),
+                    reason,
+                });
             }
         }
         Ok(())
@@ -140,7 +174,11 @@ impl Ensemble {
     /// Attaches weights (length must be N).
     pub fn set_weights(&mut self, w: Weights) -> Result<()> {
         if w.len() != self.n {
-            return Err(MeasuresError::DimensionMismatch { what: "weights", expected: self.n, got: w.len() });
+            return Err(MeasuresError::DimensionMismatch {
+                what: "weights",
+                expected: self.n,
+                got: w.len(),
+            });
         }
         self.weights = Some(w);
         Ok(())
@@ -153,7 +191,9 @@ impl Ensemble {
 
     /// Weight of particle i: W^i, or 1/N when unweighted.
     pub fn weight(&self, i: usize) -> f64 {
-        self.weights.as_ref().map_or(1.0 / self.n as f64, |w| w.as_slice()[i])
+        self.weights
+            .as_ref()
+            .map_or(1.0 / self.n as f64, |w| w.as_slice()[i])
     }
 
     /// Mean E_μN[x] = Σ_i W^i X^i, written into `out` (length d), with compensated sums.

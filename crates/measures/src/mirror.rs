@@ -84,14 +84,24 @@ impl MirrorMap for Entropic {
 
 /// softmax(y) with the max subtracted, dual differences floored at −[`DUAL_FLOOR`]
 /// (so every coordinate stays > 0) and a compensated normalisation (Σ = 1 to ~1e−16).
-/// Non-finite differences (overflowed duals) are floored too, never NaN.
+/// Non-finite differences are never NaN: coordinates equal to the max (including
+/// +∞ duals, where ∞ − ∞ would be NaN) get difference 0 and share the mass; NaN and −∞
+/// duals are floored.
 pub fn softmax_into(y: &[f64], x: &mut [f64]) {
-    let max = y.iter().copied().filter(|v| !v.is_nan()).fold(f64::NEG_INFINITY, f64::max);
+    let max = y
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut total = crate::compensated::NeumaierSum::new();
     for (xi, yi) in x.iter_mut().zip(y) {
-        let diff = yi - max;
+        let diff = if *yi == max { 0.0 } else { yi - max };
         // `!(diff >= −floor)` also catches NaN and −∞.
-        let diff = if diff >= -DUAL_FLOOR { diff } else { -DUAL_FLOOR };
+        let diff = if diff >= -DUAL_FLOOR {
+            diff
+        } else {
+            -DUAL_FLOOR
+        };
         *xi = diff.exp();
         total.add(*xi);
     }
@@ -105,9 +115,14 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
 /// ∇φ(x)_i = −1/(x_i − l_i) + 1/(u_i − x_i); [∇²φ]^{1/2}_ii = (1/(x−l)² + 1/(u−x)²)^{1/2}.
 /// ∇φ* solves −1/a + 1/(w − a) = y for the offset a = x − l ∈ (0, w), w = u − l:
 /// a = 2w / (√(4 + y²w²) + 2 − yw), and, for y > 0, the offset from the top
-/// b = u − x = 2w / (√(4 + y²w²) + 2 + yw) — each form free of cancellation on its side.
+/// b = u − x = 2w / (√(4 + y²w²) + 2 + yw) — each form free of cancellation on its side
+/// (evaluated in the half-width w/2 so that huge boxes do not overflow).
 /// Orthant (w = ∞): x = l − 1/y for y < 0; the dual domain is (−∞, 0), and a y ≥ 0
 /// (possible after a large noise draw) is clamped to −1e−300 (a point far out, not a NaN).
+/// A NaN dual is read as −∞ (the lower face). The image is kept at least one ulp and at
+/// least `f64::MIN_POSITIVE` inside every finite face, so ∇φ and [∇²φ]^{1/2} are finite
+/// at every point ∇φ* returns (for boxes wider than 2·MIN_POSITIVE ≈ 4.5e−308; a
+/// narrower one still gets interior iterates). The lower bounds must be finite.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogBarrier {
     bounds: BoxBounds,
@@ -127,38 +142,90 @@ impl MirrorMap for LogBarrier {
     fn grad_phi(&self, x: &[f64], y: &mut [f64]) {
         let (l, u) = (self.bounds.lower(), self.bounds.upper());
         for i in 0..x.len() {
-            let up = if u[i].is_finite() { 1.0 / (u[i] - x[i]) } else { 0.0 };
-            y[i] = -1.0 / (x[i] - l[i]) + up;
+            let up = if u[i].is_finite() {
+                inv_gap(u[i], x[i])
+            } else {
+                0.0
+            };
+            y[i] = -inv_gap(x[i], l[i]) + up;
         }
     }
     fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
         let (l, u) = (self.bounds.lower(), self.bounds.upper());
         for i in 0..y.len() {
-            let (lo, hi, yi) = (l[i], u[i], y[i]);
+            let (lo, hi) = (l[i], u[i]);
+            // A NaN dual (∞ − ∞ in the caller's update) is read as −∞, as `softmax_into`
+            // floors it.
+            let yi = if y[i].is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                y[i]
+            };
             let v = if hi.is_finite() {
-                let w = hi - lo;
-                let s = (4.0 + (yi * w) * (yi * w)).sqrt();
-                if !s.is_finite() {
-                    // |y w| overflowed: the point sits at ~1/|y| from the near face.
-                    if yi > 0.0 { hi - 1.0 / yi } else { lo - 1.0 / yi }
-                } else if yi <= 0.0 {
-                    lo + 2.0 * w / (s + 2.0 - yi * w)
+                // In the half-width h = w/2 and t = y h (finite even where w = u − l or
+                // y w overflows): a = h / ((√(1 + t²) + 1 − t)/2), b likewise with + t.
+                let h = 0.5 * hi - 0.5 * lo;
+                let t = yi * h;
+                if !t.is_finite() {
+                    // |y h| overflowed: the point sits at ~1/|y| from the near face.
+                    if yi > 0.0 {
+                        hi - 1.0 / yi
+                    } else {
+                        lo - 1.0 / yi
+                    }
                 } else {
-                    hi - 2.0 * w / (s + 2.0 + yi * w)
+                    // √(1 + t²) without overflowing t² (for |t| ≥ 1e150 it rounds to |t|).
+                    let r = if t.abs() < 1e150 {
+                        (1.0 + t * t).sqrt()
+                    } else {
+                        t.abs()
+                    };
+                    if yi <= 0.0 {
+                        lo + h / (0.5 * r + 0.5 - 0.5 * t)
+                    } else {
+                        hi - h / (0.5 * r + 0.5 + 0.5 * t)
+                    }
                 }
             } else {
                 lo - 1.0 / yi.min(-1e-300)
             };
-            // Keep the iterate strictly inside even when the offset is below one ulp.
-            x[i] = v.clamp(lo.next_up(), hi.next_down());
+            // Keep the iterate strictly inside even when the offset is below one ulp, and
+            // at least MIN_POSITIVE from each finite face so that ∇φ and [∇²φ]^{1/2} stay
+            // finite there (1/5e−324 = ∞ would turn the next dual into ∞ − ∞). max/min,
+            // not clamp: a box one ulp wide has no float inside and must not panic.
+            let mut inner_lo = lo.next_up().max(lo + f64::MIN_POSITIVE);
+            let mut inner_hi = hi.next_down().min(hi - f64::MIN_POSITIVE);
+            if inner_lo > inner_hi {
+                // A box narrower than 2·MIN_POSITIVE: ∇φ cannot be finite anywhere in it,
+                // but the iterate can still stay strictly inside.
+                (inner_lo, inner_hi) = (lo.next_up(), hi.next_down());
+            }
+            x[i] = v.max(inner_lo).min(inner_hi);
         }
     }
     fn hessian_sqrt_apply(&self, x: &[f64], xi: &[f64], out: &mut [f64]) {
         let (l, u) = (self.bounds.lower(), self.bounds.upper());
         for i in 0..x.len() {
-            let a = 1.0 / (x[i] - l[i]);
-            let b = if u[i].is_finite() { 1.0 / (u[i] - x[i]) } else { 0.0 };
+            let a = inv_gap(x[i], l[i]);
+            let b = if u[i].is_finite() {
+                inv_gap(u[i], x[i])
+            } else {
+                0.0
+            };
             out[i] = a.hypot(b) * xi[i];
         }
+    }
+}
+
+/// 1/(p − q) for p > q, also when p − q overflows (a box wider than f64::MAX), where the
+/// naive form returns 0 instead of a (subnormal) value that still matters next to the
+/// other face's term.
+#[inline]
+fn inv_gap(p: f64, q: f64) -> f64 {
+    let g = p - q;
+    if g.is_finite() {
+        1.0 / g
+    } else {
+        0.5 / (0.5 * p - 0.5 * q)
     }
 }

@@ -21,8 +21,14 @@ const MIN_ROWS_PER_TASK: usize = 256;
 
 /// Calls `f(i, row_i, aux_i)` for every particle row of `data` (rows of length `d`) and
 /// the matching row of `aux` (rows of length `aux_d`, e.g. a drift buffer).
-pub fn for_each_row_mut<F>(par: Parallelism, data: &mut [f64], d: usize, aux: &[f64], aux_d: usize, f: F)
-where
+pub fn for_each_row_mut<F>(
+    par: Parallelism,
+    data: &mut [f64],
+    d: usize,
+    aux: &[f64],
+    aux_d: usize,
+    f: F,
+) where
     F: Fn(usize, &mut [f64], &[f64]) + Send + Sync,
 {
     match par {

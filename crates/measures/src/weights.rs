@@ -20,9 +20,13 @@ impl Weights {
     /// Uniform weights 1/N.
     pub fn uniform(n: usize) -> Result<Self> {
         if n == 0 {
-            return Err(MeasuresError::Empty { what: "number of particles" });
+            return Err(MeasuresError::Empty {
+                what: "number of particles",
+            });
         }
-        Ok(Self { w: vec![1.0 / n as f64; n] })
+        Ok(Self {
+            w: vec![1.0 / n as f64; n],
+        })
     }
 
     /// W^i = v_i / Σ_j v_j for non-negative finite `v` with a positive total.
@@ -59,7 +63,11 @@ impl Weights {
     pub fn multiply_and_normalise(&mut self, factors: &[f64]) -> Result<()> {
         self.check_len(factors.len())?;
         let mut next: Vec<f64> = self.w.iter().zip(factors).map(|(w, f)| w * f).collect();
-        if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f >= 0.0)) {
+        if let Some((i, f)) = factors
+            .iter()
+            .enumerate()
+            .find(|(_, f)| !(f.is_finite() && **f >= 0.0))
+        {
             return Err(MeasuresError::InvalidWeights {
                 reason: format!("multiplicative factor {i} is {f}; factors must be finite and ≥ 0"),
             });
@@ -77,7 +85,13 @@ impl Weights {
             .w
             .iter()
             .zip(log_factors)
-            .map(|(w, g)| if *w > 0.0 { w.ln() + g } else { f64::NEG_INFINITY })
+            .map(|(w, g)| {
+                if *w > 0.0 {
+                    w.ln() + g
+                } else {
+                    f64::NEG_INFINITY
+                }
+            })
             .collect();
         if let Some((i, g)) = log_factors.iter().enumerate().find(|(_, g)| !g.is_finite()) {
             return Err(MeasuresError::InvalidWeights {
@@ -90,16 +104,23 @@ impl Weights {
     }
 
     /// Effective sample size ESS = 1 / Σ_i (W^i)², between 1 and N.
+    ///
+    /// Clamped to [1, N]: with Σ W = 1 only to rounding, 1 / Σ (W^i)² can land an ulp
+    /// outside (e.g. 3.0000000000000004 for three uniform weights).
     pub fn ess(&self) -> f64 {
         let s: f64 = compensated_sum(&self.w.iter().map(|w| w * w).collect::<Vec<_>>());
-        1.0 / s
+        (1.0 / s).clamp(1.0, self.w.len() as f64)
     }
 
     fn check_len(&self, got: usize) -> Result<()> {
         if got == self.w.len() {
             Ok(())
         } else {
-            Err(MeasuresError::DimensionMismatch { what: "weight factors", expected: self.w.len(), got })
+            Err(MeasuresError::DimensionMismatch {
+                what: "weight factors",
+                expected: self.w.len(),
+                got,
+            })
         }
     }
 }
@@ -107,16 +128,24 @@ impl Weights {
 /// Divides `v` by its compensated sum after checking every entry is finite and ≥ 0.
 fn normalise_in_place(v: &mut [f64]) -> Result<()> {
     if v.is_empty() {
-        return Err(MeasuresError::Empty { what: "number of particles" });
+        return Err(MeasuresError::Empty {
+            what: "number of particles",
+        });
     }
-    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !(x.is_finite() && **x >= 0.0)) {
+    if let Some((i, x)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+    {
         return Err(MeasuresError::InvalidWeights {
             reason: format!("weight {i} is {x}; weights must be finite and ≥ 0"),
         });
     }
     let total = compensated_sum(v);
     if !(total > 0.0 && total.is_finite()) {
-        return Err(MeasuresError::InvalidWeights { reason: format!("total weight is {total}") });
+        return Err(MeasuresError::InvalidWeights {
+            reason: format!("total weight is {total}"),
+        });
     }
     v.iter_mut().for_each(|x| *x /= total);
     Ok(())
@@ -124,12 +153,20 @@ fn normalise_in_place(v: &mut [f64]) -> Result<()> {
 
 /// In place v_i ← exp(v_i − max v) / Σ_j exp(v_j − max v).
 fn exp_normalise_in_place(v: &mut [f64]) -> Result<()> {
-    if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| x.is_nan() || **x == f64::INFINITY) {
-        return Err(MeasuresError::InvalidWeights { reason: format!("log-weight {i} is {x}") });
+    if let Some((i, x)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| x.is_nan() || **x == f64::INFINITY)
+    {
+        return Err(MeasuresError::InvalidWeights {
+            reason: format!("log-weight {i} is {x}"),
+        });
     }
     let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     if max == f64::NEG_INFINITY {
-        return Err(MeasuresError::InvalidWeights { reason: "all weights are zero".into() });
+        return Err(MeasuresError::InvalidWeights {
+            reason: "all weights are zero".into(),
+        });
     }
     v.iter_mut().for_each(|x| *x = (*x - max).exp());
     normalise_in_place(v)
