@@ -13,7 +13,11 @@ use crate::error::{MeasuresError, Result};
 use crate::weights::Weights;
 
 /// N particles in R^d on a [`Domain`], with optional [`Weights`].
+///
+/// Deserialisation re-validates (shape, finiteness, domain, weights), so a corrupted
+/// checkpoint is a typed error when loaded rather than a panic later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EnsembleRepr")]
 pub struct Ensemble {
     n: usize,
     d: usize,
@@ -215,5 +219,27 @@ impl Ensemble {
         let mut m = vec![0.0; self.d];
         self.mean_into(&mut m);
         m
+    }
+}
+
+/// The serialised form of an [`Ensemble`], validated by `TryFrom` on load.
+#[derive(Deserialize)]
+struct EnsembleRepr {
+    n: usize,
+    d: usize,
+    data: Vec<f64>,
+    weights: Option<Weights>,
+    domain: Domain,
+}
+
+impl TryFrom<EnsembleRepr> for Ensemble {
+    type Error = MeasuresError;
+
+    fn try_from(r: EnsembleRepr) -> Result<Self> {
+        let mut ens = Ensemble::new(r.n, r.d, r.data, r.domain)?;
+        if let Some(w) = r.weights {
+            ens.set_weights(w)?;
+        }
+        Ok(ens)
     }
 }

@@ -23,11 +23,15 @@ pub fn project_simplex_in_place(z: &mut [f64], scratch: &mut [f64]) {
         *s = *v - max;
     }
     scratch.sort_unstable_by(|a, b| b.total_cmp(a));
-    let mut cumsum = 0.0;
+    // Σ_{k≤j} u_k − 1, compensated: after the shift the u_k are O(1) each, and a naive
+    // running sum drifts by O(j² u), enough to move τ by ~1e−12 for d ~ 500 when many
+    // entries sit exactly at the threshold (a projected point projected again).
+    let mut cumsum = crate::compensated::NeumaierSum::new();
+    cumsum.add(-1.0);
     let mut tau = -1.0;
     for (j, &u) in scratch.iter().enumerate() {
-        cumsum += u;
-        let t = (cumsum - 1.0) / (j + 1) as f64;
+        cumsum.add(u);
+        let t = cumsum.value() / (j + 1) as f64;
         // The admissible j form a prefix {1, …, ρ}: stop at the first failure (this also
         // keeps an overflowed −∞ entry, where t = −∞, from being admitted).
         if u - t > 0.0 {
@@ -39,8 +43,8 @@ pub fn project_simplex_in_place(z: &mut [f64], scratch: &mut [f64]) {
     for v in z.iter_mut() {
         *v = ((*v - max) - tau).max(0.0);
     }
-    // One compensated renormalisation removes the O(d u) drift of the cumulative sum so
-    // that Σx = 1 to ~1e−16 and a second projection is a no-op.
+    // One compensated renormalisation removes the remaining O(u) drift of τ so that
+    // Σx = 1 to ~1e−16 and a second projection is a no-op.
     let s = crate::compensated::compensated_sum(z);
     if s > 0.0 {
         z.iter_mut().for_each(|v| *v /= s);

@@ -11,7 +11,11 @@ use crate::compensated::compensated_sum;
 use crate::error::{MeasuresError, Result};
 
 /// Normalised non-negative particle weights.
+///
+/// Deserialisation checks W ≥ 0, finiteness and |Σ W − 1| ≤ 1e−9 without renormalising,
+/// so a checkpoint reloads bit for bit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "WeightsRepr")]
 pub struct Weights {
     w: Vec<f64>,
 }
@@ -170,4 +174,38 @@ fn exp_normalise_in_place(v: &mut [f64]) -> Result<()> {
     }
     v.iter_mut().for_each(|x| *x = (*x - max).exp());
     normalise_in_place(v)
+}
+
+/// The serialised form of [`Weights`], validated on load.
+#[derive(Deserialize)]
+struct WeightsRepr {
+    w: Vec<f64>,
+}
+
+impl TryFrom<WeightsRepr> for Weights {
+    type Error = MeasuresError;
+
+    fn try_from(r: WeightsRepr) -> Result<Self> {
+        if r.w.is_empty() {
+            return Err(MeasuresError::Empty {
+                what: "number of particles",
+            });
+        }
+        if let Some((i, x)) =
+            r.w.iter()
+                .enumerate()
+                .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+        {
+            return Err(MeasuresError::InvalidWeights {
+                reason: format!("weight {i} is {x}"),
+            });
+        }
+        let total = compensated_sum(&r.w);
+        if (total - 1.0).abs() > 1e-9 {
+            return Err(MeasuresError::InvalidWeights {
+                reason: format!("weights sum to {total}, not 1"),
+            });
+        }
+        Ok(Self { w: r.w })
+    }
 }

@@ -315,3 +315,29 @@ fn normal_draws_have_unit_moments() {
         .collect();
     assert_standard_normal(&steps, "across steps");
 }
+
+/// A corrupted serialised ensemble is a typed error on load, never a later panic.
+#[test]
+fn deserialisation_validates() {
+    let good = Ensemble::new(2, 2, vec![0.1, 0.2, 0.3, 0.4], Domain::Euclidean).unwrap();
+    let json = serde_json::to_string(&good).unwrap();
+    let back: Ensemble = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, good);
+    for bad in [
+        json.replace("\"d\":2", "\"d\":0"),
+        json.replace("\"n\":2", "\"n\":3"),
+        json.replace("0.4", "null"),
+    ] {
+        assert!(serde_json::from_str::<Ensemble>(&bad).is_err(), "{bad}");
+    }
+    let w = meanfield_measures::Weights::uniform(2).unwrap();
+    let wj = serde_json::to_string(&w).unwrap();
+    assert!(
+        serde_json::from_str::<meanfield_measures::Weights>(&wj.replace("0.5,0.5", "0.5,0.7"))
+            .is_err()
+    );
+    assert!(
+        serde_json::from_str::<meanfield_measures::Weights>(&wj.replace("0.5,0.5", "-0.5,1.5"))
+            .is_err()
+    );
+}

@@ -102,6 +102,27 @@ proptest! {
     }
 
     #[test]
+    fn simplex_projection_is_idempotent_in_high_dimension(
+        (big, near_zero, far) in (
+            vec(0.05..=1.0f64, 1..=3),
+            vec(prop_oneof![Just(0.0), -1e-300..=1e-300f64, -1e-12..=1e-12f64], 100..=500),
+            vec(prop_oneof![Just(-3e163), -1e3..=-2.0f64], 0..=200),
+        )
+    ) {
+        // A few large entries and hundreds of (nearly) tied small ones: Pz has hundreds
+        // of equal positive entries and its zeros sit exactly at the threshold of the
+        // second projection, where a naive running sum over the shifted entries
+        // (O(d² u) drift) admits them with a τ off by ~1e-12.
+        let z = [big, near_zero, far].concat();
+        let p = project_simplex(&z);
+        assert_closed_simplex(&p)?;
+        let pp = project_simplex(&p);
+        for (a, b) in p.iter().zip(&pp) {
+            prop_assert!((a - b).abs() <= 1e-12, "P(Pz) − Pz = {:e}", a - b);
+        }
+    }
+
+    #[test]
     fn simplex_points_are_fixed(x in (2usize..=10).prop_flat_map(simplex_point)) {
         let p = project_simplex(&x);
         for (a, b) in x.iter().zip(&p) {
