@@ -102,9 +102,9 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
         }
     }
 
-    /// Calls `observer(step, time, state)` at step 0 of a fresh run (a resumed run starts observing at its next due step), every `every` steps and at the
-    /// end. It may stop the run or fail it (the message becomes
-    /// [`IntegratorError::Observer`]).
+    /// Calls `observer(step, time, state)` at step 0 of a fresh run (a resumed run
+    /// starts observing at its next due step), every `every` steps and at the end. It
+    /// may stop the run or fail it (the message becomes [`IntegratorError::Observer`]).
     pub fn observe(
         mut self,
         every: u64,
