@@ -5,6 +5,7 @@
 //!
 //! | module | concept |
 //! |---|---|
+//! | [`fd_check`] | finite-difference checks of first variations (for testing functionals) |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
@@ -12,6 +13,7 @@
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
 
 pub mod error;
+pub mod fd_check;
 pub mod frozen;
 pub mod functional;
 pub mod quadratic;

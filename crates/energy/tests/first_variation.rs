@@ -8,52 +8,16 @@ use meanfield_energy::{EnergyError, Functional, QuadraticInteraction, SimplexMom
 use meanfield_measures::{Domain, Ensemble, Weights};
 use proptest::prelude::*;
 
-/// Central difference with step h: error O(h²) for these smooth functionals.
-fn central(f: impl Fn(f64) -> f64, h: f64) -> f64 {
-    (f(h) - f(-h)) / (2.0 * h)
-}
+use meanfield_energy::fd_check;
 
 fn check_particle_derivative<F: Functional>(f: &F, ens: &Ensemble, i: usize, v: &[f64]) {
-    let grad = f.first_variation_grad_vec(ens).unwrap();
-    let d = ens.dim();
-    let predicted: f64 = ens.weight(i) * (0..d).map(|k| grad[i * d + k] * v[k]).sum::<f64>();
-    let fd = central(
-        |eps| {
-            let mut e = ens.clone();
-            for (x, dv) in e.particle_mut(i).iter_mut().zip(v) {
-                *x += eps * dv;
-            }
-            f.value(&e).unwrap()
-        },
-        1e-5,
-    );
-    assert!(
-        (fd - predicted).abs() <= 1e-6 * (1.0 + predicted.abs()),
-        "fd {fd} vs {predicted}"
-    );
+    let c = fd_check::particle_derivative(f, ens, i, v, 1e-5).unwrap();
+    assert!(c.agrees(1e-6), "{c:?}");
 }
 
 fn check_weight_derivative<F: Functional>(f: &F, ens: &Ensemble, j: usize) {
-    let mut fv = vec![0.0; ens.n()];
-    f.first_variation(ens, &mut fv).unwrap();
-    let avg: f64 = (0..ens.n()).map(|i| ens.weight(i) * fv[i]).sum();
-    let predicted = fv[j] - avg;
-    let fd = central(
-        |eps| {
-            let w: Vec<f64> = (0..ens.n())
-                .map(|i| (1.0 - eps) * ens.weight(i) + if i == j { eps } else { 0.0 })
-                .collect();
-            let mut e = ens.clone();
-            e.set_weights(Weights::from_unnormalised(w).unwrap())
-                .unwrap();
-            f.value(&e).unwrap()
-        },
-        1e-5,
-    );
-    assert!(
-        (fd - predicted).abs() <= 1e-6 * (1.0 + predicted.abs()),
-        "fd {fd} vs {predicted}"
-    );
+    let c = fd_check::weight_derivative(f, ens, j, 1e-5).unwrap();
+    assert!(c.agrees(1e-6), "{c:?}");
 }
 
 fn weighted(n: usize, d: usize, coords: &[f64], w: &[f64], domain: Domain) -> Ensemble {
