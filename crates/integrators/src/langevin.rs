@@ -11,7 +11,7 @@
 //! checkpoint/resume (`tests/runner.rs`); convergence to the Gaussian oracle
 //! μ* = N(κb/(1+κ), λI) and 1/N propagation of chaos (experiment `gaussian-oracle`).
 
-use meanfield_energy::Functional;
+use meanfield_energy::{EnergyError, Functional};
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -48,8 +48,15 @@ impl LangevinParams {
     }
 }
 
-/// Plain MFLD on R^d.
-pub struct Mfld<F> {
+/// Maps an energy error to the integrator error of step `step`.
+pub(crate) fn energy_error(step: u64) -> impl Fn(EnergyError) -> IntegratorError + Copy {
+    move |source| IntegratorError::Energy { step, source }
+}
+
+/// What every Langevin-type scheme of this crate holds: the functional F, the parameters,
+/// the Langevin noise streams (purpose [`LANGEVIN_NOISE`]), the parallelism of the
+/// particle loop and the reused buffer of the mean-field drift ∇_x δF/δμ(μ_N, X^i).
+pub(crate) struct LangevinCore<F> {
     functional: F,
     params: LangevinParams,
     noise: NoiseStreams,
@@ -57,9 +64,9 @@ pub struct Mfld<F> {
     grad: Vec<f64>,
 }
 
-impl<F: Functional> Mfld<F> {
-    /// MFLD for `functional` with the given parameters (sequential particle loop).
-    pub fn new(functional: F, params: LangevinParams) -> Self {
+impl<F> LangevinCore<F> {
+    /// Core for `functional` with the given parameters (sequential particle loop).
+    pub(crate) fn new(functional: F, params: LangevinParams) -> Self {
         Self {
             functional,
             params,
@@ -70,32 +77,128 @@ impl<F: Functional> Mfld<F> {
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
-    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+    pub(crate) fn set_parallelism(&mut self, parallelism: Parallelism) {
         self.parallelism = parallelism;
+    }
+
+    /// The functional F.
+    pub(crate) fn functional(&self) -> &F {
+        &self.functional
+    }
+
+    /// The parameters.
+    pub(crate) fn params(&self) -> &LangevinParams {
+        &self.params
+    }
+
+    /// The Langevin noise streams.
+    pub(crate) fn noise(&self) -> NoiseStreams {
+        self.noise
+    }
+
+    /// `lambda=…, eta=…, seed=…`: the parameter part of a scheme's fingerprint.
+    pub(crate) fn params_fingerprint(&self) -> String {
+        format!(
+            "lambda={:e}, eta={:e}, seed={}",
+            self.params.lambda, self.params.eta, self.params.seed
+        )
+    }
+
+    /// Runs `update(i, x_i, g_i)` on every particle i, with g_i its row of the drift
+    /// formed by the last [`LangevinCore::drift`], over the configured parallelism.
+    pub(crate) fn for_each_particle(
+        &self,
+        ens: &mut Ensemble,
+        update: impl Fn(usize, &mut [f64], &[f64]) + Send + Sync,
+    ) {
+        let d = ens.dim();
+        for_each_row_mut(
+            self.parallelism,
+            ens.as_mut_slice(),
+            d,
+            &self.grad,
+            d,
+            update,
+        );
+    }
+}
+
+impl<F: Functional> LangevinCore<F> {
+    /// Checks that the ensemble matches the functional's dimension.
+    pub(crate) fn check_dim(&self, ens: &Ensemble) -> Result<()> {
+        if ens.dim() == self.functional.dim() {
+            Ok(())
+        } else {
+            Err(IntegratorError::IncompatibleState(format!(
+                "ensemble has dimension {}, the functional expects {}",
+                ens.dim(),
+                self.functional.dim()
+            )))
+        }
+    }
+
+    /// Forms the drift ∇_x δF/δμ(μ_N, X^i) at all particles (ensemble level, once per
+    /// step) into the reused buffer, read by [`LangevinCore::for_each_particle`]. Energy
+    /// errors become [`IntegratorError::Energy`] of step `step`.
+    pub(crate) fn drift(&mut self, ens: &Ensemble, step: u64) -> Result<()> {
+        self.grad.resize(ens.n() * ens.dim(), 0.0);
+        self.functional
+            .first_variation_grad(ens, &mut self.grad)
+            .map_err(energy_error(step))
+    }
+
+    /// One Euler–Maruyama step x ← x + (−η g + √(2λη) ξ) of every particle, followed by
+    /// `finish(x)` (e.g. a projection), ξ from the particle's own noise stream.
+    pub(crate) fn euler_maruyama_step(
+        &mut self,
+        ens: &mut Ensemble,
+        step: u64,
+        finish: impl Fn(&mut [f64]) + Send + Sync,
+    ) -> Result<StepReport> {
+        self.drift(ens, step)?;
+        let (eta, sigma, noise) = (self.params.eta, self.params.noise_scale(), self.noise);
+        self.for_each_particle(ens, |i, x, g| {
+            let mut rng = noise.rng(step, i as u64);
+            for (x, g) in x.iter_mut().zip(g) {
+                let xi: f64 = StandardNormal.sample(&mut rng);
+                *x += -eta * g + sigma * xi;
+            }
+            finish(x);
+        });
+        Ok(StepReport {
+            dt: eta,
+            acceptance: None,
+        })
+    }
+}
+
+/// Plain MFLD on R^d.
+pub struct Mfld<F> {
+    core: LangevinCore<F>,
+}
+
+impl<F: Functional> Mfld<F> {
+    /// MFLD for `functional` with the given parameters (sequential particle loop).
+    pub fn new(functional: F, params: LangevinParams) -> Self {
+        Self {
+            core: LangevinCore::new(functional, params),
+        }
+    }
+
+    /// Spreads the particle loop over the rayon pool (results unchanged).
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.core.set_parallelism(parallelism);
         self
     }
 
     /// The functional F.
     pub fn functional(&self) -> &F {
-        &self.functional
+        self.core.functional()
     }
 
     /// The parameters.
     pub fn params(&self) -> &LangevinParams {
-        &self.params
-    }
-}
-
-/// Checks that the ensemble matches the functional's dimension.
-pub(crate) fn check_dim<F: Functional>(functional: &F, ens: &Ensemble) -> Result<()> {
-    if ens.dim() == functional.dim() {
-        Ok(())
-    } else {
-        Err(IntegratorError::IncompatibleState(format!(
-            "ensemble has dimension {}, the functional expects {}",
-            ens.dim(),
-            functional.dim()
-        )))
+        self.core.params()
     }
 }
 
@@ -103,14 +206,11 @@ impl<F: Functional> Dynamics for Mfld<F> {
     type State = Ensemble;
 
     fn fingerprint(&self) -> String {
-        format!(
-            "mfld(lambda={:e}, eta={:e}, seed={})",
-            self.params.lambda, self.params.eta, self.params.seed
-        )
+        format!("mfld({})", self.core.params_fingerprint())
     }
 
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
-        check_dim(&self.functional, ens)?;
+        self.core.check_dim(ens)?;
         if *ens.domain() != Domain::Euclidean {
             return Err(IntegratorError::IncompatibleState(format!(
                 "plain MFLD runs on R^d; this ensemble lives on the {} domain (use projected or mirror MFLD)",
@@ -121,29 +221,6 @@ impl<F: Functional> Dynamics for Mfld<F> {
     }
 
     fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
-        let d = ens.dim();
-        self.grad.resize(ens.n() * d, 0.0);
-        self.functional
-            .first_variation_grad(ens, &mut self.grad)
-            .map_err(|source| IntegratorError::Energy { step, source })?;
-        let (eta, sigma, noise) = (self.params.eta, self.params.noise_scale(), self.noise);
-        for_each_row_mut(
-            self.parallelism,
-            ens.as_mut_slice(),
-            d,
-            &self.grad,
-            d,
-            |i, x, g| {
-                let mut rng = noise.rng(step, i as u64);
-                for (x, g) in x.iter_mut().zip(g) {
-                    let xi: f64 = StandardNormal.sample(&mut rng);
-                    *x += -eta * g + sigma * xi;
-                }
-            },
-        );
-        Ok(StepReport {
-            dt: eta,
-            acceptance: None,
-        })
+        self.core.euler_maruyama_step(ens, step, |_| {})
     }
 }

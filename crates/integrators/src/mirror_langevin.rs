@@ -53,8 +53,9 @@
 //! the [`MirrorProposal`] trait, implemented here for [`Identity`] (plain MALA),
 //! [`Entropic`] and [`LogBarrier`]. V at the proposals, under the frozen μ_N, comes from
 //! the [`FrozenFirstVariation`] extension of [`Functional`], implemented for
-//! [`QuadraticInteraction`] and [`SimplexMoment`]. V and ∇V at the current particles come
-//! from the ensemble-level [`Functional::first_variation`] and
+//! [`QuadraticInteraction`](meanfield_energy::QuadraticInteraction) and
+//! [`SimplexMoment`](meanfield_energy::SimplexMoment). V and ∇V at the current particles
+//! come from the ensemble-level [`Functional::first_variation`] and
 //! [`Functional::first_variation_grad`] (once per step). Proposals outside the dual domain
 //! (e.g. y' ≥ 0 for the orthant barrier) or with a non-finite V are rejected.
 //!
@@ -81,19 +82,21 @@
 //! Randomness: proposal noise from the stream purpose [`LANGEVIN_NOISE`], the uniform of
 //! the accept/reject from purpose [`METROPOLIS_STREAM`], both keyed by (step, particle):
 //! results are the same for any thread count, and resume from checkpoints exactly.
+//!
+//! [`LANGEVIN_NOISE`]: crate::langevin::LANGEVIN_NOISE
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use meanfield_energy::{EnergyError, Functional};
+use meanfield_energy::Functional;
 use meanfield_measures::{
     BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, NoiseStreams,
-    Parallelism, parallel::for_each_row_mut,
+    Parallelism,
 };
 use rand_distr::{Distribution, Open01};
 
 use crate::dynamics::{Dynamics, StepReport};
 use crate::error::{IntegratorError, Result};
-use crate::langevin::{LANGEVIN_NOISE, LangevinParams, check_dim};
+use crate::langevin::{LangevinCore, LangevinParams, energy_error};
 use crate::projected::with_scratch;
 
 /// Stream purpose of the Metropolis accept/reject uniforms in [`NoiseStreams`].
@@ -123,11 +126,11 @@ fn check_map_domain<M: MirrorMap>(map: &M, ens: &Ensemble) -> Result<()> {
 /// Dimension, domain and strict interiority of every particle (mirror maps are infinite
 /// on the boundary).
 fn check_mirror_state<F: Functional, M: MirrorMap>(
-    functional: &F,
+    core: &LangevinCore<F>,
     map: &M,
     ens: &Ensemble,
 ) -> Result<()> {
-    check_dim(functional, ens)?;
+    core.check_dim(ens)?;
     check_map_domain(map, ens)?;
     match ens.rows().position(|x| !ens.domain().contains_interior(x)) {
         None => Ok(()),
@@ -140,11 +143,6 @@ fn check_mirror_state<F: Functional, M: MirrorMap>(
     }
 }
 
-/// Maps an energy error to the integrator error of step `step`.
-fn energy_error(step: u64) -> impl Fn(EnergyError) -> IntegratorError + Copy {
-    move |source| IntegratorError::Energy { step, source }
-}
-
 // ---------------------------------------------------------------------------------------
 // The paper's scheme
 // ---------------------------------------------------------------------------------------
@@ -155,36 +153,28 @@ fn energy_error(step: u64) -> impl Fn(EnergyError) -> IntegratorError + Copy {
 /// Iterates stay in the open domain for any η. Biased towards the boundary for finite
 /// η; see [`AdjustedMirrorMfld`] for the exact-at-stationarity version.
 pub struct MirrorMfld<F, M> {
-    functional: F,
+    core: LangevinCore<F>,
     map: M,
-    params: LangevinParams,
-    noise: NoiseStreams,
-    parallelism: Parallelism,
-    grad: Vec<f64>,
 }
 
 impl<F: Functional, M: MirrorMap> MirrorMfld<F, M> {
     /// MMFLD for `functional` with mirror map `map` (sequential particle loop).
     pub fn new(functional: F, map: M, params: LangevinParams) -> Self {
         Self {
-            functional,
+            core: LangevinCore::new(functional, params),
             map,
-            params,
-            noise: NoiseStreams::new(params.seed, LANGEVIN_NOISE),
-            parallelism: Parallelism::Sequential,
-            grad: Vec::new(),
         }
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
     pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
-        self.parallelism = parallelism;
+        self.core.set_parallelism(parallelism);
         self
     }
 
     /// The functional F.
     pub fn functional(&self) -> &F {
-        &self.functional
+        self.core.functional()
     }
 
     /// The mirror map.
@@ -194,7 +184,7 @@ impl<F: Functional, M: MirrorMap> MirrorMfld<F, M> {
 
     /// The parameters.
     pub fn params(&self) -> &LangevinParams {
-        &self.params
+        self.core.params()
     }
 }
 
@@ -203,53 +193,42 @@ impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
 
     fn fingerprint(&self) -> String {
         format!(
-            "mirror-mfld(map={}, lambda={:e}, eta={:e}, seed={})",
+            "mirror-mfld(map={}, {})",
             short_type_name::<M>(),
-            self.params.lambda,
-            self.params.eta,
-            self.params.seed
+            self.core.params_fingerprint()
         )
     }
 
     /// The dimension must match the functional, the ensemble's domain must equal the
     /// map's domain, and every particle must lie in its (relative) interior.
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
-        check_mirror_state(&self.functional, &self.map, ens)
+        check_mirror_state(&self.core, &self.map, ens)
     }
 
     fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
         check_map_domain(&self.map, ens)?;
         let d = ens.dim();
-        self.grad.resize(ens.n() * d, 0.0);
-        self.functional
-            .first_variation_grad(ens, &mut self.grad)
-            .map_err(energy_error(step))?;
+        self.core.drift(ens, step)?;
+        let params = self.core.params();
         let (eta, sigma, noise, map) = (
-            self.params.eta,
-            self.params.noise_scale(),
-            self.noise,
+            params.eta,
+            params.noise_scale(),
+            self.core.noise(),
             &self.map,
         );
-        for_each_row_mut(
-            self.parallelism,
-            ens.as_mut_slice(),
-            d,
-            &self.grad,
-            d,
-            |i, x, g| {
-                with_scratch(3 * d, |s| {
-                    let (y, rest) = s.split_at_mut(d);
-                    let (xi, h) = rest.split_at_mut(d);
-                    noise.fill_standard_normal(step, i as u64, xi);
-                    map.grad_phi(x, y);
-                    map.hessian_sqrt_apply(x, xi, h);
-                    for ((y, g), h) in y.iter_mut().zip(g).zip(h.iter()) {
-                        *y += -eta * g + sigma * h;
-                    }
-                    map.grad_phi_star(y, x);
-                });
-            },
-        );
+        self.core.for_each_particle(ens, |i, x, g| {
+            with_scratch(3 * d, |s| {
+                let (y, rest) = s.split_at_mut(d);
+                let (xi, h) = rest.split_at_mut(d);
+                noise.fill_standard_normal(step, i as u64, xi);
+                map.grad_phi(x, y);
+                map.hessian_sqrt_apply(x, xi, h);
+                for ((y, g), h) in y.iter_mut().zip(g).zip(h.iter()) {
+                    *y += -eta * g + sigma * h;
+                }
+                map.grad_phi_star(y, x);
+            });
+        });
         Ok(StepReport {
             dt: eta,
             acceptance: None,
@@ -469,13 +448,10 @@ pub use meanfield_energy::frozen::{
 /// particle a mirror-Langevin proposal and an accept/reject for π ∝ exp(−V/λ).
 /// [`StepReport::acceptance`] is the fraction of particles that moved.
 pub struct AdjustedMirrorMfld<F, M> {
-    functional: F,
+    core: LangevinCore<F>,
     map: M,
-    params: LangevinParams,
-    noise: NoiseStreams,
     accept: NoiseStreams,
-    parallelism: Parallelism,
-    grad: Vec<f64>,
+    /// V(X^i) = δF/δμ(μ_N, X^i) at the current particles (reused buffer).
     values: Vec<f64>,
 }
 
@@ -483,26 +459,22 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> AdjustedMirrorMfld<F, M> {
     /// Adjusted MMFLD for `functional` with mirror map `map` (sequential particle loop).
     pub fn new(functional: F, map: M, params: LangevinParams) -> Self {
         Self {
-            functional,
+            core: LangevinCore::new(functional, params),
             map,
-            params,
-            noise: NoiseStreams::new(params.seed, LANGEVIN_NOISE),
             accept: NoiseStreams::new(params.seed, METROPOLIS_STREAM),
-            parallelism: Parallelism::Sequential,
-            grad: Vec::new(),
             values: Vec::new(),
         }
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
     pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
-        self.parallelism = parallelism;
+        self.core.set_parallelism(parallelism);
         self
     }
 
     /// The functional F.
     pub fn functional(&self) -> &F {
-        &self.functional
+        self.core.functional()
     }
 
     /// The mirror map.
@@ -512,7 +484,7 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> AdjustedMirrorMfld<F, M> {
 
     /// The parameters.
     pub fn params(&self) -> &LangevinParams {
-        &self.params
+        self.core.params()
     }
 }
 
@@ -597,70 +569,60 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
 
     fn fingerprint(&self) -> String {
         format!(
-            "adjusted-mirror-mfld(map={}, lambda={:e}, eta={:e}, seed={})",
+            "adjusted-mirror-mfld(map={}, {})",
             short_type_name::<M>(),
-            self.params.lambda,
-            self.params.eta,
-            self.params.seed
+            self.core.params_fingerprint()
         )
     }
 
     /// The dimension must match the functional, the ensemble's domain must equal the
     /// map's domain, and every particle must lie in its (relative) interior.
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
-        check_mirror_state(&self.functional, &self.map, ens)
+        check_mirror_state(&self.core, &self.map, ens)
     }
 
     fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
         check_map_domain(&self.map, ens)?;
         let (n, d) = (ens.n(), ens.dim());
-        self.grad.resize(n * d, 0.0);
+        self.core.drift(ens, step)?;
+        let functional = self.core.functional();
         self.values.resize(n, 0.0);
-        self.functional
-            .first_variation_grad(ens, &mut self.grad)
-            .map_err(energy_error(step))?;
-        self.functional
+        functional
             .first_variation(ens, &mut self.values)
             .map_err(energy_error(step))?;
-        let potential = self.functional.freeze(ens).map_err(energy_error(step))?;
+        let potential = functional.freeze(ens).map_err(energy_error(step))?;
         let geometry = self.map.geometry();
+        let params = self.core.params();
         let kernel = MalaKernel {
             map: &self.map,
             geometry: &geometry,
             potential: &potential,
-            eta: self.params.eta,
-            sigma: self.params.noise_scale(),
-            lambda: self.params.lambda,
+            eta: params.eta,
+            sigma: params.noise_scale(),
+            lambda: params.lambda,
         };
-        let (noise, accept, values) = (self.noise, self.accept, &self.values);
+        let (noise, accept, values) = (self.core.noise(), self.accept, &self.values);
         let accepted = AtomicUsize::new(0);
-        for_each_row_mut(
-            self.parallelism,
-            ens.as_mut_slice(),
-            d,
-            &self.grad,
-            d,
-            |i, x, g| {
-                let index = i as u64;
-                let u: f64 = Open01.sample(&mut accept.rng(step, index));
-                let moved = with_scratch(6 * d, |s| {
-                    kernel.move_particle(
-                        x,
-                        g,
-                        values[i],
-                        |xi| noise.fill_standard_normal(step, index, xi),
-                        u.ln(),
-                        s,
-                    )
-                });
-                if moved {
-                    // An integer count: the total does not depend on the thread order.
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                }
-            },
-        );
+        self.core.for_each_particle(ens, |i, x, g| {
+            let index = i as u64;
+            let u: f64 = Open01.sample(&mut accept.rng(step, index));
+            let moved = with_scratch(6 * d, |s| {
+                kernel.move_particle(
+                    x,
+                    g,
+                    values[i],
+                    |xi| noise.fill_standard_normal(step, index, xi),
+                    u.ln(),
+                    s,
+                )
+            });
+            if moved {
+                // An integer count: the total does not depend on the thread order.
+                accepted.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         Ok(StepReport {
-            dt: self.params.eta,
+            dt: params.eta,
             acceptance: Some(accepted.into_inner() as f64 / n as f64),
         })
     }

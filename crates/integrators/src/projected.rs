@@ -13,6 +13,8 @@
 //! reads only its own noise stream (purpose [`LANGEVIN_NOISE`]) and writes only its own
 //! row, so the result is the same for any thread count.
 //!
+//! [`LANGEVIN_NOISE`]: crate::langevin::LANGEVIN_NOISE
+//!
 //! Invariant (proptest in `tests/mirror_langevin.rs`): every iterate lies in the *closed*
 //! domain (x ≥ 0 and |Σx − 1| ≤ 1e-12 on the simplex; l ≤ x ≤ u on a box). Unlike
 //! mirror schemes, projected iterates do reach the boundary (a positive fraction of the
@@ -21,12 +23,11 @@
 
 use meanfield_energy::Functional;
 use meanfield_measures::projection::project_in_place;
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
-use rand_distr::{Distribution, StandardNormal};
+use meanfield_measures::{Domain, Ensemble, Parallelism};
 
 use crate::dynamics::{Dynamics, StepReport};
 use crate::error::{IntegratorError, Result};
-use crate::langevin::{LANGEVIN_NOISE, LangevinParams, check_dim};
+use crate::langevin::{LangevinCore, LangevinParams};
 
 /// Scratch lengths up to this many `f64` use a small stack array (cheap to zero).
 const SMALL_SCRATCH: usize = 32;
@@ -51,11 +52,7 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R 
 
 /// Projected MFLD on a simplex, a box, or (degenerately) R^d.
 pub struct ProjectedMfld<F> {
-    functional: F,
-    params: LangevinParams,
-    noise: NoiseStreams,
-    parallelism: Parallelism,
-    grad: Vec<f64>,
+    core: LangevinCore<F>,
 }
 
 impl<F: Functional> ProjectedMfld<F> {
@@ -63,28 +60,24 @@ impl<F: Functional> ProjectedMfld<F> {
     /// loop). The domain is the ensemble's own.
     pub fn new(functional: F, params: LangevinParams) -> Self {
         Self {
-            functional,
-            params,
-            noise: NoiseStreams::new(params.seed, LANGEVIN_NOISE),
-            parallelism: Parallelism::Sequential,
-            grad: Vec::new(),
+            core: LangevinCore::new(functional, params),
         }
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
     pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
-        self.parallelism = parallelism;
+        self.core.set_parallelism(parallelism);
         self
     }
 
     /// The functional F.
     pub fn functional(&self) -> &F {
-        &self.functional
+        self.core.functional()
     }
 
     /// The parameters.
     pub fn params(&self) -> &LangevinParams {
-        &self.params
+        self.core.params()
     }
 }
 
@@ -92,16 +85,13 @@ impl<F: Functional> Dynamics for ProjectedMfld<F> {
     type State = Ensemble;
 
     fn fingerprint(&self) -> String {
-        format!(
-            "projected-mfld(lambda={:e}, eta={:e}, seed={})",
-            self.params.lambda, self.params.eta, self.params.seed
-        )
+        format!("projected-mfld({})", self.core.params_fingerprint())
     }
 
     /// The dimension must match the functional, the domain must be R^d, a simplex or a
     /// box, and every particle must lie in the closed domain.
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
-        check_dim(&self.functional, ens)?;
+        self.core.check_dim(ens)?;
         if !matches!(
             ens.domain(),
             Domain::Euclidean | Domain::Simplex | Domain::Box(_)
@@ -116,33 +106,11 @@ impl<F: Functional> Dynamics for ProjectedMfld<F> {
     }
 
     fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
-        let d = ens.dim();
-        self.grad.resize(ens.n() * d, 0.0);
-        self.functional
-            .first_variation_grad(ens, &mut self.grad)
-            .map_err(|source| IntegratorError::Energy { step, source })?;
         let domain = ens.domain().clone();
-        let (eta, sigma, noise) = (self.params.eta, self.params.noise_scale(), self.noise);
-        for_each_row_mut(
-            self.parallelism,
-            ens.as_mut_slice(),
-            d,
-            &self.grad,
-            d,
-            |i, x, g| {
-                let mut rng = noise.rng(step, i as u64);
-                for (x, g) in x.iter_mut().zip(g) {
-                    let xi: f64 = StandardNormal.sample(&mut rng);
-                    *x += -eta * g + sigma * xi;
-                }
-                if !matches!(domain, Domain::Euclidean) {
-                    with_scratch(d, |scratch| project_in_place(&domain, x, scratch));
-                }
-            },
-        );
-        Ok(StepReport {
-            dt: eta,
-            acceptance: None,
+        self.core.euler_maruyama_step(ens, step, |x| {
+            if !matches!(domain, Domain::Euclidean) {
+                with_scratch(x.len(), |scratch| project_in_place(&domain, x, scratch));
+            }
         })
     }
 }
