@@ -486,6 +486,20 @@ fn half_mean_square(r: &[f64]) -> f64 {
     0.5 * s.value() / r.len() as f64
 }
 
+impl crate::frozen::FrozenFirstVariation for TwoLayerNet {
+    type Frozen = FrozenTwoLayer;
+
+    /// Freezes μ_N (its residuals): V(θ) = δF/δμ(μ_N, θ) and ∇V at arbitrary θ.
+    fn freeze(&self, ens: &Ensemble) -> Result<FrozenTwoLayer> {
+        Ok(FrozenTwoLayer {
+            inputs: self.inputs.clone(),
+            residuals: self.residuals(ens)?,
+            input_dim: self.input_dim,
+            l2: self.l2,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,19 +528,5 @@ mod tests {
             let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&a), bits(&b));
         }
-    }
-}
-
-impl crate::frozen::FrozenFirstVariation for TwoLayerNet {
-    type Frozen = FrozenTwoLayer;
-
-    /// Freezes μ_N (its residuals): V(θ) = δF/δμ(μ_N, θ) and ∇V at arbitrary θ.
-    fn freeze(&self, ens: &Ensemble) -> Result<FrozenTwoLayer> {
-        Ok(FrozenTwoLayer {
-            inputs: self.inputs.clone(),
-            residuals: self.residuals(ens)?,
-            input_dim: self.input_dim,
-            l2: self.l2,
-        })
     }
 }

@@ -16,11 +16,11 @@ use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{Checkpoint, Control, LangevinParams, Mfld, Runner};
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
+use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
 /// Stream purpose for initial positions.
@@ -330,23 +330,29 @@ fn chaos_study(
     let (mut ns, mut mses, mut exact) = (vec![], vec![], vec![]);
     let mut table = Table::new(["N", "MSE of mean", "MC sd", "exact", "N·MSE"]);
     let mut scaled = Vec::new();
-    for (j, &log2n) in sizes.iter().enumerate() {
-        let n = 1usize << log2n;
-        let errs: Vec<f64> = (0..cfg.chaos_seeds)
-            .into_par_iter()
-            .map(|r| -> Result<f64, ExperimentError> {
-                let seed =
-                    ctx.seed ^ ((log2n as u64) << 40) ^ (r as u64 + 1).wrapping_mul(0x9e37_79b9);
-                let params = LangevinParams::new(cfg.lambda, cfg.eta, seed)?;
-                let mut mfld = Mfld::new(functional.clone(), params);
-                let ens = gaussian_ensemble(n, d, cfg.init_mean, cfg.init_std, seed)?;
-                let mut ckpt = Checkpoint::start(&mfld, ens);
-                Runner::new(cfg.chaos_steps).run(&mut mfld, &mut ckpt)?;
-                let m = ckpt.state.mean();
-                Ok(m.iter().zip(&m_inf).map(|(a, b)| (a - b) * (a - b)).sum())
-            })
-            .collect::<Result<_, _>>()?;
-        let (mse, var) = diag::sample_mean_var(&errs)?;
+    let replicates = study::replicate_over_sizes(
+        ctx.seed,
+        &sizes,
+        cfg.chaos_seeds,
+        |done, total| {
+            (ctx.progress)(
+                0.5 + 0.5 * done as f64 / total as f64,
+                "propagation of chaos",
+            )
+        },
+        |n, seed| -> Result<f64, ExperimentError> {
+            let params = LangevinParams::new(cfg.lambda, cfg.eta, seed)?;
+            let mut mfld = Mfld::new(functional.clone(), params);
+            let ens = gaussian_ensemble(n, d, cfg.init_mean, cfg.init_std, seed)?;
+            let mut ckpt = Checkpoint::start(&mfld, ens);
+            Runner::new(cfg.chaos_steps).run(&mut mfld, &mut ckpt)?;
+            let m = ckpt.state.mean();
+            Ok(m.iter().zip(&m_inf).map(|(a, b)| (a - b) * (a - b)).sum())
+        },
+    )?;
+    for size in &replicates {
+        let (n, errs) = (size.n, &size.values);
+        let (mse, var) = diag::sample_mean_var(errs)?;
         let sd = (var / errs.len() as f64).sqrt();
         table.push_row(vec![
             json!(n),
@@ -359,10 +365,6 @@ fn chaos_study(
         mses.push(mse);
         exact.push(constant / n as f64);
         scaled.push(n as f64 * mse);
-        (ctx.progress)(
-            0.5 + 0.5 * (j + 1) as f64 / sizes.len() as f64,
-            "propagation of chaos",
-        );
     }
     let fit = diag::loglog_slope(&ns, &mses)?;
     report.checks.push(Check::in_band(

@@ -3,8 +3,13 @@
 //! Each paper experiment as a function `config → Report`, registered in [`registry`].
 pub mod error;
 pub mod gaussian_oracle;
+pub mod mfld_bias;
+pub mod mfld_chaos;
+pub mod mfld_nn;
+pub mod mmfld_simplex;
 pub mod registry;
 pub mod report;
+pub mod study;
 
 pub use error::ExperimentError;
 pub use registry::{Experiment, RunContext};

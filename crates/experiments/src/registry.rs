@@ -72,7 +72,13 @@ pub trait Experiment: Sync {
 
 /// Every registered experiment, in the order `reproduce` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
-    vec![&crate::gaussian_oracle::GaussianOracle]
+    vec![
+        &crate::gaussian_oracle::GaussianOracle,
+        &crate::mmfld_simplex::MmfldSimplex,
+        &crate::mfld_bias::MfldBias,
+        &crate::mfld_chaos::MfldChaos,
+        &crate::mfld_nn::MfldNn,
+    ]
 }
 
 /// Looks an experiment up by name.

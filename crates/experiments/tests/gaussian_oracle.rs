@@ -1,26 +1,10 @@
 //! The `gaussian-oracle --quick` report: every check passes, and its rounded summary is
 //! pinned by an insta snapshot so that any numerical change is reviewed.
 
-use meanfield_experiments::{Report, RunContext, registry};
+mod common;
 
-/// Rounds every number of a JSON value to 4 significant digits so the snapshot pins the
-/// numerics without depending on the last bits.
-fn rounded(v: &serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if x == 0.0 || !x.is_finite() {
-                return v.clone();
-            }
-            let digits = 3 - x.abs().log10().floor() as i32;
-            let scale = 10f64.powi(digits);
-            serde_json::json!((x * scale).round() / scale)
-        }
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(rounded).collect()),
-        serde_json::Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), rounded(v))).collect(),
-        other => other.clone(),
-    }
-}
+use common::rounded;
+use meanfield_experiments::{Report, RunContext, registry};
 
 fn summary(report: &Report) -> serde_json::Value {
     rounded(&serde_json::json!({
