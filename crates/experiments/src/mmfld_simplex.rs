@@ -714,43 +714,27 @@ fn uniform_case(
     ));
 
     // Series and plots.
-    let mut names = vec![];
+    let title = format!(
+        "β = 0: mass within ε = {:e} of a face (N = {}, η = {})",
+        cfg.eps, cfg.n_particles, cfg.eta
+    );
+    push_boundary_mass_plot(
+        report,
+        traces,
+        "boundary mass",
+        "exact uniform",
+        exact,
+        "boundary_mass",
+        title,
+    );
     let mut objective_names = vec![];
     for trace in traces {
-        let s = trace.job.scheme.short();
-        let name = format!("boundary mass: {s}");
-        report
-            .series
-            .insert(name.clone(), positive_series(&trace.time, &trace.boundary));
-        names.push(name);
-        let name = format!("objective F(μ_N): {s}");
+        let name = format!("objective F(μ_N): {}", trace.job.scheme.short());
         report
             .series
             .insert(name.clone(), positive_series(&trace.time, &trace.objective));
         objective_names.push(name);
     }
-    let times = &traces[0].time;
-    report.series.insert(
-        "boundary mass: exact uniform".into(),
-        Series {
-            x: times.clone(),
-            y: vec![exact; times.len()],
-        },
-    );
-    names.push("boundary mass: exact uniform".into());
-    report.plots.push(Plot {
-        name: "boundary_mass".into(),
-        title: format!(
-            "β = 0: mass within ε = {:e} of a face (N = {}, η = {})",
-            cfg.eps, cfg.n_particles, cfg.eta
-        ),
-        x_label: "time t".into(),
-        y_label: "P(min_i x_i < ε)".into(),
-        series: names,
-        log_x: false,
-        log_y: true,
-        scatter: false,
-    });
     report.plots.push(Plot {
         name: "objective".into(),
         title: "β = 0: objective F(μ_N) = ‖E x − q‖²".into(),
@@ -859,29 +843,54 @@ fn barrier_case(
         cfg.barrier_eps,
         exact
     ));
+    let title = format!(
+        "β = {}: mass within ε = {:e} of a face (N = {})",
+        cfg.barrier_beta, cfg.barrier_eps, cfg.barrier_n_particles
+    );
+    push_boundary_mass_plot(
+        report,
+        traces,
+        "barrier case boundary mass",
+        "exact",
+        exact,
+        "barrier_boundary_mass",
+        title,
+    );
+    Ok(())
+}
+
+/// Adds one boundary-mass series per scheme plus the exact value as a flat line, and a
+/// log-y plot of them.
+fn push_boundary_mass_plot(
+    report: &mut Report,
+    traces: &[Trace],
+    prefix: &str,
+    exact_label: &str,
+    exact: f64,
+    plot_name: &str,
+    title: String,
+) {
     let mut names = vec![];
     for trace in traces {
-        let name = format!("barrier case boundary mass: {}", trace.job.scheme.short());
+        let name = format!("{prefix}: {}", trace.job.scheme.short());
         report
             .series
             .insert(name.clone(), positive_series(&trace.time, &trace.boundary));
         names.push(name);
     }
     let times = &traces[0].time;
+    let exact_name = format!("{prefix}: {exact_label}");
     report.series.insert(
-        "barrier case boundary mass: exact".into(),
+        exact_name.clone(),
         Series {
             x: times.clone(),
             y: vec![exact; times.len()],
         },
     );
-    names.push("barrier case boundary mass: exact".into());
+    names.push(exact_name);
     report.plots.push(Plot {
-        name: "barrier_boundary_mass".into(),
-        title: format!(
-            "β = {}: mass within ε = {:e} of a face (N = {})",
-            cfg.barrier_beta, cfg.barrier_eps, cfg.barrier_n_particles
-        ),
+        name: plot_name.into(),
+        title,
         x_label: "time t".into(),
         y_label: "P(min_i x_i < ε)".into(),
         series: names,
@@ -889,7 +898,6 @@ fn barrier_case(
         log_y: true,
         scatter: false,
     });
-    Ok(())
 }
 
 #[cfg(test)]
