@@ -156,9 +156,10 @@ impl<F: Functional> LangevinCore<F> {
         finish: impl Fn(&mut [f64]) + Send + Sync,
     ) -> Result<StepReport> {
         self.drift(ens, step)?;
-        let (eta, sigma, noise) = (self.params.eta, self.params.noise_scale(), self.noise);
+        let (eta, sigma) = (self.params.eta, self.params.noise_scale());
+        let noise = self.noise.at_step(step);
         self.for_each_particle(ens, |i, x, g| {
-            let mut rng = noise.rng(step, i as u64);
+            let mut rng = noise.rng(i as u64);
             for (x, g) in x.iter_mut().zip(g) {
                 let xi: f64 = StandardNormal.sample(&mut rng);
                 *x += -eta * g + sigma * xi;

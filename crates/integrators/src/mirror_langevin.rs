@@ -213,14 +213,14 @@ impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
         let (eta, sigma, noise, map) = (
             params.eta,
             params.noise_scale(),
-            self.core.noise(),
+            self.core.noise().at_step(step),
             &self.map,
         );
         self.core.for_each_particle(ens, |i, x, g| {
             with_scratch(3 * d, |s| {
                 let (y, rest) = s.split_at_mut(d);
                 let (xi, h) = rest.split_at_mut(d);
-                noise.fill_standard_normal(step, i as u64, xi);
+                noise.fill_standard_normal(i as u64, xi);
                 map.grad_phi(x, y);
                 map.hessian_sqrt_apply(x, xi, h);
                 for ((y, g), h) in y.iter_mut().zip(g).zip(h.iter()) {
@@ -601,17 +601,21 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
             sigma: params.noise_scale(),
             lambda: params.lambda,
         };
-        let (noise, accept, values) = (self.core.noise(), self.accept, &self.values);
+        let (noise, accept, values) = (
+            self.core.noise().at_step(step),
+            self.accept.at_step(step),
+            &self.values,
+        );
         let accepted = AtomicUsize::new(0);
         self.core.for_each_particle(ens, |i, x, g| {
             let index = i as u64;
-            let u: f64 = Open01.sample(&mut accept.rng(step, index));
+            let u: f64 = Open01.sample(&mut accept.rng(index));
             let moved = with_scratch(6 * d, |s| {
                 kernel.move_particle(
                     x,
                     g,
                     values[i],
-                    |xi| noise.fill_standard_normal(step, index, xi),
+                    |xi| noise.fill_standard_normal(index, xi),
                     u.ln(),
                     s,
                 )

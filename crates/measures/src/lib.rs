@@ -32,5 +32,5 @@ pub use ensemble::Ensemble;
 pub use error::{MeasuresError, Result};
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
-pub use rng::{NoiseStreams, ParticleRng};
+pub use rng::{NoiseStreams, ParticleRng, StepStreams};
 pub use weights::Weights;

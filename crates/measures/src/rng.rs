@@ -42,19 +42,48 @@ impl NoiseStreams {
         self.seed
     }
 
-    /// Generator for particle `index` at step `step`.
-    pub fn rng(&self, step: u64, index: u64) -> ParticleRng {
+    /// The streams of step `step`: the (seed, purpose, step) part of the key mixed once,
+    /// so a particle loop pays only for the particle index.
+    pub fn at_step(&self, step: u64) -> StepStreams {
         let a = mix64(self.seed ^ mix64(self.purpose.wrapping_add(0x9e37_79b9_7f4a_7c15)));
-        let b = mix64(a ^ mix64(step.wrapping_mul(0xd1b5_4a32_d192_ed03).wrapping_add(1)));
-        let c = mix64(b ^ mix64(index.wrapping_mul(0x8cb9_2ba7_2f3d_8dd7).wrapping_add(2)));
-        let d = mix64(c ^ 0x6a09_e667_f3bc_c909);
-        // The MCG state must be odd.
-        Pcg64Mcg::new((((c as u128) << 64) | d as u128) | 1)
+        StepStreams {
+            key: mix64(a ^ mix64(step.wrapping_mul(0xd1b5_4a32_d192_ed03).wrapping_add(1))),
+        }
+    }
+
+    /// Generator for particle `index` at step `step` (= `self.at_step(step).rng(index)`).
+    pub fn rng(&self, step: u64, index: u64) -> ParticleRng {
+        self.at_step(step).rng(index)
     }
 
     /// Fills `out` with i.i.d. N(0, 1) draws for particle `index` at step `step`.
     pub fn fill_standard_normal(&self, step: u64, index: u64, out: &mut [f64]) {
         let mut rng = self.rng(step, index);
+        for v in out {
+            *v = StandardNormal.sample(&mut rng);
+        }
+    }
+}
+
+/// The streams of one step of a [`NoiseStreams`] family ([`NoiseStreams::at_step`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepStreams {
+    key: u64,
+}
+
+impl StepStreams {
+    /// Generator for particle `index` at this step.
+    #[inline]
+    pub fn rng(&self, index: u64) -> ParticleRng {
+        let c = mix64(self.key ^ mix64(index.wrapping_mul(0x8cb9_2ba7_2f3d_8dd7).wrapping_add(2)));
+        let d = mix64(c ^ 0x6a09_e667_f3bc_c909);
+        // The MCG state must be odd.
+        Pcg64Mcg::new((((c as u128) << 64) | d as u128) | 1)
+    }
+
+    /// Fills `out` with i.i.d. N(0, 1) draws for particle `index` at this step.
+    pub fn fill_standard_normal(&self, index: u64, out: &mut [f64]) {
+        let mut rng = self.rng(index);
         for v in out {
             *v = StandardNormal.sample(&mut rng);
         }
