@@ -352,23 +352,9 @@ impl Experiment for MfldBias {
             "points",
         ]);
         if let Some(f) = fit {
-            fit_table.push_row(vec![
-                json!("measured MFLD bias"),
-                json!(f.slope),
-                json!(f.slope_se),
-                json!(f.intercept),
-                json!(f.r_squared),
-                json!(f.n),
-            ]);
+            fit_table.push_row(fit_row("measured MFLD bias", &f));
         }
-        fit_table.push_row(vec![
-            json!("exact λ(1−1/N)η/(2−η)"),
-            json!(exact_fit.slope),
-            json!(exact_fit.slope_se),
-            json!(exact_fit.intercept),
-            json!(exact_fit.r_squared),
-            json!(exact_fit.n),
-        ]);
+        fit_table.push_row(fit_row("exact λ(1−1/N)η/(2−η)", &exact_fit));
         report.tables.insert("bias slope fit".into(), fit_table);
 
         report.notes.push(format!(
@@ -440,6 +426,18 @@ impl Experiment for MfldBias {
         });
         Ok(report)
     }
+}
+
+/// One row of the slope-fit table: label, slope, its s.e., intercept, R², points.
+fn fit_row(label: &str, f: &diag::LinearFit) -> Vec<serde_json::Value> {
+    vec![
+        json!(label),
+        json!(f.slope),
+        json!(f.slope_se),
+        json!(f.intercept),
+        json!(f.r_squared),
+        json!(f.n),
+    ]
 }
 
 #[cfg(test)]

@@ -344,38 +344,23 @@ fn run_job(
     let widths = (width, cfg.eps);
     let f = functional.clone();
     let par = Parallelism::Rayon;
-    match job.scheme {
-        Scheme::Projected => observe_run(
-            ProjectedMfld::new(f, params).with_parallelism(par),
-            job,
-            &functional,
-            start,
-            steps,
-            every,
-            widths,
-            progress,
-        ),
-        Scheme::Paper => observe_run(
-            MirrorMfld::new(f, Entropic, params).with_parallelism(par),
-            job,
-            &functional,
-            start,
-            steps,
-            every,
-            widths,
-            progress,
-        ),
-        Scheme::Adjusted => observe_run(
-            AdjustedMirrorMfld::new(f, Entropic, params).with_parallelism(par),
-            job,
-            &functional,
-            start,
-            steps,
-            every,
-            widths,
-            progress,
-        ),
-    }
+    let dynamics: Box<dyn Dynamics<State = Ensemble>> = match job.scheme {
+        Scheme::Projected => Box::new(ProjectedMfld::new(f, params).with_parallelism(par)),
+        Scheme::Paper => Box::new(MirrorMfld::new(f, Entropic, params).with_parallelism(par)),
+        Scheme::Adjusted => {
+            Box::new(AdjustedMirrorMfld::new(f, Entropic, params).with_parallelism(par))
+        }
+    };
+    observe_run(
+        dynamics,
+        job,
+        &functional,
+        start,
+        steps,
+        every,
+        widths,
+        progress,
+    )
 }
 
 /// (β, N, horizon, boundary width of the checks) of the β = 0 or the barrier case.

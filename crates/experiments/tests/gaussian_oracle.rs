@@ -3,27 +3,14 @@
 
 mod common;
 
-use common::rounded;
-use meanfield_experiments::{Report, RunContext, registry};
-
-fn summary(report: &Report) -> serde_json::Value {
-    rounded(&serde_json::json!({
-        "experiment": report.experiment,
-        "quick": report.quick,
-        "seed": report.seed,
-        "config": report.config,
-        "checks": report.checks,
-        "tables": report.tables,
-    }))
-}
+use common::{assert_all_checks_pass, summary};
+use meanfield_experiments::{RunContext, registry};
 
 #[test]
 fn gaussian_oracle_quick_passes_and_matches_snapshot() {
     let exp = registry::find("gaussian-oracle").expect("registered");
     let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
-    for c in &report.checks {
-        assert!(c.passed, "check failed: {c:?}");
-    }
+    assert_all_checks_pass(&report);
     insta::assert_json_snapshot!("gaussian_oracle_quick", summary(&report));
 }
 

@@ -47,3 +47,21 @@ pub trait Dynamics {
     /// Advances `state` by step number `step` (0-based: the first step of a run is 0).
     fn step(&mut self, state: &mut Self::State, step: u64) -> Result<StepReport>;
 }
+
+/// A boxed dynamics is a dynamics, so a scheme chosen at run time
+/// (`Box<dyn Dynamics<State = Ensemble>>`) drives the same [`Runner`](crate::Runner).
+impl<D: Dynamics + ?Sized> Dynamics for Box<D> {
+    type State = D::State;
+
+    fn fingerprint(&self) -> String {
+        (**self).fingerprint()
+    }
+
+    fn check_state(&self, state: &Self::State) -> Result<()> {
+        (**self).check_state(state)
+    }
+
+    fn step(&mut self, state: &mut Self::State, step: u64) -> Result<StepReport> {
+        (**self).step(state, step)
+    }
+}
