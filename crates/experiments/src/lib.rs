@@ -1,6 +1,7 @@
 //! # meanfield-experiments
 //!
 //! Each paper experiment as a function `config → Report`, registered in [`registry`].
+pub mod data;
 pub mod error;
 pub mod gaussian_oracle;
 pub mod mfld_bias;
