@@ -63,7 +63,7 @@ struct ReproduceArgs {
     quick: bool,
 
     /// Directory for the reports; each experiment writes DIR/NAME/, and DIR/index.md
-    /// lists every report found in DIR. [default: <workspace root>/target/reports]
+    /// lists every report found in DIR. (default: `<workspace root>/target/reports`)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 

@@ -21,7 +21,7 @@ pub trait Functional: Send + Sync {
     /// out[i·d..(i+1)·d] = ∇_x δF/δμ(μ_N, X^i) for every particle (out has length N·d).
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()>;
 
-    /// out[i] = δF/δμ(μ_N, X^i) (out has length N), defined up to an additive constant;
+    /// `out[i]` = δF/δμ(μ_N, X^i) (out has length N), defined up to an additive constant;
     /// implementations fix the constant stated in their docs.
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()>;
 

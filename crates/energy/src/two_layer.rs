@@ -38,7 +38,7 @@
 //! dynamics does (projected MFLD clamps, mirror MFLD with the log-barrier map stays in
 //! the open box). Experiment `mfld-nn` runs both.
 //!
-//! **Metropolis-adjusted schemes.** [`TwoLayerNet::freeze`] returns the first variation
+//! **Metropolis-adjusted schemes.** `TwoLayerNet::freeze` (from [`FrozenFirstVariation`](crate::FrozenFirstVariation)) returns the first variation
 //! under a frozen measure ([`FrozenTwoLayer`]), evaluable at arbitrary θ; at the
 //! particles it agrees bit for bit with [`Functional::first_variation`] and
 //! [`Functional::first_variation_grad`].

@@ -200,7 +200,7 @@ impl Ensemble {
             .map_or(1.0 / self.n as f64, |w| w.as_slice()[i])
     }
 
-    /// Mean E_μN[x] = Σ_i W^i X^i, written into `out` (length d), with compensated sums.
+    /// Mean `E_μN[x]` = Σ_i W^i X^i, written into `out` (length d), with compensated sums.
     pub fn mean_into(&self, out: &mut [f64]) {
         let mut acc = vec![NeumaierSum::new(); self.d];
         for (i, row) in self.rows().enumerate() {
@@ -214,7 +214,7 @@ impl Ensemble {
         }
     }
 
-    /// Mean E_μN[x] (allocating).
+    /// Mean `E_μN[x]` (allocating).
     pub fn mean(&self) -> Vec<f64> {
         let mut m = vec![0.0; self.d];
         self.mean_into(&mut m);
