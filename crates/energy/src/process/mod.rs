@@ -1,0 +1,29 @@
+//! Laws of whole paths x ∈ R^T: the stochastic-process targets p (AR(p), CIR) and the
+//! latent laws q0 (i.i.d. N(0, 1), Exp(1), truncated Gaussian) of microcanonical models.
+//!
+//! Both sides of the reverse KL of MGDM are [`PathLaw`]s:
+//! KL_k = (1/N) [ Σ_i log q0(x_i⁰) − Σ_{steps ≤ k} log|det ∇g| − Σ_i log p(x_i^k) ].
+
+use meanfield_measures::rng::ParticleRng;
+
+use crate::error::Result;
+
+/// A probability law on R^T with a log-density (w.r.t. Lebesgue measure on R^T) and an
+/// exact sampler.
+pub trait PathLaw: Send + Sync {
+    /// Path length T.
+    fn len(&self) -> usize;
+
+    /// log p(x) in nats. Points outside the support give `f64::NEG_INFINITY` (a value,
+    /// not an error); a path of the wrong length or with non-finite entries is an error.
+    fn log_density(&self, x: &[f64]) -> Result<f64>;
+
+    /// Draws one path into `out` (length T) from the generator `rng`.
+    fn sample(&self, rng: &mut ParticleRng, out: &mut [f64]) -> Result<()>;
+
+    /// True when the law lives on [0, ∞)^T, so dynamics pushing towards it must keep
+    /// coordinates non-negative (the MGDM positivity projection).
+    fn non_negative(&self) -> bool {
+        false
+    }
+}
