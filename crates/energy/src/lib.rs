@@ -8,7 +8,7 @@
 //! | [`fd_check`] | finite-difference checks of first variations (for testing functionals) |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
-| [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
+//! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
 //! | [`simplex_moment`] | F(μ) = ‖E x − q‖² + β Σ E[−ln x_i] on the simplex |
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
