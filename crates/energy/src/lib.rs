@@ -6,6 +6,7 @@
 //! | module | concept |
 //! |---|---|
 //! | [`fd_check`] | finite-difference checks of first variations (for testing functionals) |
+//! | [`feature_map`] | feature maps Φ: R^T → R^K of microcanonical models (ACF(1), multi-lag), Jacobians, structured Hessians: the [`FeatureMap`] trait |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
@@ -15,6 +16,7 @@
 
 pub mod error;
 pub mod fd_check;
+pub mod feature_map;
 pub mod frozen;
 pub mod functional;
 pub mod process;
@@ -23,6 +25,7 @@ pub mod simplex_moment;
 pub mod two_layer;
 
 pub use error::{EnergyError, Result};
+pub use feature_map::{Acf1, FeatureMap, MultiLagAcf, StructuredHessian};
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
 pub use process::PathLaw;
