@@ -259,14 +259,16 @@ impl BandedLu {
                 rhs.swap(k, p);
             }
             let bk = rhs[k];
-            for i in k + 1..=(k + w).min(n - 1) {
-                rhs[i] -= self.ab[self.idx(i, k)] * bk;
+            let last = (k + w).min(n - 1);
+            for (i, r) in rhs.iter_mut().enumerate().take(last + 1).skip(k + 1) {
+                *r -= self.ab[self.idx(i, k)] * bk;
             }
         }
         for k in (0..n).rev() {
             let mut s = rhs[k];
-            for j in k + 1..=(k + 2 * w).min(n - 1) {
-                s -= self.ab[self.idx(k, j)] * rhs[j];
+            let last = (k + 2 * w).min(n - 1);
+            for (j, r) in rhs.iter().enumerate().take(last + 1).skip(k + 1) {
+                s -= self.ab[self.idx(k, j)] * r;
             }
             rhs[k] = s / self.ab[self.idx(k, k)];
         }

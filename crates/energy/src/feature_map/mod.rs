@@ -131,6 +131,18 @@ pub(crate) fn check_path_len(t: usize) -> Result<()> {
     }
 }
 
+/// A projection mask, if any, has one entry per coordinate.
+fn check_mask(mask: Option<&[bool]>, n: usize) -> meanfield_linalg::Result<()> {
+    match mask {
+        Some(m) if m.len() != n => Err(LinalgError::DimensionMismatch {
+            what: "projection mask length",
+            expected: n,
+            got: m.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Tridiagonal Hessians (ACF(1)): B̃ is symmetric tridiagonal, factored by LDLᵀ.
 impl StructuredHessian for SymTridiagonal {
     type Factor = SymTridiagonalLdl;
@@ -164,15 +176,7 @@ impl StructuredHessian for SymTridiagonal {
     ) -> meanfield_linalg::Result<()> {
         let n = self.dim();
         let active = |t: usize| mask.is_none_or(|m| m[t]);
-        if let Some(m) = mask {
-            if m.len() != n {
-                return Err(LinalgError::DimensionMismatch {
-                    what: "projection mask length",
-                    expected: n,
-                    got: m.len(),
-                });
-            }
-        }
+        check_mask(mask, n)?;
         let diag = self
             .diag()
             .iter()
@@ -226,15 +230,7 @@ impl StructuredHessian for SymBanded {
         factor: &mut BandedLu,
     ) -> meanfield_linalg::Result<()> {
         let n = self.dim();
-        if let Some(m) = mask {
-            if m.len() != n {
-                return Err(LinalgError::DimensionMismatch {
-                    what: "projection mask length",
-                    expected: n,
-                    got: m.len(),
-                });
-            }
-        }
+        check_mask(mask, n)?;
         let active = |t: usize| mask.is_none_or(|m| m[t]);
         let mut b = SymBanded::zeros(n, self.bandwidth())?;
         for j in 0..=self.bandwidth() {
