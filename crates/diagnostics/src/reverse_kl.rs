@@ -142,9 +142,9 @@ mod tests {
         assert_eq!(t.steps(), 2);
         assert_eq!(t.cumulative_log_det(), &[0.0, 1.0, 0.5]);
         assert_eq!(t.target_loglik(), &[-3.0, -1.5, -2.5]);
-        assert_eq!(t.kl(), vec![1.0, 1.5, 0.0]);
+        assert_eq!(t.kl(), vec![1.0, -1.5, 0.0]);
         assert_eq!(t.entropy(), vec![2.0, 3.0, 2.5]);
-        assert_eq!(t.min(), (2, 0.0));
+        assert_eq!(t.min(), (1, -1.5));
         assert_eq!(t.latent_loglik(), -2.0);
     }
 
