@@ -112,6 +112,11 @@ impl ReverseKlTrace {
             .collect()
     }
 
+    /// KL_k for one k (None beyond the last step).
+    pub fn kl_at(&self, k: usize) -> Option<f64> {
+        Some(self.latent - self.cum_log_det.get(k)? - self.target.get(k)?)
+    }
+
     /// Entropy estimate H_k = −(1/N) Σ log q₀(x_i⁰) + (1/N) Σ_{steps ≤ k} logdet.
     pub fn entropy(&self) -> Vec<f64> {
         self.cum_log_det.iter().map(|ld| ld - self.latent).collect()
@@ -146,6 +151,8 @@ mod tests {
         assert_eq!(t.entropy(), vec![2.0, 3.0, 2.5]);
         assert_eq!(t.min(), (1, -1.5));
         assert_eq!(t.latent_loglik(), -2.0);
+        assert_eq!(t.kl_at(1), Some(-1.5));
+        assert_eq!(t.kl_at(3), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod data;
 pub mod error;
 pub mod gaussian_oracle;
+pub mod mf_mgdm;
 pub mod mfld_bias;
 pub mod mfld_chaos;
 pub mod mfld_nn;
