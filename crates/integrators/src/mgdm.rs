@@ -404,8 +404,10 @@ where
                 for ((v, &g), &m) in row.iter_mut().zip(grad).zip(&w.mask) {
                     *v = if m { g } else { 0.0 };
                 }
-                w.factor.solve_in_place(row).map_err(Failure::Linalg)?;
             }
+            // the K rows of w are the K columns of a T × K column-major right-hand side
+            let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
+            w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
             for a in 0..k {
                 let ja = &w.jac[a * t..(a + 1) * t];
                 for b in 0..k {

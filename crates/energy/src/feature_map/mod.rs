@@ -19,7 +19,7 @@ pub use acf1::Acf1;
 pub use multi_lag::MultiLagAcf;
 
 use meanfield_linalg::{
-    BandedLu, BlockSolver, LinalgError, SymBanded, SymTridiagonal, SymTridiagonalLdl,
+    BandedLu, BlockSolver, LinalgError, LogDet, SymBanded, SymTridiagonal, SymTridiagonalLdl,
 };
 
 use crate::error::{EnergyError, Result};
@@ -143,9 +143,33 @@ fn check_mask(mask: Option<&[bool]>, n: usize) -> meanfield_linalg::Result<()> {
     }
 }
 
+/// The factored step block B̃ of a structured Hessian together with the scratch matrix
+/// it was built in (re-used by every [`StructuredHessian::factor_step`], so a time loop
+/// does not allocate). Solves and log|det| delegate to the factorisation `F`.
+#[derive(Debug, Clone)]
+pub struct StepFactor<M, F> {
+    scratch: M,
+    factor: F,
+}
+
+impl<M, F: BlockSolver> BlockSolver for StepFactor<M, F> {
+    fn dim(&self) -> usize {
+        self.factor.dim()
+    }
+    fn log_det(&self) -> meanfield_linalg::Result<LogDet> {
+        self.factor.log_det()
+    }
+    fn solve_in_place(&self, rhs: &mut [f64]) -> meanfield_linalg::Result<()> {
+        self.factor.solve_in_place(rhs)
+    }
+    fn solve_mat_in_place(&self, rhs: faer::MatMut<'_, f64>) -> meanfield_linalg::Result<()> {
+        self.factor.solve_mat_in_place(rhs)
+    }
+}
+
 /// Tridiagonal Hessians (ACF(1)): B̃ is symmetric tridiagonal, factored by LDLᵀ.
 impl StructuredHessian for SymTridiagonal {
-    type Factor = SymTridiagonalLdl;
+    type Factor = StepFactor<SymTridiagonal, SymTridiagonalLdl>;
 
     fn dim(&self) -> usize {
         SymTridiagonal::dim(self)
@@ -161,48 +185,46 @@ impl StructuredHessian for SymTridiagonal {
         (0..n * n).map(|k| d[(k / n, k % n)]).collect()
     }
 
-    fn new_factor(&self) -> SymTridiagonalLdl {
+    fn new_factor(&self) -> Self::Factor {
         let n = self.dim();
-        let eye = SymTridiagonal::new(vec![1.0; n], vec![0.0; n - 1])
+        let eye = SymTridiagonal::new(vec![1.0; n], vec![0.0; n.saturating_sub(1)])
             .expect("identity of dimension n ≥ 1 is valid");
-        SymTridiagonalLdl::new(&eye).expect("identity is non-singular")
+        let factor = SymTridiagonalLdl::new(&eye).expect("identity is non-singular");
+        StepFactor {
+            scratch: eye,
+            factor,
+        }
     }
 
     fn factor_step(
         &self,
         s: f64,
         mask: Option<&[bool]>,
-        factor: &mut SymTridiagonalLdl,
+        f: &mut Self::Factor,
     ) -> meanfield_linalg::Result<()> {
         let n = self.dim();
-        let active = |t: usize| mask.is_none_or(|m| m[t]);
         check_mask(mask, n)?;
-        let diag = self
-            .diag()
-            .iter()
-            .enumerate()
-            .map(|(t, &h)| if active(t) { 1.0 - s * h } else { 1.0 })
-            .collect();
-        let off = self
-            .off()
-            .iter()
-            .enumerate()
-            .map(|(t, &h)| {
-                if active(t) && active(t + 1) {
-                    -s * h
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        let b = SymTridiagonal::new(diag, off)?;
-        factor.refactor(&b)
+        if f.scratch.dim() != n {
+            *f = self.new_factor();
+        }
+        let active = |t: usize| mask.is_none_or(|m| m[t]);
+        for (t, (b, &h)) in f.scratch.diag_mut().iter_mut().zip(self.diag()).enumerate() {
+            *b = if active(t) { 1.0 - s * h } else { 1.0 };
+        }
+        for (t, (b, &h)) in f.scratch.off_mut().iter_mut().zip(self.off()).enumerate() {
+            *b = if active(t) && active(t + 1) {
+                -s * h
+            } else {
+                0.0
+            };
+        }
+        f.factor.refactor(&f.scratch)
     }
 }
 
 /// Banded Hessians (multi-lag): B̃ is symmetric banded, factored by pivoted band LU.
 impl StructuredHessian for SymBanded {
-    type Factor = BandedLu;
+    type Factor = StepFactor<SymBanded, BandedLu>;
 
     fn dim(&self) -> usize {
         SymBanded::dim(self)
@@ -217,35 +239,40 @@ impl StructuredHessian for SymBanded {
         (0..n * n).map(|k| self.get(k / n, k % n)).collect()
     }
 
-    fn new_factor(&self) -> BandedLu {
-        let mut eye = SymBanded::zeros(self.dim(), 0).expect("n ≥ 1");
+    fn new_factor(&self) -> Self::Factor {
+        let mut eye = SymBanded::zeros(self.dim(), self.bandwidth()).expect("valid shape");
         eye.band_mut(0).fill(1.0);
-        eye.lu().expect("identity is non-singular")
+        let factor = eye.lu().expect("identity is non-singular");
+        StepFactor {
+            scratch: eye,
+            factor,
+        }
     }
 
     fn factor_step(
         &self,
         s: f64,
         mask: Option<&[bool]>,
-        factor: &mut BandedLu,
+        f: &mut Self::Factor,
     ) -> meanfield_linalg::Result<()> {
         let n = self.dim();
         check_mask(mask, n)?;
+        if f.scratch.dim() != n || f.scratch.bandwidth() != self.bandwidth() {
+            *f = self.new_factor();
+        }
         let active = |t: usize| mask.is_none_or(|m| m[t]);
-        let mut b = SymBanded::zeros(n, self.bandwidth())?;
         for j in 0..=self.bandwidth() {
             let src = self.band(j);
-            let dst = b.band_mut(j);
-            for t in 0..n - j {
-                dst[t] = if active(t) && active(t + j) {
-                    (if j == 0 { 1.0 } else { 0.0 }) - s * src[t]
-                } else if j == 0 {
-                    1.0
+            let dst = f.scratch.band_mut(j);
+            let id = if j == 0 { 1.0 } else { 0.0 };
+            for (t, (b, &h)) in dst.iter_mut().zip(src).enumerate() {
+                *b = if active(t) && active(t + j) {
+                    id - s * h
                 } else {
-                    0.0
+                    id
                 };
             }
         }
-        factor.refactor_sym(&b)
+        f.factor.refactor_sym(&f.scratch)
     }
 }
