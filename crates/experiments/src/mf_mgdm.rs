@@ -111,7 +111,10 @@ pub struct MgdmRun {
 }
 
 /// Runs `steps` steps of MGDM / MF-MGDM from `x0` (row-major N × T), recording the
-/// reverse KL against `target` with latent law `latent` after every step.
+/// reverse KL against `target` with latent law `latent` after every step. Without a
+/// target density (real data) the target parts are 0, so the trace's KL is −entropy and
+/// [`ReverseKlTrace::entropy`] is still exact. A non-negative target switches on the
+/// positivity projection.
 ///
 /// # Errors
 /// Integrator (divergence names the step), law and diagnostic errors.
@@ -122,7 +125,7 @@ pub fn run_mgdm<F: FeatureMap>(
     gamma: f64,
     coupling: Coupling,
     x0: &[f64],
-    target: &dyn PathLaw,
+    target: Option<&dyn PathLaw>,
     latent: &dyn PathLaw,
     steps: u64,
     mut progress: impl FnMut(u64),
@@ -135,22 +138,19 @@ where
     let params = MgdmParams {
         gamma,
         coupling,
-        project: target.non_negative(),
+        project: target.is_some_and(|p| p.non_negative()),
         track_log_det: true,
     };
     let mut mgdm = Mgdm::new(map, alpha, params)?.with_parallelism(Parallelism::Rayon);
     let mut x = x0.to_vec();
-    let mut trace = ReverseKlTrace::new(
-        n,
-        log_density_sum(latent, &x)?,
-        log_density_sum(target, &x)?,
-    )?;
+    let target_sum = |x: &[f64]| target.map_or(Ok(0.0), |p| log_density_sum(p, x));
+    let mut trace = ReverseKlTrace::new(n, log_density_sum(latent, &x)?, target_sum(&x)?)?;
     let mut best = (trace.kl()[0], x.clone());
     let mut frozen = 0;
     for k in 0..steps {
         let rep = mgdm.step_paths(&mut x, k)?;
         frozen += rep.frozen;
-        trace.push(rep.log_det, log_density_sum(target, &x)?)?;
+        trace.push(rep.log_det, target_sum(&x)?)?;
         let kl = trace.kl_at(trace.steps()).unwrap_or(f64::INFINITY);
         if kl < best.0 {
             best = (kl, x.clone());

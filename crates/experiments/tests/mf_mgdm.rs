@@ -64,7 +64,7 @@ fn runs(seed: u64, n: usize, t: usize, steps: u64) -> (f64, f64, Vec<f64>) {
             10.0,
             coupling,
             &x0,
-            &target,
+            Some(&target),
             &latent,
             steps,
             |_| {},
