@@ -72,11 +72,11 @@ impl CirProcess {
         check_param("CIR time step dt", dt, true)?;
         check_param("path length T", len as f64, true)?;
         let s2 = sigma * sigma;
-        // Values within a few ulps of the Feller boundary count as q = 0 (CIR0's
-        // parameters give q = 0 exactly, but other spellings may round).
+        // q within 1e-12 of an integer is taken as that integer (CIR1's κ = 2^{−1/2},
+        // θ = 2^{1/2} give q = 1 + 4e-16 in f64), so integer orders use the exact ln q!.
         let mut q = 2.0 * kappa * theta / s2 - 1.0;
-        if q.abs() < 1e-14 {
-            q = 0.0;
+        if (q - q.round()).abs() < 1e-12 {
+            q = q.round();
         }
         if q < 0.0 {
             return Err(EnergyError::InvalidParameter {
