@@ -19,8 +19,9 @@ fn gauss_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
         b.swap(col, piv);
         for row in col + 1..n {
             let f = a[row][col] / a[col][col];
-            for k in col..n {
-                a[row][k] -= f * a[col][k];
+            let pivot = a[col].clone();
+            for (x, p) in a[row][col..].iter_mut().zip(&pivot[col..]) {
+                *x -= f * p;
             }
             b[row] -= f * b[col];
         }
@@ -111,8 +112,8 @@ fn dense_residual_log_likelihood(a: &[f64], sigma2: f64, x: &[f64]) -> f64 {
         }
     }
     let mut lp = 0.0;
-    for t in 0..t_len {
-        let r: f64 = (0..t_len).map(|j| b[t][j] * x[j]).sum();
+    for (t, row) in b.iter().enumerate() {
+        let r: f64 = row.iter().zip(x).map(|(bij, xj)| bij * xj).sum();
         let var = if t == 0 { 1.0 } else { sigma2 };
         lp += -0.5 * r * r / var - 0.5 * (2.0 * std::f64::consts::PI * var).ln();
     }

@@ -62,7 +62,7 @@ impl ArProcess {
         let mut pacf = vec![0.0; p];
         for k in (1..=p).rev() {
             let kappa = phi[k][k - 1];
-            if !(kappa.abs() < 1.0) {
+            if !kappa.is_finite() || kappa.abs() >= 1.0 {
                 return Err(EnergyError::InvalidParameter {
                     name: "AR partial autocorrelation κ_k",
                     value: kappa,

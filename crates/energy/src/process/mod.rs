@@ -24,6 +24,11 @@ pub trait PathLaw: Send + Sync {
     /// Path length T.
     fn len(&self) -> usize;
 
+    /// True when T = 0 (no law in this module is empty: their constructors reject T = 0).
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// log p(x) in nats. Points outside the support give `f64::NEG_INFINITY` (a value,
     /// not an error); a path of the wrong length or with non-finite entries is an error.
     fn log_density(&self, x: &[f64]) -> Result<f64>;
