@@ -34,13 +34,13 @@ fn stationary_density_matches_statrs_gamma() {
         let g = Gamma::new(2.0 * k * th / (s * s), 2.0 * k / (s * s)).unwrap();
         for &x in &[1e-3, 0.1, 0.7, 1.0, 2.5, 8.0, 30.0] {
             let want = g.ln_pdf(x);
-            let got = cir.log_stationary(x);
+            let got = cir.log_stationary(x).unwrap();
             assert!(
                 (got - want).abs() < 1e-12 * want.abs().max(1.0),
                 "x = {x}: {got} vs statrs {want}"
             );
         }
-        assert_eq!(cir.log_stationary(-0.1), f64::NEG_INFINITY);
+        assert_eq!(cir.log_stationary(-0.1).unwrap(), f64::NEG_INFINITY);
     }
 }
 
@@ -65,7 +65,7 @@ fn transition_moments(cir: &CirProcess, prev: f64) -> [f64; 3] {
         } else {
             2.0
         };
-        let f = cir.log_transition(prev, x).exp() * 2.0 * y;
+        let f = cir.log_transition(prev, x).unwrap().exp() * 2.0 * y;
         acc[0] += w * f;
         acc[1] += w * f * x;
         acc[2] += w * f * x * x;
@@ -118,7 +118,7 @@ fn transition_density_matches_unscaled_formula_and_limits() {
             let want = c.ln() - (u + v)
                 + 0.5 * q * (v / u).ln()
                 + log_bessel_i(q, 2.0 * (u * v).sqrt()).unwrap();
-            let got = cir.log_transition(prev, x);
+            let got = cir.log_transition(prev, x).unwrap();
             assert!(
                 (got - want).abs() < 1e-12 * (u + v).max(1.0),
                 "prev = {prev}, x = {x}: {got} vs {want}"
@@ -128,20 +128,26 @@ fn transition_density_matches_unscaled_formula_and_limits() {
         for &x in &[0.1, 1.0, 3.0] {
             let g = Gamma::new(q + 1.0, c).unwrap().ln_pdf(x);
             assert!(
-                (cir.log_transition(0.0, x) - g).abs() < 1e-12,
+                (cir.log_transition(0.0, x).unwrap() - g).abs() < 1e-12,
                 "u = 0, x = {x}"
             );
-            assert!((cir.log_transition(1e-13, x) - g).abs() < 1e-9);
+            assert!((cir.log_transition(1e-13, x).unwrap() - g).abs() < 1e-9);
         }
-        assert_eq!(cir.log_transition(1.0, -1e-9), f64::NEG_INFINITY);
+        assert_eq!(cir.log_transition(1.0, -1e-9).unwrap(), f64::NEG_INFINITY);
     }
     // v = 0: finite for q = 0 (ln c − u), −∞ for q > 0.
     let c0 = CirProcess::cir0(4).unwrap();
     let c = c0.transition_scale();
-    assert!((c0.log_transition(1.0, 0.0) - (c.ln() - c * (-0.5f64).exp())).abs() < 1e-15);
-    assert!((c0.log_transition(1.0, 1e-14) - c0.log_transition(1.0, 0.0)).abs() < 1e-12);
+    assert!((c0.log_transition(1.0, 0.0).unwrap() - (c.ln() - c * (-0.5f64).exp())).abs() < 1e-15);
+    assert!(
+        (c0.log_transition(1.0, 1e-14).unwrap() - c0.log_transition(1.0, 0.0).unwrap()).abs()
+            < 1e-12
+    );
     assert_eq!(
-        CirProcess::cir1(4).unwrap().log_transition(1.0, 0.0),
+        CirProcess::cir1(4)
+            .unwrap()
+            .log_transition(1.0, 0.0)
+            .unwrap(),
         f64::NEG_INFINITY
     );
 }
@@ -150,9 +156,9 @@ fn transition_density_matches_unscaled_formula_and_limits() {
 fn path_density_is_stationary_plus_transitions() {
     let cir = CirProcess::cir1(5).unwrap();
     let x = [1.2, 0.4, 2.2, 1.9, 0.05];
-    let want = cir.log_stationary(x[0])
+    let want = cir.log_stationary(x[0]).unwrap()
         + x.windows(2)
-            .map(|w| cir.log_transition(w[0], w[1]))
+            .map(|w| cir.log_transition(w[0], w[1]).unwrap())
             .sum::<f64>();
     assert_eq!(cir.log_density(&x).unwrap(), want);
     assert_eq!(

@@ -166,7 +166,14 @@ impl CirProcess {
     }
 
     /// Stationary Gamma(shape q + 1, rate 2κ/σ²) log-density at x (−∞ for x < 0).
-    pub fn log_stationary(&self, x: f64) -> f64 {
+    ///
+    /// Errors: non-finite x ([`EnergyError::InvalidParameter`]).
+    pub fn log_stationary(&self, x: f64) -> Result<f64> {
+        check_param("CIR state x", x, false)?;
+        Ok(self.log_stationary_unchecked(x))
+    }
+
+    fn log_stationary_unchecked(&self, x: f64) -> f64 {
         if x < 0.0 {
             return f64::NEG_INFINITY;
         }
@@ -180,9 +187,17 @@ impl CirProcess {
         if self.q == 0.0 { 0.0 } else { self.q * y.ln() }
     }
 
-    /// ln p(x_t = `x` | x_{t−1} = `prev`) for finite `prev` ≥ 0 (−∞ for x < 0; see the
-    /// module docs for the edge cases u = 0, v = 0).
-    pub fn log_transition(&self, prev: f64, x: f64) -> f64 {
+    /// ln p(x_t = `x` | x_{t−1} = `prev`) (−∞ for x < 0 or prev < 0, i.e. outside the
+    /// support; see the module docs for the edge cases u = 0, v = 0).
+    ///
+    /// Errors: non-finite `prev` or `x` ([`EnergyError::InvalidParameter`]).
+    pub fn log_transition(&self, prev: f64, x: f64) -> Result<f64> {
+        check_param("CIR previous state x_{t−1}", prev, false)?;
+        check_param("CIR state x_t", x, false)?;
+        Ok(self.log_transition_unchecked(prev, x))
+    }
+
+    fn log_transition_unchecked(&self, prev: f64, x: f64) -> f64 {
         if x < 0.0 || prev < 0.0 {
             return f64::NEG_INFINITY;
         }
@@ -205,7 +220,17 @@ impl CirProcess {
 
     /// Draws x_t given x_{t−1} = `prev` ≥ 0 exactly: G / c with
     /// G ~ Gamma(q + 1 + N, 1), N ~ Poisson(c e^{−κΔ} prev).
+    ///
+    /// Errors: `prev` negative or non-finite ([`EnergyError::InvalidParameter`]).
     pub fn sample_transition(&self, prev: f64, rng: &mut ParticleRng) -> Result<f64> {
+        check_param("CIR previous state x_{t−1}", prev, false)?;
+        if prev < 0.0 {
+            return Err(EnergyError::InvalidParameter {
+                name: "CIR previous state x_{t−1}",
+                value: prev,
+                reason: "must be ≥ 0",
+            });
+        }
         let lambda = self.c * self.decay * prev;
         let n = if lambda > 0.0 {
             Poisson::new(lambda)
@@ -230,12 +255,12 @@ impl PathLaw for CirProcess {
 
     fn log_density(&self, x: &[f64]) -> Result<f64> {
         self.check_path(x)?;
-        let mut lp = self.log_stationary(x[0]);
+        let mut lp = self.log_stationary_unchecked(x[0]);
         for w in x.windows(2) {
             if lp == f64::NEG_INFINITY {
                 break;
             }
-            lp += self.log_transition(w[0], w[1]);
+            lp += self.log_transition_unchecked(w[0], w[1]);
         }
         Ok(lp)
     }
