@@ -270,3 +270,44 @@ fn white_noise_is_ar0() {
         .sum();
     assert!((ar.log_density(&x).unwrap() - want).abs() < 1e-14);
 }
+
+/// Levinson step-up: AR coefficients with partial autocorrelations `kappa`
+/// (φ_{k,j} = φ_{k−1,j} − κ_k φ_{k−1,k−j}, φ_{k,k} = κ_k).
+fn coeffs_from_pacf(kappa: &[f64]) -> Vec<f64> {
+    let mut phi: Vec<f64> = Vec::new();
+    for &k in kappa {
+        let prev = phi.clone();
+        let m = prev.len();
+        phi = (0..m).map(|j| prev[j] - k * prev[m - 1 - j]).collect();
+        phi.push(k);
+    }
+    phi
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Every κ ∈ (−1, 1)^p is a stationary AR(p): accepted, its partial autocorrelations
+    /// recovered, σ² = Π(1 − κ_k²) equal to the Yule–Walker solve; pushing one κ_k
+    /// outside [−1, 1] makes it non-stationary and rejected.
+    #[test]
+    fn stationarity_region_is_the_pacf_cube(
+        kappa in proptest::collection::vec(-0.95f64..0.95, 1..7),
+        bad in 1.05f64..3.0,
+        which in 0usize..7,
+    ) {
+        let a = coeffs_from_pacf(&kappa);
+        let ar = ArProcess::new(&a, 8).unwrap();
+        for (got, want) in ar.partial_autocorrelations().iter().zip(&kappa) {
+            proptest::prop_assert!((got - want).abs() < 1e-10, "{got} vs {want}");
+        }
+        let (sigma2, _) = yule_walker(&a);
+        let prod: f64 = kappa.iter().map(|k| 1.0 - k * k).product();
+        proptest::prop_assert!((ar.innovation_variance() - sigma2).abs() < 1e-10);
+        proptest::prop_assert!((ar.innovation_variance() - prod).abs() < 1e-12);
+        let mut k2 = kappa.clone();
+        let i = which % k2.len();
+        k2[i] = if k2[i] < 0.0 { -bad } else { bad };
+        proptest::prop_assert!(ArProcess::new(&coeffs_from_pacf(&k2), 8).is_err());
+    }
+}
