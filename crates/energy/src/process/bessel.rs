@@ -94,29 +94,57 @@ pub(crate) fn log_i_scaled_unchecked(q: f64, z: f64) -> f64 {
 
 /// Power series of ln(I_q(z) e^{−z}) (valid for every z > 0; cost grows like z/2 terms).
 pub(crate) fn log_i_scaled_series(q: f64, z: f64) -> f64 {
+    q * (0.5 * z).ln() - ln_gamma_q_plus_1(q) + ln_series_sum(q, 0.25 * z * z, &[]) - z
+}
+
+/// The reciprocals 1/(k(k+q)), k = 1..=n, of the series ratios (a table lets a caller
+/// with a fixed order, e.g. a CIR process, sum the series without divisions).
+pub(crate) fn series_reciprocals(q: f64, n: usize) -> Vec<f64> {
+    (1..=n)
+        .map(|k| {
+            let k = k as f64;
+            1.0 / (k * (k + q))
+        })
+        .collect()
+}
+
+/// ln Σ_k t_k, t_0 = 1, t_k = t_{k−1} y / (k(k+q)) — so that
+/// I_q(z) = (z/2)^q / Γ(q+1) · Σ_k t_k with y = z²/4. `recip` optionally holds
+/// 1/(k(k+q)) for the first terms ([`series_reciprocals`]); later ones are divided.
+/// All terms are positive (no cancellation); the sum is rescaled by 10^{−250} whenever it
+/// exceeds 10^{250}, so nothing overflows.
+pub(crate) fn ln_series_sum(q: f64, y: f64, recip: &[f64]) -> f64 {
     const BIG: f64 = 1e250;
-    let ln_big = BIG.ln();
-    let y = 0.25 * z * z;
+    if y == 0.0 {
+        return 0.0;
+    }
     let mut term = 1.0_f64;
     let mut sum = 1.0_f64;
     let mut log_scale = 0.0_f64;
-    let mut k = 1.0_f64;
+    let mut k = 1usize;
     loop {
-        let ratio = y / (k * (k + q));
+        let ratio = match recip.get(k - 1) {
+            Some(r) => y * r,
+            None => {
+                let kf = k as f64;
+                y / (kf * (kf + q))
+            }
+        };
         term *= ratio;
         sum += term;
         if sum > BIG {
             sum /= BIG;
             term /= BIG;
-            log_scale += ln_big;
+            log_scale += BIG.ln();
         }
-        // Past the peak (ratio < 1) the remaining tail is below term·ratio/(1 − ratio).
+        // Past the peak (ratio < 1/2) the remaining tail is below term·ratio/(1 − ratio)
+        // ≤ term.
         if ratio < 0.5 && term < 1e-17 * sum {
             break;
         }
-        k += 1.0;
+        k += 1;
     }
-    q * (0.5 * z).ln() - ln_gamma_q_plus_1(q) + sum.ln() + log_scale - z
+    sum.ln() + log_scale
 }
 
 /// Large-z asymptotic series of ln(I_q(z) e^{−z}); `None` when its terms stop decreasing

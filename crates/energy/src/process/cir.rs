@@ -11,10 +11,14 @@
 //! Log transition density (u = c e^{−κΔ} x_{t−1}, v = c x_t, z = 2√(uv)):
 //! ln p(x_t | x_{t−1}) = ln c − (u + v) + (q/2)(ln v − ln u) + ln I_q(z)
 //!                     = ln c − (√v − √u)² + (q/2)(ln v − ln u) + ln(I_q(z) e^{−z}),
-//! evaluated in the second (scaled) form so nothing overflows or cancels for large
-//! arguments. Edge cases by their limits: u = 0 (x_{t−1} = 0) gives the Gamma(q + 1,
+//!                     = ln c − u − v + q ln v − ln Γ(q + 1) + ln Σ_k t_k,
+//! t_0 = 1, t_k = t_{k−1} uv / (k(k + q)) (the Bessel power series, whose (z/2)^q factor
+//! cancels the (v/u)^{q/2}). For z ≥ 20 the second (scaled) form with the asymptotic
+//! expansion of ln(I_q(z) e^{−z}) is used, otherwise the third, summed with a
+//! precomputed table of 1/(k(k + q)) (no divisions; see `bessel.rs`). Nothing overflows.
+//! The third form contains the limits: u = 0 (x_{t−1} = 0) gives the Gamma(q + 1,
 //! rate c) density ln c − v + q ln v − ln Γ(q + 1); v = 0 with u > 0 gives ln c − u for
-//! q = 0 and −∞ for q > 0; x_t < 0 gives −∞.
+//! q = 0 and −∞ for q > 0 (0 · ln 0 = 0 when q = 0); x_t < 0 gives −∞.
 //!
 //! The path log-density is the stationary Gamma log-density of x_0 plus the sum of the
 //! T − 1 transition log-densities. We require the Feller condition 2κθ ≥ σ² (q ≥ 0), under
@@ -25,7 +29,9 @@ use rand_distr::{Distribution, Gamma, Poisson};
 use meanfield_measures::rng::ParticleRng;
 
 use super::PathLaw;
-use super::bessel::{ln_gamma_q_plus_1, log_i_scaled_unchecked};
+use super::bessel::{
+    ASYMPTOTIC_MIN_Z, ln_gamma_q_plus_1, ln_series_sum, log_i_scaled_asymptotic, series_reciprocals,
+};
 use crate::error::{EnergyError, Result, check_param};
 
 /// The CIR process on paths of length T (see the module docs).
@@ -47,6 +53,8 @@ pub struct CirProcess {
     ln_gamma_shape: f64,
     /// Stationary rate β = 2κ/σ².
     rate: f64,
+    /// 1/(k(k+q)), k = 1..=64: the Bessel series ratios (see `bessel::ln_series_sum`).
+    recip: Vec<f64>,
 }
 
 /// Gamma(shape, scale) sampler; shapes here are ≥ 1 and finite, so an error means an
@@ -101,6 +109,7 @@ impl CirProcess {
             q,
             ln_gamma_shape: ln_gamma_q_plus_1(q),
             rate: 2.0 * kappa / s2,
+            recip: series_reciprocals(q, 64),
         })
     }
 
@@ -203,19 +212,19 @@ impl CirProcess {
         }
         let u = self.c * self.decay * prev;
         let v = self.c * x;
-        if u == 0.0 {
-            return self.ln_c - v + self.q_ln(v) - self.ln_gamma_shape;
+        let y = u * v;
+        let z = 2.0 * y.sqrt();
+        if z >= ASYMPTOTIC_MIN_Z
+            && let Some(scaled) = log_i_scaled_asymptotic(self.q, z)
+        {
+            let d = v.sqrt() - u.sqrt();
+            return self.ln_c - d * d + 0.5 * self.q * (v.ln() - u.ln()) + scaled;
         }
-        if v == 0.0 {
-            return if self.q == 0.0 {
-                self.ln_c - u
-            } else {
-                f64::NEG_INFINITY
-            };
-        }
-        let z = 2.0 * (u * v).sqrt();
-        let d = v.sqrt() - u.sqrt();
-        self.ln_c - d * d + 0.5 * self.q * (v.ln() - u.ln()) + log_i_scaled_unchecked(self.q, z)
+        // Series form: (q/2)(ln v − ln u) + ln I_q(z) = q ln v − ln Γ(q+1) + ln Σ_k t_k
+        // with t_k = t_{k−1} uv/(k(k+q)); at u = 0 this is the Gamma(q+1, rate c)
+        // density, at v = 0 it is ln c − u (q = 0) or −∞ (q > 0).
+        self.ln_c - u - v + self.q_ln(v) - self.ln_gamma_shape
+            + ln_series_sum(self.q, y, &self.recip)
     }
 
     /// Draws x_t given x_{t−1} = `prev` ≥ 0 exactly: G / c with
