@@ -25,7 +25,9 @@ pub mod simplex_moment;
 pub mod two_layer;
 
 pub use error::{EnergyError, Result};
-pub use feature_map::{Acf1, FeatureMap, MultiLagAcf, StepFactor, StructuredHessian};
+pub use feature_map::{
+    Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StepFactor, StructuredHessian,
+};
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
 pub use process::PathLaw;

@@ -1,7 +1,7 @@
 //! Finite-difference checks of every feature map's Jacobian and weighted Hessian, and of
 //! the masked step factorisation against dense algebra.
 
-use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, StructuredHessian};
+use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StructuredHessian};
 use meanfield_linalg::{BlockSolver, dense_log_det, row_major};
 use proptest::prelude::*;
 
@@ -135,6 +135,15 @@ proptest! {
     }
 
     #[test]
+    fn scaled_derivatives(x in prop::collection::vec(-2.0f64..2.0, 6..10), lag in 0usize..3, s in prop::collection::vec(0.1f64..5.0, 8)) {
+        let inner = MultiLagAcf::new(x.len(), lag, false).unwrap();
+        let k = inner.n_features();
+        let f = ScaledFeatures::new(inner, s[..k].to_vec()).unwrap();
+        let c: Vec<f64> = (0..k).map(|j| (j as f64 + 0.5).sin()).collect();
+        check_map(&f, &x, &c)?;
+    }
+
+    #[test]
     fn masked_step_factor_matches_dense(x in prop::collection::vec(-2.0f64..2.0, 3..12), mask in prop::collection::vec(any::<bool>(), 12), s in 0.1f64..5.0, lag in 1usize..3) {
         let t = x.len();
         let mask = &mask[..t];
@@ -178,6 +187,9 @@ fn acf1_values_follow_the_spec() {
 fn bad_input_is_a_typed_error() {
     assert!(Acf1::new(1).is_err());
     assert!(MultiLagAcf::new(4, 4, false).is_err());
+    assert!(ScaledFeatures::new(Acf1::new(4).unwrap(), vec![1.0]).is_err());
+    assert!(ScaledFeatures::new(Acf1::new(4).unwrap(), vec![1.0, 0.0]).is_err());
+    assert!(ScaledFeatures::new(Acf1::new(4).unwrap(), vec![1.0, f64::NAN]).is_err());
     let f = Acf1::new(4).unwrap();
     assert!(f.eval(&[1.0; 3], &mut [0.0; 2]).is_err());
     assert!(f.eval(&[1.0; 4], &mut [0.0; 3]).is_err());

@@ -1,6 +1,13 @@
-//! MGDM / MF-MGDM experiment pipeline: with a small exact Gaussian law of our own
-//! (stationary AR(1)), the reverse-KL trace of a run is consistent, MF-MGDM's minimum KL
-//! is below MGDM's, and runs are bitwise identical across thread counts.
+//! MGDM / MF-MGDM experiments: the `--quick` reports of `mf-mgdm-table`, `mf-mgdm-batch`
+//! and `mf-mgdm-sp500` pass all their checks (among them the statistical check that
+//! MF-MGDM's minimum KL is below MGDM's on AR(0.1)) and match rounded snapshots; with a
+//! small exact Gaussian law of our own (stationary AR(1)) the reverse-KL trace of a run is
+//! consistent and runs are bitwise identical across thread counts.
+
+mod common;
+
+use common::{assert_all_checks_pass, summary};
+use meanfield_experiments::{RunContext, registry};
 
 use meanfield_energy::{Acf1, EnergyError, PathLaw};
 use meanfield_experiments::mf_mgdm::{LATENT_STREAM, feature_mean, run_mgdm, sample_paths};
@@ -127,4 +134,49 @@ fn paper_size_ar01() {
             t0.elapsed()
         );
     }
+}
+
+fn quick(name: &str) -> meanfield_experiments::Report {
+    let exp = registry::find(name).expect("registered");
+    let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
+    assert_all_checks_pass(&report);
+    report
+}
+
+#[test]
+fn mf_mgdm_table_quick_passes_and_matches_snapshot() {
+    let report = quick("mf-mgdm-table");
+    insta::assert_json_snapshot!("mf_mgdm_table_quick", summary(&report));
+}
+
+#[test]
+fn mf_mgdm_batch_quick_passes_and_matches_snapshot() {
+    let report = quick("mf-mgdm-batch");
+    insta::assert_json_snapshot!("mf_mgdm_batch_quick", summary(&report));
+}
+
+#[test]
+fn mf_mgdm_sp500_quick_passes_and_matches_snapshot() {
+    let report = quick("mf-mgdm-sp500");
+    insta::assert_json_snapshot!("mf_mgdm_sp500_quick", summary(&report));
+}
+
+#[test]
+fn bad_configuration_is_a_clear_error() {
+    let exp = registry::find("mf-mgdm-table").expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides
+        .insert("cases".into(), serde_json::json!(["ar(0.7,0.7)"]));
+    let err = exp.run(&ctx).expect_err("unknown case").to_string();
+    assert!(err.contains("ar(0.7,0.7)") && err.contains("cir1"), "{err}");
+    let exp = registry::find("mf-mgdm-batch").expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides
+        .insert("group_sizes".into(), serde_json::json!([1, 3]));
+    let err = exp.run(&ctx).expect_err("3 does not divide 32").to_string();
+    assert!(err.contains("group size 3"), "{err}");
+    let exp = registry::find("mf-mgdm-sp500").expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides.insert("t".into(), serde_json::json!(100_000));
+    assert!(exp.run(&ctx).is_err());
 }

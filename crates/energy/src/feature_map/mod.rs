@@ -11,12 +11,15 @@
 //! |---|---|---|
 //! | [`Acf1`] | Φ₁ = (1/T) Σ_{t≥1} x_t x_{t−1}, Φ₂ = (1/T) Σ_{t≥1} x_t² (spec `mf-mgdm.md`) | symmetric tridiagonal |
 //! | [`MultiLagAcf`] | moments and autocovariances of x and x² at lags 0..L | symmetric banded, half-width L |
+//! | [`ScaledFeatures`] | s_k Φ_k of an inner map (feature balancing) | that of the inner map |
 
 mod acf1;
 mod multi_lag;
+mod scaled;
 
 pub use acf1::Acf1;
 pub use multi_lag::MultiLagAcf;
+pub use scaled::ScaledFeatures;
 
 use meanfield_linalg::{
     BandedLu, BlockSolver, LinalgError, LogDet, SymBanded, SymTridiagonal, SymTridiagonalLdl,
