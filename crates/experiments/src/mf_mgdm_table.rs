@@ -149,15 +149,15 @@ pub const CASES: [PaperRow; 5] = [
     },
 ];
 
+/// A case's target law p and latent law q₀.
+pub type CaseLaws = (Box<dyn PathLaw>, Box<dyn PathLaw>);
+
 /// Target p and latent q₀ of a case on paths of length `t`.
 ///
 /// # Errors
 /// [`ExperimentError::Config`] for an unknown case name; law construction errors.
-pub fn case_laws(
-    name: &str,
-    t: usize,
-) -> Result<(Box<dyn PathLaw>, Box<dyn PathLaw>), ExperimentError> {
-    let ar = |a: &[f64]| -> Result<(Box<dyn PathLaw>, Box<dyn PathLaw>), ExperimentError> {
+pub fn case_laws(name: &str, t: usize) -> Result<CaseLaws, ExperimentError> {
+    let ar = |a: &[f64]| -> Result<CaseLaws, ExperimentError> {
         Ok((
             Box::new(ArProcess::new(a, t)?),
             Box::new(StandardGaussian::new(t)?),
