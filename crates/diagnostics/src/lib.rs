@@ -16,6 +16,7 @@
 //! | [`slope`] | OLS line with standard errors, t intervals, log–log order fits |
 //! | [`ks`] | one-sample Kolmogorov–Smirnov statistic and asymptotic p-value |
 //! | [`autocorrelation`] | biased sample autocorrelation function |
+//! | [`reverse_kl`] | reverse KL and entropy along a deterministic transport (MGDM): latent log-likelihood, accumulated log-det, target log-likelihood |
 //! | [`error`] | [`DiagnosticsError`] |
 
 pub mod autocorrelation;
@@ -25,6 +26,7 @@ pub mod ess;
 pub mod ks;
 pub mod mmd;
 pub mod moments;
+pub mod reverse_kl;
 pub mod slope;
 pub mod wasserstein;
 
@@ -37,6 +39,7 @@ pub use ess::{effective_sample_size, ensemble_ess, relative_ess};
 pub use ks::{KsTest, kolmogorov_survival, ks_p_value, ks_statistic, ks_test};
 pub use mmd::{median_bandwidth, mmd2_biased, mmd2_unbiased};
 pub use moments::{covariance, marginal, mean, sample_mean_var, standard_error};
+pub use reverse_kl::ReverseKlTrace;
 pub use slope::{LinearFit, linear_fit, loglog_slope};
 pub use wasserstein::{
     sliced_w2, w1_1d, w2_1d, w2_1d_to_quantile, w2_1d_to_quantile_refined, wp_1d, wp_1d_weighted,

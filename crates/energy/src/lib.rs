@@ -6,23 +6,31 @@
 //! | module | concept |
 //! |---|---|
 //! | [`fd_check`] | finite-difference checks of first variations (for testing functionals) |
+//! | [`feature_map`] | feature maps Φ: R^T → R^K of microcanonical models (ACF(1), multi-lag), Jacobians, structured Hessians: the [`FeatureMap`] trait |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
+//! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
 //! | [`simplex_moment`] | F(μ) = ‖E x − q‖² + β Σ E[−ln x_i] on the simplex |
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
 
 pub mod error;
 pub mod fd_check;
+pub mod feature_map;
 pub mod frozen;
 pub mod functional;
+pub mod process;
 pub mod quadratic;
 pub mod simplex_moment;
 pub mod two_layer;
 
 pub use error::{EnergyError, Result};
+pub use feature_map::{
+    Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StepFactor, StructuredHessian,
+};
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
+pub use process::PathLaw;
 pub use quadratic::QuadraticInteraction;
 pub use simplex_moment::SimplexMoment;
 pub use two_layer::{FrozenTwoLayer, TwoLayerNet};

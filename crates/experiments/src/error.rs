@@ -34,6 +34,9 @@ pub enum ExperimentError {
     /// Building an ensemble failed.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),
+    /// An energy (feature map, path law) failed.
+    #[error(transparent)]
+    Energy(#[from] meanfield_energy::EnergyError),
     /// A diagnostic failed.
     #[error(transparent)]
     Diagnostics(#[from] meanfield_diagnostics::DiagnosticsError),

@@ -4,6 +4,10 @@
 pub mod data;
 pub mod error;
 pub mod gaussian_oracle;
+pub mod mf_mgdm;
+pub mod mf_mgdm_batch;
+pub mod mf_mgdm_sp500;
+pub mod mf_mgdm_table;
 pub mod mfld_bias;
 pub mod mfld_chaos;
 pub mod mfld_nn;

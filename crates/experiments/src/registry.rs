@@ -78,6 +78,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mfld_bias::MfldBias,
         &crate::mfld_chaos::MfldChaos,
         &crate::mfld_nn::MfldNn,
+        &crate::mf_mgdm_table::MfMgdmTable,
+        &crate::mf_mgdm_batch::MfMgdmBatch,
+        &crate::mf_mgdm_sp500::MfMgdmSp500,
     ]
 }
 

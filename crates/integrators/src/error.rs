@@ -44,6 +44,14 @@ pub enum IntegratorError {
         /// The underlying error.
         source: meanfield_energy::EnergyError,
     },
+    /// A linear-algebra kernel failed (e.g. a singular step Jacobian block).
+    #[error("linear algebra error at step {step}: {source}")]
+    LinearAlgebra {
+        /// Step being computed.
+        step: u64,
+        /// The underlying error.
+        source: meanfield_linalg::LinalgError,
+    },
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),

@@ -9,12 +9,14 @@
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
+//! | [`mgdm`] | MGDM and MF-MGDM (coupling groups, positivity projection) with exact log|det| by the determinant lemma |
 //! | [`projected`] | projected MFLD on simplices and boxes |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
 pub mod dynamics;
 pub mod error;
 pub mod langevin;
+pub mod mgdm;
 pub mod mirror_langevin;
 pub mod projected;
 pub mod runner;
@@ -22,6 +24,7 @@ pub mod runner;
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
 pub use langevin::{LangevinParams, Mfld};
+pub use mgdm::{Coupling, Mgdm, MgdmParams, MgdmStepReport};
 pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,
     MirrorProposal,

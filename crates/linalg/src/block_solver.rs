@@ -127,6 +127,9 @@ impl BlockSolver for SymTridiagonalLdl {
     fn solve_in_place(&self, rhs: &mut [f64]) -> Result<()> {
         self.solve_slice(rhs)
     }
+    fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
+        self.solve_mat(rhs)
+    }
 }
 
 /// General tridiagonal block through pivoted $P B = L U$: $\det B = (-1)^t \prod_k U_{kk}$.

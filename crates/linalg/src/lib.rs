@@ -10,6 +10,7 @@
 //! | [`logdet`] | [`LogDet`]: $\det A = \sigma e^{\ell}$, $\ell = \log\lvert\det A\rvert$, $\sigma = \pm 1$ |
 //! | [`dense`] | faer partial-pivoting LU: [`dense_log_det`] ($\det A = (-1)^t\prod_k U_{kk}$), [`dense_solve`], [`DenseLu`], [`row_major`] views |
 //! | [`tridiagonal`] | [`SymTridiagonal`] ($LDL^\top$, $d_k = a_k - b_{k-1}^2/d_{k-1}$), [`Tridiagonal`] (pivoted LU); $O(n)$ |
+//! | [`banded`] | [`SymBanded`] (by diagonals), [`BandedLu`] (partial pivoting, $P A = LU$, $U$ with $2w$ super-diagonals); $O(n w^2)$ |
 //! | [`block_solver`] | [`BlockSolver`]: a factored block $B$ with $\log\lvert\det B\rvert$ and $B^{-1}$; [`Diagonal`] |
 //! | [`determinant_lemma`] | $\det(D + UV^\top) = \det D \,\det(I_r + V^\top D^{-1} U)$ for block-diagonal $D$ |
 //!
@@ -35,6 +36,7 @@
 //! # Ok::<(), meanfield_linalg::LinalgError>(())
 //! ```
 
+pub mod banded;
 pub mod block_solver;
 pub mod dense;
 pub mod determinant_lemma;
@@ -45,6 +47,7 @@ pub mod tridiagonal;
 #[cfg(test)]
 mod testutil;
 
+pub use banded::{BandedLu, SymBanded};
 pub use block_solver::{BlockSolver, Diagonal};
 pub use dense::{
     DenseLu, DenseLuWorkspace, dense_log_det, dense_log_det_in_place, dense_solve, row_major,

@@ -129,17 +129,35 @@ impl SymTridiagonal {
         Ok(ld)
     }
 
-    /// Computes the pivots $d_k$ into `d` (length $n$).
+    /// Computes the pivots $d_k$ into `d` (length $n$) and $\log|\det A| = \sum_k \log|d_k|$.
+    ///
+    /// The logarithm is taken of running products of pivots (kept within
+    /// $[10^{-150}, 10^{150}]$, pivots outside $[10^{-100}, 10^{100}]$ enter alone), not of
+    /// every pivot: one `ln` per ~100 pivots instead of one per pivot, same accuracy up to
+    /// rounding, no overflow or underflow.
     fn pivots_into(&self, d: &mut [f64]) -> Result<LogDet> {
+        const WHAT: &str = "symmetric tridiagonal LDL^T pivot";
         let mut ld = LogDet::ONE;
+        let mut prod = 1.0f64;
         for k in 0..self.dim() {
-            d[k] = if k == 0 {
+            let p = if k == 0 {
                 self.diag[0]
             } else {
                 self.diag[k] - self.off[k - 1] * (self.off[k - 1] / d[k - 1])
             };
-            ld.push_pivot(d[k], "symmetric tridiagonal LDL^T pivot", k)?;
+            d[k] = p;
+            if !p.is_finite() || p == 0.0 || !(1e-100..=1e100).contains(&p.abs()) {
+                // reports a zero / non-finite pivot with its index; extreme pivots alone
+                ld.push_pivot(p, WHAT, k)?;
+                continue;
+            }
+            prod *= p;
+            if !(1e-150..=1e150).contains(&prod.abs()) {
+                ld.push_pivot(prod, WHAT, k)?;
+                prod = 1.0;
+            }
         }
+        ld.push_pivot(prod, WHAT, self.dim())?;
         Ok(ld)
     }
 
@@ -167,7 +185,7 @@ impl SymTridiagonal {
         check_finite("symmetric tridiagonal rhs", rhs)?;
         let d = &mut work[..n];
         self.pivots_into(d)?;
-        ldl_substitute(d, |k| self.off[k] / d[k], rhs);
+        ldl_substitute(n, |k, z| z / d[k], |k| self.off[k] / d[k], rhs);
         Ok(())
     }
 
@@ -200,15 +218,19 @@ impl SymTridiagonal {
 }
 
 /// In-place $LDL^\top$ substitution: forward $z_k \mathrel{-}= l_{k-1} z_{k-1}$, then
-/// backward $x_k = z_k / d_k - l_k x_{k+1}$.
-fn ldl_substitute(d: &[f64], l: impl Fn(usize) -> f64, rhs: &mut [f64]) {
-    let n = d.len();
+/// backward $x_k = z_k / d_k - l_k x_{k+1}$ (`div(k, z)` $= z / d_k$).
+fn ldl_substitute(
+    n: usize,
+    div: impl Fn(usize, f64) -> f64,
+    l: impl Fn(usize) -> f64,
+    rhs: &mut [f64],
+) {
     for k in 1..n {
         rhs[k] -= l(k - 1) * rhs[k - 1];
     }
-    rhs[n - 1] /= d[n - 1];
+    rhs[n - 1] = div(n - 1, rhs[n - 1]);
     for k in (0..n - 1).rev() {
-        rhs[k] = rhs[k] / d[k] - l(k) * rhs[k + 1];
+        rhs[k] = div(k, rhs[k]) - l(k) * rhs[k + 1];
     }
 }
 
@@ -218,6 +240,8 @@ fn ldl_substitute(d: &[f64], l: impl Fn(usize) -> f64, rhs: &mut [f64]) {
 #[derive(Clone, Debug)]
 pub struct SymTridiagonalLdl {
     d: Vec<f64>,
+    /// $1 / d_k$ (the substitutions multiply: no division in their dependency chains).
+    dinv: Vec<f64>,
     l: Vec<f64>,
     status: Result<LogDet>,
 }
@@ -232,6 +256,7 @@ impl SymTridiagonalLdl {
     pub fn new(a: &SymTridiagonal) -> Result<Self> {
         let mut f = Self {
             d: Vec::new(),
+            dinv: Vec::new(),
             l: Vec::new(),
             status: Ok(LogDet::ONE),
         };
@@ -248,10 +273,14 @@ impl SymTridiagonalLdl {
         let n = a.dim();
         self.d.resize(n, 0.0);
         self.l.resize(n - 1, 0.0);
+        self.dinv.resize(n, 0.0);
         let res = a.pivots_into(&mut self.d);
         if res.is_ok() {
+            for (di, d) in self.dinv.iter_mut().zip(&self.d) {
+                *di = 1.0 / d;
+            }
             for k in 0..n - 1 {
-                self.l[k] = a.off[k] / self.d[k];
+                self.l[k] = a.off[k] * self.dinv[k];
             }
         }
         self.status = res.clone();
@@ -276,7 +305,55 @@ impl SymTridiagonalLdl {
         self.status.clone()?;
         check_dim("symmetric tridiagonal rhs length", self.dim(), rhs.len())?;
         check_finite("symmetric tridiagonal rhs", rhs)?;
-        ldl_substitute(&self.d, |k| self.l[k], rhs);
+        ldl_substitute(self.dim(), |k, z| z * self.dinv[k], |k| self.l[k], rhs);
+        Ok(())
+    }
+
+    /// $X \leftarrow A^{-1} X$ for all columns in one sweep over $k$ (the columns'
+    /// recurrences are independent, so they overlap in the pipeline).
+    pub(crate) fn solve_mat(&self, mut rhs: faer::MatMut<'_, f64>) -> Result<()> {
+        self.status.clone()?;
+        let n = self.dim();
+        check_dim("symmetric tridiagonal rhs rows", n, rhs.nrows())?;
+        if !rhs.is_all_finite() {
+            return Err(LinalgError::NonFinite {
+                what: "symmetric tridiagonal rhs",
+            });
+        }
+        let cols: Option<Vec<&mut [f64]>> = rhs
+            .as_mut()
+            .col_iter_mut()
+            .map(|c| c.try_as_col_major_mut().map(|c| c.as_slice_mut()))
+            .collect();
+        let Some(mut cols) = cols else {
+            // strided columns: one at a time through a contiguous copy
+            let mut tmp = vec![0.0; n];
+            for j in 0..rhs.ncols() {
+                for (i, v) in tmp.iter_mut().enumerate() {
+                    *v = rhs[(i, j)];
+                }
+                self.solve_slice(&mut tmp)?;
+                for (i, v) in tmp.iter().enumerate() {
+                    rhs[(i, j)] = *v;
+                }
+            }
+            return Ok(());
+        };
+        for k in 1..n {
+            let l = self.l[k - 1];
+            for c in cols.iter_mut() {
+                c[k] -= l * c[k - 1];
+            }
+        }
+        for c in cols.iter_mut() {
+            c[n - 1] *= self.dinv[n - 1];
+        }
+        for k in (0..n - 1).rev() {
+            let (l, di) = (self.l[k], self.dinv[k]);
+            for c in cols.iter_mut() {
+                c[k] = c[k] * di - l * c[k + 1];
+            }
+        }
         Ok(())
     }
 }

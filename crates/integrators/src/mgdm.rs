@@ -1,0 +1,595 @@
+//! Microcanonical gradient descent (MGDM) and its mean-field version (MF-MGDM) with exact
+//! entropy tracking (spec `mf-mgdm.md`, arXiv 2403.08362).
+//!
+//! With s = γ/‖α‖², a feature map Φ: R^T → R^K and the target α ∈ R^K, one step maps
+//! every path x_i ∈ R^T of the ensemble to
+//!
+//! x_i ← x_i − s P_i J(x_i)ᵀ (Φ̄_{G(i)} − α),
+//!
+//! where Φ̄_G = (1/n) Σ_{j∈G} Φ(x_j) is the mean over the coupling group G of x_i:
+//! [`Coupling::Independent`] is MGDM (Φ̄ = Φ(x_i)), [`Coupling::Groups`]`(n)` is MF-MGDM
+//! with the N paths split into consecutive groups of n (n = N: the paper's MF-MGDM).
+//! P_i = diag(mask) is the positivity projection: coordinate t moves only if its proposed
+//! value is > 0 (all ones without projection).
+//!
+//! # Log-determinant (entropy tracking)
+//! The Jacobian of one group's map R^{nT} → R^{nT} is blockdiag(A_i) − (s/n) U Vᵀ with
+//! A_i = I − s P_i Σ_k r_k ∇²Φ_k(x_i) (r = Φ̄_G − α), U_i = P_i J_iᵀ, V_j = J_jᵀ. By the
+//! matrix determinant lemma
+//!
+//! log|det| = Σ_i log|det A_i| + log|det(I_K − (s/n) Σ_i J_i A_i⁻¹ P_i J_iᵀ)|,
+//!
+//! and A_i may be replaced by the symmetric B̃_i = P(I − sH_i)P + (I − P)
+//! ([`StructuredHessian::factor_step`]): same determinant, same A⁻¹Pv. Per particle this
+//! is one O(T w²) banded (w = 1: tridiagonal) factorisation, K solves and a K × K
+//! product; per group one K × K LU. No dense T × T or NT × NT matrix is formed.
+//! The entropy of the pushed law changes by E log|det ∇g| per step, so the reverse KL
+//! (`meanfield_diagnostics::reverse_kl`) follows exactly.
+//!
+//! # Determinism
+//! Particles are processed in parallel (rayon, one task per particle) but each writes
+//! only its own workspace; group means and log-determinant sums are reduced sequentially
+//! in particle order, so results are bitwise identical for any thread count.
+//!
+//! Tests: `tests/mgdm.rs` (lemma vs dense log|det| of the full NT × NT Jacobian with and
+//! without projection, that Jacobian vs finite differences of the step, groups of size 1
+//! ≡ MGDM bit for bit, thread-count invariance, typed errors).
+
+use meanfield_energy::{FeatureMap, StructuredHessian};
+use meanfield_linalg::{BlockSolver, LinalgError, LogDet, dense_log_det, row_major};
+use meanfield_measures::{Ensemble, Parallelism};
+use rayon::prelude::*;
+
+use crate::dynamics::{Dynamics, StepReport};
+use crate::error::{IntegratorError, Result, check_positive};
+
+/// How the N paths are coupled through their mean features.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Coupling {
+    /// MGDM: every path descends its own loss ½‖Φ(x) − α‖²/‖α‖².
+    Independent,
+    /// MF-MGDM with consecutive groups of this size (must divide N): each path is pushed
+    /// by the mean features of its group.
+    Groups(usize),
+}
+
+/// Parameters of [`Mgdm`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MgdmParams {
+    /// Step size γ > 0 (the effective step is γ/‖α‖²).
+    pub gamma: f64,
+    /// MGDM or MF-MGDM.
+    pub coupling: Coupling,
+    /// Coordinate-wise positivity projection (for non-negative targets such as CIR).
+    pub project: bool,
+    /// Compute log|det| of the step Jacobian (entropy tracking).
+    pub track_log_det: bool,
+}
+
+/// What one step computed besides the new state.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MgdmStepReport {
+    /// log|det ∇g| of the whole ensemble map R^{NT} → R^{NT} (sum over groups); 0 when not
+    /// tracked.
+    pub log_det: f64,
+    /// Number of groups (or particles, for MGDM) whose Jacobian determinant was negative.
+    pub negative_dets: usize,
+    /// Number of frozen coordinates (positivity projection) over the ensemble.
+    pub frozen: usize,
+}
+
+/// Per-particle buffers: features, Jacobian, Hessian, step factor and capacitance part.
+#[derive(Debug, Clone)]
+struct ParticleWork<H: StructuredHessian> {
+    phi: Vec<f64>,
+    resid: Vec<f64>,
+    jac: Vec<f64>,
+    hess: H,
+    factor: H::Factor,
+    mask: Vec<bool>,
+    next: Vec<f64>,
+    /// Row b = B̃⁻¹ P ∇Φ_b (K × T).
+    w: Vec<f64>,
+    /// cap[a·K + b] = ∇Φ_a · B̃⁻¹ P ∇Φ_b.
+    cap: Vec<f64>,
+    log_det: LogDet,
+    frozen: usize,
+    status: std::result::Result<(), Failure>,
+}
+
+/// A per-particle failure, turned into an [`IntegratorError`] with the step number.
+#[derive(Debug, Clone)]
+enum Failure {
+    Energy(meanfield_energy::EnergyError),
+    Linalg(LinalgError),
+}
+
+impl Failure {
+    fn at(self, step: u64) -> IntegratorError {
+        match self {
+            Failure::Energy(source) => IntegratorError::Energy { step, source },
+            Failure::Linalg(source) => IntegratorError::LinearAlgebra { step, source },
+        }
+    }
+}
+
+/// Runs `f(i, work_i)` over all particles, in parallel if enabled (each call writes only
+/// its own workspace, so the order of execution cannot change any result).
+fn for_each_particle<W: Send, G>(par: Parallelism, work: &mut [W], f: G)
+where
+    G: Fn(usize, &mut W) + Send + Sync,
+{
+    match par {
+        Parallelism::Sequential => work.iter_mut().enumerate().for_each(|(i, w)| f(i, w)),
+        Parallelism::Rayon => work.par_iter_mut().enumerate().for_each(|(i, w)| f(i, w)),
+    }
+}
+
+/// MGDM / MF-MGDM on an [`Ensemble`] of N paths of length T (see the module docs).
+#[derive(Debug)]
+pub struct Mgdm<F: FeatureMap> {
+    map: F,
+    alpha: Vec<f64>,
+    alpha_norm2: f64,
+    params: MgdmParams,
+    parallelism: Parallelism,
+    work: Vec<ParticleWork<F::Hessian>>,
+    last: MgdmStepReport,
+}
+
+impl<F: FeatureMap> Mgdm<F>
+where
+    F::Hessian: std::fmt::Debug,
+{
+    /// MGDM/MF-MGDM for feature map `map`, target `alpha` (length K, ‖α‖ > 0) and `params`.
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for γ ≤ 0 or non-finite, a non-finite or zero
+    /// α, α of the wrong length, or a group size 0.
+    pub fn new(map: F, alpha: Vec<f64>, params: MgdmParams) -> Result<Self> {
+        check_positive("gamma", params.gamma)?;
+        if alpha.len() != map.n_features() {
+            return Err(IntegratorError::InvalidParameter {
+                name: "alpha length",
+                value: alpha.len() as f64,
+                reason: "must equal the number of features K",
+            });
+        }
+        if let Some(bad) = alpha.iter().find(|a| !a.is_finite()) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "alpha",
+                value: *bad,
+                reason: "must be finite",
+            });
+        }
+        let alpha_norm2: f64 = alpha.iter().map(|a| a * a).sum();
+        if alpha_norm2 <= 0.0 {
+            return Err(IntegratorError::InvalidParameter {
+                name: "‖alpha‖²",
+                value: alpha_norm2,
+                reason: "the target must be non-zero (it normalises the loss)",
+            });
+        }
+        if params.coupling == Coupling::Groups(0) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "group size",
+                value: 0.0,
+                reason: "must be ≥ 1",
+            });
+        }
+        Ok(Self {
+            map,
+            alpha,
+            alpha_norm2,
+            params,
+            parallelism: Parallelism::Sequential,
+            work: Vec::new(),
+            last: MgdmStepReport::default(),
+        })
+    }
+
+    /// Spreads the particle loops over the rayon pool (results unchanged, bit for bit).
+    #[must_use]
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// The feature map.
+    pub fn map(&self) -> &F {
+        &self.map
+    }
+
+    /// The target α.
+    pub fn alpha(&self) -> &[f64] {
+        &self.alpha
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> MgdmParams {
+        self.params
+    }
+
+    /// Effective step s = γ/‖α‖².
+    pub fn effective_step(&self) -> f64 {
+        self.params.gamma / self.alpha_norm2
+    }
+
+    /// The report of the last successful step.
+    pub fn last_report(&self) -> MgdmStepReport {
+        self.last
+    }
+
+    /// Group size n for `n_particles` paths (1 for MGDM).
+    fn group_size(&self, n_particles: usize) -> usize {
+        match self.params.coupling {
+            Coupling::Independent => 1,
+            Coupling::Groups(n) => n.min(n_particles.max(1)),
+        }
+    }
+
+    fn check_shape(&self, ens: &Ensemble) -> Result<()> {
+        if ens.dim() != self.map.len() {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "paths have length {} but the feature map {} expects T = {}",
+                ens.dim(),
+                self.map.name(),
+                self.map.len()
+            )));
+        }
+        self.check_paths(ens.as_slice())
+    }
+
+    /// Row-major N × T paths: N ≥ 1, group size divides N, finite, non-negative when
+    /// projecting.
+    fn check_paths(&self, x: &[f64]) -> Result<()> {
+        let t = self.map.len();
+        if x.is_empty() || !x.len().is_multiple_of(t) {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "a buffer of {} values is not N ≥ 1 paths of length T = {t}",
+                x.len()
+            )));
+        }
+        let n = x.len() / t;
+        if let Coupling::Groups(g) = self.params.coupling
+            && !n.is_multiple_of(g)
+        {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "group size {g} does not divide the number of paths N = {n}"
+            )));
+        }
+        if let Some((k, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "path {} has x[{}] = {v}",
+                k / t,
+                k % t
+            )));
+        }
+        if self.params.project
+            && let Some((k, v)) = x.iter().enumerate().find(|(_, v)| **v < 0.0)
+        {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "projected MGDM needs non-negative paths; path {} has x[{}] = {v}",
+                k / t,
+                k % t
+            )));
+        }
+        Ok(())
+    }
+
+    fn ensure_work(&mut self, n: usize) {
+        let (t, k) = (self.map.len(), self.map.n_features());
+        if self.work.len() != n {
+            let hess = self.map.new_hessian();
+            let factor = hess.new_factor();
+            let proto = ParticleWork {
+                phi: vec![0.0; k],
+                resid: vec![0.0; k],
+                jac: vec![0.0; k * t],
+                hess,
+                factor,
+                mask: vec![true; t],
+                next: vec![0.0; t],
+                w: vec![0.0; k * t],
+                cap: vec![0.0; k * k],
+                log_det: LogDet::ONE,
+                frozen: 0,
+                status: Ok(()),
+            };
+            self.work = vec![proto; n];
+        }
+    }
+
+    /// First error by particle index, if any.
+    fn first_failure(&self, step: u64) -> Result<()> {
+        for w in &self.work {
+            if let Err(e) = &w.status {
+                return Err(e.clone().at(step));
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 1: features and Jacobians at the current positions; then the residuals
+    /// r = Φ̄_G − α, reduced sequentially in particle order.
+    fn features_and_residuals(&mut self, x: &[f64], step: u64) -> Result<()> {
+        let t = self.map.len();
+        let n = x.len() / t;
+        self.ensure_work(n);
+        let map = &self.map;
+        for_each_particle(self.parallelism, &mut self.work, |i, w| {
+            let xi = &x[i * t..(i + 1) * t];
+            w.status = map
+                .eval(xi, &mut w.phi)
+                .and_then(|()| map.jacobian(xi, &mut w.jac))
+                .map_err(Failure::Energy);
+        });
+        self.first_failure(step)?;
+        let k = self.map.n_features();
+        match self.params.coupling {
+            Coupling::Independent => {
+                for w in &mut self.work {
+                    for ((r, p), a) in w.resid.iter_mut().zip(&w.phi).zip(&self.alpha) {
+                        *r = p - a;
+                    }
+                }
+            }
+            Coupling::Groups(_) => {
+                let g = self.group_size(n);
+                let inv = 1.0 / g as f64;
+                let mut mean = vec![0.0; k];
+                for group in self.work.chunks_mut(g) {
+                    mean.fill(0.0);
+                    for w in group.iter() {
+                        mean.iter_mut().zip(&w.phi).for_each(|(m, p)| *m += p);
+                    }
+                    for (m, a) in mean.iter_mut().zip(&self.alpha) {
+                        *m = *m * inv - a;
+                    }
+                    for w in group.iter_mut() {
+                        w.resid.copy_from_slice(&mean);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Phase 2 for one particle: proposal, mask, and (optionally) log|det B̃_i| and the
+    /// capacitance contribution J_i B̃_i⁻¹ P_i J_iᵀ.
+    fn particle_step(
+        map: &F,
+        s: f64,
+        project: bool,
+        track: bool,
+        xi: &[f64],
+        w: &mut ParticleWork<F::Hessian>,
+    ) {
+        let (t, k) = (xi.len(), w.phi.len());
+        w.frozen = 0;
+        for (j, (&x, (next, mask))) in xi
+            .iter()
+            .zip(w.next.iter_mut().zip(&mut w.mask))
+            .enumerate()
+        {
+            let mut g = 0.0;
+            for (r, c) in w.resid.iter().enumerate() {
+                g += c * w.jac[r * t + j];
+            }
+            let y = x - s * g;
+            let active = !project || y > 0.0;
+            *mask = active;
+            if active {
+                *next = y;
+            } else {
+                *next = x;
+                w.frozen += 1;
+            }
+        }
+        if !track {
+            w.status = Ok(());
+            return;
+        }
+        let res = (|| -> std::result::Result<(), Failure> {
+            map.weighted_hessian(xi, &w.resid, &mut w.hess)
+                .map_err(Failure::Energy)?;
+            let mask = if project { Some(&w.mask[..]) } else { None };
+            w.hess
+                .factor_step(s, mask, &mut w.factor)
+                .map_err(Failure::Linalg)?;
+            w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
+            for b in 0..k {
+                let row = &mut w.w[b * t..(b + 1) * t];
+                let grad = &w.jac[b * t..(b + 1) * t];
+                for ((v, &g), &m) in row.iter_mut().zip(grad).zip(&w.mask) {
+                    *v = if m { g } else { 0.0 };
+                }
+            }
+            // the K rows of w are the K columns of a T × K column-major right-hand side
+            let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
+            w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
+            for a in 0..k {
+                let ja = &w.jac[a * t..(a + 1) * t];
+                for b in 0..k {
+                    let wb = &w.w[b * t..(b + 1) * t];
+                    w.cap[a * k + b] = ja.iter().zip(wb).map(|(p, q)| p * q).sum();
+                }
+            }
+            Ok(())
+        })();
+        w.status = res;
+    }
+
+    /// log|det(I_K − (s/n) Σ_{i∈G} cap_i)| + Σ_{i∈G} log|det B̃_i| for one group.
+    fn group_log_det(
+        group: &[ParticleWork<F::Hessian>],
+        s: f64,
+        k: usize,
+        cap: &mut [f64],
+        step: u64,
+    ) -> Result<LogDet> {
+        let mut ld = LogDet::ONE;
+        cap.fill(0.0);
+        for w in group {
+            ld = ld.combine(w.log_det);
+            for (c, v) in cap.iter_mut().zip(&w.cap) {
+                *c += v;
+            }
+        }
+        let scale = s / group.len() as f64;
+        for a in 0..k {
+            for b in 0..k {
+                let id = if a == b { 1.0 } else { 0.0 };
+                cap[a * k + b] = id - scale * cap[a * k + b];
+            }
+        }
+        let view = row_major(cap, k, k)
+            .map_err(|source| IntegratorError::LinearAlgebra { step, source })?;
+        let lc = dense_log_det(view)
+            .map_err(|source| IntegratorError::LinearAlgebra { step, source })?;
+        Ok(ld.combine(lc))
+    }
+
+    /// One step on the row-major paths `x` (N × T), returning the step report.
+    ///
+    /// On error `x` is unchanged.
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] for a malformed buffer (see
+    /// [`Dynamics::check_state`]); [`IntegratorError::Energy`] / [`IntegratorError::LinearAlgebra`] (naming the step)
+    /// if a feature evaluation or a factorisation fails, [`IntegratorError::Diverged`] if
+    /// the new state is not finite.
+    pub fn step_paths(&mut self, x: &mut [f64], step: u64) -> Result<MgdmStepReport> {
+        self.check_paths(x)?;
+        self.features_and_residuals(x, step)?;
+        let s = self.effective_step();
+        let (project, track) = (self.params.project, self.params.track_log_det);
+        let t = self.map.len();
+        let k = self.map.n_features();
+        {
+            let map = &self.map;
+            let xr: &[f64] = x;
+            for_each_particle(self.parallelism, &mut self.work, |i, w| {
+                Self::particle_step(map, s, project, track, &xr[i * t..(i + 1) * t], w);
+            });
+        }
+        self.first_failure(step)?;
+        let mut report = MgdmStepReport::default();
+        if track {
+            let g = self.group_size(self.work.len());
+            let mut cap = vec![0.0; k * k];
+            let mut total = LogDet::ONE;
+            for group in self.work.chunks(g) {
+                let ld = Self::group_log_det(group, s, k, &mut cap, step)?;
+                if !ld.is_positive() {
+                    report.negative_dets += 1;
+                }
+                total = total.combine(ld);
+            }
+            report.log_det = total.log_abs;
+        }
+        for (i, w) in self.work.iter().enumerate() {
+            if let Some(j) = w.next.iter().position(|v| !v.is_finite()) {
+                return Err(IntegratorError::Diverged {
+                    step: step + 1,
+                    reason: format!("path {i} coordinate {j} became {}", w.next[j]),
+                });
+            }
+            report.frozen += w.frozen;
+        }
+        for (row, w) in x.chunks_exact_mut(t).zip(&self.work) {
+            row.copy_from_slice(&w.next);
+        }
+        self.last = report;
+        Ok(report)
+    }
+
+    /// The full Jacobian of one step at `x` (N × T paths) as a dense row-major
+    /// NT × NT matrix, assembled from the same Hessians, Jacobians and masks:
+    /// ∂y_i/∂x_j = δ_ij (I − s P_i H_i) − [G(i) = G(j)] (s/n) P_i J_iᵀ J_j.
+    /// **For tests only / small sizes** (O(N²T²) memory).
+    ///
+    /// # Errors
+    /// As [`Mgdm::step_paths`].
+    pub fn dense_jacobian_reference(&mut self, x: &[f64]) -> Result<Vec<f64>> {
+        self.check_paths(x)?;
+        self.features_and_residuals(x, 0)?;
+        let s = self.effective_step();
+        let project = self.params.project;
+        let t = self.map.len();
+        let k = self.map.n_features();
+        let n = x.len() / t;
+        let nt = n * t;
+        let g = self.group_size(n);
+        let mut out = vec![0.0; nt * nt];
+        for i in 0..n {
+            let xi = &x[i * t..(i + 1) * t];
+            let map = &self.map;
+            let w = &mut self.work[i];
+            Self::particle_step(map, s, project, false, xi, w);
+            map.weighted_hessian(xi, &w.resid, &mut w.hess)
+                .map_err(|source| IntegratorError::Energy { step: 0, source })?;
+        }
+        for i in 0..n {
+            let wi = &self.work[i];
+            let h = wi.hess.to_dense_row_major();
+            for a in 0..t {
+                let row = (i * t + a) * nt;
+                out[row + i * t + a] += 1.0;
+                if !wi.mask[a] {
+                    continue;
+                }
+                for b in 0..t {
+                    out[row + i * t + b] -= s * h[a * t + b];
+                }
+                let gi = i / g;
+                for j in gi * g..(gi + 1) * g {
+                    let wj = &self.work[j];
+                    for b in 0..t {
+                        let mut jj = 0.0;
+                        for r in 0..k {
+                            jj += wi.jac[r * t + a] * wj.jac[r * t + b];
+                        }
+                        out[row + j * t + b] -= s / g as f64 * jj;
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<F: FeatureMap> Dynamics for Mgdm<F>
+where
+    F::Hessian: std::fmt::Debug,
+{
+    type State = Ensemble;
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "mgdm(map={}, K={}, T={}, gamma={:e}, coupling={:?}, project={}, alpha={:?})",
+            self.map.name(),
+            self.map.n_features(),
+            self.map.len(),
+            self.params.gamma,
+            self.params.coupling,
+            self.params.project,
+            self.alpha
+        )
+    }
+
+    fn check_state(&self, state: &Ensemble) -> Result<()> {
+        self.check_shape(state)
+    }
+
+    fn step(&mut self, state: &mut Ensemble, step: u64) -> Result<StepReport> {
+        if state.dim() != self.map.len() {
+            self.check_shape(state)?;
+        }
+        self.step_paths(state.as_mut_slice(), step)?;
+        Ok(StepReport {
+            dt: self.params.gamma,
+            acceptance: None,
+        })
+    }
+}
