@@ -10,12 +10,14 @@
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`projected`] | projected MFLD on simplices and boxes |
+//! | [`particle_em`] | particle EM for latent-variable models: PGD and Momentum Particle Descent (MPD) |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
 pub mod dynamics;
 pub mod error;
 pub mod langevin;
 pub mod mirror_langevin;
+pub mod particle_em;
 pub mod projected;
 pub mod runner;
 
@@ -26,5 +28,6 @@ pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,
     MirrorProposal,
 };
+pub use particle_em::{LatentState, Momenta, Mpd, MpdNoise, MpdParams, Pgd, PgdParams};
 pub use projected::ProjectedMfld;
 pub use runner::{Checkpoint, Control, RunSummary, Runner, StopReason};
