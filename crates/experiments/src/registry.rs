@@ -78,6 +78,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mfld_bias::MfldBias,
         &crate::mfld_chaos::MfldChaos,
         &crate::mfld_nn::MfldNn,
+        &crate::mpgd_toy::MpgdToy,
+        &crate::mpgd_blr::MpgdBlr,
+        &crate::mpgd_digits::MpgdDigits,
     ]
 }
 

@@ -79,7 +79,7 @@ impl Decoder {
                 got: 0,
             });
         }
-        if data.is_empty() || data.len() % shape.output != 0 {
+        if data.is_empty() || !data.len().is_multiple_of(shape.output) {
             return Err(EnergyError::DimensionMismatch {
                 what: "decoder data (M × D, M ≥ 1)",
                 expected: shape.output,
