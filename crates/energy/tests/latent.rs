@@ -58,6 +58,42 @@ fn logistic_gradients_match_finite_differences() {
     assert!(e.is_finite());
 }
 
+/// `grads_batch` (matrix products for the logistic model, the per-particle default for
+/// the others) agrees with the per-particle gradients to rounding, and skips outputs.
+#[test]
+fn batched_gradients_match_per_particle_gradients() {
+    fn compare<M: LatentModel>(model: &M, theta: &[f64], c: usize) {
+        let (p, d) = (model.theta_dim(), model.latent_dim());
+        let xs: Vec<f64> = (0..c * d).map(|i| 1.3 * wobble(i, 0.8)).collect();
+        let (mut gt, mut gx) = (vec![0.0; c * p], vec![0.0; c * d]);
+        model
+            .grads_batch(theta, &xs, Some(&mut gt), Some(&mut gx))
+            .unwrap();
+        let mut gx_only = vec![7.0; c * d];
+        model
+            .grads_batch(theta, &xs, None, Some(&mut gx_only))
+            .unwrap();
+        assert_eq!(gx, gx_only);
+        let (mut t1, mut x1) = (vec![0.0; p], vec![0.0; d]);
+        for i in 0..c {
+            model
+                .grads(theta, &xs[i * d..(i + 1) * d], &mut t1, &mut x1)
+                .unwrap();
+            for (a, b) in gt[i * p..(i + 1) * p]
+                .iter()
+                .zip(&t1)
+                .chain(gx[i * d..(i + 1) * d].iter().zip(&x1))
+            {
+                assert!((a - b).abs() <= 1e-12 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+        }
+    }
+    compare(&logistic_fixture(57, 7), &[0.4], 5);
+    compare(&logistic_fixture(20, 30), &[-1.0], 16);
+    let (model, theta, _) = decoder_fixture(PixelLikelihood::Bernoulli);
+    compare(&model, &theta, 3);
+}
+
 #[test]
 fn logistic_predictive_is_the_particle_average() {
     let particles = [1.0, 0.0, -1.0, 0.0];

@@ -152,6 +152,14 @@ impl ToyRun {
             .map(|i| self.theta[i])
     }
 
+    /// First recorded step after which |θ − θ̂| < tol holds to the end of the run.
+    fn settles(&self, tol: f64) -> Option<f64> {
+        match self.theta.iter().rposition(|t| (t - self.mle).abs() >= tol) {
+            None => self.steps.first().copied(),
+            Some(i) => self.steps.get(i + 1).copied(),
+        }
+    }
+
     /// First recorded step with |θ − θ̂| < tol.
     fn first_reach(&self, tol: f64) -> Option<f64> {
         self.steps
@@ -208,6 +216,7 @@ impl Experiment for MpgdToy {
             "reference θ@2000 − θ̂",
             "first step |θ − θ̂| < tol (seed 0)",
             "first step mean over seeds",
+            "stays within tol from step (seed 0)",
         ]);
         let total = (schemes.len() * cfg.seeds) as f64;
         let mut reach = Vec::new();
@@ -266,6 +275,11 @@ impl Experiment for MpgdToy {
                 } else {
                     "not reached by all".to_string()
                 }),
+                json!(
+                    runs[0]
+                        .settles(cfg.reach_tolerance)
+                        .map_or("not settled".to_string(), |s| format!("{s}"))
+                ),
             ]);
             let sname = format!("θ {name}");
             report.series.insert(

@@ -117,13 +117,20 @@ impl DynamicsState for LatentState {
     }
 }
 
+/// One batch of the gradient loop: (index, ((∇_θ rows, ∇_x rows), particle rows)).
+type BatchRows<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a [f64]));
+
 /// What PGD and MPD share: the model, the particle noise streams, the parallelism and
 /// the per-particle gradient rows.
 struct ParticleEmCore<M> {
     model: M,
     noise: NoiseStreams,
     parallelism: Parallelism,
-    rows: Vec<f64>,
+    /// ∇_θ E(θ, X^i), N × p.
+    gt: Vec<f64>,
+    /// ∇_x E(θ, X^i), N × d.
+    gx: Vec<f64>,
+    /// g = (1/N) Σ_i ∇_θ E(θ, X^i).
     grad_theta: Vec<f64>,
 }
 
@@ -133,7 +140,8 @@ impl<M: LatentModel> ParticleEmCore<M> {
             model,
             noise: NoiseStreams::new(seed, PARTICLE_EM_NOISE),
             parallelism: Parallelism::Sequential,
-            rows: Vec::new(),
+            gt: Vec::new(),
+            gx: Vec::new(),
             grad_theta: Vec::new(),
         }
     }
@@ -143,6 +151,11 @@ impl<M: LatentModel> ParticleEmCore<M> {
         let bad =
             |e: meanfield_energy::EnergyError| IntegratorError::IncompatibleState(e.to_string());
         check_dims(&self.model, &state.theta, &p.as_slice()[..p.dim()]).map_err(bad)?;
+        if state.theta.is_empty() {
+            return Err(IntegratorError::IncompatibleState(
+                "particle EM needs at least one parameter θ".into(),
+            ));
+        }
         if *p.domain() != meanfield_measures::Domain::Euclidean || p.weights().is_some() {
             return Err(IntegratorError::IncompatibleState(
                 "particle EM needs unweighted particles on R^d".into(),
@@ -177,46 +190,65 @@ impl<M: LatentModel> ParticleEmCore<M> {
         }
     }
 
-    /// Fills the N × `width` rows with `f(model, X^i, row_i)`, over the configured
-    /// parallelism; the error of the lowest failing particle is returned.
-    fn eval_rows<F>(&mut self, particles: &Ensemble, width: usize, step: u64, f: F) -> Result<()>
-    where
-        F: Fn(&M, &[f64], &mut [f64]) -> meanfield_energy::Result<()> + Sync,
-    {
-        let d = particles.dim();
-        self.rows.resize(particles.n() * width, 0.0);
+    /// Fills the gradient rows at (θ, X^i): `gt` if `want_theta`, `gx` if `want_x`, in
+    /// batches of [`LatentModel::batch_size`] particles over the configured parallelism
+    /// (the batches are fixed by N and the model, so the bits do not depend on the
+    /// thread count); the error of the lowest failing batch is returned. With
+    /// `want_theta`, g = (1/N) Σ_i ∇_θ E(θ, X^i) is then summed in particle order into
+    /// `grad_theta`.
+    fn gradients(
+        &mut self,
+        theta: &[f64],
+        particles: &Ensemble,
+        want_theta: bool,
+        want_x: bool,
+        step: u64,
+    ) -> Result<()> {
+        let (n, d, p) = (particles.n(), particles.dim(), theta.len());
+        self.gt.resize(n * p, 0.0);
+        self.gx.resize(n * d, 0.0);
+        let b = self.model.batch_size().max(1);
         let model = &self.model;
+        let work = |(j, ((gt, gx), xs)): BatchRows<'_>| {
+            model
+                .grads_batch(theta, xs, want_theta.then_some(gt), want_x.then_some(gx))
+                .err()
+                .map(|e| (j, e))
+        };
         let xs = particles.as_slice();
         let err = match self.parallelism {
             Parallelism::Sequential => self
-                .rows
-                .chunks_exact_mut(width)
-                .zip(xs.chunks_exact(d))
-                .find_map(|(row, x)| f(model, x, row).err()),
-            Parallelism::Rayon => self
-                .rows
-                .par_chunks_exact_mut(width)
-                .zip(xs.par_chunks_exact(d))
+                .gt
+                .chunks_mut(b * p)
+                .zip(self.gx.chunks_mut(b * d))
+                .zip(xs.chunks(b * d))
                 .enumerate()
-                .with_min_len(MIN_PARTICLES_PER_TASK)
-                .filter_map(|(i, (row, x))| f(model, x, row).err().map(|e| (i, e)))
-                .min_by_key(|(i, _)| *i)
-                .map(|(_, e)| e),
+                .find_map(work),
+            Parallelism::Rayon => self
+                .gt
+                .par_chunks_mut(b * p)
+                .zip(self.gx.par_chunks_mut(b * d))
+                .zip(xs.par_chunks(b * d))
+                .enumerate()
+                .with_min_len(MIN_PARTICLES_PER_TASK.div_ceil(b))
+                .filter_map(work)
+                .min_by_key(|(j, _)| *j),
         };
-        err.map_or(Ok(()), |e| Err(energy_error(step)(e)))
-    }
-
-    /// g = (1/N) Σ_i row_i[..p] (particle order) into `self.grad_theta`.
-    fn average_theta_rows(&mut self, n: usize, p: usize, width: usize) {
-        self.grad_theta.clear();
-        self.grad_theta.resize(p, 0.0);
-        for row in self.rows.chunks_exact(width) {
-            for (g, r) in self.grad_theta.iter_mut().zip(&row[..p]) {
-                *g += r;
-            }
+        if let Some((_, e)) = err {
+            return Err(energy_error(step)(e));
         }
-        let inv = 1.0 / n as f64;
-        self.grad_theta.iter_mut().for_each(|g| *g *= inv);
+        if want_theta {
+            self.grad_theta.clear();
+            self.grad_theta.resize(p, 0.0);
+            for row in self.gt.chunks_exact(p) {
+                for (g, r) in self.grad_theta.iter_mut().zip(row) {
+                    *g += r;
+                }
+            }
+            let inv = 1.0 / n as f64;
+            self.grad_theta.iter_mut().for_each(|g| *g *= inv);
+        }
+        Ok(())
     }
 }
 
@@ -289,28 +321,21 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
     }
 
     fn step(&mut self, state: &mut LatentState, step: u64) -> Result<StepReport> {
-        let p = state.theta.len();
-        let (n, d) = (state.particles.n(), state.particles.dim());
-        let width = p + d;
-        let theta = &state.theta;
-        // One pass: both gradients at the old (θ, X).
+        let d = state.particles.dim();
+        // Both gradients at the old (θ, X).
         self.core
-            .eval_rows(&state.particles, width, step, |m, x, row| {
-                let (gt, gx) = row.split_at_mut(p);
-                m.grads(theta, x, gt, gx)
-            })?;
-        self.core.average_theta_rows(n, p, width);
+            .gradients(&state.theta, &state.particles, true, true, step)?;
         let (h, sigma) = (self.params.h_x, (2.0 * self.params.h_x).sqrt());
         let noise = self.core.noise.at_step(step);
         for_each_row_mut(
             self.core.parallelism,
             state.particles.as_mut_slice(),
             d,
-            &self.core.rows,
-            width,
-            |i, x, row| {
+            &self.core.gx,
+            d,
+            |i, x, g| {
                 let mut rng = noise.rng(i as u64);
-                for (x, g) in x.iter_mut().zip(&row[p..]) {
+                for (x, g) in x.iter_mut().zip(g) {
                     let xi: f64 = StandardNormal.sample(&mut rng);
                     *x += -h * g + sigma * xi;
                 }
@@ -613,8 +638,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
 
     fn step(&mut self, state: &mut LatentState, step: u64) -> Result<StepReport> {
         let c = self.coef;
-        let p = state.theta.len();
-        let (n, d) = (state.particles.n(), state.particles.dim());
+        let d = state.particles.dim();
         let mom = state
             .momenta
             .as_mut()
@@ -628,12 +652,8 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
                 .zip(&mom.theta)
                 .map(|(t, m)| t + c.look_ahead * m),
         );
-        let la = &self.look_ahead;
         self.core
-            .eval_rows(&state.particles, p, step, |m, x, row| {
-                m.grad_theta(la, x, row)
-            })?;
-        self.core.average_theta_rows(n, p, p);
+            .gradients(&self.look_ahead, &state.particles, true, false, step)?;
         for (((t, m), la), g) in state
             .theta
             .iter_mut()
@@ -645,11 +665,8 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
             *m = c.omega * *m - c.momentum_step * g;
         }
         // Particle step with the updated θ: exact damped Langevin with frozen score.
-        let theta = &state.theta;
         self.core
-            .eval_rows(&state.particles, d, step, |m, x, row| {
-                m.grad_x(theta, x, row)
-            })?;
+            .gradients(&state.theta, &state.particles, false, true, step)?;
         let noise = self.core.noise.at_step(step);
         let nz = c.noise;
         for_each_pair_mut(
@@ -657,7 +674,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
             state.particles.as_mut_slice(),
             mom.particles.as_mut_slice(),
             d,
-            &self.core.rows,
+            &self.core.gx,
             d,
             |i, x, u, grad| {
                 let mut rng = noise.rng(i as u64);

@@ -345,3 +345,33 @@ proptest! {
         }
     }
 }
+
+/// The batched (matrix-product) gradients of the logistic model, in batches of 16 with a
+/// ragged last batch, give the same bits sequentially and on a 3-thread pool.
+#[test]
+fn batched_logistic_gradients_do_not_depend_on_the_thread_count() {
+    let (m, k) = (60, 5);
+    let f: Vec<f64> = (0..m * k).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let y: Vec<f64> = (0..m).map(|j| ((j % 3) == 0) as u8 as f64).collect();
+    let model = meanfield_energy::BayesianLogistic::new(f, y, k, 5.0).unwrap();
+    let run = |par: Parallelism| {
+        let mut pgd =
+            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(par);
+        let mut a = Checkpoint::start(&pgd, LatentState::new(vec![0.5], zeros(50, k)));
+        Runner::new(15).run(&mut pgd, &mut a).unwrap();
+        let params = MpdParams::new(1e-2, 1e-2, 10.0, 10.0, 0.3, 0.3, 3).unwrap();
+        let mut mpd = Mpd::new(model.clone(), params)
+            .unwrap()
+            .with_parallelism(par);
+        let start = mpd.initial_state(vec![0.5], zeros(50, k)).unwrap();
+        let mut b = Checkpoint::start(&mpd, start);
+        Runner::new(15).run(&mut mpd, &mut b).unwrap();
+        (a, b)
+    };
+    let seq = run(Parallelism::Sequential);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    assert_eq!(seq, pool.install(|| run(Parallelism::Rayon)));
+}

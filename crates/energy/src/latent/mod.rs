@@ -59,6 +59,51 @@ pub trait LatentModel: Send + Sync {
         self.grad_theta(theta, x, grad_theta)?;
         self.grad_x(theta, x, grad_x)
     }
+
+    /// Particles per [`LatentModel::grads_batch`] call the integrators use (a fixed
+    /// property of the model, never of the thread count, so results stay bitwise
+    /// reproducible). Default 1: per-particle work, spread particle by particle.
+    fn batch_size(&self) -> usize {
+        1
+    }
+
+    /// The gradients of a batch of particles `xs` (row-major, c × d): row i of
+    /// `grad_theta` (c × p) is ∇_θ E(θ, x_i) and row i of `grad_x` (c × d) is ∇_x E(θ, x_i);
+    /// a `None` output is not computed. The default calls the per-particle methods;
+    /// models whose gradients are matrix products over the batch (logistic regression)
+    /// override it. Must be a deterministic function of (θ, xs).
+    fn grads_batch(
+        &self,
+        theta: &[f64],
+        xs: &[f64],
+        grad_theta: Option<&mut [f64]>,
+        grad_x: Option<&mut [f64]>,
+    ) -> Result<()> {
+        let (p, d) = (self.theta_dim(), self.latent_dim());
+        match (grad_theta, grad_x) {
+            (Some(gt), Some(gx)) => {
+                for ((x, gt), gx) in xs
+                    .chunks_exact(d)
+                    .zip(gt.chunks_exact_mut(p))
+                    .zip(gx.chunks_exact_mut(d))
+                {
+                    self.grads(theta, x, gt, gx)?;
+                }
+            }
+            (Some(gt), None) => {
+                for (x, gt) in xs.chunks_exact(d).zip(gt.chunks_exact_mut(p)) {
+                    self.grad_theta(theta, x, gt)?;
+                }
+            }
+            (None, Some(gx)) => {
+                for (x, gx) in xs.chunks_exact(d).zip(gx.chunks_exact_mut(d)) {
+                    self.grad_x(theta, x, gx)?;
+                }
+            }
+            (None, None) => {}
+        }
+        Ok(())
+    }
 }
 
 /// Checks that θ has length p and x length d for `model`.
