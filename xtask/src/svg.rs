@@ -473,6 +473,29 @@ mod tests {
     }
 
     #[test]
+    fn image_grids_render_as_grey_squares_and_bad_shapes_are_errors() {
+        let grid = ImageGrid {
+            name: "digits/../x".into(),
+            title: "A < B".into(),
+            width: 2,
+            height: 2,
+            columns: 2,
+            pixels: vec![0.0, 1.0, 0.5, 2.0, 0.0, 0.0, 0.0, f64::NAN],
+        };
+        assert_eq!(image_file_name(&grid), "digits_.._x.svg");
+        let svg = render_image_grid(&grid).unwrap();
+        assert!(svg.contains("A &lt; B"));
+        assert_eq!(svg.matches("<rect x=").count(), 8);
+        assert!(svg.contains("rgb(0,0,0)") && svg.contains("rgb(255,255,255)"));
+        assert!(svg.contains("rgb(128,128,128)"));
+        let bad = ImageGrid {
+            pixels: vec![0.5; 7],
+            ..grid
+        };
+        assert!(render_image_grid(&bad).is_err());
+    }
+
+    #[test]
     fn file_names_are_sanitised() {
         assert_eq!(
             svg_file_name(&plot("conv-rate_1", &[], false, false, false)),
