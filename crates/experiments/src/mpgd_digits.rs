@@ -11,9 +11,10 @@
 //!
 //! Steps: the θ-gradient sums over the M images while each code sees one image, so the
 //! θ steps scale like 1/M (ParEM's scaling): PGD h_θ = 1/M, h_x = 0.02; MPD h_θ = 0.5/M,
-//! η_θ = M, γ_θ = 5/M, h_x = 0.02, η_x = 1, γ_x = 0.5. Both were picked from a small grid
-//! (about 20 settings on the `--quick` problem; docs/particle-em.md); the spec fixes no
-//! step for this experiment.
+//! η_θ = M, γ_θ = 0.05 (so the terminal θ velocity per step, h_θ M/γ_θ per unit per-image
+//! gradient, does not grow with M), h_x = 0.02, η_x = 1, γ_x = 0.5. Both were picked from
+//! a small grid (about 20 settings on the `--quick` problem, 4 MPD variants on the full
+//! one; docs/particle-em.md); the spec fixes no step for this experiment.
 
 use meanfield_energy::{Decoder, DecoderShape, LatentModel, PixelLikelihood};
 use meanfield_measures::NoiseStreams;
@@ -75,7 +76,7 @@ impl MpgdDigitsConfig {
                 h_x: h,
                 eta_theta: mf,
                 eta_x: 1.0,
-                gamma_theta: 5.0 / mf,
+                gamma_theta: 0.05,
                 gamma_x: 0.5,
             },
             record_every: if quick { 10 } else { 25 },
