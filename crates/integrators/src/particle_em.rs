@@ -36,8 +36,9 @@
 //! error at steps where that bias is far below the error.
 //!
 //! # Determinism
-//! Per-particle gradients are written to their own rows (any thread order), g is summed
-//! in particle order, and particle i's noise at step k comes from its own stream: results
+//! Gradients are evaluated in batches of [`LatentModel::batch_size`] particles (fixed by
+//! the model, not by the thread count) that write only their own rows, g is summed in
+//! particle order, and particle i's noise at step k comes from its own stream: results
 //! are bitwise identical for any thread count and across checkpoint resumes.
 
 use meanfield_energy::LatentModel;
