@@ -198,6 +198,18 @@ pub fn render_report(report: &Report, description: &str) -> String {
         }
     }
 
+    if !report.images.is_empty() {
+        let _ = writeln!(out, "## Images\n");
+        for grid in &report.images {
+            let _ = writeln!(
+                out,
+                "![{}]({})\n",
+                escape_link_text(&grid.title),
+                svg::image_file_name(grid)
+            );
+        }
+    }
+
     let _ = writeln!(out, "## Configuration\n");
     let config =
         serde_json::to_string_pretty(&report.config).unwrap_or_else(|_| report.config.to_string());

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use meanfield_experiments::{Plot, Report, Series};
+use meanfield_experiments::{ImageGrid, Plot, Report, Series};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{
     AsRangedCoord, DefaultFormatting, KeyPointHint, Ranged, ValueFormatter,
@@ -64,11 +64,20 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
-/// Renders every plot of the report into `dir/<name>.svg`. Returns the files written
-/// and the warnings; a plot that fails to render is skipped with a warning.
+/// Renders every plot and image grid of the report into `dir/<name>.svg`. Returns the
+/// files written and the warnings; a plot that fails to render is skipped with a warning.
 pub fn render_all(report: &Report, dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut warnings = Vec::new();
+    for grid in &report.images {
+        let path = dir.join(image_file_name(grid));
+        match render_image_grid(grid).and_then(|svg| {
+            std::fs::write(&path, svg).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }) {
+            Ok(()) => files.push(path),
+            Err(e) => warnings.push(format!("image grid `{}` not rendered: {e}", grid.name)),
+        }
+    }
     for plot in &report.plots {
         match render_plot(plot, &report.series) {
             Ok(r) => {
@@ -87,6 +96,71 @@ pub fn render_all(report: &Report, dir: &Path) -> (Vec<PathBuf>, Vec<String>) {
         }
     }
     (files, warnings)
+}
+
+/// The file name of an image grid's SVG (sanitised like [`svg_file_name`]).
+pub fn image_file_name(grid: &ImageGrid) -> String {
+    svg_file_name(&Plot {
+        name: grid.name.clone(),
+        title: String::new(),
+        x_label: String::new(),
+        y_label: String::new(),
+        series: Vec::new(),
+        log_x: false,
+        log_y: false,
+        scatter: false,
+    })
+}
+
+/// Renders an image grid as grey squares (intensity 0 white, 1 black, clamped).
+pub fn render_image_grid(grid: &ImageGrid) -> Result<String, String> {
+    let per = grid.width * grid.height;
+    if per == 0
+        || grid.columns == 0
+        || grid.pixels.is_empty()
+        || !grid.pixels.len().is_multiple_of(per)
+    {
+        return Err(format!(
+            "{} pixels do not form {}×{} images",
+            grid.pixels.len(),
+            grid.width,
+            grid.height
+        ));
+    }
+    let count = grid.pixels.len() / per;
+    let rows = count.div_ceil(grid.columns);
+    let (cell, gap, top) = (6usize, 6usize, 30usize);
+    let img_w = grid.width * cell;
+    let img_h = grid.height * cell;
+    let w = grid.columns * (img_w + gap) + gap;
+    let h = top + rows * (img_h + gap) + gap;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n\
+         <rect width=\"{w}\" height=\"{h}\" fill=\"white\"/>\n\
+         <text x=\"{gap}\" y=\"20\" font-family=\"sans-serif\" font-size=\"14\">{}</text>\n",
+        grid.title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    );
+    for (k, img) in grid.pixels.chunks_exact(per).enumerate() {
+        let (gx, gy) = (k % grid.columns, k / grid.columns);
+        let (ox, oy) = (gap + gx * (img_w + gap), top + gap + gy * (img_h + gap));
+        for (p, v) in img.iter().enumerate() {
+            let level = if v.is_finite() {
+                v.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let grey = (255.0 * (1.0 - level)).round() as u8;
+            let (px, py) = (ox + (p % grid.width) * cell, oy + (p / grid.width) * cell);
+            svg.push_str(&format!(
+                "<rect x=\"{px}\" y=\"{py}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgb({grey},{grey},{grey})\"/>\n"
+            ));
+        }
+    }
+    svg.push_str("</svg>\n");
+    Ok(svg)
 }
 
 type Points = Vec<(f64, f64)>;
@@ -396,6 +470,29 @@ mod tests {
             log_y,
             scatter,
         }
+    }
+
+    #[test]
+    fn image_grids_render_as_grey_squares_and_bad_shapes_are_errors() {
+        let grid = ImageGrid {
+            name: "digits/../x".into(),
+            title: "A < B".into(),
+            width: 2,
+            height: 2,
+            columns: 2,
+            pixels: vec![0.0, 1.0, 0.5, 2.0, 0.0, 0.0, 0.0, f64::NAN],
+        };
+        assert_eq!(image_file_name(&grid), "digits_.._x.svg");
+        let svg = render_image_grid(&grid).unwrap();
+        assert!(svg.contains("A &lt; B"));
+        assert_eq!(svg.matches("<rect x=").count(), 8);
+        assert!(svg.contains("rgb(0,0,0)") && svg.contains("rgb(255,255,255)"));
+        assert!(svg.contains("rgb(128,128,128)"));
+        let bad = ImageGrid {
+            pixels: vec![0.5; 7],
+            ..grid
+        };
+        assert!(render_image_grid(&bad).is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
+//! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
 //! | [`simplex_moment`] | F(μ) = ‖E x − q‖² + β Σ E[−ln x_i] on the simplex |
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
@@ -19,6 +20,7 @@ pub mod fd_check;
 pub mod feature_map;
 pub mod frozen;
 pub mod functional;
+pub mod latent;
 pub mod process;
 pub mod quadratic;
 pub mod simplex_moment;
@@ -30,6 +32,9 @@ pub use feature_map::{
 };
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
+pub use latent::{
+    BayesianLogistic, Decoder, DecoderShape, HierarchicalGaussian, LatentModel, PixelLikelihood,
+};
 pub use process::PathLaw;
 pub use quadratic::QuadraticInteraction;
 pub use simplex_moment::SimplexMoment;

@@ -12,10 +12,14 @@ pub mod mfld_bias;
 pub mod mfld_chaos;
 pub mod mfld_nn;
 pub mod mmfld_simplex;
+pub mod mpgd_blr;
+pub mod mpgd_common;
+pub mod mpgd_digits;
+pub mod mpgd_toy;
 pub mod registry;
 pub mod report;
 pub mod study;
 
 pub use error::ExperimentError;
 pub use registry::{Experiment, RunContext};
-pub use report::{Check, Plot, Report, Series, Table};
+pub use report::{Check, ImageGrid, Plot, Report, Series, Table};

@@ -81,6 +81,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mf_mgdm_table::MfMgdmTable,
         &crate::mf_mgdm_batch::MfMgdmBatch,
         &crate::mf_mgdm_sp500::MfMgdmSp500,
+        &crate::mpgd_toy::MpgdToy,
+        &crate::mpgd_blr::MpgdBlr,
+        &crate::mpgd_digits::MpgdDigits,
     ]
 }
 

@@ -113,6 +113,23 @@ pub struct Plot {
     pub scatter: bool,
 }
 
+/// A grid of grey-scale images (e.g. generated digits), rendered as an SVG of squares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageGrid {
+    /// File stem of the SVG (`<name>.svg`).
+    pub name: String,
+    /// Title over the grid.
+    pub title: String,
+    /// Pixels per image row.
+    pub width: usize,
+    /// Pixel rows per image.
+    pub height: usize,
+    /// Images per grid row.
+    pub columns: usize,
+    /// Intensities in [0, 1] (0 = white, 1 = black), image after image, each row-major.
+    pub pixels: Vec<f64>,
+}
+
 /// Everything an experiment produces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -138,6 +155,9 @@ pub struct Report {
     /// Free-text notes (Markdown) shown at the top of the report: setting, data, caveats.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// Image grids (rendered as SVG beside the plots).
+    #[serde(default)]
+    pub images: Vec<ImageGrid>,
 }
 
 impl Report {
@@ -159,6 +179,7 @@ impl Report {
             series: BTreeMap::new(),
             plots: Vec::new(),
             notes: Vec::new(),
+            images: Vec::new(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`mgdm`] | MGDM and MF-MGDM (coupling groups, positivity projection) with exact log|det| by the determinant lemma |
 //! | [`projected`] | projected MFLD on simplices and boxes |
+//! | [`particle_em`] | particle EM for latent-variable models: PGD and Momentum Particle Descent (MPD) |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
 pub mod dynamics;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod langevin;
 pub mod mgdm;
 pub mod mirror_langevin;
+pub mod particle_em;
 pub mod projected;
 pub mod runner;
 
@@ -29,5 +31,6 @@ pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,
     MirrorProposal,
 };
+pub use particle_em::{LatentState, Momenta, Mpd, MpdNoise, MpdParams, Pgd, PgdParams};
 pub use projected::ProjectedMfld;
 pub use runner::{Checkpoint, Control, RunSummary, Runner, StopReason};

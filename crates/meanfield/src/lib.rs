@@ -37,9 +37,11 @@ pub use meanfield_measures::{Domain, Ensemble, MirrorMap, Weights};
 /// The names most programs need.
 pub mod prelude {
     pub use meanfield_energy::{Functional, QuadraticInteraction, SimplexMoment};
+    pub use meanfield_energy::{LatentModel, latent::HierarchicalGaussian};
     pub use meanfield_integrators::{
         Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner, StopReason,
     };
+    pub use meanfield_integrators::{LatentState, Mpd, MpdParams, Pgd, PgdParams};
     pub use meanfield_measures::{
         BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, NoiseStreams,
         Parallelism, Weights,

@@ -1,0 +1,332 @@
+//! `mpgd-toy`: the MPD paper's toy hierarchical model (spec `mpgd.md`, experiment 1).
+//! y_j | x_j ~ N(x_j, 1), x_j | θ ~ N(θ, 1), j = 1..100, data generated with θ = 100;
+//! MLE θ̂ = mean(y). From θ₀ = 0 and X ~ N(0, I) (100 particles), PGD (h_θ = 1e-4,
+//! h_x = 1e-2) and MPD (same steps, η_θ = η_x = 2000, γ_θ = γ_x = γ ∈ {0.05, 0.1, 2})
+//! run 2000 steps. We report θ trajectories, the first step with |θ − θ̂| < 0.1, and θ
+//! at steps 500 and 2000 beside the spec's NumPy reference.
+//!
+//! **Comparing with the reference.** The reference is one run on other data (its
+//! θ̂ = 100.03). Started from θ₀ = 0 and particles of mean ≈ 0, the noise-free dynamics
+//! are linear in the data with θ_k proportional to ȳ = θ̂, so the reference value scales
+//! by θ̂/100.03 to our data; the tolerance is the reference's printing precision (±0.05)
+//! plus 4 standard deviations of the seed-to-seed spread (ours and the reference's
+//! single run, assumed equal: 4√2·sd).
+
+use meanfield_diagnostics as diag;
+use meanfield_energy::HierarchicalGaussian;
+use meanfield_measures::NoiseStreams;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::report::{Check, Plot, Series, Table};
+use crate::{Experiment, ExperimentError, Report, RunContext};
+
+/// Stream purpose of the generated data.
+const DATA_STREAM: u64 = 32;
+
+/// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
+const REFERENCE_MLE: f64 = 100.03;
+
+/// Parameters of the experiment (every key can be overridden with `--config`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MpgdToyConfig {
+    /// Number of observations M (= latent dimension).
+    pub n_data: usize,
+    /// θ used to generate the data.
+    pub theta_true: f64,
+    /// Particles N.
+    pub n_particles: usize,
+    /// Steps K.
+    pub steps: u64,
+    /// θ step h_θ (both schemes).
+    pub h_theta: f64,
+    /// Particle step h_x (both schemes).
+    pub h_x: f64,
+    /// MPD masses η_θ = η_x.
+    pub eta: f64,
+    /// MPD dampings γ_θ = γ_x, one run each.
+    pub gammas: Vec<f64>,
+    /// Reference θ at step 500 for PGD then each γ (spec).
+    pub reference_500: Vec<f64>,
+    /// Reference θ at step 2000 for PGD then each γ (spec).
+    pub reference_2000: Vec<f64>,
+    /// "Reached" means |θ − θ̂| < this.
+    pub reach_tolerance: f64,
+    /// Independent seeds (data and noise) for the spread of θ at steps 500 and 2000.
+    pub seeds: usize,
+    /// θ is recorded every this many steps.
+    pub record_every: u64,
+}
+
+impl MpgdToyConfig {
+    /// Defaults: the spec's setting; `--quick` uses fewer seeds.
+    pub fn defaults(quick: bool) -> Self {
+        Self {
+            n_data: 100,
+            theta_true: 100.0,
+            n_particles: 100,
+            steps: 2000,
+            h_theta: 1e-4,
+            h_x: 1e-2,
+            eta: 2000.0,
+            gammas: vec![0.05, 0.1, 2.0],
+            reference_500: vec![82.7, 103.5, 100.01, 55.0],
+            reference_2000: vec![99.98, 100.03, 100.03, 97.5],
+            reach_tolerance: 0.1,
+            seeds: if quick { 3 } else { 16 },
+            record_every: 5,
+        }
+    }
+
+    fn schemes(&self) -> Vec<(String, Scheme)> {
+        let mut v = vec![(
+            "PGD".to_string(),
+            Scheme::Pgd(PgdSettings {
+                h_theta: self.h_theta,
+                h_x: self.h_x,
+            }),
+        )];
+        for &g in &self.gammas {
+            v.push((
+                format!("MPD γ = {g}"),
+                Scheme::Mpd(MpdSettings {
+                    h_theta: self.h_theta,
+                    h_x: self.h_x,
+                    eta_theta: self.eta,
+                    eta_x: self.eta,
+                    gamma_theta: g,
+                    gamma_x: g,
+                }),
+            ));
+        }
+        v
+    }
+}
+
+/// The experiment.
+pub struct MpgdToy;
+
+/// One run: the θ trajectory (every `record_every` steps) and θ̂ of its data.
+struct ToyRun {
+    steps: Vec<f64>,
+    theta: Vec<f64>,
+    mle: f64,
+}
+
+fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, ExperimentError> {
+    let data = NoiseStreams::new(seed, DATA_STREAM);
+    let (mut x, mut e) = (vec![0.0; cfg.n_data], vec![0.0; cfg.n_data]);
+    data.fill_standard_normal(0, 0, &mut x);
+    data.fill_standard_normal(0, 1, &mut e);
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&e)
+        .map(|(x, e)| cfg.theta_true + x + e)
+        .collect();
+    let model = HierarchicalGaussian::new(y).map_err(|e| ExperimentError::Config(e.to_string()))?;
+    let mle = model.mle();
+    let particles = gaussian_particles(cfg.n_particles, cfg.n_data, 0.0, 1.0, seed)?;
+    let (mut dynamics, state) = scheme.build(model, seed, vec![0.0], particles)?;
+    let (mut steps, mut theta) = (vec![], vec![]);
+    run_recording(
+        &mut dynamics,
+        state,
+        cfg.steps,
+        cfg.record_every,
+        |k, s| {
+            steps.push(k as f64);
+            theta.push(s.theta[0]);
+        },
+        |_, _| {},
+    )?;
+    Ok(ToyRun { steps, theta, mle })
+}
+
+impl ToyRun {
+    fn theta_at(&self, step: u64) -> Option<f64> {
+        self.steps
+            .iter()
+            .position(|&s| s == step as f64)
+            .map(|i| self.theta[i])
+    }
+
+    /// First recorded step after which |θ − θ̂| < tol holds to the end of the run.
+    fn settles(&self, tol: f64) -> Option<f64> {
+        match self.theta.iter().rposition(|t| (t - self.mle).abs() >= tol) {
+            None => self.steps.first().copied(),
+            Some(i) => self.steps.get(i + 1).copied(),
+        }
+    }
+
+    /// First recorded step with |θ − θ̂| < tol.
+    fn first_reach(&self, tol: f64) -> Option<f64> {
+        self.steps
+            .iter()
+            .zip(&self.theta)
+            .find(|(_, t)| (*t - self.mle).abs() < tol)
+            .map(|(s, _)| *s)
+    }
+}
+
+impl Experiment for MpgdToy {
+    fn name(&self) -> &'static str {
+        "mpgd-toy"
+    }
+
+    fn description(&self) -> &'static str {
+        "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE"
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
+        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))?;
+        let schemes = cfg.schemes();
+        if cfg.n_data == 0
+            || cfg.n_particles == 0
+            || cfg.seeds < 2
+            || cfg.steps < 500
+            || cfg.record_every == 0
+            || 500 % cfg.record_every != 0
+            || cfg.steps % cfg.record_every != 0
+            || cfg.reference_500.len() != schemes.len()
+            || cfg.reference_2000.len() != schemes.len()
+        {
+            return Err(ExperimentError::Config(
+                "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
+                 and one reference per scheme (PGD, then each γ)"
+                    .into(),
+            ));
+        }
+        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+        report.notes.push(format!(
+            "Toy model y_j ~ N(x_j, 1), x_j ~ N(θ, 1), M = {} observations generated with θ = {}; \
+             θ₀ = 0, X ~ N(0, I), N = {} particles, {} steps, h_θ = {}, h_x = {}, MPD η_θ = η_x = {}. \
+             References (spec, one NumPy run with θ̂ = {REFERENCE_MLE}) are rescaled by θ̂/{REFERENCE_MLE} \
+             to our data (module docs); the spread is over {} seeds (data and noise).",
+            cfg.n_data, cfg.theta_true, cfg.n_particles, cfg.steps, cfg.h_theta, cfg.h_x, cfg.eta, cfg.seeds
+        ));
+        let mut table = Table::new([
+            "scheme",
+            "θ̂ (seed 0)",
+            "θ@500 (seed 0)",
+            "θ@500 − θ̂ mean ± sd",
+            "reference θ@500 − θ̂",
+            "θ@2000 − θ̂ mean ± sd",
+            "reference θ@2000 − θ̂",
+            "first step |θ − θ̂| < tol (seed 0)",
+            "first step mean over seeds",
+            "stays within tol from step (seed 0)",
+        ]);
+        let total = (schemes.len() * cfg.seeds) as f64;
+        let mut reach = Vec::new();
+        let mut series_names = Vec::new();
+        for (k, (name, scheme)) in schemes.iter().enumerate() {
+            let mut runs = Vec::with_capacity(cfg.seeds);
+            for r in 0..cfg.seeds {
+                runs.push(run_once(&cfg, scheme, ctx.seed.wrapping_add(r as u64))?);
+                (ctx.progress)((k * cfg.seeds + r + 1) as f64 / total, name);
+            }
+            let rel =
+                |step: u64, reference: f64| -> Result<(f64, f64, f64, f64), ExperimentError> {
+                    let offs: Vec<f64> = runs
+                        .iter()
+                        .map(|r| r.theta_at(step).unwrap_or(f64::NAN) - r.mle)
+                        .collect();
+                    let (m, var) = diag::sample_mean_var(&offs)?;
+                    // Reference offset from its θ̂, rescaled to our data: ref·θ̂/100.03 − θ̂.
+                    let scaled = reference / REFERENCE_MLE * runs[0].mle - runs[0].mle;
+                    Ok((offs[0], m, var.sqrt(), scaled))
+                };
+            let (o500, m500, sd500, ref500) = rel(500, cfg.reference_500[k])?;
+            let (_, m2000, sd2000, ref2000) = rel(cfg.steps.min(2000), cfg.reference_2000[k])?;
+            let tol500 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd500;
+            let tol2000 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd2000;
+            report.checks.push(Check::within(
+                format!("{name}: θ@500 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
+                o500,
+                ref500,
+                tol500,
+            ));
+            report.checks.push(Check::within(
+                format!("{name}: mean θ@2000 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
+                m2000,
+                ref2000,
+                tol2000,
+            ));
+            let first = runs[0].first_reach(cfg.reach_tolerance);
+            let firsts: Vec<f64> = runs
+                .iter()
+                .map(|r| r.first_reach(cfg.reach_tolerance).unwrap_or(f64::NAN))
+                .collect();
+            let mean_first = firsts.iter().sum::<f64>() / firsts.len() as f64;
+            reach.push((name.clone(), mean_first));
+            table.push_row(vec![
+                json!(name),
+                json!(runs[0].mle),
+                json!(runs[0].mle + o500),
+                json!(format!("{m500:.3} ± {sd500:.3}")),
+                json!(ref500),
+                json!(format!("{m2000:.3} ± {sd2000:.3}")),
+                json!(ref2000),
+                json!(first.map_or("not reached".to_string(), |s| format!("{s}"))),
+                json!(if mean_first.is_finite() {
+                    format!("{mean_first:.0}")
+                } else {
+                    "not reached by all".to_string()
+                }),
+                json!(
+                    runs[0]
+                        .settles(cfg.reach_tolerance)
+                        .map_or("not settled".to_string(), |s| format!("{s}"))
+                ),
+            ]);
+            let sname = format!("θ {name}");
+            report.series.insert(
+                sname.clone(),
+                Series {
+                    x: runs[0].steps.clone(),
+                    y: runs[0].theta.clone(),
+                },
+            );
+            series_names.push(sname);
+            if k == 0 {
+                report.series.insert(
+                    "θ̂ (MLE)".into(),
+                    Series {
+                        x: vec![0.0, cfg.steps as f64],
+                        y: vec![runs[0].mle; 2],
+                    },
+                );
+            }
+        }
+        // The paper's claim: critically damped MPD reaches the MLE before PGD.
+        let pgd = reach[0].1;
+        if let Some((name, mpd)) = reach
+            .iter()
+            .skip(1)
+            .find(|(n, _)| n.ends_with(&format!("= {}", 0.1)))
+        {
+            report.checks.push(Check::at_most(
+                format!("{name} reaches |θ − θ̂| < tol in fewer steps than PGD (mean over seeds)"),
+                *mpd,
+                pgd,
+            ));
+        }
+        report
+            .tables
+            .insert("θ against the reference".into(), table);
+        series_names.push("θ̂ (MLE)".into());
+        report.plots.push(Plot {
+            name: "theta".into(),
+            title: "θ trajectories: PGD and MPD (under-, critically, over-damped)".into(),
+            x_label: "step".into(),
+            y_label: "θ".into(),
+            series: series_names,
+            log_x: false,
+            log_y: false,
+            scatter: false,
+        });
+        Ok(report)
+    }
+}

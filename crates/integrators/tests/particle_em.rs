@@ -1,0 +1,377 @@
+//! PGD and MPD (particle EM): the MPD noise covariance is positive definite for all valid
+//! parameters; on the Gaussian toy model the particle law converges to the exact
+//! posterior (mean and variance within Monte-Carlo error) and θ to the MLE; MPD tends to
+//! PGD in the overdamped limit; checkpoints resume bit-identically; results do not depend
+//! on the thread count; bad input is a typed error.
+
+use meanfield_energy::{HierarchicalGaussian, LatentModel};
+use meanfield_integrators::particle_em::PARTICLE_EM_NOISE;
+use meanfield_integrators::{
+    Checkpoint, Dynamics, IntegratorError, LatentState, Mpd, MpdNoise, MpdParams, Pgd, PgdParams,
+    Runner,
+};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
+use proptest::prelude::*;
+
+fn toy(m: usize, seed: u64) -> HierarchicalGaussian {
+    let s = NoiseStreams::new(seed, 99);
+    let mut y = vec![0.0; m];
+    s.fill_standard_normal(0, 0, &mut y);
+    HierarchicalGaussian::new(y.iter().map(|v| 3.0 + 2.0_f64.sqrt() * v).collect()).unwrap()
+}
+
+fn zeros(n: usize, d: usize) -> Ensemble {
+    Ensemble::new(n, d, vec![0.0; n * d], Domain::Euclidean).unwrap()
+}
+
+/// Standardised residuals r = (X_ij − (y_j + θ)/2)/√(1/2): their mean and variance.
+fn standardised_moments(model: &HierarchicalGaussian, state: &LatentState) -> (f64, f64, usize) {
+    let mu = model.posterior_mean(state.theta[0]);
+    let sd = model.posterior_variance().sqrt();
+    let r: Vec<f64> = state
+        .particles
+        .rows()
+        .flat_map(|x| {
+            x.iter()
+                .zip(&mu)
+                .map(|(x, m)| (x - m) / sd)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let n = r.len() as f64;
+    let mean = r.iter().sum::<f64>() / n;
+    let var = r.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, var, r.len())
+}
+
+/// Stationary variance of X for the MPD particle recursion on E = a x²/2 (θ fixed), by
+/// iterating the Lyapunov map Σ ← AΣAᵀ + Q to its fixed point.
+fn mpd_stationary_var(a: f64, h: f64, gamma: f64, eta: f64) -> f64 {
+    let g = gamma * eta;
+    let s = (-g * h).exp();
+    let (xu, xs) = ((1.0 - s) / gamma, (h - (1.0 - s) / g) / gamma);
+    let us = (1.0 - s) / g;
+    // z = (X, U): X' = (1 − xs a) X + xu U, U' = −us a X + s U.
+    let m = [[1.0 - xs * a, xu], [-us * a, s]];
+    let nz = MpdNoise::new(h, gamma, eta).unwrap();
+    let q = [[nz.var_x, nz.cov], [nz.cov, nz.var_u]];
+    let mut sig = [[0.0; 2]; 2];
+    for _ in 0..200_000 {
+        let mut next = q;
+        for i in 0..2 {
+            for j in 0..2 {
+                for k in 0..2 {
+                    for l in 0..2 {
+                        next[i][j] += m[i][k] * sig[k][l] * m[j][l];
+                    }
+                }
+            }
+        }
+        sig = next;
+    }
+    sig[0][0]
+}
+
+#[test]
+fn pgd_particle_law_converges_to_the_exact_posterior() {
+    let model = toy(4, 1);
+    let mle = model.mle();
+    let h = 5e-3;
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h, 11).unwrap())
+        .with_parallelism(Parallelism::Rayon);
+    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4000, 4)));
+    Runner::new(1600).run(&mut pgd, &mut ck).unwrap();
+    let (mean, var, n) = standardised_moments(&model, &ck.state);
+    // Euler's stationary variance on curvature a = 2 is (1/a)/(1 − h a/2): bias h.
+    let bias = 1.0 / (1.0 - h) - 1.0;
+    let (sd_mean, sd_var) = (1.0 / (n as f64).sqrt(), (2.0 / n as f64).sqrt());
+    assert!(bias < sd_var, "bias {bias} not below MC sd {sd_var}");
+    assert!(mean.abs() < 4.0 * sd_mean, "mean {mean} (sd {sd_mean})");
+    assert!((var - 1.0).abs() < 4.0 * sd_var, "var {var} (sd {sd_var})");
+    assert!(
+        (ck.state.theta[0] - mle).abs() < 0.02,
+        "θ {} vs {mle}",
+        ck.state.theta[0]
+    );
+}
+
+#[test]
+fn mpd_particle_law_converges_to_the_exact_posterior() {
+    let model = toy(4, 2);
+    let mle = model.mle();
+    // Damping and masses chosen (by a noise-free run of the mean dynamics) so that the
+    // coupled (θ, x) system has relaxed to ~1e-3 by time 10: particles mildly
+    // under-damped on curvature a = 2 (G = 1.5 < √(4aη) ≈ 2.8), θ with G_θ = 2.
+    let (h, gamma) = (5e-3, 1.5);
+    let params = MpdParams::new(h, h, 4.0, 1.0, 0.5, gamma, 12).unwrap();
+    let mut mpd = Mpd::new(model.clone(), params)
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon);
+    let start = mpd.initial_state(vec![0.0], zeros(4000, 4)).unwrap();
+    let mut ck = Checkpoint::start(&mpd, start);
+    Runner::new(2000).run(&mut mpd, &mut ck).unwrap();
+    let (mean, var, n) = standardised_moments(&model, &ck.state);
+    let (sd_mean, sd_var) = (1.0 / (n as f64).sqrt(), (2.0 / n as f64).sqrt());
+    // The frozen-score step's own stationary variance on curvature 2, vs the exact 1/2.
+    let bias = mpd_stationary_var(2.0, h, gamma, 1.0) / 0.5 - 1.0;
+    assert!(bias.abs() < sd_var, "bias {bias} not below MC sd {sd_var}");
+    assert!(mean.abs() < 4.0 * sd_mean, "mean {mean} (sd {sd_mean})");
+    assert!((var - 1.0).abs() < 4.0 * sd_var, "var {var} (sd {sd_var})");
+    assert!(
+        (ck.state.theta[0] - mle).abs() < 0.02,
+        "θ {} vs {mle}",
+        ck.state.theta[0]
+    );
+    // Particle momenta at their stationary law N(0, 1/η_x).
+    let u = &ck.state.momenta.as_ref().unwrap().particles;
+    let uvar = u.as_slice().iter().map(|v| v * v).sum::<f64>() / u.as_slice().len() as f64;
+    assert!(
+        (uvar - 1.0).abs() < 4.0 * sd_var + bias.abs() + 0.02,
+        "Var U {uvar}"
+    );
+}
+
+/// The paper's toy setting: 100 observations, 100 particles, h_x = 1e-2, h_θ = 1e-4,
+/// η = 2000; θ reaches the MLE within 0.1 in 2000 steps for PGD and critically damped MPD.
+#[test]
+fn theta_reaches_the_mle_on_the_toy_model() {
+    let model = toy(100, 3);
+    let mle = model.mle();
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-4, 1e-2, 5).unwrap());
+    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(100, 100)));
+    Runner::new(2000).run(&mut pgd, &mut ck).unwrap();
+    assert!(
+        (ck.state.theta[0] - mle).abs() < 0.1,
+        "PGD θ {}",
+        ck.state.theta[0]
+    );
+    let params = MpdParams::new(1e-4, 1e-2, 2000.0, 2000.0, 0.1, 0.1, 5).unwrap();
+    let mut mpd = Mpd::new(model, params).unwrap();
+    let start = mpd.initial_state(vec![0.0], zeros(100, 100)).unwrap();
+    let mut ck = Checkpoint::start(&mpd, start);
+    Runner::new(2000).run(&mut mpd, &mut ck).unwrap();
+    assert!(
+        (ck.state.theta[0] - mle).abs() < 0.1,
+        "MPD θ {}",
+        ck.state.theta[0]
+    );
+}
+
+/// PGD with θ updated first and the particles moved with the new θ (the update order of
+/// MPD), with PGD's noise streams; the overdamped limit of MPD.
+fn sequential_pgd(
+    model: &HierarchicalGaussian,
+    h: f64,
+    seed: u64,
+    theta: f64,
+    n: usize,
+    steps: u64,
+) -> (f64, Vec<f64>) {
+    let d = model.latent_dim();
+    let noise = NoiseStreams::new(seed, PARTICLE_EM_NOISE);
+    let (mut theta, mut x) = (vec![theta], vec![0.0; n * d]);
+    let (mut gt, mut gx, mut xi) = ([0.0], vec![0.0; d], vec![0.0; d]);
+    for k in 0..steps {
+        let mut g = 0.0;
+        for row in x.chunks_exact(d) {
+            model.grad_theta(&theta, row, &mut gt).unwrap();
+            g += gt[0];
+        }
+        theta[0] -= h * g / n as f64;
+        for (i, row) in x.chunks_exact_mut(d).enumerate() {
+            model.grad_x(&theta, row, &mut gx).unwrap();
+            noise.fill_standard_normal(k, i as u64, &mut xi);
+            for ((x, g), z) in row.iter_mut().zip(&gx).zip(&xi) {
+                *x += -h * g + (2.0 * h).sqrt() * z;
+            }
+        }
+    }
+    (theta[0], x)
+}
+
+/// Overdamped limit: MPD with damping γ, mass 1 and steps γh tends, path by path (MPD's
+/// position noise uses PGD's normals), to PGD with step h in MPD's update order (θ first,
+/// then the particles with the new θ). The gap shrinks like 1/γ.
+#[test]
+fn mpd_tends_to_pgd_as_damping_grows() {
+    let model = toy(5, 4);
+    let (h, seed, steps) = (1e-2, 9, 50);
+    let (theta_ref, x_ref) = sequential_pgd(&model, h, seed, 0.5, 20, steps);
+    let gap = |gamma: f64| {
+        let params = MpdParams::new(gamma * h, gamma * h, 1.0, 1.0, gamma, gamma, seed).unwrap();
+        let mut mpd = Mpd::new(model.clone(), params).unwrap();
+        let start = mpd.initial_state(vec![0.5], zeros(20, 5)).unwrap();
+        let mut c = Checkpoint::start(&mpd, start);
+        Runner::new(steps).run(&mut mpd, &mut c).unwrap();
+        let dx = c
+            .state
+            .particles
+            .as_slice()
+            .iter()
+            .zip(&x_ref)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        dx.max((c.state.theta[0] - theta_ref).abs())
+    };
+    let (g2, g4, g6) = (gap(1e2), gap(1e4), gap(1e6));
+    assert!(g6 < 1e-4, "gap at γ = 1e6: {g6}");
+    assert!(
+        g4 < 0.05 * g2 && g6 < 0.05 * g4,
+        "gaps {g2}, {g4}, {g6} at γ = 1e2, 1e4, 1e6"
+    );
+    // Standard PGD (particles moved with the old θ) differs from this order by O(h) only.
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h, seed).unwrap());
+    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.5], zeros(20, 5)));
+    Runner::new(steps).run(&mut pgd, &mut ck).unwrap();
+    assert!((ck.state.theta[0] - theta_ref).abs() < 10.0 * h);
+}
+
+fn run_split<D: Dynamics<State = LatentState>>(mut make: impl FnMut() -> D, start: LatentState) {
+    let mut d = make();
+    let mut whole = Checkpoint::start(&d, start.clone());
+    Runner::new(30).run(&mut d, &mut whole).unwrap();
+    let mut d1 = make();
+    let mut part = Checkpoint::start(&d1, start);
+    Runner::new(13).run(&mut d1, &mut part).unwrap();
+    let json = part.to_json().unwrap();
+    let mut resumed: Checkpoint<LatentState> = Checkpoint::from_json(&json).unwrap();
+    let mut d2 = make();
+    Runner::new(30).run(&mut d2, &mut resumed).unwrap();
+    assert_eq!(whole, resumed, "resumed run differs");
+}
+
+#[test]
+fn checkpoints_resume_bit_identically() {
+    let model = toy(6, 5);
+    run_split(
+        || Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()),
+        LatentState::new(vec![1.0], zeros(10, 6)),
+    );
+    let params = MpdParams::new(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7, 3).unwrap();
+    let mpd = Mpd::new(model.clone(), params).unwrap();
+    let start = mpd.initial_state(vec![1.0], zeros(10, 6)).unwrap();
+    run_split(|| Mpd::new(model.clone(), params).unwrap(), start);
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let model = toy(8, 6);
+    let params = MpdParams::new(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7, 3).unwrap();
+    let run = |par: Parallelism| {
+        let mut pgd =
+            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(par);
+        let mut a = Checkpoint::start(&pgd, LatentState::new(vec![1.0], zeros(300, 8)));
+        Runner::new(20).run(&mut pgd, &mut a).unwrap();
+        let mut mpd = Mpd::new(model.clone(), params)
+            .unwrap()
+            .with_parallelism(par);
+        let start = mpd.initial_state(vec![1.0], zeros(300, 8)).unwrap();
+        let mut b = Checkpoint::start(&mpd, start);
+        Runner::new(20).run(&mut mpd, &mut b).unwrap();
+        (a, b)
+    };
+    let seq = run(Parallelism::Sequential);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    let par = pool.install(|| run(Parallelism::Rayon));
+    assert_eq!(seq, par);
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    assert!(matches!(
+        PgdParams::new(0.0, 1e-2, 1),
+        Err(IntegratorError::InvalidParameter {
+            name: "h_theta",
+            ..
+        })
+    ));
+    assert!(matches!(
+        MpdParams::new(1e-2, 1e-2, 1.0, f64::NAN, 1.0, 1.0, 1),
+        Err(IntegratorError::InvalidParameter { name: "eta_x", .. })
+    ));
+    let model = toy(3, 7);
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 1).unwrap());
+    // Wrong latent dimension.
+    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4, 2)));
+    assert!(matches!(
+        Runner::new(3).run(&mut pgd, &mut ck),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    // MPD without momenta.
+    let mut mpd = Mpd::new(
+        model,
+        MpdParams::new(1e-2, 1e-2, 1.0, 1.0, 1.0, 1.0, 1).unwrap(),
+    )
+    .unwrap();
+    let mut ck = Checkpoint::start(&mpd, LatentState::new(vec![0.0], zeros(4, 3)));
+    let err = Runner::new(3).run(&mut mpd, &mut ck).unwrap_err();
+    assert!(err.to_string().contains("initial_state"), "{err}");
+    // A step that blows up is a divergence naming the step.
+    let big = HierarchicalGaussian::new(vec![1.0; 3]).unwrap();
+    let mut pgd = Pgd::new(big, PgdParams::new(1e-2, 5.0, 1).unwrap());
+    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4, 3)));
+    let err = Runner::new(2000).run(&mut pgd, &mut ck).unwrap_err();
+    assert!(matches!(err, IntegratorError::Diverged { .. }), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Var n_X > 0, Var n_U > 0 and det > 0 for h, γ, η over 16 orders of magnitude
+    /// (t = γηh from 1e-12 to 1e8), and the Cholesky factor reproduces the covariance.
+    #[test]
+    fn mpd_noise_covariance_is_positive_definite(
+        lh in -6.0f64..2.0, lg in -3.0f64..3.0, le in -3.0f64..4.0
+    ) {
+        let (h, gamma, eta) = (10f64.powf(lh), 10f64.powf(lg), 10f64.powf(le));
+        let nz = MpdNoise::new(h, gamma, eta).unwrap();
+        prop_assert!(nz.var_x > 0.0 && nz.var_u > 0.0);
+        prop_assert!(nz.var_x * nz.var_u - nz.cov * nz.cov > 0.0);
+        prop_assert!(nz.l11 > 0.0 && nz.l22 > 0.0);
+        let rel = |a: f64, b: f64| (a - b).abs() <= 1e-10 * b.abs();
+        prop_assert!(rel(nz.l11 * nz.l11, nz.var_x));
+        prop_assert!(rel(nz.l11 * nz.l21, nz.cov));
+        prop_assert!(rel(nz.l21 * nz.l21 + nz.l22 * nz.l22, nz.var_u));
+        // Closed forms where they do not cancel (t ≥ 1).
+        let (g, t) = (gamma * eta, gamma * eta * h);
+        if t >= 1.0 {
+            let s = (-t).exp();
+            prop_assert!(rel(nz.var_x, (2.0 * h - s * s / g + 4.0 * s / g - 3.0 / g) / gamma));
+            prop_assert!(rel(nz.var_u, (1.0 - s * s) / eta));
+            prop_assert!(rel(nz.cov, (1.0 - 2.0 * s + s * s) / g));
+        }
+    }
+}
+
+/// The batched (matrix-product) gradients of the logistic model, in batches of 16 with a
+/// ragged last batch, give the same bits sequentially and on a 3-thread pool.
+#[test]
+fn batched_logistic_gradients_do_not_depend_on_the_thread_count() {
+    let (m, k) = (60, 5);
+    let f: Vec<f64> = (0..m * k).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let y: Vec<f64> = (0..m).map(|j| ((j % 3) == 0) as u8 as f64).collect();
+    let model = meanfield_energy::BayesianLogistic::new(f, y, k, 5.0).unwrap();
+    let run = |par: Parallelism| {
+        let mut pgd =
+            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(par);
+        let mut a = Checkpoint::start(&pgd, LatentState::new(vec![0.5], zeros(50, k)));
+        Runner::new(15).run(&mut pgd, &mut a).unwrap();
+        let params = MpdParams::new(1e-2, 1e-2, 10.0, 10.0, 0.3, 0.3, 3).unwrap();
+        let mut mpd = Mpd::new(model.clone(), params)
+            .unwrap()
+            .with_parallelism(par);
+        let start = mpd.initial_state(vec![0.5], zeros(50, k)).unwrap();
+        let mut b = Checkpoint::start(&mpd, start);
+        Runner::new(15).run(&mut mpd, &mut b).unwrap();
+        (a, b)
+    };
+    let seq = run(Parallelism::Sequential);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    assert_eq!(seq, pool.install(|| run(Parallelism::Rayon)));
+}
