@@ -6,12 +6,14 @@
 //!
 //! | module | concept |
 //! |---|---|
+//! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) |
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`projected`] | projected MFLD on simplices and boxes |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
+pub mod cbo;
 pub mod dynamics;
 pub mod error;
 pub mod langevin;
@@ -19,6 +21,9 @@ pub mod mirror_langevin;
 pub mod projected;
 pub mod runner;
 
+pub use cbo::{
+    AlphaSchedule, Batch, Cbo, CboNoise, CboOutcome, CboParams, CboState, StoppingRule, run_many,
+};
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
 pub use langevin::{LangevinParams, Mfld};
