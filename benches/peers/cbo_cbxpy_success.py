@@ -27,7 +27,7 @@ def run(fname, noise, n, d, runs, steps, seed):
     x0 = rng.uniform(-3.0, 3.0, (runs, n, d))
     dyn = CBO(
         f, x=x0, noise=noise, sigma=SIGMA[noise], lamda=1.0, dt=0.01, alpha=30.0,
-        max_it=steps, verbosity=0, seed=seed,
+        max_it=steps, verbosity=0, seed=seed, f_dim="3D",
     )
     t0 = time.perf_counter()
     dyn.optimize(sched=multiply(factor=1.05, maximum=1e5))

@@ -78,6 +78,8 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mfld_bias::MfldBias,
         &crate::mfld_chaos::MfldChaos,
         &crate::mfld_nn::MfldNn,
+        &crate::cbo_benchmark::CboBenchmark,
+        &crate::cbo_gradient::CboGradient,
     ]
 }
 

@@ -29,7 +29,7 @@ pub mod consensus;
 pub mod schedule;
 
 use meanfield_energy::Objective;
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, StepStreams};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -191,7 +191,6 @@ pub struct CboStepInfo {
 struct Workspace {
     energies: Vec<f64>,
     weights: Vec<f64>,
-    noise: Vec<f64>,
     consensus: Vec<f64>,
     /// Gathered batch rows (batched runs only).
     batch_x: Vec<f64>,
@@ -267,21 +266,18 @@ impl<O: Objective> Cbo<O> {
         self.params.batch.map_or(n, |b| b.size.min(n))
     }
 
-    /// One step with the N × d standard normals drawn from the run's noise streams.
+    /// One step with the N × d standard normals drawn from the run's noise streams: ξ^i
+    /// from the stream of (seed, step, particle i), drawn coordinate by coordinate inside
+    /// the particle update (no N × d noise buffer).
     pub fn step(&mut self, state: &mut CboState, step: u64) -> Result<CboStepInfo> {
-        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
-        let mut noise = std::mem::take(&mut self.ws.noise);
-        noise.resize(n * d, 0.0);
-        fill_noise(self.parallelism, self.streams, step, d, &mut noise);
-        let out = self.step_with_noise(state, step, &noise);
-        self.ws.noise = noise;
-        out
+        let at = self.streams.at_step(step);
+        self.advance(state, step, Noise::Streams(at))
     }
 
     /// One step with caller-supplied standard normals `noise` (row-major N × d; row i is
     /// ξ^i, rows of particles that do not move are ignored). `step` only selects the
-    /// mini-batch. This is the path [`Cbo::step`] takes, and the entry for golden-value
-    /// tests against other implementations.
+    /// mini-batch. [`Cbo::step`] runs the same code with ξ drawn from the noise streams;
+    /// this entry serves golden-value tests against other implementations.
     pub fn step_with_noise(
         &mut self,
         state: &mut CboState,
@@ -296,6 +292,17 @@ impl<O: Objective> Cbo<O> {
                 n * d
             )));
         }
+        self.advance(state, step, Noise::Given(noise))
+    }
+
+    /// Steps 1–5 of the module docs with the noise `source`.
+    fn advance(
+        &mut self,
+        state: &mut CboState,
+        step: u64,
+        source: Noise<'_>,
+    ) -> Result<CboStepInfo> {
+        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
         let b = self.batch_size(n);
         let ws = &mut self.ws;
         ws.energies.resize(b, 0.0);
@@ -372,43 +379,37 @@ impl<O: Objective> Cbo<O> {
 
         // 3: drift and explore.
         let p = &self.params;
-        let (ldt, sqdt, sigma) = (-p.lambda * p.dt, p.dt.sqrt(), p.sigma);
+        let coef = (-p.lambda * p.dt, p.sigma, p.dt.sqrt());
         let v = &ws.consensus;
-        let update = |_: usize, x: &mut [f64], xi: &[f64]| match p.noise {
-            CboNoise::Anisotropic => {
-                for ((x, &v), &z) in x.iter_mut().zip(v).zip(xi) {
-                    let drift = *x - v;
-                    *x += ldt * drift + sigma * (sqdt * (z * drift));
-                }
+        let kind = p.noise;
+        let update = |i: usize, x: &mut [f64]| match source {
+            Noise::Given(z) => {
+                move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
             }
-            CboNoise::Isotropic => {
-                let norm = x
-                    .iter()
-                    .zip(v)
-                    .map(|(x, v)| (x - v) * (x - v))
-                    .sum::<f64>()
-                    .sqrt();
-                for ((x, &v), &z) in x.iter_mut().zip(v).zip(xi) {
-                    let drift = *x - v;
-                    *x += ldt * drift + sigma * (sqdt * (z * norm));
-                }
+            Noise::Streams(at) => {
+                let mut rng = at.rng(i as u64);
+                let z = std::iter::repeat_with(|| StandardNormal.sample(&mut rng));
+                move_particle(kind, x, v, coef, z)
             }
         };
+        let data = state.ensemble.as_mut_slice();
         if batched && p.batch.is_some_and(|bt| bt.partial) {
             let pos = (step % (n / b) as u64) as usize;
-            let data = state.ensemble.as_mut_slice();
             for &i in &ws.perm[pos * b..(pos + 1) * b] {
-                update(i, &mut data[i * d..(i + 1) * d], &noise[i * d..(i + 1) * d]);
+                update(i, &mut data[i * d..(i + 1) * d]);
             }
         } else {
-            for_each_row_mut(
-                self.parallelism,
-                state.ensemble.as_mut_slice(),
-                d,
-                noise,
-                d,
-                update,
-            );
+            match self.parallelism {
+                Parallelism::Sequential => data
+                    .chunks_exact_mut(d)
+                    .enumerate()
+                    .for_each(|(i, x)| update(i, x)),
+                Parallelism::Rayon => data
+                    .par_chunks_exact_mut(d)
+                    .enumerate()
+                    .with_min_len(MIN_ROWS_PER_TASK)
+                    .for_each(|(i, x)| update(i, x)),
+            }
         }
 
         // 5: consensus bookkeeping and the α schedule.
@@ -480,23 +481,45 @@ impl<O: Objective> Cbo<O> {
     }
 }
 
-/// Fills `noise` (rows of length d) with the standard normals of `step`: row i from the
-/// stream of particle i.
-fn fill_noise(par: Parallelism, streams: NoiseStreams, step: u64, d: usize, noise: &mut [f64]) {
-    let at = streams.at_step(step);
-    let fill = |(i, row): (usize, &mut [f64])| {
-        let mut rng = at.rng(i as u64);
-        for z in row {
-            *z = StandardNormal.sample(&mut rng);
+/// Where the standard normals ξ of a step come from.
+#[derive(Clone, Copy)]
+enum Noise<'a> {
+    /// Row-major N × d, supplied by the caller.
+    Given(&'a [f64]),
+    /// Drawn from the run's streams: particle i from the stream of (seed, step, i).
+    Streams(StepStreams),
+}
+
+/// The Euler–Maruyama move of one particle (module docs, step 3) with ξ = `z`, in
+/// CBXpy's operation order so that golden values agree to round-off: anisotropic
+/// x ← x + ((−λ dt) D + σ (√dt (ξ ⊙ D))); isotropic the same with |D|₂ for D in the noise.
+#[inline]
+fn move_particle(
+    kind: CboNoise,
+    x: &mut [f64],
+    v: &[f64],
+    (ldt, sigma, sqdt): (f64, f64, f64),
+    z: impl Iterator<Item = f64>,
+) {
+    match kind {
+        CboNoise::Anisotropic => {
+            for ((x, &v), z) in x.iter_mut().zip(v).zip(z) {
+                let drift = *x - v;
+                *x += ldt * drift + sigma * (sqdt * (z * drift));
+            }
         }
-    };
-    match par {
-        Parallelism::Sequential => noise.chunks_exact_mut(d).enumerate().for_each(fill),
-        Parallelism::Rayon => noise
-            .par_chunks_exact_mut(d)
-            .enumerate()
-            .with_min_len(MIN_ROWS_PER_TASK)
-            .for_each(fill),
+        CboNoise::Isotropic => {
+            let norm = x
+                .iter()
+                .zip(v)
+                .map(|(x, v)| (x - v) * (x - v))
+                .sum::<f64>()
+                .sqrt();
+            for ((x, &v), z) in x.iter_mut().zip(v).zip(z) {
+                let drift = *x - v;
+                *x += ldt * drift + sigma * (sqdt * (z * norm));
+            }
+        }
     }
 }
 
