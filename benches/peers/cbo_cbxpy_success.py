@@ -6,7 +6,8 @@ alpha <- min(1.05 alpha, 1e5) after each step, 5000 steps, M independent runs ve
 by CBXpy's M axis. sigma = 10.1 (anisotropic) / 0.8 (isotropic). Success:
 ||v_alpha - x*||_inf < 0.25 for the final consensus point.
 
-Usage: cbo_cbxpy_success.py [--runs 100] [--steps 5000] [--out rates.json]
+Usage: cbo_cbxpy_success.py [--runs 100] [--steps 5000] [--sizes 50,100,200]
+       [--functions rastrigin,ackley] [--noises anisotropic,isotropic] [--out rates.json]
 Prints one JSON line per configuration and writes all of them to --out.
 """
 import argparse
@@ -46,11 +47,13 @@ def main():
     p.add_argument("--d", type=int, default=20)
     p.add_argument("--seed", type=int, default=20261123)
     p.add_argument("--sizes", default="50,100,200")
+    p.add_argument("--functions", default="rastrigin,ackley")
+    p.add_argument("--noises", default="anisotropic,isotropic")
     p.add_argument("--out", default=None)
     a = p.parse_args()
     rows = []
-    for fname in ("rastrigin", "ackley"):
-        for noise in ("anisotropic", "isotropic"):
+    for fname in a.functions.split(","):
+        for noise in a.noises.split(","):
             for n in [int(s) for s in a.sizes.split(",")]:
                 r = run(fname, noise, n, a.d, a.runs, a.steps, a.seed)
                 print(json.dumps(r), flush=True)
