@@ -7,7 +7,7 @@
 //! JSON document on stdout.
 //!
 //! Run: `cargo run --release -p meanfield-benches --bin cbo_timing -- [--sizes 50x20,10000x100]
-//! [--repeats R] [--block-secs S] [--warmup W]`, or `benches/peers/cbo_run.sh`.
+//! [--repeats R] [--block-secs S | --block-steps K] [--warmup W]`, or `benches/peers/cbo_run.sh`.
 
 use std::time::Instant;
 
@@ -20,6 +20,8 @@ struct Options {
     repeats: usize,
     block_secs: f64,
     warmup: u64,
+    /// Fixed block length in steps (instead of calibrating to `block_secs`).
+    block_steps: Option<usize>,
 }
 
 fn die(msg: &str) -> ! {
@@ -47,6 +49,7 @@ fn parse_options() -> Options {
         repeats: 7,
         block_secs: 0.2,
         warmup: 20,
+        block_steps: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut it = args.iter();
@@ -63,9 +66,12 @@ fn parse_options() -> Options {
                 o.block_secs = value().parse().unwrap_or_else(|_| die("bad --block-secs"))
             }
             "--warmup" => o.warmup = value().parse().unwrap_or_else(|_| die("bad --warmup")),
+            "--block-steps" => {
+                o.block_steps = Some(value().parse().unwrap_or_else(|_| die("bad --block-steps")))
+            }
             "-h" | "--help" => {
                 eprintln!(
-                    "cbo_timing [--sizes NxD,...] [--repeats R] [--block-secs S] [--warmup W]"
+                    "cbo_timing [--sizes NxD,...] [--repeats R] [--block-secs S | --block-steps K] [--warmup W]"
                 );
                 std::process::exit(0);
             }
@@ -97,7 +103,9 @@ fn time_cbo(n: usize, d: usize, par: Parallelism, o: &Options) -> f64 {
         step();
     }
     let per_step = t0.elapsed().as_secs_f64() / o.warmup.max(1) as f64;
-    let block = ((o.block_secs / per_step).ceil() as usize).clamp(1, 1_000_000);
+    let block = o
+        .block_steps
+        .unwrap_or_else(|| ((o.block_secs / per_step).ceil() as usize).clamp(1, 1_000_000));
     let mut times: Vec<f64> = (0..o.repeats)
         .map(|_| {
             let t = Instant::now();

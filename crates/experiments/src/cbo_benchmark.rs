@@ -88,26 +88,23 @@ fn cbxpy_reference() -> Vec<ReferenceRate> {
     use CboNoise::{Anisotropic as A, Isotropic as I};
     use TestKind::{Ackley, Rastrigin};
     [
-        (Rastrigin, A, 50, 100),
-        (Rastrigin, A, 100, 100),
-        (Rastrigin, A, 200, 100),
-        (Rastrigin, I, 50, 0),
-        (Rastrigin, I, 100, 0),
-        (Rastrigin, I, 200, 0),
-        (Ackley, A, 50, 100),
-        (Ackley, A, 100, 100),
-        (Ackley, A, 200, 100),
-        (Ackley, I, 50, 100),
-        (Ackley, I, 100, 100),
-        (Ackley, I, 200, 100),
+        (Rastrigin, A, 50, 100, 100),
+        (Rastrigin, A, 100, 100, 100),
+        (Rastrigin, A, 200, 100, 100),
+        (Rastrigin, I, 50, 0, 100),
+        (Rastrigin, I, 100, 0, 100),
+        (Rastrigin, I, 200, 0, 100),
+        (Ackley, A, 50, 100, 100),
+        (Ackley, A, 100, 100, 100),
+        (Ackley, I, 50, 0, 100),
     ]
     .into_iter()
-    .map(|(function, noise, n, successes)| ReferenceRate {
+    .map(|(function, noise, n, successes, runs)| ReferenceRate {
         function,
         noise,
         n,
         successes,
-        runs: 100,
+        runs,
     })
     .collect()
 }
