@@ -96,7 +96,10 @@ fn cbxpy_reference() -> Vec<ReferenceRate> {
         (Rastrigin, I, 200, 0, 100),
         (Ackley, A, 50, 100, 100),
         (Ackley, A, 100, 100, 100),
+        (Ackley, A, 200, 100, 100),
         (Ackley, I, 50, 0, 100),
+        (Ackley, I, 100, 0, 100),
+        (Ackley, I, 200, 0, 100),
     ]
     .into_iter()
     .map(|(function, noise, n, successes, runs)| ReferenceRate {
