@@ -264,6 +264,36 @@ fn anisotropic_cbo_finds_the_shifted_rastrigin_minimiser() {
 }
 
 #[test]
+fn checkpoint_resume_is_bit_identical() {
+    use meanfield_integrators::{Checkpoint, Runner};
+    // Mini-batched, so the resumed run must also reproduce the batch permutations.
+    let f = TestFunction::ackley(4).unwrap();
+    let p = CboParams {
+        batch: Some(Batch {
+            size: 7,
+            partial: false,
+        }),
+        ..small_params(CboNoise::Isotropic, 12)
+    };
+    let start = || uniform_ensemble(20, 4, -3.0, 3.0, 12).unwrap();
+    for split in [0u64, 1, 17] {
+        let mut whole_dyn = Cbo::new(&f, p).unwrap();
+        let mut whole = Checkpoint::start(&whole_dyn, whole_dyn.init(start()).unwrap());
+        Runner::new(40).run(&mut whole_dyn, &mut whole).unwrap();
+
+        let mut first_dyn = Cbo::new(&f, p).unwrap();
+        let mut first = Checkpoint::start(&first_dyn, first_dyn.init(start()).unwrap());
+        Runner::new(split).run(&mut first_dyn, &mut first).unwrap();
+        let json = first.to_json().unwrap();
+        let mut resumed: Checkpoint<meanfield_integrators::CboState> =
+            Checkpoint::from_json(&json).unwrap();
+        let mut resumed_dyn = Cbo::new(&f, p).unwrap();
+        Runner::new(40).run(&mut resumed_dyn, &mut resumed).unwrap();
+        assert_eq!(resumed.state, whole.state, "split at {split}");
+    }
+}
+
+#[test]
 fn stopping_rules_fire() {
     let f = TestFunction::ackley(4).unwrap();
     let p = small_params(CboNoise::Anisotropic, 3);

@@ -139,12 +139,15 @@ pub struct CboState {
     /// Consensus point of the last step (empty before the first step).
     pub consensus: Vec<f64>,
     /// ‖v_k − v_{k−1}‖_∞ (∞ until two steps are done).
+    #[serde(with = "extended_f64")]
     pub consensus_change: f64,
     /// Best particle evaluated so far.
     pub best_x: Vec<f64>,
     /// Its objective value (+∞ before the first step).
+    #[serde(with = "extended_f64")]
     pub best_f: f64,
-    /// Smallest objective value of the last step's batch.
+    /// Smallest objective value of the last step's batch (+∞ before the first step).
+    #[serde(with = "extended_f64")]
     pub f_min: f64,
     /// Objective evaluations so far.
     pub evaluations: u64,
@@ -162,6 +165,41 @@ impl CboState {
             best_f: f64::INFINITY,
             f_min: f64::INFINITY,
             evaluations: 0,
+        }
+    }
+}
+
+/// Serialises ±∞ (JSON has no infinities) as the strings `"inf"` / `"-inf"`, so that a
+/// checkpoint taken before the first steps (best value +∞) round-trips; NaN is rejected
+/// on load.
+mod extended_f64 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else if *v > 0.0 {
+            s.serialize_str("inf")
+        } else if *v < 0.0 {
+            s.serialize_str("-inf")
+        } else {
+            s.serialize_str("nan")
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Number(v) => Ok(v),
+            Repr::Text(t) if t == "inf" => Ok(f64::INFINITY),
+            Repr::Text(t) if t == "-inf" => Ok(f64::NEG_INFINITY),
+            Repr::Text(t) => Err(D::Error::custom(format!("not a number or ±inf: {t:?}"))),
         }
     }
 }
