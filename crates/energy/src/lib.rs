@@ -9,8 +9,9 @@
 //! | [`feature_map`] | feature maps Φ: R^T → R^K of microcanonical models (ACF(1), multi-lag), Jacobians, structured Hessians: the [`FeatureMap`] trait |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
-//! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
+//! | [`objectives`] | objectives f: R^d → R for CBO and the test functions (Rastrigin, Ackley, …) |
+//! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
 //! | [`simplex_moment`] | F(μ) = ‖E x − q‖² + β Σ E[−ln x_i] on the simplex |
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
@@ -21,6 +22,7 @@ pub mod feature_map;
 pub mod frozen;
 pub mod functional;
 pub mod latent;
+pub mod objectives;
 pub mod process;
 pub mod quadratic;
 pub mod simplex_moment;
@@ -35,6 +37,7 @@ pub use functional::Functional;
 pub use latent::{
     BayesianLogistic, Decoder, DecoderShape, HierarchicalGaussian, LatentModel, PixelLikelihood,
 };
+pub use objectives::{Objective, TestFunction, TestKind};
 pub use process::PathLaw;
 pub use quadratic::QuadraticInteraction;
 pub use simplex_moment::SimplexMoment;

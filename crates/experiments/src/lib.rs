@@ -1,6 +1,8 @@
 //! # meanfield-experiments
 //!
 //! Each paper experiment as a function `config → Report`, registered in [`registry`].
+pub mod cbo_benchmark;
+pub mod cbo_gradient;
 pub mod data;
 pub mod error;
 pub mod gaussian_oracle;

@@ -84,6 +84,8 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mpgd_toy::MpgdToy,
         &crate::mpgd_blr::MpgdBlr,
         &crate::mpgd_digits::MpgdDigits,
+        &crate::cbo_benchmark::CboBenchmark,
+        &crate::cbo_gradient::CboGradient,
     ]
 }
 

@@ -6,6 +6,7 @@
 //!
 //! | module | concept |
 //! |---|---|
+//! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) |
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
@@ -14,6 +15,7 @@
 //! | [`particle_em`] | particle EM for latent-variable models: PGD and Momentum Particle Descent (MPD) |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
+pub mod cbo;
 pub mod dynamics;
 pub mod error;
 pub mod langevin;
@@ -23,6 +25,9 @@ pub mod particle_em;
 pub mod projected;
 pub mod runner;
 
+pub use cbo::{
+    AlphaSchedule, Batch, Cbo, CboNoise, CboOutcome, CboParams, CboState, StoppingRule, run_many,
+};
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
 pub use langevin::{LangevinParams, Mfld};

@@ -38,6 +38,8 @@ pub use meanfield_measures::{Domain, Ensemble, MirrorMap, Weights};
 pub mod prelude {
     pub use meanfield_energy::{Functional, QuadraticInteraction, SimplexMoment};
     pub use meanfield_energy::{LatentModel, latent::HierarchicalGaussian};
+    pub use meanfield_energy::{Objective, TestFunction};
+    pub use meanfield_integrators::{Cbo, CboNoise, CboParams, StoppingRule};
     pub use meanfield_integrators::{
         Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner, StopReason,
     };

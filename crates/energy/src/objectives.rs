@@ -1,0 +1,388 @@
+//! Objective functions f: R^d → R for derivative-free optimisers such as consensus-based
+//! optimisation (CBO), and the standard test functions of the CBO literature.
+//!
+//! An [`Objective`] is evaluated on a whole ensemble at once ([`Objective::values`]:
+//! row-major N × d in, N values out), so an objective with shared set-up cost (a data set,
+//! a simulator) pays it once per step, not once per particle. Implementing only
+//! [`Objective::value`] (one point) is enough: the batched method loops over rows.
+//!
+//! The test functions ([`TestFunction`]) follow CBXpy 1.0.4's definitions so that
+//! benchmark numbers are comparable; each takes an optional shift s of the minimiser,
+//! f_s(x) = f(x − s), so that x* = s ≠ 0 (a minimiser at the origin favours methods that
+//! shrink towards 0):
+//!
+//! | function | f(y), y = x − s | minimiser | f(x*) |
+//! |---|---|---|---|
+//! | Rastrigin | 10 d + Σ (y_i² − 10 cos 2π y_i) (not divided by d, as CBXpy) | s | 0 |
+//! | Ackley | −a exp(−b √(Σ y_i²/d)) − exp(Σ cos(c y_i)/d) + a + e, (a, b, c) = (20, 0.2, 2π) | s | 0 |
+//! | Rosenbrock | Σ_{i<d} 100 (y_{i+1} − y_i²)² + (1 − y_i)² | s + 1 | 0 |
+//! | Griewank | 1 + Σ y_i²/4000 − Π cos(y_i/√i) | s | 0 |
+//! | Schwefel | 418.9828872724339 d − Σ y_i sin √|y_i| | s + 420.9687463…·1 | ≈ 0 (2.5e-5 d) |
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EnergyError, Result};
+
+/// A function f: R^d → R to minimise, evaluated one point or a whole ensemble at a time.
+///
+/// Values may be +∞ (a point that must never win); NaN is a bug in the objective and is
+/// reported by the optimisers as an error naming the particle.
+pub trait Objective: Sync {
+    /// The dimension d.
+    fn dim(&self) -> usize;
+
+    /// f(x) for one point x (length d).
+    fn value(&self, x: &[f64]) -> f64;
+
+    /// f at every row of the row-major N × d buffer `xs`, written into `out` (length N).
+    /// Override when a batched evaluation is cheaper than N single ones.
+    fn values(&self, xs: &[f64], out: &mut [f64]) {
+        let d = self.dim();
+        for (o, x) in out.iter_mut().zip(xs.chunks_exact(d)) {
+            *o = self.value(x);
+        }
+    }
+
+    /// The global minimiser x*, when known (used to score success).
+    fn minimiser(&self) -> Option<Vec<f64>> {
+        None
+    }
+}
+
+impl<O: Objective + ?Sized> Objective for &O {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        (**self).value(x)
+    }
+    fn values(&self, xs: &[f64], out: &mut [f64]) {
+        (**self).values(xs, out)
+    }
+    fn minimiser(&self) -> Option<Vec<f64>> {
+        (**self).minimiser()
+    }
+}
+
+/// Which test function ([module docs](self) give the formulas).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum TestKind {
+    /// Rastrigin, A = 10, unnormalised (CBXpy's `Rastrigin`).
+    Rastrigin,
+    /// Ackley with a = 20, b = 0.2, c = 2π (CBXpy's `Ackley`).
+    Ackley,
+    /// Rosenbrock (a = 1, b = 100), summed over consecutive coordinate pairs.
+    Rosenbrock,
+    /// Griewank.
+    Griewank,
+    /// Schwefel 2.26.
+    Schwefel,
+}
+
+impl TestKind {
+    /// Lower-case name (as in configs).
+    pub fn name(&self) -> &'static str {
+        match self {
+            TestKind::Rastrigin => "rastrigin",
+            TestKind::Ackley => "ackley",
+            TestKind::Rosenbrock => "rosenbrock",
+            TestKind::Griewank => "griewank",
+            TestKind::Schwefel => "schwefel",
+        }
+    }
+
+    /// Coordinate of the unshifted minimiser (the same in every coordinate).
+    pub fn minimiser_coordinate(&self) -> f64 {
+        match self {
+            TestKind::Rosenbrock => 1.0,
+            TestKind::Schwefel => SCHWEFEL_ARGMIN,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Schwefel's per-coordinate minimiser 420.9687… (root of sin √y + √y cos √y / 2 = 0).
+pub const SCHWEFEL_ARGMIN: f64 = 420.968_746_359_982;
+/// Schwefel's constant 418.9828872724339 per coordinate.
+const SCHWEFEL_CONST: f64 = 418.982_887_272_433_9;
+
+/// A standard test function of dimension d with an optional shift of its minimiser.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestFunction {
+    kind: TestKind,
+    d: usize,
+    /// Shift s (length d; all zeros when unshifted).
+    shift: Vec<f64>,
+}
+
+impl TestFunction {
+    /// The unshifted function `kind` on R^d (d ≥ 1; Rosenbrock needs d ≥ 2).
+    pub fn new(kind: TestKind, d: usize) -> Result<Self> {
+        let min_d = if kind == TestKind::Rosenbrock { 2 } else { 1 };
+        if d < min_d {
+            return Err(EnergyError::InvalidParameter {
+                name: "dimension",
+                value: d as f64,
+                reason: if min_d == 2 {
+                    "Rosenbrock needs d ≥ 2"
+                } else {
+                    "must be ≥ 1"
+                },
+            });
+        }
+        Ok(Self {
+            kind,
+            d,
+            shift: vec![0.0; d],
+        })
+    }
+
+    /// Rastrigin on R^d.
+    pub fn rastrigin(d: usize) -> Result<Self> {
+        Self::new(TestKind::Rastrigin, d)
+    }
+
+    /// Ackley on R^d.
+    pub fn ackley(d: usize) -> Result<Self> {
+        Self::new(TestKind::Ackley, d)
+    }
+
+    /// Rosenbrock on R^d.
+    pub fn rosenbrock(d: usize) -> Result<Self> {
+        Self::new(TestKind::Rosenbrock, d)
+    }
+
+    /// Griewank on R^d.
+    pub fn griewank(d: usize) -> Result<Self> {
+        Self::new(TestKind::Griewank, d)
+    }
+
+    /// Schwefel on R^d.
+    pub fn schwefel(d: usize) -> Result<Self> {
+        Self::new(TestKind::Schwefel, d)
+    }
+
+    /// The same function with its minimiser moved by `shift`: f_s(x) = f(x − s).
+    pub fn shifted(mut self, shift: Vec<f64>) -> Result<Self> {
+        if shift.len() != self.d {
+            return Err(EnergyError::DimensionMismatch {
+                what: "shift",
+                expected: self.d,
+                got: shift.len(),
+            });
+        }
+        if let Some(v) = shift.iter().find(|v| !v.is_finite()) {
+            return Err(EnergyError::InvalidParameter {
+                name: "shift",
+                value: *v,
+                reason: "must be finite",
+            });
+        }
+        self.shift = shift;
+        Ok(self)
+    }
+
+    /// Which function.
+    pub fn kind(&self) -> TestKind {
+        self.kind
+    }
+
+    /// The shift s.
+    pub fn shift(&self) -> &[f64] {
+        &self.shift
+    }
+}
+
+/// cos(2π t) for any finite t, to about one ulp, without a libm call.
+///
+/// The argument is reduced exactly: r = t − round(t) ∈ [−½, ½] (exact in floating point;
+/// the rounding uses the 1.5·2^52 trick, branch-free for |t| < 2^51, and every larger
+/// finite f64 is an integer, so r = 0 there). By symmetry cos 2πr = cos 2π|r| and
+/// cos 2πs = −cos 2π(½ − s) (½ − s is exact for s ∈ [¼, ½], Sterbenz), leaving
+/// x = 2πu ∈ [0, π/2], where the Taylor series of cos to x^20 has truncation error
+/// x^22/22! < 2e-17. Rastrigin and Ackley spend most of their time here; glibc's `cos`
+/// costs several times more per call and blocks vectorisation.
+#[inline]
+pub fn cos_2pi(t: f64) -> f64 {
+    const ROUND: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let r = if t.abs() < 2_251_799_813_685_248.0 {
+        t - ((t + ROUND) - ROUND)
+    } else {
+        // |t| ≥ 2^51 is an integer: r = 0; non-finite t gives NaN (∞ · 0).
+        t * 0.0
+    };
+    let s = r.abs();
+    let flip = s > 0.25;
+    let u = if flip { 0.5 - s } else { s };
+    let x = std::f64::consts::TAU * u;
+    let z = x * x;
+    // Horner in z = x² with the coefficients (−1)^k/(2k)!, k = 0..10.
+    const C: [f64; 11] = [
+        1.0,
+        -0.5,
+        0.041_666_666_666_666_664,
+        -0.001_388_888_888_888_889,
+        2.480_158_730_158_73e-5,
+        -2.755_731_922_398_589e-7,
+        2.087_675_698_786_81e-9,
+        -1.147_074_559_772_972_5e-11,
+        4.779_477_332_387_385e-14,
+        -1.561_920_696_858_622_6e-16,
+        4.110_317_623_312_165e-19,
+    ];
+    let mut c = C[10];
+    for k in (0..10).rev() {
+        c = c * z + C[k];
+    }
+    if flip { -c } else { c }
+}
+
+/// Σ_i term(x_i − s_i), the terms computed eight at a time into a stack buffer (which
+/// lets the compiler vectorise a branch-free `term`) and summed in index order.
+#[inline]
+fn sum_shifted(x: &[f64], s: &[f64], term: impl Fn(f64) -> f64) -> f64 {
+    const L: usize = 8;
+    let (mut xc, mut sc) = (x.chunks_exact(L), s.chunks_exact(L));
+    let mut acc = 0.0;
+    for (xa, sa) in (&mut xc).zip(&mut sc) {
+        let mut t = [0.0; L];
+        for k in 0..L {
+            t[k] = term(xa[k] - sa[k]);
+        }
+        for v in t {
+            acc += v;
+        }
+    }
+    for (x, s) in xc.remainder().iter().zip(sc.remainder()) {
+        acc += term(x - s);
+    }
+    acc
+}
+
+impl Objective for TestFunction {
+    fn dim(&self) -> usize {
+        self.d
+    }
+
+    fn value(&self, x: &[f64]) -> f64 {
+        let d = self.d as f64;
+        let y = x.iter().zip(&self.shift).map(|(x, s)| x - s);
+        match self.kind {
+            TestKind::Rastrigin => {
+                // CBXpy: 10 d + Σ ((x − b)² − 10 cos(2π (x − b))).
+                10.0 * d + sum_shifted(x, &self.shift, |y| y * y - 10.0 * cos_2pi(y))
+            }
+            TestKind::Ackley => {
+                let sq = sum_shifted(x, &self.shift, |y| y * y);
+                let cs = sum_shifted(x, &self.shift, cos_2pi);
+                -20.0 * (-0.2 * (sq / d).sqrt()).exp() - (cs / d).exp() + 20.0 + std::f64::consts::E
+            }
+            TestKind::Rosenbrock => {
+                let s = &self.shift;
+                (0..self.d - 1)
+                    .map(|i| {
+                        let (a, b) = (x[i] - s[i], x[i + 1] - s[i + 1]);
+                        100.0 * (b - a * a).powi(2) + (1.0 - a).powi(2)
+                    })
+                    .sum()
+            }
+            TestKind::Griewank => {
+                let (mut sq, mut prod) = (0.0, 1.0);
+                for (i, y) in y.enumerate() {
+                    sq += y * y;
+                    prod *= (y / ((i + 1) as f64).sqrt()).cos();
+                }
+                1.0 + sq / 4000.0 - prod
+            }
+            TestKind::Schwefel => {
+                SCHWEFEL_CONST * d - y.map(|y| y * y.abs().sqrt().sin()).sum::<f64>()
+            }
+        }
+    }
+
+    fn minimiser(&self) -> Option<Vec<f64>> {
+        let c = self.kind.minimiser_coordinate();
+        Some(self.shift.iter().map(|s| s + c).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minima_are_zero_and_shift_moves_them() {
+        for kind in [
+            TestKind::Rastrigin,
+            TestKind::Ackley,
+            TestKind::Rosenbrock,
+            TestKind::Griewank,
+        ] {
+            let f = TestFunction::new(kind, 5).unwrap();
+            let x = f.minimiser().unwrap();
+            assert!(f.value(&x).abs() < 1e-12, "{kind:?}: {}", f.value(&x));
+            let s = vec![0.5, -1.0, 2.0, 0.25, 1.5];
+            let g = f.clone().shifted(s.clone()).unwrap();
+            let xs = g.minimiser().unwrap();
+            assert!(g.value(&xs).abs() < 1e-12);
+            // Shift relation f_s(x) = f(x − s) at an arbitrary point.
+            let p = [0.3, 0.1, -0.7, 1.1, 0.9];
+            let q: Vec<f64> = p.iter().zip(&s).map(|(p, s)| p - s).collect();
+            assert!((g.value(&p) - f.value(&q)).abs() < 1e-12);
+        }
+        let s = TestFunction::schwefel(3).unwrap();
+        assert!(s.value(&s.minimiser().unwrap()).abs() < 1e-4);
+    }
+
+    #[test]
+    fn rastrigin_matches_cbxpy_formula() {
+        // CBXpy: A d + Σ (x² − A cos 2πx) at x = (0.5, 1.0): 20 + 0.25 + 10 + 1 − 10 = 21.25.
+        let f = TestFunction::rastrigin(2).unwrap();
+        assert!((f.value(&[0.5, 1.0]) - 21.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cos_2pi_matches_libm() {
+        let mut worst: f64 = 0.0;
+        for k in -200_000..=200_000 {
+            let t = k as f64 * 1.234_567e-4 + 1e-3 * (k as f64).sin();
+            worst = worst.max((cos_2pi(t) - (std::f64::consts::TAU * (t - t.round())).cos()).abs());
+        }
+        assert!(worst < 1e-15, "worst deviation {worst:e}");
+        assert_eq!(cos_2pi(0.0), 1.0);
+        assert_eq!(cos_2pi(0.5), -1.0);
+        assert!(cos_2pi(0.25).abs() < 1e-16);
+        assert_eq!(cos_2pi(3.0e20), 1.0);
+        assert!(cos_2pi(f64::NAN).is_nan() && cos_2pi(f64::INFINITY).is_nan());
+    }
+
+    #[test]
+    fn batched_values_equal_single_values() {
+        let f = TestFunction::ackley(3).unwrap();
+        let xs = [0.1, 0.2, 0.3, -1.0, 2.0, 0.5];
+        let mut out = [0.0; 2];
+        f.values(&xs, &mut out);
+        assert_eq!(out[0], f.value(&xs[..3]));
+        assert_eq!(out[1], f.value(&xs[3..]));
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        assert!(TestFunction::rosenbrock(1).is_err());
+        assert!(TestFunction::rastrigin(0).is_err());
+        assert!(
+            TestFunction::rastrigin(2)
+                .unwrap()
+                .shifted(vec![1.0])
+                .is_err()
+        );
+        assert!(
+            TestFunction::rastrigin(1)
+                .unwrap()
+                .shifted(vec![f64::NAN])
+                .is_err()
+        );
+    }
+}

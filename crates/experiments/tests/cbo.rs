@@ -1,0 +1,64 @@
+//! The `cbo-benchmark --quick` and `cbo-gradient --quick` reports: every check passes
+//! (success rates within binomial error of CBXpy's, consensus hopping Monte-Carlo
+//! consistent with the proximal path), the rounded summaries are pinned by insta
+//! snapshots, and the benchmark's outcome does not depend on the thread count.
+
+mod common;
+
+use common::{assert_all_checks_pass, summary};
+use meanfield_experiments::{RunContext, registry};
+
+#[test]
+fn cbo_benchmark_quick_passes_and_matches_snapshot() {
+    let exp = registry::find("cbo-benchmark").expect("registered");
+    let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
+    assert_all_checks_pass(&report);
+    insta::assert_json_snapshot!("cbo_benchmark_quick", summary(&report));
+}
+
+#[test]
+fn cbo_gradient_quick_passes_and_matches_snapshot() {
+    let exp = registry::find("cbo-gradient").expect("registered");
+    let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
+    assert_all_checks_pass(&report);
+    insta::assert_json_snapshot!("cbo_gradient_quick", summary(&report));
+}
+
+#[test]
+fn cbo_benchmark_tables_are_identical_for_one_and_two_threads() {
+    let exp = registry::find("cbo-benchmark").expect("registered");
+    let run = |threads| {
+        let mut ctx = RunContext::quiet(true, 7);
+        // A small protocol: one size, four runs, 300 steps.
+        for (k, v) in [
+            ("runs", serde_json::json!(4)),
+            ("steps", serde_json::json!(300)),
+            ("d", serde_json::json!(10)),
+        ] {
+            ctx.overrides.insert(k.into(), v);
+        }
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool")
+            .install(|| exp.run(&ctx).expect("runs"))
+    };
+    let (a, b) = (run(1), run(2));
+    assert_eq!(
+        serde_json::to_value(&a.tables).unwrap(),
+        serde_json::to_value(&b.tables).unwrap()
+    );
+}
+
+#[test]
+fn bad_cbo_config_is_a_clear_error() {
+    let exp = registry::find("cbo-gradient").expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides
+        .insert("x0".into(), serde_json::json!([1.0, 2.0, 3.0]));
+    assert!(exp.run(&ctx).is_err());
+    let exp = registry::find("cbo-benchmark").expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides.insert("sizes".into(), serde_json::json!([0]));
+    assert!(exp.run(&ctx).is_err());
+}
