@@ -7,6 +7,7 @@
 //! | module | concept |
 //! |---|---|
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
+//! | [`fisher_rao`] | kernelised Fisher–Rao weight flow (four kernelisations), Euler / exponentiated steps, resampling, WFR |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`projected`] | projected MFLD on simplices and boxes |
@@ -14,6 +15,7 @@
 
 pub mod dynamics;
 pub mod error;
+pub mod fisher_rao;
 pub mod langevin;
 pub mod mirror_langevin;
 pub mod projected;
@@ -21,6 +23,9 @@ pub mod runner;
 
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
+pub use fisher_rao::{
+    FisherRao, GaussianReference, Kernelisation, PositivityGuard, RESAMPLING_STREAM, WeightStep,
+};
 pub use langevin::{LangevinParams, Mfld};
 pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,

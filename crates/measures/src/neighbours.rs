@@ -56,7 +56,7 @@ impl CellList {
                 got: points.len(),
             });
         }
-        if !(radius > 0.0) {
+        if radius.is_nan() || radius <= 0.0 {
             return Err(MeasuresError::InvalidDomain {
                 reason: format!("search radius must be > 0, got {radius}"),
             });
