@@ -2,6 +2,10 @@
 //!
 //! Each paper experiment as a function `config → Report`, registered in [`registry`].
 pub mod error;
+pub mod fisher_rao_bandwidth;
+pub mod fisher_rao_chaos;
+pub mod fisher_rao_common;
+pub mod fisher_rao_oracle;
 pub mod gaussian_oracle;
 pub mod mfld_bias;
 pub mod mfld_chaos;

@@ -78,6 +78,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mfld_bias::MfldBias,
         &crate::mfld_chaos::MfldChaos,
         &crate::mfld_nn::MfldNn,
+        &crate::fisher_rao_oracle::FisherRaoOracle,
+        &crate::fisher_rao_bandwidth::FisherRaoBandwidth,
+        &crate::fisher_rao_chaos::FisherRaoChaos,
     ]
 }
 

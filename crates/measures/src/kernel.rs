@@ -280,6 +280,135 @@ impl<'a> KernelSums<'a> {
     }
 }
 
+/// The kernel matrix K_tj = K_ε(y_t − X^j) stored sparsely (rows = targets, only the
+/// entries within the kernel's support), for repeated kernel sums over positions that do
+/// not move (the pure Fisher–Rao flow): building costs one kernel evaluation per
+/// neighbour pair, each later [`KernelMatrix::apply`] only a multiply–add per entry.
+/// Entries are stored in the neighbour order of [`KernelSums::apply`], so both give the
+/// same bits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KernelMatrix {
+    n_sources: usize,
+    row_start: Vec<usize>,
+    cols: Vec<u32>,
+    vals: Vec<f64>,
+}
+
+impl KernelMatrix {
+    /// Builds the matrix of `sums` at the target rows of `targets`; `None` when it would
+    /// hold more than `max_entries` non-zeros (the caller then uses `sums` directly).
+    pub fn build(
+        sums: &KernelSums<'_>,
+        targets: &[f64],
+        max_entries: usize,
+        par: Parallelism,
+    ) -> Result<Option<Self>> {
+        let d = sums.kernel.dim();
+        if !targets.len().is_multiple_of(d) {
+            return Err(MeasuresError::DimensionMismatch {
+                what: "kernel-matrix targets (length not a multiple of d)",
+                expected: targets.len() / d * d,
+                got: targets.len(),
+            });
+        }
+        if sums.n_sources() > u32::MAX as usize {
+            return Ok(None);
+        }
+        let m = targets.len() / d;
+        let r2max = sums.kernel.support_radius().powi(2);
+        let total = std::sync::atomic::AtomicUsize::new(0);
+        let row = |t: usize| -> Option<Vec<(u32, f64)>> {
+            let y = &targets[t * d..(t + 1) * d];
+            let mut entries = Vec::new();
+            sums.cells.for_each_candidate(y, |j| {
+                let x = &sums.sources[j * d..(j + 1) * d];
+                let r2: f64 = x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum();
+                if r2 < r2max {
+                    entries.push((j as u32, sums.kernel.eval_sq(r2)));
+                }
+            });
+            let so_far = total.fetch_add(entries.len(), std::sync::atomic::Ordering::Relaxed);
+            (so_far + entries.len() <= max_entries).then_some(entries)
+        };
+        let rows: Option<Vec<Vec<(u32, f64)>>> = match par {
+            Parallelism::Sequential => (0..m).map(row).collect(),
+            Parallelism::Rayon => (0..m).into_par_iter().with_min_len(64).map(row).collect(),
+        };
+        let Some(rows) = rows else { return Ok(None) };
+        let nnz = rows.iter().map(Vec::len).sum();
+        let mut out = Self {
+            n_sources: sums.n_sources(),
+            row_start: Vec::with_capacity(m + 1),
+            cols: Vec::with_capacity(nnz),
+            vals: Vec::with_capacity(nnz),
+        };
+        out.row_start.push(0);
+        for r in rows {
+            for (j, v) in r {
+                out.cols.push(j);
+                out.vals.push(v);
+            }
+            out.row_start.push(out.cols.len());
+        }
+        Ok(Some(out))
+    }
+
+    /// Number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.vals.len()
+    }
+
+    /// Number of target rows.
+    pub fn n_targets(&self) -> usize {
+        self.row_start.len() - 1
+    }
+
+    /// out[t·k + c] = Σ_j K_tj columns[c][j], as [`KernelSums::apply`].
+    pub fn apply(&self, columns: &[&[f64]], out: &mut [f64], par: Parallelism) -> Result<()> {
+        let k = columns.len();
+        if k == 0 {
+            return Err(MeasuresError::Empty {
+                what: "number of kernel-sum columns",
+            });
+        }
+        if let Some(c) = columns.iter().find(|c| c.len() != self.n_sources) {
+            return Err(MeasuresError::DimensionMismatch {
+                what: "kernel-sum coefficient column",
+                expected: self.n_sources,
+                got: c.len(),
+            });
+        }
+        if out.len() != self.n_targets() * k {
+            return Err(MeasuresError::DimensionMismatch {
+                what: "kernel-sum output",
+                expected: self.n_targets() * k,
+                got: out.len(),
+            });
+        }
+        let one = |t: usize, o: &mut [f64]| {
+            o.fill(0.0);
+            let (a, b) = (self.row_start[t], self.row_start[t + 1]);
+            for (&j, &kv) in self.cols[a..b].iter().zip(&self.vals[a..b]) {
+                for (o, col) in o.iter_mut().zip(columns) {
+                    *o += kv * col[j as usize];
+                }
+            }
+        };
+        match par {
+            Parallelism::Sequential => out
+                .chunks_exact_mut(k)
+                .enumerate()
+                .for_each(|(t, o)| one(t, o)),
+            Parallelism::Rayon => out
+                .par_chunks_exact_mut(k)
+                .enumerate()
+                .with_min_len(64)
+                .for_each(|(t, o)| one(t, o)),
+        }
+        Ok(())
+    }
+}
+
 /// Kernel density (K_ε * m^N)(X^i) = Σ_j W^j K_ε(X^i − X^j) of a (weighted) ensemble at
 /// all of its particles, in one pass, written into `out` (length N).
 pub fn kernel_density_into(
@@ -374,6 +503,18 @@ mod tests {
             sums.apply(&pts, &[&w], &mut par, Parallelism::Rayon)
                 .unwrap();
             assert_eq!(seq, par);
+            let mat = KernelMatrix::build(&sums, &pts, usize::MAX, Parallelism::Rayon)
+                .unwrap()
+                .unwrap();
+            let mut cached = vec![0.0; n];
+            mat.apply(&[&w], &mut cached, Parallelism::Sequential)
+                .unwrap();
+            assert_eq!(seq, cached);
+            assert!(
+                KernelMatrix::build(&sums, &pts, 10, Parallelism::Sequential)
+                    .unwrap()
+                    .is_none()
+            );
             for i in 0..n {
                 let y = &pts[i * d..(i + 1) * d];
                 let brute: f64 = (0..n)

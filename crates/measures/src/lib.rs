@@ -34,7 +34,9 @@ pub mod weights;
 pub use domain::{BoxBounds, Domain};
 pub use ensemble::Ensemble;
 pub use error::{MeasuresError, Result};
-pub use kernel::{Kernel, KernelShape, KernelSums, kernel_density, kernel_density_into};
+pub use kernel::{
+    Kernel, KernelMatrix, KernelShape, KernelSums, kernel_density, kernel_density_into,
+};
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
 pub use rng::{NoiseStreams, ParticleRng, StepStreams};

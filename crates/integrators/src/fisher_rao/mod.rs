@@ -60,7 +60,7 @@ pub use reference::{BUMP_QUADRATURE_MAX_DIM, BUMP_QUADRATURE_NODES, GaussianRefe
 use meanfield_energy::Functional;
 use meanfield_measures::compensated::NeumaierSum;
 use meanfield_measures::{
-    Domain, Ensemble, Kernel, KernelSums, NoiseStreams, Parallelism, Weights,
+    Domain, Ensemble, Kernel, KernelMatrix, KernelSums, NoiseStreams, Parallelism, Weights,
 };
 use rand_distr::{Distribution, Open01};
 use serde::{Deserialize, Serialize};
@@ -172,7 +172,14 @@ pub struct FisherRao<F> {
     rate: Vec<f64>,
     /// Cached log (K_ε * π) at the positions it was computed for.
     log_ref_smoothed: Option<(Vec<f64>, Vec<f64>)>,
+    /// Largest kernel matrix (non-zeros) kept between steps.
+    cache_limit: usize,
+    /// Kernel matrix at the positions it was built for (`None` inside: too large).
+    kernel_cache: Option<(Vec<f64>, Option<KernelMatrix>)>,
 }
+
+/// Default bound on the cached kernel matrix: 2^22 non-zeros (48 MiB).
+pub const DEFAULT_KERNEL_CACHE: usize = 1 << 22;
 
 impl<F: Functional> FisherRao<F> {
     /// The flow for F = `functional`, entropy weight σ = `sigma` > 0, step h > 0, the
@@ -213,6 +220,8 @@ impl<F: Functional> FisherRao<F> {
             resamplings: 0,
             rate: Vec::new(),
             log_ref_smoothed: None,
+            cache_limit: DEFAULT_KERNEL_CACHE,
+            kernel_cache: None,
         })
     }
 
@@ -257,6 +266,17 @@ impl<F: Functional> FisherRao<F> {
         self.refuse_for_density_ratio("transport")?;
         self.transport_seed = Some(seed);
         Ok(self)
+    }
+
+    /// Keeps the kernel matrix K_ε(X^i − X^j) between steps while the positions do not
+    /// move and it has at most `max_entries` non-zeros (0 disables the cache). The
+    /// results are the same bits either way; only the cost changes (one kernel
+    /// evaluation per pair once, then a multiply–add per pair and step). Default
+    /// [`DEFAULT_KERNEL_CACHE`].
+    pub fn with_kernel_cache(mut self, max_entries: usize) -> Self {
+        self.cache_limit = max_entries;
+        self.kernel_cache = None;
+        self
     }
 
     /// Spreads the kernel sums over the rayon pool (results unchanged).
@@ -366,15 +386,31 @@ impl<F: Functional> FisherRao<F> {
                 }
             }
         } else {
-            let sums = KernelSums::new(self.kernel, ens.as_slice())?;
-            let mut rho = vec![0.0; n];
-            sums.apply(ens.as_slice(), &[w], &mut rho, self.parallelism)?;
             // log(K*m) − log(K*π) or − log π at every particle.
             let log_ref: Vec<f64> = if kern.smooths_reference() {
                 self.smoothed_reference(ens).to_vec()
             } else {
                 ens.rows().map(|x| self.reference.log_density(x)).collect()
             };
+            let sums = KernelSums::new(self.kernel, ens.as_slice())?;
+            if self.cache_limit > 0
+                && !matches!(&self.kernel_cache, Some((pos, _)) if pos == ens.as_slice())
+            {
+                let mat =
+                    KernelMatrix::build(&sums, ens.as_slice(), self.cache_limit, self.parallelism)?;
+                self.kernel_cache = Some((ens.as_slice().to_vec(), mat));
+            }
+            let cached = match &self.kernel_cache {
+                Some((pos, Some(m))) if pos == ens.as_slice() => Some(m),
+                _ => None,
+            };
+            let par = self.parallelism;
+            let apply = |cols: &[&[f64]], out: &mut [f64]| match cached {
+                Some(m) => m.apply(cols, out, par),
+                None => sums.apply(ens.as_slice(), cols, out, par),
+            };
+            let mut rho = vec![0.0; n];
+            apply(&[w], &mut rho)?;
             let log_ratio: Vec<f64> = rho
                 .iter()
                 .zip(&log_ref)
@@ -404,7 +440,7 @@ impl<F: Functional> FisherRao<F> {
                         .collect();
                     let ch: Vec<f64> = c.iter().zip(&smoothed).map(|(c, h)| c * h).collect();
                     let mut nd = vec![0.0; 2 * n];
-                    sums.apply(ens.as_slice(), &[&ch, &c], &mut nd, self.parallelism)?;
+                    apply(&[&ch, &c], &mut nd)?;
                     for (i, g) in g.iter_mut().enumerate() {
                         let (num, den) = (nd[2 * i], nd[2 * i + 1]);
                         let s = if den > 0.0 { num / den } else { 0.0 };
