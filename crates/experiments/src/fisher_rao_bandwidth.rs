@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::fisher_rao_common::{KERNEL_CACHE, RunSpec, gaussian_path, run_flow, short};
+use crate::fisher_rao_common::{GaussianModel, KERNEL_CACHE, RunSpec, run_flow, short};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
@@ -225,9 +225,14 @@ impl Experiment for FisherRaoBandwidth {
                 let (fm, fv) = fixed_point(kern, eps, c, sigma);
                 // The ODE's fixed point agrees with the closed form (two derivations).
                 let drift = |_: &[f64]| vec![c];
-                let ode = gaussian_path(kern, eps * eps, sigma, 1, cfg.h, 4000, 1, &drift)
-                    .pop()
-                    .ok_or_else(|| ExperimentError::Config("empty oracle path".into()))?;
+                let model = GaussianModel {
+                    kernelisation: kern,
+                    tau2: eps * eps,
+                    sigma,
+                    d: 1,
+                    drift: &drift,
+                };
+                let ode = model.state_after(cfg.h, 4000);
                 report.checks.push(Check::within(
                     format!(
                         "{} ε = {eps}: oracle ODE fixed point = closed form",
@@ -240,18 +245,7 @@ impl Experiment for FisherRaoBandwidth {
                 // The particle system after `steps` steps is compared with the exact
                 // discrete-time mean-field state after the same steps (slow variants,
                 // e.g. (3) at large ε, are not yet at their fixed point).
-                let at = gaussian_path(
-                    kern,
-                    eps * eps,
-                    sigma,
-                    1,
-                    cfg.h,
-                    cfg.steps as usize,
-                    1,
-                    &drift,
-                )
-                .pop()
-                .ok_or_else(|| ExperimentError::Config("empty oracle path".into()))?;
+                let at = model.state_after(cfg.h, cfg.steps as usize);
                 report.checks.push(Check::within(
                     format!(
                         "{} ε = {eps}: mean after {} steps (N → ∞) vs mean-field oracle (4 se)",

@@ -118,31 +118,52 @@ pub fn gaussian_rate(
     }
 }
 
-/// The oracle path at steps 0..=steps of the exponentiated scheme with step `h`, each
-/// step split into `substeps` forward-Euler substeps (1: the exact discrete-time
-/// mean-field limit; many: the continuous-time flow to O(h/substeps)).
-pub fn gaussian_path(
-    kern: Kernelisation,
-    tau2: f64,
-    sigma: f64,
-    d: usize,
-    h: f64,
-    steps: usize,
-    substeps: usize,
-    drift: &dyn Fn(&[f64]) -> Vec<f64>,
-) -> Vec<GaussianState> {
-    let mut s = GaussianState::reference(d);
-    let mut path = vec![s.clone()];
-    let dt = h / substeps as f64;
-    for _ in 0..steps {
-        for _ in 0..substeps {
-            let (a, b) = gaussian_rate(kern, tau2, sigma, &s, drift);
-            s.p += dt * a;
-            s.q.iter_mut().zip(&b).for_each(|(q, b)| *q -= dt * b);
+/// A mean-field drift c(μ) (the x-coefficient of δF/δm at mean μ).
+pub type Drift<'a> = &'a (dyn Fn(&[f64]) -> Vec<f64> + Sync);
+
+/// An owned [`Drift`].
+pub type BoxedDrift<'a> = Box<dyn Fn(&[f64]) -> Vec<f64> + Sync + 'a>;
+
+/// One Gaussian oracle: variant, kernel variance τ², σ, dimension d and drift c(μ).
+#[derive(Clone, Copy)]
+pub struct GaussianModel<'a> {
+    /// Kernelisation.
+    pub kernelisation: Kernelisation,
+    /// Kernel variance τ² (ε² for the Gaussian kernel).
+    pub tau2: f64,
+    /// Entropy weight σ.
+    pub sigma: f64,
+    /// Dimension d.
+    pub d: usize,
+    /// c(μ).
+    pub drift: Drift<'a>,
+}
+
+impl GaussianModel<'_> {
+    /// The oracle path at steps 0..=steps of the exponentiated scheme with step `h`,
+    /// each step split into `substeps` forward-Euler substeps (1: the exact discrete-time
+    /// mean-field limit; many: the continuous-time flow to O(h/substeps)).
+    pub fn path(&self, h: f64, steps: usize, substeps: usize) -> Vec<GaussianState> {
+        let mut s = GaussianState::reference(self.d);
+        let mut path = vec![s.clone()];
+        let dt = h / substeps as f64;
+        for _ in 0..steps {
+            for _ in 0..substeps {
+                let (a, b) =
+                    gaussian_rate(self.kernelisation, self.tau2, self.sigma, &s, self.drift);
+                s.p += dt * a;
+                s.q.iter_mut().zip(&b).for_each(|(q, b)| *q -= dt * b);
+            }
+            path.push(s.clone());
         }
-        path.push(s.clone());
+        path
     }
-    path
+
+    /// The state after `steps` steps of size `h` (see [`GaussianModel::path`]).
+    pub fn state_after(&self, h: f64, steps: usize) -> GaussianState {
+        let mut p = self.path(h, steps, 1);
+        p.pop().unwrap_or_else(|| GaussianState::reference(self.d))
+    }
 }
 
 /// One observation of a particle run.

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::fisher_rao_common::{
-    GaussianState, KERNEL_CACHE, Observation, RunSpec, gaussian_path, run_flow, short,
+    BoxedDrift, GaussianModel, GaussianState, KERNEL_CACHE, Observation, RunSpec, run_flow, short,
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
@@ -246,7 +246,7 @@ impl Experiment for FisherRaoOracle {
         let total = 2 * Kernelisation::ALL.len();
         let mut done = 0;
         for case in [Case::Linear, Case::Interaction] {
-            let drift: Box<dyn Fn(&[f64]) -> Vec<f64> + Sync> = match case {
+            let drift: BoxedDrift<'_> = match case {
                 Case::Linear => {
                     let c = cfg.slope.clone();
                     Box::new(move |_: &[f64]| c.clone())
@@ -257,9 +257,14 @@ impl Experiment for FisherRaoOracle {
                 }
             };
             let steps = cfg.steps as usize;
-            let exact_path = |kern, substeps| {
-                gaussian_path(kern, tau2, cfg.sigma, d, cfg.h, steps, substeps, &*drift)
+            let model = |kernelisation| GaussianModel {
+                kernelisation,
+                tau2,
+                sigma: cfg.sigma,
+                d,
+                drift: &*drift,
             };
+            let exact_path = |kern, substeps| model(kern).path(cfg.h, steps, substeps);
             let unkernelised = exact_path(Kernelisation::DensityRatio, 1);
             let continuous = exact_path(Kernelisation::DensityRatio, 200);
             for kern in Kernelisation::ALL {
@@ -296,9 +301,7 @@ impl Experiment for FisherRaoOracle {
                 )?;
                 let x = extrapolate(&s, &small);
                 let oracle = exact_path(kern, 1);
-                let fixed = gaussian_path(kern, tau2, cfg.sigma, d, cfg.h, 4000, 1, &*drift)
-                    .pop()
-                    .unwrap_or_else(|| GaussianState::reference(d));
+                let fixed = model(kern).state_after(cfg.h, 4000);
                 let last = s.t.len() - 1;
                 let mid = (last / 4).max(1);
                 for (j, when) in [(mid, "t₁"), (last, "t")] {
