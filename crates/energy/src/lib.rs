@@ -12,6 +12,8 @@
 //! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
 //! | [`objectives`] | objectives f: R^d → R for CBO and the test functions (Rastrigin, Ackley, …) |
 //! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
+//! | [`linear_potential`] | F(μ) = ∫ c·x dμ (Fisher–Rao oracle) |
+//! | [`mean_interaction`] | F(μ) = (κ/2)|E x − b|² (Fisher–Rao oracle) |
 //! | [`quadratic`] | Gaussian oracle F(μ) = ∫|x|²/2 + (κ/2)|E x − b|² |
 //! | [`simplex_moment`] | F(μ) = ‖E x − q‖² + β Σ E[−ln x_i] on the simplex |
 //! | [`two_layer`] | mean-field two-layer tanh network: F(μ) = (1/2M) Σ_j (E_μ[a tanh(w·z_j)] − y_j)² + (ρ/2) E‖θ‖² |
@@ -22,6 +24,8 @@ pub mod feature_map;
 pub mod frozen;
 pub mod functional;
 pub mod latent;
+pub mod linear_potential;
+pub mod mean_interaction;
 pub mod objectives;
 pub mod process;
 pub mod quadratic;
@@ -37,6 +41,8 @@ pub use functional::Functional;
 pub use latent::{
     BayesianLogistic, Decoder, DecoderShape, HierarchicalGaussian, LatentModel, PixelLikelihood,
 };
+pub use linear_potential::LinearPotential;
+pub use mean_interaction::MeanInteraction;
 pub use objectives::{Objective, TestFunction, TestKind};
 pub use process::PathLaw;
 pub use quadratic::QuadraticInteraction;

@@ -86,6 +86,9 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::mpgd_digits::MpgdDigits,
         &crate::cbo_benchmark::CboBenchmark,
         &crate::cbo_gradient::CboGradient,
+        &crate::fisher_rao_oracle::FisherRaoOracle,
+        &crate::fisher_rao_bandwidth::FisherRaoBandwidth,
+        &crate::fisher_rao_chaos::FisherRaoChaos,
     ]
 }
 

@@ -52,6 +52,18 @@ pub enum IntegratorError {
         /// The underlying error.
         source: meanfield_linalg::LinalgError,
     },
+    /// An Euler Fisher–Rao weight step would make a weight negative (h · max a ≥ 1).
+    #[error(
+        "step {step}: Euler weight step with h = {h} and max rate {max_rate} has h·max a ≥ 1 and would make a weight negative; lower h, use PositivityGuard::Shrink or the exponentiated step"
+    )]
+    PositivityLost {
+        /// Step index (0-based, the step that was refused).
+        step: u64,
+        /// The step size h.
+        h: f64,
+        /// max_i a(m^N, X^i).
+        max_rate: f64,
+    },
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),

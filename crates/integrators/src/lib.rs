@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) |
 //! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
+//! | [`fisher_rao`] | kernelised Fisher–Rao weight flow (four kernelisations), Euler / exponentiated steps, resampling, WFR |
 //! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`mgdm`] | MGDM and MF-MGDM (coupling groups, positivity projection) with exact log|det| by the determinant lemma |
@@ -18,6 +19,7 @@
 pub mod cbo;
 pub mod dynamics;
 pub mod error;
+pub mod fisher_rao;
 pub mod langevin;
 pub mod mgdm;
 pub mod mirror_langevin;
@@ -30,6 +32,9 @@ pub use cbo::{
 };
 pub use dynamics::{Dynamics, DynamicsState, StepReport};
 pub use error::{IntegratorError, Result};
+pub use fisher_rao::{
+    FisherRao, GaussianReference, Kernelisation, PositivityGuard, RESAMPLING_STREAM, WeightStep,
+};
 pub use langevin::{LangevinParams, Mfld};
 pub use mgdm::{Coupling, Mgdm, MgdmParams, MgdmStepReport};
 pub use mirror_langevin::{

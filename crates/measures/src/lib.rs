@@ -16,12 +16,16 @@
 //! | [`rng`] | (seed, step, particle)-keyed random streams |
 //! | [`parallel`] | particle loops that are thread-count invariant |
 //! | [`compensated`] | Neumaier summation |
+//! | [`kernel`] | Gaussian and bump kernels K_ε, kernel sums and densities K_ε * m^N |
+//! | [`neighbours`] | fixed-radius neighbour search (cell list) |
 
 pub mod compensated;
 pub mod domain;
 pub mod ensemble;
 pub mod error;
+pub mod kernel;
 pub mod mirror;
+pub mod neighbours;
 pub mod parallel;
 pub mod projection;
 pub mod rng;
@@ -30,6 +34,9 @@ pub mod weights;
 pub use domain::{BoxBounds, Domain};
 pub use ensemble::Ensemble;
 pub use error::{MeasuresError, Result};
+pub use kernel::{
+    Kernel, KernelMatrix, KernelShape, KernelSums, kernel_density, kernel_density_into,
+};
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
 pub use rng::{NoiseStreams, ParticleRng, StepStreams};

@@ -1,0 +1,252 @@
+//! `fisher-rao-chaos`: propagation of chaos for the kernelised Fisher–Rao particle
+//! system (the paper's main theorem): at a fixed time t the weighted particle measure
+//! concentrates on its mean-field limit at rate N^{-1/2}, i.e. squared errors of
+//! weighted moments scale like C/N.
+//!
+//! Setting: d = 1, π = N(0, 1), linear F(m) = ∫ c x dm, bump mollifier of radius ε (cell
+//! list), exponentiated step. For every kernelisation and N = 2^k the weighted mean is
+//! computed over independent replicates; the observable is its variance across
+//! replicates V̂_N (the squared error about the N-particle law's own mean, free of the
+//! finite-N bias), whose log–log slope in N is fitted (expected −1, band [−1.2, −0.8]).
+//! For the density-ratio variant the exact limit is known (m_k ∝ π e^{−s_k c x/σ},
+//! s_k = 1 − (1 − hσ)^k), so its mean-squared error E|m̄_N − m̄_∞|² is fitted as well.
+//! The ESS at time t is reported per N.
+
+use meanfield_energy::LinearPotential;
+use meanfield_integrators::{Kernelisation, WeightStep};
+use meanfield_measures::{KernelShape, Parallelism};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::fisher_rao_common::{RunSpec, run_flow, short};
+use crate::report::{Check, Plot, Series, Table};
+use crate::study;
+use crate::{Experiment, ExperimentError, Report, RunContext};
+
+/// Parameters of the experiment (every key can be overridden with `--config`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FisherRaoChaosConfig {
+    /// Entropy weight σ.
+    pub sigma: f64,
+    /// Slope c of V(x) = c x.
+    pub slope: f64,
+    /// Bump radius ε.
+    pub eps: f64,
+    /// Exponentiated step h.
+    pub h: f64,
+    /// Steps to the fixed time t = steps · h.
+    pub steps: u64,
+    /// Smallest ensemble 2^log2_min.
+    pub log2_min: u32,
+    /// Largest ensemble 2^log2_max.
+    pub log2_max: u32,
+    /// Independent replicates per size.
+    pub seeds: usize,
+}
+
+impl FisherRaoChaosConfig {
+    /// Defaults: full study, or the reduced `--quick` one.
+    pub fn defaults(quick: bool) -> Self {
+        Self {
+            sigma: 1.0,
+            slope: 1.0,
+            eps: 0.5,
+            h: 0.1,
+            steps: 10,
+            log2_min: if quick { 7 } else { 6 },
+            log2_max: if quick { 10 } else { 14 },
+            seeds: if quick { 64 } else { 48 },
+        }
+    }
+
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 20 {
+            return Err(ExperimentError::Config(
+                "need seeds ≥ 3 and at least 3 sizes with log2_max ≤ 20".into(),
+            ));
+        }
+        for (name, v) in [("sigma", self.sigma), ("eps", self.eps), ("h", self.h)] {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err(ExperimentError::Config(format!(
+                    "{name} = {v} must be finite and > 0"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The experiment.
+pub struct FisherRaoChaos;
+
+/// Kernel-matrix cache of the chaos runs: 2^27 non-zeros (≈ 1.6 GB) so that N = 2^14
+/// with ε = 0.5 (≈ 0.38 N² pairs) keeps its matrix.
+const CHAOS_CACHE: usize = 1 << 27;
+
+impl Experiment for FisherRaoChaos {
+    fn name(&self) -> &'static str {
+        "fisher-rao-chaos"
+    }
+
+    fn description(&self) -> &'static str {
+        "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope"
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
+        let (cfg, cfg_json) =
+            ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))?;
+        cfg.validate()?;
+        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+        let t = cfg.steps as f64 * cfg.h;
+        let sk = 1.0 - (1.0 - cfg.h * cfg.sigma).powi(cfg.steps as i32);
+        let exact_mean = -sk * cfg.slope / cfg.sigma;
+        report.notes.push(format!(
+            "d = 1, π = N(0, 1), F(m) = ∫ {} x dm, σ = {}, bump mollifier ε = {}, exponentiated step h = {} \
+             to t = {t}; N = 2^{} … 2^{}, {} replicates per size. Observable: variance across replicates of \
+             the weighted mean (and, for the density ratio, its MSE about the exact limit {exact_mean:.5}).",
+            cfg.slope, cfg.sigma, cfg.eps, cfg.h, cfg.log2_min, cfg.log2_max, cfg.seeds
+        ));
+        let sizes: Vec<u32> = (cfg.log2_min..=cfg.log2_max).collect();
+        let mut slopes = Table::new([
+            "kernelisation",
+            "observable",
+            "slope",
+            "slope s.e.",
+            "R²",
+            "N·V̂ at largest N",
+        ]);
+        let mut per_n = Table::new(["kernelisation", "N", "V̂_N", "s.e.", "N·V̂_N", "ESS/N"]);
+        let total = Kernelisation::ALL.len();
+        for (vi, kern) in Kernelisation::ALL.into_iter().enumerate() {
+            let spec = |n: usize| RunSpec {
+                kernelisation: kern,
+                shape: KernelShape::Bump,
+                eps: cfg.eps,
+                sigma: cfg.sigma,
+                h: cfg.h,
+                steps: cfg.steps,
+                rule: WeightStep::Exponentiated,
+                n,
+                d: 1,
+                observe_every: 0,
+                keep_weights: false,
+                kernel_cache: CHAOS_CACHE,
+            };
+            let reps = study::replicate_over_sizes(
+                ctx.seed ^ ((vi as u64 + 1) << 56),
+                &sizes,
+                cfg.seeds,
+                |done, all| {
+                    (ctx.progress)(
+                        (vi as f64 + done as f64 / all as f64) / total as f64,
+                        "fisher-rao chaos",
+                    )
+                },
+                |n, seed| -> Result<(f64, f64), ExperimentError> {
+                    let f = LinearPotential::new(vec![cfg.slope])
+                        .map_err(|e| ExperimentError::Config(e.to_string()))?;
+                    let (obs, _) = run_flow(f, &spec(n), seed, Parallelism::Sequential)?;
+                    let o = obs
+                        .last()
+                        .ok_or_else(|| ExperimentError::Config("no observation".into()))?;
+                    Ok((o.mean[0], o.ess / n as f64))
+                },
+            )?;
+            let (mut ns, mut vs, mut mses) = (vec![], vec![], vec![]);
+            for size in &reps {
+                let means: Vec<Vec<f64>> = size.values.iter().map(|(m, _)| vec![*m]).collect();
+                let v = study::trace_variance(&means)?;
+                // s.e. of V̂ from the spread of q_r = R/(R−1)(m_r − m̄)².
+                let r = means.len() as f64;
+                let mbar = means.iter().map(|m| m[0]).sum::<f64>() / r;
+                let q: Vec<f64> = means
+                    .iter()
+                    .map(|m| r / (r - 1.0) * (m[0] - mbar).powi(2))
+                    .collect();
+                let se = meanfield_diagnostics::standard_error(&q)?;
+                let ess: Vec<f64> = size.values.iter().map(|(_, e)| *e).collect();
+                let ess = meanfield_diagnostics::sample_mean_var(&ess)?.0;
+                per_n.push_row(vec![
+                    json!(kern.label()),
+                    json!(size.n),
+                    json!(v),
+                    json!(se),
+                    json!(size.n as f64 * v),
+                    json!(ess),
+                ]);
+                ns.push(size.n as f64);
+                vs.push(v);
+                let mse: Vec<f64> = size
+                    .values
+                    .iter()
+                    .map(|(m, _)| (m - exact_mean).powi(2))
+                    .collect();
+                mses.push(meanfield_diagnostics::sample_mean_var(&mse)?.0);
+            }
+            let fit = meanfield_diagnostics::loglog_slope(&ns, &vs)?;
+            report.checks.push(Check::in_band(
+                format!("{}: chaos slope of Var(weighted mean) vs N", kern.label()),
+                fit.slope,
+                -1.2,
+                -0.8,
+            ));
+            slopes.push_row(vec![
+                json!(kern.label()),
+                json!("Var of weighted mean"),
+                json!(fit.slope),
+                json!(fit.slope_se),
+                json!(fit.r_squared),
+                json!(ns.last().copied().unwrap_or(0.0) * vs.last().copied().unwrap_or(0.0)),
+            ]);
+            report.series.insert(
+                format!("{} Var(mean)", short(kern)),
+                Series {
+                    x: ns.clone(),
+                    y: vs,
+                },
+            );
+            if kern == Kernelisation::DensityRatio {
+                let fit = meanfield_diagnostics::loglog_slope(&ns, &mses)?;
+                report.checks.push(Check::in_band(
+                    "density ratio: chaos slope of MSE(weighted mean) about the exact limit",
+                    fit.slope,
+                    -1.2,
+                    -0.8,
+                ));
+                slopes.push_row(vec![
+                    json!(kern.label()),
+                    json!("MSE about exact limit"),
+                    json!(fit.slope),
+                    json!(fit.slope_se),
+                    json!(fit.r_squared),
+                    json!(ns.last().copied().unwrap_or(0.0) * mses.last().copied().unwrap_or(0.0)),
+                ]);
+                report.series.insert(
+                    "ratio MSE about exact limit".into(),
+                    Series { x: ns, y: mses },
+                );
+            }
+        }
+        report.tables.insert("chaos slopes".into(), slopes);
+        report.tables.insert("variance per N".into(), per_n);
+        let mut series: Vec<String> = Kernelisation::ALL
+            .iter()
+            .map(|k| format!("{} Var(mean)", short(*k)))
+            .collect();
+        series.push("ratio MSE about exact limit".into());
+        report.plots.push(Plot {
+            name: "chaos".into(),
+            title: format!(
+                "Propagation of chaos at t = {t}: squared error of the weighted mean vs N"
+            ),
+            x_label: "N".into(),
+            y_label: "squared error".into(),
+            series,
+            log_x: true,
+            log_y: true,
+            scatter: false,
+        });
+        Ok(report)
+    }
+}

@@ -1,0 +1,281 @@
+//! Invariants of the kernelised Fisher–Rao flow (`docs/fisher-rao.md`): Σ W = 1 to 1e-12
+//! and W ≥ 0 after any number of steps, a centred rate (|Σ W a| ≤ 1e-12), permutation
+//! equivariance, thread-count invariance, the exact density-ratio oracle and typed errors.
+
+use meanfield_energy::{LinearPotential, MeanInteraction};
+use meanfield_integrators::{
+    Checkpoint, Dynamics, FisherRao, GaussianReference, IntegratorError, Kernelisation,
+    PositivityGuard, Runner, WeightStep,
+};
+use meanfield_measures::{Domain, Ensemble, Kernel, KernelShape, NoiseStreams, Parallelism};
+use proptest::prelude::*;
+
+fn sample(n: usize, d: usize, seed: u64) -> Ensemble {
+    let s = NoiseStreams::new(seed, 5);
+    Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
+        s.fill_standard_normal(0, i as u64, row)
+    })
+    .unwrap()
+}
+
+fn flow(
+    d: usize,
+    kern: Kernelisation,
+    shape: KernelShape,
+    eps: f64,
+    h: f64,
+) -> FisherRao<MeanInteraction> {
+    let f = MeanInteraction::new(1.5, (0..d).map(|k| 1.0 - k as f64).collect()).unwrap();
+    FisherRao::new(
+        f,
+        GaussianReference::standard(d).unwrap(),
+        0.7,
+        h,
+        kern,
+        Kernel::new(shape, eps, d).unwrap(),
+    )
+    .unwrap()
+}
+
+fn kernelisation() -> impl Strategy<Value = Kernelisation> {
+    prop::sample::select(Kernelisation::ALL.to_vec())
+}
+
+fn shape() -> impl Strategy<Value = KernelShape> {
+    prop::sample::select(vec![KernelShape::Gaussian, KernelShape::Bump])
+}
+
+fn total(ens: &Ensemble) -> f64 {
+    meanfield_measures::compensated::compensated_sum(ens.weights().unwrap().as_slice())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 40, ..ProptestConfig::default() })]
+
+    /// Σ W = 1 to 1e-12 and W ≥ 0 after any number of Euler (shrink-guarded) or
+    /// exponentiated steps, and the rate is centred: |Σ W a| ≤ 1e-12.
+    #[test]
+    fn weights_stay_normalised_and_rate_centred(
+        n in 2usize..120, d in 1usize..3, steps in 1u64..25, seed in any::<u64>(),
+        kern in kernelisation(), shape in shape(), eps in 0.2f64..1.0, h in 0.01f64..2.0,
+        euler in any::<bool>(),
+    ) {
+        let mut fr = flow(d, kern, shape, eps, h);
+        if euler {
+            fr = fr.with_step(WeightStep::Euler)
+                .with_guard(PositivityGuard::Shrink { safety: 0.5 }).unwrap();
+        }
+        let mut ens = sample(n, d, seed);
+        for k in 0..steps {
+            fr.step(&mut ens, k).unwrap();
+            let w = ens.weights().unwrap().as_slice();
+            prop_assert!(w.iter().all(|w| *w >= 0.0));
+            prop_assert!((total(&ens) - 1.0).abs() <= 1e-12, "Σ W − 1 = {}", total(&ens) - 1.0);
+            let mut a = vec![0.0; n];
+            fr.rate_into(&ens, &mut a).unwrap();
+            let centred = meanfield_measures::compensated::compensated_sum(
+                &a.iter().zip(w).map(|(a, w)| a * w).collect::<Vec<_>>());
+            prop_assert!(centred.abs() <= 1e-12, "Σ W a = {centred}");
+        }
+    }
+
+    /// Permuting the particles (positions and weights) permutes the rate and the new
+    /// weights (to rounding: neighbour sums run in another order).
+    #[test]
+    fn permutation_equivariance(
+        n in 2usize..80, d in 1usize..3, seed in any::<u64>(), rot in 1usize..80,
+        kern in kernelisation(), shape in shape(), eps in 0.2f64..1.0,
+    ) {
+        let rot = rot % n;
+        let mut fr = flow(d, kern, shape, eps, 0.3);
+        let mut ens = sample(n, d, seed);
+        fr.step(&mut ens, 0).unwrap(); // non-uniform weights
+        let perm: Vec<usize> = (0..n).map(|i| (i * 7 + rot) % n).collect();
+        let perm: Vec<usize> = if is_perm(&perm) { perm } else { (0..n).map(|i| (i + rot) % n).collect() };
+        let mut permuted = Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
+            row.copy_from_slice(ens.particle(perm[i]))
+        }).unwrap();
+        let w = ens.weights().unwrap().as_slice();
+        permuted.set_weights(meanfield_measures::Weights::from_unnormalised(
+            perm.iter().map(|&j| w[j]).collect()).unwrap()).unwrap();
+        let (mut a, mut b) = (vec![0.0; n], vec![0.0; n]);
+        fr.rate_into(&ens, &mut a).unwrap();
+        fr.rate_into(&permuted, &mut b).unwrap();
+        for i in 0..n {
+            prop_assert!((b[i] - a[perm[i]]).abs() <= 1e-10 * (1.0 + a[perm[i]].abs()));
+        }
+        fr.step(&mut ens, 1).unwrap();
+        fr.step(&mut permuted, 1).unwrap();
+        let (wa, wb) = (ens.weights().unwrap().as_slice(), permuted.weights().unwrap().as_slice());
+        for i in 0..n {
+            prop_assert!((wb[i] - wa[perm[i]]).abs() <= 1e-12 + 1e-10 * wa[perm[i]]);
+        }
+    }
+}
+
+fn is_perm(p: &[usize]) -> bool {
+    let mut s = p.to_vec();
+    s.sort_unstable();
+    s.iter().enumerate().all(|(i, v)| i == *v)
+}
+
+/// The same run sequentially and on a 3-thread rayon pool: the same bits, for every
+/// kernelisation, with resampling and transport (Wasserstein–Fisher–Rao) switched on.
+#[test]
+fn thread_count_invariance() {
+    for kern in Kernelisation::ALL {
+        let run = |par: Parallelism| {
+            let mut fr = flow(2, kern, KernelShape::Bump, 0.5, 0.4).with_parallelism(par);
+            if kern.uses_kernel() {
+                fr = fr
+                    .with_resampling(0.5, 3)
+                    .unwrap()
+                    .with_transport(9)
+                    .unwrap();
+            }
+            let mut ckpt = Checkpoint::start(&fr, sample(700, 2, 11));
+            Runner::new(12).run(&mut fr, &mut ckpt).unwrap();
+            let s = ckpt.state;
+            let mut bits: Vec<u64> = s.as_slice().iter().map(|v| v.to_bits()).collect();
+            bits.extend(s.weights().unwrap().as_slice().iter().map(|v| v.to_bits()));
+            bits
+        };
+        let seq = run(Parallelism::Sequential);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let par = pool.install(|| run(Parallelism::Rayon));
+        assert_eq!(seq, par, "{kern:?}");
+    }
+}
+
+/// Density ratio with the exponentiated step on linear F: log W_k = (1 − hσ) log W_{k−1}
+/// − h c·x + const, so W_k ∝ exp(−s_k c·x/σ) with s_k = 1 − (1 − hσ)^k exactly.
+#[test]
+fn density_ratio_exponentiated_step_is_the_exact_discrete_flow() {
+    let (sigma, h, k) = (0.8, 0.25, 9);
+    let c = vec![1.0, -0.5];
+    let f = LinearPotential::new(c.clone()).unwrap();
+    let mut fr = FisherRao::new(
+        f,
+        GaussianReference::standard(2).unwrap(),
+        sigma,
+        h,
+        Kernelisation::DensityRatio,
+        Kernel::gaussian(1.0, 2).unwrap(),
+    )
+    .unwrap();
+    let mut ens = sample(500, 2, 3);
+    for s in 0..k {
+        fr.step(&mut ens, s).unwrap();
+    }
+    let sk = 1.0 - (1.0 - h * sigma).powi(k as i32);
+    let logw: Vec<f64> = ens
+        .rows()
+        .map(|x| -sk * (c[0] * x[0] + c[1] * x[1]) / sigma)
+        .collect();
+    let want = meanfield_measures::Weights::from_log_weights(&logw).unwrap();
+    for (a, b) in ens
+        .weights()
+        .unwrap()
+        .as_slice()
+        .iter()
+        .zip(want.as_slice())
+    {
+        assert!((a - b).abs() <= 1e-12 * b.max(1e-300) + 1e-15, "{a} vs {b}");
+    }
+}
+
+/// Checkpoint after k steps, resume: the same bits as one run.
+#[test]
+fn checkpoint_resume_is_bit_identical() {
+    let mk = || {
+        flow(
+            1,
+            Kernelisation::SmoothedKl,
+            KernelShape::Gaussian,
+            0.4,
+            0.3,
+        )
+        .with_resampling(0.7, 1)
+        .unwrap()
+    };
+    let mut fr = mk();
+    let mut whole = Checkpoint::start(&fr, sample(300, 1, 2));
+    Runner::new(20).run(&mut fr, &mut whole).unwrap();
+    let mut fr = mk();
+    let mut part = Checkpoint::start(&fr, sample(300, 1, 2));
+    Runner::new(8).run(&mut fr, &mut part).unwrap();
+    let json = part.to_json().unwrap();
+    let mut part = Checkpoint::<Ensemble>::from_json(&json).unwrap();
+    let mut fr = mk();
+    Runner::new(20).run(&mut fr, &mut part).unwrap();
+    assert_eq!(whole, part);
+}
+
+#[test]
+fn euler_positivity_violation_is_a_typed_error() {
+    let mut fr = flow(
+        1,
+        Kernelisation::EvolvingMeasure,
+        KernelShape::Gaussian,
+        0.3,
+        50.0,
+    )
+    .with_step(WeightStep::Euler);
+    let mut ens = sample(200, 1, 4);
+    match fr.step(&mut ens, 0) {
+        Err(IntegratorError::PositivityLost {
+            step: 0,
+            h,
+            max_rate,
+        }) => {
+            assert!(h * max_rate >= 1.0)
+        }
+        other => panic!("expected PositivityLost, got {other:?}"),
+    }
+    // Shrinking instead takes a shorter step and keeps every weight positive.
+    let mut fr = fr
+        .with_guard(PositivityGuard::Shrink { safety: 0.5 })
+        .unwrap();
+    let rep = fr.step(&mut ens, 0).unwrap();
+    assert!(rep.dt < 50.0);
+    assert!(ens.weights().unwrap().as_slice().iter().all(|w| *w > 0.0));
+}
+
+#[test]
+fn bad_configurations_are_typed_errors() {
+    let fr = flow(
+        1,
+        Kernelisation::DensityRatio,
+        KernelShape::Gaussian,
+        0.3,
+        0.1,
+    );
+    assert!(matches!(
+        fr.with_resampling(0.5, 1),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let fr = flow(
+        1,
+        Kernelisation::EvolvingMeasure,
+        KernelShape::Gaussian,
+        0.3,
+        0.1,
+    );
+    assert!(
+        fr.with_guard(PositivityGuard::Shrink { safety: 1.0 })
+            .is_err()
+    );
+    let f = LinearPotential::new(vec![1.0]).unwrap();
+    let k = Kernel::gaussian(0.3, 1).unwrap();
+    let r = GaussianReference::standard(1).unwrap();
+    assert!(FisherRao::new(f.clone(), r.clone(), 0.0, 0.1, Kernelisation::Energy, k).is_err());
+    assert!(FisherRao::new(f.clone(), r.clone(), 1.0, -0.1, Kernelisation::Energy, k).is_err());
+    let k2 = Kernel::gaussian(0.3, 2).unwrap();
+    assert!(FisherRao::new(f, r, 1.0, 0.1, Kernelisation::Energy, k2).is_err());
+    // A wrong-dimension ensemble is refused by check_state.
+    let fr = flow(2, Kernelisation::Energy, KernelShape::Bump, 0.3, 0.1);
+    assert!(fr.check_state(&sample(10, 1, 1)).is_err());
+}
