@@ -9,71 +9,47 @@
 use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{EnergyError, Result, check_param};
+use crate::error::Result;
 use crate::functional::{Functional, check_shapes};
+use crate::mean_interaction::MeanInteraction;
 
-/// F(μ) = ∫|x|²/2 dμ + (κ/2)|E_μ x − b|².
+/// F(μ) = ∫|x|²/2 dμ + (κ/2)|E_μ x − b|²: the confinement ∫|x|²/2 dμ plus a
+/// [`MeanInteraction`] (serialised as the interaction's `{kappa, b}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct QuadraticInteraction {
-    kappa: f64,
-    b: Vec<f64>,
+    interaction: MeanInteraction,
 }
 
 impl QuadraticInteraction {
     /// Interaction strength κ ≥ 0 and anchor b ∈ R^d.
     pub fn new(kappa: f64, b: Vec<f64>) -> Result<Self> {
-        check_param("kappa", kappa, false)?;
-        if kappa < 0.0 {
-            return Err(EnergyError::InvalidParameter {
-                name: "kappa",
-                value: kappa,
-                reason: "must be ≥ 0",
-            });
-        }
-        if b.is_empty() {
-            return Err(EnergyError::DimensionMismatch {
-                what: "anchor b",
-                expected: 1,
-                got: 0,
-            });
-        }
-        for &v in &b {
-            check_param("b", v, false)?;
-        }
-        Ok(Self { kappa, b })
+        Ok(Self {
+            interaction: MeanInteraction::new(kappa, b)?,
+        })
     }
 
     /// κ.
     pub fn kappa(&self) -> f64 {
-        self.kappa
+        self.interaction.kappa()
     }
 
     /// b.
     pub fn anchor(&self) -> &[f64] {
-        &self.b
+        self.interaction.anchor()
     }
 
-    /// Mean of the minimiser of F + λ Ent: κ b / (1 + κ) (independent of λ).
+    /// Mean of the minimiser of F + λ Ent: κ b / (1 + κ) (independent of λ). The
+    /// confinement plays the role of the reference N(0, I) with σ = 1 in
+    /// [`MeanInteraction::minimiser_mean`].
     pub fn minimiser_mean(&self) -> Vec<f64> {
-        self.b
-            .iter()
-            .map(|b| self.kappa * b / (1.0 + self.kappa))
-            .collect()
-    }
-
-    /// κ (m − b), the shift shared by every particle's gradient.
-    fn shift(&self, ens: &Ensemble) -> Vec<f64> {
-        ens.mean()
-            .iter()
-            .zip(&self.b)
-            .map(|(m, b)| self.kappa * (m - b))
-            .collect()
+        self.interaction.minimiser_mean(1.0)
     }
 }
 
 impl Functional for QuadraticInteraction {
     fn dim(&self) -> usize {
-        self.b.len()
+        self.interaction.dim()
     }
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {
@@ -82,21 +58,15 @@ impl Functional for QuadraticInteraction {
         for (i, x) in ens.rows().enumerate() {
             second.add(ens.weight(i) * 0.5 * x.iter().map(|v| v * v).sum::<f64>());
         }
-        let gap: f64 = ens
-            .mean()
-            .iter()
-            .zip(&self.b)
-            .map(|(m, b)| (m - b) * (m - b))
-            .sum();
-        Ok(second.value() + 0.5 * self.kappa * gap)
+        Ok(second.value() + self.interaction.value(ens)?)
     }
 
+    /// ∇_x δF/δμ = x + κ(m − b).
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
-        check_shapes(self.dim(), ens, out.len(), self.dim())?;
-        let shift = self.shift(ens);
+        self.interaction.first_variation_grad(ens, out)?;
         for (o, x) in out.chunks_exact_mut(self.dim()).zip(ens.rows()) {
-            for ((o, x), s) in o.iter_mut().zip(x).zip(&shift) {
-                *o = x + s;
+            for (o, x) in o.iter_mut().zip(x) {
+                *o += x;
             }
         }
         Ok(())
@@ -104,10 +74,9 @@ impl Functional for QuadraticInteraction {
 
     /// δF/δμ(μ_N, x) = |x|²/2 + κ(m − b)·x (no additive constant).
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
-        check_shapes(self.dim(), ens, out.len(), 1)?;
-        let shift = self.shift(ens);
+        self.interaction.first_variation(ens, out)?;
         for (o, x) in out.iter_mut().zip(ens.rows()) {
-            *o = x.iter().zip(&shift).map(|(x, s)| 0.5 * x * x + s * x).sum();
+            *o += 0.5 * x.iter().map(|v| v * v).sum::<f64>();
         }
         Ok(())
     }

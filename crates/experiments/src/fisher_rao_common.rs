@@ -15,7 +15,7 @@
 //!
 //! With A₁ = σ(1 − p/(1 + τ²p)), B₁ = c + σq/(1 + τ²p) (variant 1),
 //! A₂ = σ(1/(1 + τ²) − p/(1 + τ²p)), B₂ = c + σq/(1 + τ²p) (variant 2), and the
-//! particle smoothing operator S[h](x) = ∫ K(x − y) ω(y) h(y) dy / ∫ K(x − y) ω(y) dy with
+//! particle smoothing operator `S[h](x)` = ∫ K(x − y) ω(y) h(y) dy / ∫ K(x − y) ω(y) dy with
 //! ω = m/(K * m) (the mean-field limit of the Lebesgue weights W^j/ρ_j), which maps a
 //! quadratic (A/2)|y|² + B·y to (Aβ²/2)|x|² + (Aβ(1 − β)μ + Bβ)·x with
 //! β = 1/(1 + ατ²), α = τ²p²/(1 + τ²p):

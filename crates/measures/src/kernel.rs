@@ -210,7 +210,7 @@ impl<'a> KernelSums<'a> {
         &self.kernel
     }
 
-    /// out[t·k + c] = Σ_j K_ε(y_t − X^j) columns[c][j] for every target row y_t of
+    /// `out[t·k + c] = Σ_j K_ε(y_t − X^j) columns[c][j]` for every target row y_t of
     /// `targets` and each of the k = `columns.len()` coefficient columns (each of length
     /// N_sources). `out` has length (number of targets)·k.
     pub fn apply(
@@ -363,7 +363,7 @@ impl KernelMatrix {
         self.row_start.len() - 1
     }
 
-    /// out[t·k + c] = Σ_j K_tj columns[c][j], as [`KernelSums::apply`].
+    /// `out[t·k + c] = Σ_j K_tj columns[c][j]`, as [`KernelSums::apply`].
     pub fn apply(&self, columns: &[&[f64]], out: &mut [f64], par: Parallelism) -> Result<()> {
         let k = columns.len();
         if k == 0 {

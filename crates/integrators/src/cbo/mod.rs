@@ -3,7 +3,7 @@
 //!
 //! One step k (Euler–Maruyama, CBXpy's order):
 //! 1. f_i = f(X^i_k) on the particles of the step's batch (all by default);
-//! 2. v_α = Σ w_i X^i / Σ w_i, w_i = exp(−α_k f_i), in log space ([`consensus`]);
+//! 2. v_α = Σ w_i X^i / Σ w_i, w_i = exp(−α_k f_i), in log space ([`consensus()`]);
 //! 3. for every moving particle, with D^i = X^i − v_α and ξ^i ~ N(0, I_d):
 //!    - anisotropic: X^i ← X^i − λ dt D^i + σ √dt D^i ⊙ ξ^i,
 //!    - isotropic:   X^i ← X^i − λ dt D^i + σ √dt |D^i|₂ ξ^i;
