@@ -63,13 +63,9 @@ impl FrozenFirstVariation for QuadraticInteraction {
 
     fn freeze(&self, ens: &Ensemble) -> crate::Result<FrozenQuadratic> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
-        let shift = ens
-            .mean()
-            .iter()
-            .zip(self.anchor())
-            .map(|(m, b)| self.kappa() * (m - b))
-            .collect();
-        Ok(FrozenQuadratic { shift })
+        Ok(FrozenQuadratic {
+            shift: self.shift(ens),
+        })
     }
 }
 

@@ -61,7 +61,7 @@ impl MeanInteraction {
     }
 
     /// κ (m − b), with m the weighted ensemble mean.
-    fn shift(&self, ens: &Ensemble) -> Vec<f64> {
+    pub(crate) fn shift(&self, ens: &Ensemble) -> Vec<f64> {
         ens.mean()
             .iter()
             .zip(&self.b)

@@ -45,6 +45,11 @@ impl QuadraticInteraction {
     pub fn minimiser_mean(&self) -> Vec<f64> {
         self.interaction.minimiser_mean(1.0)
     }
+
+    /// κ (m − b), the shift shared by every particle's gradient.
+    pub(crate) fn shift(&self, ens: &Ensemble) -> Vec<f64> {
+        self.interaction.shift(ens)
+    }
 }
 
 impl Functional for QuadraticInteraction {
@@ -74,9 +79,11 @@ impl Functional for QuadraticInteraction {
 
     /// δF/δμ(μ_N, x) = |x|²/2 + κ(m − b)·x (no additive constant).
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
-        self.interaction.first_variation(ens, out)?;
+        check_shapes(self.dim(), ens, out.len(), 1)?;
+        // One sum per particle, in the order `FrozenQuadratic` uses (bitwise equal).
+        let shift = self.shift(ens);
         for (o, x) in out.iter_mut().zip(ens.rows()) {
-            *o += 0.5 * x.iter().map(|v| v * v).sum::<f64>();
+            *o = x.iter().zip(&shift).map(|(x, s)| 0.5 * x * x + s * x).sum();
         }
         Ok(())
     }

@@ -37,8 +37,8 @@
 
 use meanfield_energy::{FeatureMap, StructuredHessian};
 use meanfield_linalg::{BlockSolver, LinalgError, LogDet, dense_log_det, row_major};
+use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism};
-use rayon::prelude::*;
 
 use crate::dynamics::{Dynamics, StepReport};
 use crate::error::{IntegratorError, Result, check_positive};
@@ -119,10 +119,7 @@ fn for_each_particle<W: Send, G>(par: Parallelism, work: &mut [W], f: G)
 where
     G: Fn(usize, &mut W) + Send + Sync,
 {
-    match par {
-        Parallelism::Sequential => work.iter_mut().enumerate().for_each(|(i, w)| f(i, w)),
-        Parallelism::Rayon => work.par_iter_mut().enumerate().for_each(|(i, w)| f(i, w)),
-    }
+    for_each_chunk_mut(par, work, 1, 1, |i, w| f(i, &mut w[0]));
 }
 
 /// MGDM / MF-MGDM on an [`Ensemble`] of N paths of length T (see the module docs).

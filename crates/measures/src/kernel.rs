@@ -265,17 +265,8 @@ impl<'a> KernelSums<'a> {
                 }
             });
         };
-        match par {
-            Parallelism::Sequential => out
-                .chunks_exact_mut(k)
-                .enumerate()
-                .for_each(|(t, o)| one(t, o)),
-            Parallelism::Rayon => out
-                .par_chunks_exact_mut(k)
-                .enumerate()
-                .with_min_len(64)
-                .for_each(|(t, o)| one(t, o)),
-        }
+        // Kernel sums are expensive per row: small tasks balance better.
+        crate::parallel::for_each_chunk_mut(par, out, k, 64, one);
         Ok(())
     }
 }
@@ -394,17 +385,8 @@ impl KernelMatrix {
                 }
             }
         };
-        match par {
-            Parallelism::Sequential => out
-                .chunks_exact_mut(k)
-                .enumerate()
-                .for_each(|(t, o)| one(t, o)),
-            Parallelism::Rayon => out
-                .par_chunks_exact_mut(k)
-                .enumerate()
-                .with_min_len(64)
-                .for_each(|(t, o)| one(t, o)),
-        }
+        // Kernel sums are expensive per row: small tasks balance better.
+        crate::parallel::for_each_chunk_mut(par, out, k, 64, one);
         Ok(())
     }
 }

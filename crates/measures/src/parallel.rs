@@ -45,3 +45,30 @@ pub fn for_each_row_mut<F>(
             .for_each(|(i, (r, a))| f(i, r, a)),
     }
 }
+
+/// Calls `f(i, chunk_i)` for every chunk of `chunk` consecutive items of `data` (a
+/// particle's row, or its workspace with `chunk = 1`), on the rayon pool when asked, with
+/// at least `min_chunks_per_task` chunks per task (small for expensive chunks). Each call
+/// writes only its own chunk, so the thread count cannot change a bit.
+pub fn for_each_chunk_mut<T, F>(
+    par: Parallelism,
+    data: &mut [T],
+    chunk: usize,
+    min_chunks_per_task: usize,
+    f: F,
+) where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Send + Sync,
+{
+    match par {
+        Parallelism::Sequential => data
+            .chunks_exact_mut(chunk)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c)),
+        Parallelism::Rayon => data
+            .par_chunks_exact_mut(chunk)
+            .enumerate()
+            .with_min_len(min_chunks_per_task.max(1))
+            .for_each(|(i, c)| f(i, c)),
+    }
+}

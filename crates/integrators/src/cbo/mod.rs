@@ -29,6 +29,7 @@ pub mod consensus;
 pub mod schedule;
 
 use meanfield_energy::Objective;
+use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, StepStreams};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
@@ -437,17 +438,7 @@ impl<O: Objective> Cbo<O> {
                 update(i, &mut data[i * d..(i + 1) * d]);
             }
         } else {
-            match self.parallelism {
-                Parallelism::Sequential => data
-                    .chunks_exact_mut(d)
-                    .enumerate()
-                    .for_each(|(i, x)| update(i, x)),
-                Parallelism::Rayon => data
-                    .par_chunks_exact_mut(d)
-                    .enumerate()
-                    .with_min_len(MIN_ROWS_PER_TASK)
-                    .for_each(|(i, x)| update(i, x)),
-            }
+            for_each_chunk_mut(self.parallelism, data, d, MIN_ROWS_PER_TASK, update);
         }
 
         // 5: consensus bookkeeping and the α schedule.
