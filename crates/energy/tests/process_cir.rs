@@ -167,6 +167,44 @@ fn path_density_is_stationary_plus_transitions() {
     );
 }
 
+/// `log_density` runs the Bessel series of four transitions side by side; it must equal
+/// the sequential sum of scalar transitions bit for bit, whichever branch each
+/// transition takes (series, large-z asymptotics, zeros, outside the support).
+#[test]
+fn blocked_path_density_equals_the_scalar_fold_bit_for_bit() {
+    // A deterministic path mixing typical values, exact zeros, large states (z ≥ 20)
+    // and lengths that leave a remainder after the blocks of four.
+    let path = |len: usize, scale: f64| -> Vec<f64> {
+        (0..len)
+            .map(|t| match t % 37 {
+                0 => 0.0,
+                5 => 40.0 * scale,
+                _ => scale * (1.0 + 0.9 * ((t as f64) * 0.7).sin()),
+            })
+            .collect()
+    };
+    for cir in cases() {
+        for (len, scale) in [
+            (1, 1.0),
+            (2, 1.0),
+            (5, 1.0),
+            (103, 1.0),
+            (1024, 1.0),
+            (64, 30.0),
+        ] {
+            let x = path(len, scale);
+            let law =
+                CirProcess::new(cir.kappa(), cir.theta(), cir.sigma(), cir.dt(), len).unwrap();
+            let mut want = law.log_stationary(x[0]).unwrap();
+            for w in x.windows(2) {
+                want += law.log_transition(w[0], w[1]).unwrap();
+            }
+            let got = law.log_density(&x).unwrap();
+            assert_eq!(got.to_bits(), want.to_bits(), "len {len}, scale {scale}");
+        }
+    }
+}
+
 #[test]
 fn bad_parameters_give_typed_errors() {
     let bad = [
