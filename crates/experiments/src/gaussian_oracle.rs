@@ -15,7 +15,7 @@
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{Checkpoint, Control, LangevinParams, Mfld, Runner};
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
+use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -94,11 +94,7 @@ pub fn gaussian_ensemble(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, INIT_STREAM);
-    Ok(Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
-        init.fill_standard_normal(0, i as u64, row);
-        row.iter_mut().for_each(|v| *v = mean + std * *v);
-    })?)
+    study::gaussian_start(n, &vec![mean; d], std, seed, INIT_STREAM)
 }
 
 impl Experiment for GaussianOracle {

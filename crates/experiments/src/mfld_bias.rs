@@ -32,7 +32,7 @@ use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner,
 };
-use meanfield_measures::{Domain, Ensemble, Identity, NoiseStreams, Parallelism};
+use meanfield_measures::{Ensemble, Identity, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -174,17 +174,7 @@ fn stationary_start(
     lambda: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, INIT_STREAM);
-    let sd = lambda.sqrt();
-    Ok(Ensemble::from_fn(
-        n,
-        m.len(),
-        Domain::Euclidean,
-        |i, row| {
-            init.fill_standard_normal(0, i as u64, row);
-            row.iter_mut().zip(m).for_each(|(v, m)| *v = m + sd * *v);
-        },
-    )?)
+    study::gaussian_start(n, m, lambda.sqrt(), seed, INIT_STREAM)
 }
 
 /// Seed of the run of scheme `s` at ladder index `j`.

@@ -6,7 +6,7 @@ use meanfield_energy::LatentModel;
 use meanfield_integrators::{
     Checkpoint, Dynamics, LatentState, Mpd, MpdParams, Pgd, PgdParams, Runner,
 };
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
+use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
@@ -93,11 +93,7 @@ pub fn gaussian_particles(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, INIT_STREAM);
-    Ok(Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
-        init.fill_standard_normal(0, i as u64, row);
-        row.iter_mut().for_each(|v| *v = mean + std * *v);
-    })?)
+    crate::study::gaussian_start(n, &vec![mean; d], std, seed, INIT_STREAM)
 }
 
 /// Runs `dynamics` from `state` for `steps` steps, calling `record(step, state)` at step

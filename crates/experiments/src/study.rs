@@ -23,6 +23,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use meanfield_diagnostics as diag;
 use rayon::prelude::*;
 
+use meanfield_measures::{Domain, Ensemble, NoiseStreams};
+
 use crate::ExperimentError;
 
 /// Seed of replicate `r` at ensemble size 2^`log2n` of a study with base seed `base`:
@@ -194,6 +196,30 @@ pub fn ks_critical_value(alpha: f64, n: usize) -> Result<f64, ExperimentError> {
         }
     }
     Ok(0.5 * (lo + hi) / (n as f64).sqrt())
+}
+
+/// N particles in R^d, d = `mean.len()`, drawn i.i.d. from N(mean, std² I); particle i
+/// uses the stream (seed, `purpose`, step 0, i), so the start does not depend on the
+/// thread count and each experiment keeps its own `purpose`.
+pub fn gaussian_start(
+    n: usize,
+    mean: &[f64],
+    std: f64,
+    seed: u64,
+    purpose: u64,
+) -> Result<Ensemble, ExperimentError> {
+    let init = NoiseStreams::new(seed, purpose);
+    Ok(Ensemble::from_fn(
+        n,
+        mean.len(),
+        Domain::Euclidean,
+        |i, row| {
+            init.fill_standard_normal(0, i as u64, row);
+            row.iter_mut()
+                .zip(mean)
+                .for_each(|(v, m)| *v = m + std * *v);
+        },
+    )?)
 }
 
 #[cfg(test)]
