@@ -56,19 +56,31 @@ pub fn log_weights_into(
 ) -> Result<ConsensusStats> {
     check_alpha(alpha)?;
     let (f_min, argmin) = energy_minimum(energies)?;
+    let ess = ess_of(
+        shifted_weights(energies, alpha, f_min)
+            .zip(weights.iter_mut())
+            .map(|(e, w)| {
+                *w = e;
+                e
+            }),
+    );
+    Ok(ConsensusStats { f_min, argmin, ess })
+}
+
+/// The shifted weights w̃_i = exp(−α (f_i − f_min)) ∈ [0, 1]: f = +∞ gives exp(−∞) = 0,
+/// and α (f − f_min) ≥ 0 never overflows to a NaN.
+fn shifted_weights(energies: &[f64], alpha: f64, f_min: f64) -> impl Iterator<Item = f64> + '_ {
+    energies.iter().map(move |&f| (-alpha * (f - f_min)).exp())
+}
+
+/// (Σ w)² / Σ w², summed in index order.
+fn ess_of(weights: impl Iterator<Item = f64>) -> f64 {
     let (mut s1, mut s2) = (0.0, 0.0);
-    for (w, &f) in weights.iter_mut().zip(energies) {
-        // f = +∞ gives exp(−∞) = 0; α (f − f_min) ≥ 0 never overflows to a NaN.
-        let e = (-alpha * (f - f_min)).exp();
-        *w = e;
+    for e in weights {
         s1 += e;
         s2 += e * e;
     }
-    Ok(ConsensusStats {
-        f_min,
-        argmin,
-        ess: s1 * s1 / s2,
-    })
+    s1 * s1 / s2
 }
 
 /// α must be finite and ≥ 0.
@@ -130,11 +142,5 @@ pub fn consensus(
 pub fn effective_sample_size(energies: &[f64], alpha: f64) -> Result<f64> {
     let (f_min, _) = energy_minimum(energies)?;
     check_alpha(alpha)?;
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &f in energies {
-        let e = (-alpha * (f - f_min)).exp();
-        s1 += e;
-        s2 += e * e;
-    }
-    Ok(s1 * s1 / s2)
+    Ok(ess_of(shifted_weights(energies, alpha, f_min)))
 }
