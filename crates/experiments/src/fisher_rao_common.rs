@@ -35,7 +35,7 @@ use meanfield_energy::Functional;
 use meanfield_integrators::{
     Checkpoint, Control, FisherRao, GaussianReference, Kernelisation, Runner, WeightStep,
 };
-use meanfield_measures::{Ensemble, Kernel, KernelShape, Parallelism};
+use meanfield_measures::{Ensemble, Kernel, KernelShape, Parallelism, Weights};
 
 use crate::ExperimentError;
 use crate::gaussian_oracle::gaussian_ensemble;
@@ -43,6 +43,30 @@ use crate::gaussian_oracle::gaussian_ensemble;
 /// Kernel-matrix cache bound of the experiments' runs: 2^24 non-zeros (200 MiB), enough
 /// for N = 4096 with a kernel covering every pair.
 pub const KERNEL_CACHE: usize = 1 << 24;
+
+/// Standard deviation s of a proposal q = N(0, s² I) whose tails cover the kernel
+/// smoothing: s² = `margin` · (1 + ε²)/ε². The self term of K_ε * m^N relative to the
+/// rest, δ(x) ≈ K_ε(0) (m/q)(x) / (N (K_ε * m)(x)), is bounded in x, and the finite-N
+/// bias therefore O(1/N), iff s² > v (v + ε²)/ε² for the variance v ≤ 1 of m, i.e. iff
+/// `margin` > 1 (docs/fisher-rao.md §3). `margin` = 0 means q = π (s = 1).
+pub fn tail_covering_sd(eps: f64, margin: f64) -> f64 {
+    if margin == 0.0 {
+        1.0
+    } else {
+        (margin * (1.0 + eps * eps) / (eps * eps)).sqrt().max(1.0)
+    }
+}
+
+/// `proposal_margin` of an experiment's configuration must be finite and ≥ 0.
+pub fn check_proposal_margin(margin: f64) -> Result<(), ExperimentError> {
+    if margin >= 0.0 && margin.is_finite() {
+        Ok(())
+    } else {
+        Err(ExperimentError::Config(format!(
+            "proposal_margin = {margin} must be finite and ≥ 0 (0: sample π)"
+        )))
+    }
+}
 
 /// State (p, q) of the Gaussian oracle: m = N(q/p, I/p).
 #[derive(Debug, Clone, PartialEq)]
@@ -224,11 +248,16 @@ pub struct RunSpec {
     pub keep_weights: bool,
     /// Bound on the cached kernel matrix (non-zeros); [`KERNEL_CACHE`] by default.
     pub kernel_cache: usize,
+    /// Standard deviation s of the proposal N(0, s² I) the positions are drawn from;
+    /// the initial weights are the importance weights π/q, so m^N_0 still represents
+    /// π. 1 samples π itself (uniform weights; the only choice DensityRatio accepts).
+    pub proposal_sd: f64,
 }
 
-/// Runs the Fisher–Rao flow for `functional` from N i.i.d. N(0, I) particles with the
-/// streams of `seed` (uniform weights, π = N(0, I)); returns the observations (always
-/// including t = 0 and the end) and the final ensemble.
+/// Runs the Fisher–Rao flow for `functional` from N i.i.d. N(0, s² I) particles
+/// (s = `spec.proposal_sd`) with the streams of `seed`, weighted W^i ∝ π/q(X^i) so that
+/// m^N_0 represents π = N(0, I) (uniform weights when s = 1); returns the observations
+/// (always including t = 0 and the end) and the final ensemble.
 pub fn run_flow<F: Functional>(
     functional: F,
     spec: &RunSpec,
@@ -247,7 +276,16 @@ pub fn run_flow<F: Functional>(
     .with_step(spec.rule)
     .with_kernel_cache(spec.kernel_cache)
     .with_parallelism(par);
-    let start = gaussian_ensemble(spec.n, spec.d, 0.0, 1.0, seed)?;
+    let mut start = gaussian_ensemble(spec.n, spec.d, 0.0, spec.proposal_sd, seed)?;
+    if spec.proposal_sd != 1.0 {
+        // log(π/q)(x) = −|x|²(1 − 1/s²)/2 + const; the constant cancels on normalising.
+        let c = 0.5 * (1.0 - spec.proposal_sd.powi(-2));
+        let log_w: Vec<f64> = start
+            .rows()
+            .map(|x| -c * x.iter().map(|v| v * v).sum::<f64>())
+            .collect();
+        start.set_weights(Weights::from_log_weights(&log_w)?)?;
+    }
     let mut ckpt = Checkpoint::start(&fr, start);
     let mut obs = Vec::new();
     let every = if spec.observe_every == 0 {
