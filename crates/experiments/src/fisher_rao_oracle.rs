@@ -15,8 +15,9 @@
 //! ([`crate::fisher_rao_common`]); forward Euler on it with the scheme's h is the exact
 //! discrete-time mean-field limit of the particle system, so the weighted particle mean
 //! and variance, Richardson-extrapolated from N/4 and N to N → ∞, are checked against it
-//! within 4 Monte-Carlo standard errors (estimated from independent replicates). The kernelisations' ε-bias is the gap between their
-//! oracle and the unkernelised one, reported per variant. Also reported: the time-step
+//! within 4 Monte-Carlo standard errors (estimated from independent replicates). The
+//! kernelisations' ε-bias is the gap between their oracle and the unkernelised one,
+//! reported per variant. Also reported: the time-step
 //! bias (exponentiated step vs the continuous flow, and the Euler weight step), the
 //! exponential decay of V^σ_N(W_k) − min V^σ_N on the particles (density ratio), and the
 //! ESS over time of every variant.
