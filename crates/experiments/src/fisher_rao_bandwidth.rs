@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::fisher_rao_common::{
-    GaussianModel, KERNEL_CACHE, RunSpec, check_proposal_margin, run_flow, short, tail_covering_sd,
+    GaussianModel, KERNEL_CACHE, RunSpec, check_proposal_margin, richardson, run_flow, short,
+    tail_covering_sd,
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
@@ -170,14 +171,6 @@ fn stationary(
         var_se: meanfield_diagnostics::standard_error(&vars)?,
         ess_over_n: meanfield_diagnostics::sample_mean_var(&ess)?.0,
     })
-}
-
-/// (4 x_N − x_{N/4})/3 and its standard error.
-fn richardson(big: f64, big_se: f64, small: f64, small_se: f64) -> (f64, f64) {
-    (
-        (4.0 * big - small) / 3.0,
-        (16.0 * big_se * big_se + small_se * small_se).sqrt() / 3.0,
-    )
 }
 
 impl Experiment for FisherRaoBandwidth {

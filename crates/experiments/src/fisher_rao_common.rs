@@ -57,6 +57,17 @@ pub fn tail_covering_sd(eps: f64, margin: f64) -> f64 {
     }
 }
 
+/// Richardson extrapolation N → ∞ of a replicate mean measured at N (`big`) and N/4
+/// (`small`), assuming an O(1/N) finite-N bias (self term and Jensen bias of
+/// log K_ε * m^N, self-normalisation; see [`tail_covering_sd`]):
+/// x_∞ = (4 x_N − x_{N/4})/3, se_∞ = √(16 se_N² + se_{N/4}²)/3 (independent replicates).
+pub fn richardson(big: f64, big_se: f64, small: f64, small_se: f64) -> (f64, f64) {
+    (
+        (4.0 * big - small) / 3.0,
+        (16.0 * big_se * big_se + small_se * small_se).sqrt() / 3.0,
+    )
+}
+
 /// `proposal_margin` of an experiment's configuration must be finite and ≥ 0.
 pub fn check_proposal_margin(margin: f64) -> Result<(), ExperimentError> {
     if margin >= 0.0 && margin.is_finite() {
