@@ -1,12 +1,19 @@
-//! The [`Dynamics`] trait: one time step of an interacting particle system.
+//! The [`Dynamics`] contract shared by every family: fallible construction from an
+//! energy and validated parameters, one way to create the initial state from an
+//! ensemble ([`Dynamics::init_state`]), and a step that owns its update and returns a
+//! typed per-step [`Dynamics::Info`] (BlackJAX's `step(key, state) -> (state, info)`).
 //!
-//! Randomness is not passed in: each dynamics owns its
-//! [`NoiseStreams`](meanfield_measures::NoiseStreams) and draws particle i's noise at step
-//! k from the stream keyed by (seed, k, i). That makes a step a pure function of
-//! (state, k), which is what lets the [`Runner`](crate::Runner) resume from a checkpoint
-//! on the identical path and lets particle loops run on any number of threads.
+//! Randomness is not carried by the dynamics: the run's seed is given once, where the
+//! run starts ([`Checkpoint::start`](crate::Checkpoint::start)), and every step receives
+//! a [`StepKey`] (seed, step number). Particle i's noise at step k comes from the stream
+//! keyed by (seed, purpose, k, i) ([`StepKey::streams`], purposes in
+//! [`meanfield_measures::streams`]). That makes a step a pure function of (state, key),
+//! which is what lets the [`Runner`](crate::Runner) resume a checkpoint on the identical
+//! path and lets particle loops run on any number of threads.
 
-use meanfield_measures::Ensemble;
+use std::fmt::Debug;
+
+use meanfield_measures::{Ensemble, NoiseStreams, StepStreams};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::Result;
@@ -23,35 +30,110 @@ impl DynamicsState for Ensemble {
     }
 }
 
-/// What a step reports besides the new state.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct StepReport {
-    /// Physical time advanced by this step (η for a fixed-step scheme).
-    pub dt: f64,
-    /// Fraction of proposals accepted, for Metropolis-adjusted schemes.
-    pub acceptance: Option<f64>,
+/// The randomness of one step: the run's seed and the step number (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepKey {
+    seed: u64,
+    step: u64,
 }
 
-/// One step of a particle dynamics.
+impl StepKey {
+    /// The key of step `step` of the run with seed `seed`.
+    pub fn new(seed: u64, step: u64) -> Self {
+        Self { seed, step }
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The step number (0-based: the first step of a run is 0).
+    pub fn step(&self) -> u64 {
+        self.step
+    }
+
+    /// The streams of this step for `purpose`: particle i draws from
+    /// `self.streams(purpose).rng(i)`.
+    pub fn streams(&self, purpose: u64) -> StepStreams {
+        NoiseStreams::new(self.seed, purpose).at_step(self.step)
+    }
+
+    /// The run's whole stream family for `purpose`, for draws keyed by something other
+    /// than the step (e.g. CBO's per-epoch batch permutation).
+    pub fn family(&self, purpose: u64) -> NoiseStreams {
+        NoiseStreams::new(self.seed, purpose)
+    }
+}
+
+/// What every step reports besides the new state; the quantities a family does not
+/// compute are `None`. The generic stop criteria ([`crate::Stop`]) read these.
+pub trait StepInfo: Clone + Debug + Send {
+    /// Physical time advanced by this step (η for a fixed-step scheme).
+    fn dt(&self) -> f64;
+
+    /// Fraction of proposals accepted (Metropolis-adjusted schemes).
+    fn acceptance(&self) -> Option<f64> {
+        None
+    }
+
+    /// The energy the step evaluated (CBO: the smallest objective value of the batch).
+    fn energy(&self) -> Option<f64> {
+        None
+    }
+
+    /// Effective sample size 1/Σ W² of the weights after the step (weighted families).
+    fn ess(&self) -> Option<f64> {
+        None
+    }
+
+    /// How far the family's tracked iterate moved in this step, in the sup norm (CBO:
+    /// the consensus point; particle EM: θ).
+    fn change(&self) -> Option<f64> {
+        None
+    }
+}
+
+/// One family of interacting particle dynamics (module docs).
 pub trait Dynamics {
     /// The evolving state (an [`Ensemble`], or an ensemble plus extra variables).
     type State: DynamicsState;
+    /// What a step reports (acceptance, log|det|, ESS, consensus energy, …).
+    type Info: StepInfo;
 
-    /// Identifies the dynamics and its parameters; stored in checkpoints so a checkpoint
-    /// is never resumed under different dynamics.
+    /// Identifies the dynamics and every parameter that changes its path, the energy's
+    /// included; stored in checkpoints so a checkpoint is never resumed under different
+    /// dynamics.
     fn fingerprint(&self) -> String;
 
-    /// Checks once, before a run, that the state fits (dimension, domain).
+    /// Checks once, before a run, that the state fits (dimension, domain, extra
+    /// variables).
     fn check_state(&self, state: &Self::State) -> Result<()>;
 
-    /// Advances `state` by step number `step` (0-based: the first step of a run is 0).
-    fn step(&mut self, state: &mut Self::State, step: u64) -> Result<StepReport>;
+    /// The initial state of a run with seed `seed` from the particle ensemble; the
+    /// family's extra variables (momenta, θ, α, weights) get the defaults its docs give.
+    /// The result passes [`Dynamics::check_state`].
+    fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State>;
+
+    /// Advances `state` by the step `key.step()` of the run with seed `key.seed()`.
+    fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info>;
+
+    /// A [`Runner`](crate::Runner) for this dynamics' state and info types, running
+    /// until `total_steps` (saves spelling the types in observers' signatures).
+    fn runner<'a>(&self, total_steps: u64) -> crate::Runner<'a, Self::State, Self::Info>
+    where
+        Self: Sized,
+    {
+        crate::Runner::new(total_steps)
+    }
 }
 
 /// A boxed dynamics is a dynamics, so a scheme chosen at run time
-/// (`Box<dyn Dynamics<State = Ensemble>>`) drives the same [`Runner`](crate::Runner).
+/// (`Box<dyn Dynamics<State = Ensemble, Info = LangevinInfo>>`) drives the same
+/// [`Runner`](crate::Runner).
 impl<D: Dynamics + ?Sized> Dynamics for Box<D> {
     type State = D::State;
+    type Info = D::Info;
 
     fn fingerprint(&self) -> String {
         (**self).fingerprint()
@@ -61,7 +143,32 @@ impl<D: Dynamics + ?Sized> Dynamics for Box<D> {
         (**self).check_state(state)
     }
 
-    fn step(&mut self, state: &mut Self::State, step: u64) -> Result<StepReport> {
-        (**self).step(state, step)
+    fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State> {
+        (**self).init_state(ensemble, seed)
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info> {
+        (**self).step(key, state)
+    }
+}
+
+impl<D: Dynamics + ?Sized> Dynamics for &mut D {
+    type State = D::State;
+    type Info = D::Info;
+
+    fn fingerprint(&self) -> String {
+        (**self).fingerprint()
+    }
+
+    fn check_state(&self, state: &Self::State) -> Result<()> {
+        (**self).check_state(state)
+    }
+
+    fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State> {
+        (**self).init_state(ensemble, seed)
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info> {
+        (**self).step(key, state)
     }
 }

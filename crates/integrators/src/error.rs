@@ -28,13 +28,21 @@ pub enum IntegratorError {
     /// A checkpoint belongs to a different dynamics or cannot be (de)serialised.
     #[error("checkpoint error: {0}")]
     Checkpoint(String),
-    /// An observer asked the run to stop with an error.
-    #[error("observer failed at step {step}: {reason}")]
+    /// An observer failed the run with its own error.
+    #[error("observer failed at step {step}: {source}")]
     Observer {
         /// Step at which the observer failed.
         step: u64,
-        /// Its message.
-        reason: String,
+        /// The observer's error ([`SharedError::downcast_ref`] recovers its type).
+        source: SharedError,
+    },
+    /// A stop criterion needs a quantity that this dynamics' step info does not report.
+    #[error("the {criterion} stop criterion needs {quantity}, which this dynamics' step info does not report")]
+    UnsupportedStop {
+        /// The criterion.
+        criterion: &'static str,
+        /// What it needs.
+        quantity: &'static str,
     },
     /// The energy functional failed.
     #[error("energy error at step {step}: {source}")]
@@ -67,6 +75,45 @@ pub enum IntegratorError {
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),
+}
+
+/// What an observer fails with: any error type of the caller's.
+pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An observer's error inside an [`IntegratorError`]: shared so that the error stays
+/// `Clone`; two are equal when their messages are.
+#[derive(Debug, Clone)]
+pub struct SharedError(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl SharedError {
+    /// The observer's error as its own type `E`, if it is one.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl From<ObserverError> for SharedError {
+    fn from(e: ObserverError) -> Self {
+        Self(std::sync::Arc::from(e))
+    }
+}
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+impl PartialEq for SharedError {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
 }
 
 /// Result alias of the integrators crate.

@@ -8,43 +8,68 @@
 //! their own noise stream, so they run in parallel with identical results.
 //!
 //! Invariants and tests: bitwise identity across thread counts and across
-//! checkpoint/resume (`tests/runner.rs`); convergence to the Gaussian oracle
+//! checkpoint/resume (`tests/runner.rs`, `tests/contract.rs`); convergence to the Gaussian oracle
 //! μ* = N(κb/(1+κ), λI) and 1/N propagation of chaos (experiment `gaussian-oracle`).
 
 use meanfield_energy::{EnergyError, Functional};
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
+use meanfield_measures::{
+    Domain, Ensemble, Parallelism, StepStreams, parallel::for_each_row_mut, streams,
+};
 use rand_distr::{Distribution, StandardNormal};
 
-use crate::dynamics::{Dynamics, StepReport};
+use crate::dynamics::{Dynamics, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
 
-/// Stream purpose of Langevin noise in [`NoiseStreams`].
-pub const LANGEVIN_NOISE: u64 = 0;
-
-/// Parameters of an Euler–Maruyama Langevin scheme.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Parameters of an Euler–Maruyama Langevin scheme (validated: build with
+/// [`LangevinParams::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LangevinParams {
-    /// Entropy weight (temperature) λ > 0.
-    pub lambda: f64,
-    /// Time step η > 0.
-    pub eta: f64,
-    /// Seed of the noise streams.
-    pub seed: u64,
+    lambda: f64,
+    eta: f64,
 }
 
 impl LangevinParams {
-    /// Validates λ > 0 and η > 0.
-    pub fn new(lambda: f64, eta: f64, seed: u64) -> Result<Self> {
+    /// Entropy weight (temperature) λ and time step η, both finite and > 0.
+    pub fn new(lambda: f64, eta: f64) -> Result<Self> {
         Ok(Self {
             lambda: check_positive("lambda", lambda)?,
             eta: check_positive("eta", eta)?,
-            seed,
         })
+    }
+
+    /// Entropy weight λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// Time step η.
+    pub fn eta(&self) -> f64 {
+        self.eta
     }
 
     /// Noise scale √(2λη).
     pub fn noise_scale(&self) -> f64 {
         (2.0 * self.lambda * self.eta).sqrt()
+    }
+}
+
+/// What a step of any Langevin-type scheme reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LangevinInfo {
+    /// Time advanced (η).
+    pub dt: f64,
+    /// Fraction of particles whose Metropolis proposal was accepted (adjusted scheme
+    /// only).
+    pub acceptance: Option<f64>,
+}
+
+impl StepInfo for LangevinInfo {
+    fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    fn acceptance(&self) -> Option<f64> {
+        self.acceptance
     }
 }
 
@@ -54,12 +79,12 @@ pub(crate) fn energy_error(step: u64) -> impl Fn(EnergyError) -> IntegratorError
 }
 
 /// What every Langevin-type scheme of this crate holds: the functional F, the parameters,
-/// the Langevin noise streams (purpose [`LANGEVIN_NOISE`]), the parallelism of the
-/// particle loop and the reused buffer of the mean-field drift ∇_x δF/δμ(μ_N, X^i).
+/// the parallelism of the particle loop and the reused buffer of the mean-field drift
+/// ∇_x δF/δμ(μ_N, X^i). The noise comes from the step key (purpose
+/// [`streams::LANGEVIN_NOISE`]).
 pub(crate) struct LangevinCore<F> {
     functional: F,
     params: LangevinParams,
-    noise: NoiseStreams,
     parallelism: Parallelism,
     grad: Vec<f64>,
 }
@@ -70,7 +95,6 @@ impl<F> LangevinCore<F> {
         Self {
             functional,
             params,
-            noise: NoiseStreams::new(params.seed, LANGEVIN_NOISE),
             parallelism: Parallelism::Sequential,
             grad: Vec::new(),
         }
@@ -91,16 +115,16 @@ impl<F> LangevinCore<F> {
         &self.params
     }
 
-    /// The Langevin noise streams.
-    pub(crate) fn noise(&self) -> NoiseStreams {
-        self.noise
-    }
-
-    /// `lambda=…, eta=…, seed=…`: the parameter part of a scheme's fingerprint.
-    pub(crate) fn params_fingerprint(&self) -> String {
+    /// `lambda=…, eta=…, F=…`: the parameter and energy part of a scheme's fingerprint.
+    pub(crate) fn params_fingerprint(&self) -> String
+    where
+        F: Functional,
+    {
         format!(
-            "lambda={:e}, eta={:e}, seed={}",
-            self.params.lambda, self.params.eta, self.params.seed
+            "lambda={:e}, eta={:e}, F={}",
+            self.params.lambda,
+            self.params.eta,
+            self.functional.fingerprint()
         )
     }
 
@@ -151,13 +175,13 @@ impl<F: Functional> LangevinCore<F> {
     /// `finish(x)` (e.g. a projection), ξ from the particle's own noise stream.
     pub(crate) fn euler_maruyama_step(
         &mut self,
+        key: StepKey,
         ens: &mut Ensemble,
-        step: u64,
         finish: impl Fn(&mut [f64]) + Send + Sync,
-    ) -> Result<StepReport> {
-        self.drift(ens, step)?;
+    ) -> Result<LangevinInfo> {
+        self.drift(ens, key.step())?;
         let (eta, sigma) = (self.params.eta, self.params.noise_scale());
-        let noise = self.noise.at_step(step);
+        let noise = langevin_noise(key);
         self.for_each_particle(ens, |i, x, g| {
             let mut rng = noise.rng(i as u64);
             for (x, g) in x.iter_mut().zip(g) {
@@ -166,11 +190,16 @@ impl<F: Functional> LangevinCore<F> {
             }
             finish(x);
         });
-        Ok(StepReport {
+        Ok(LangevinInfo {
             dt: eta,
             acceptance: None,
         })
     }
+}
+
+/// The Langevin noise streams of a step (purpose [`streams::LANGEVIN_NOISE`]).
+pub(crate) fn langevin_noise(key: StepKey) -> StepStreams {
+    key.streams(streams::LANGEVIN_NOISE)
 }
 
 /// Plain MFLD on R^d.
@@ -180,10 +209,13 @@ pub struct Mfld<F> {
 
 impl<F: Functional> Mfld<F> {
     /// MFLD for `functional` with the given parameters (sequential particle loop).
-    pub fn new(functional: F, params: LangevinParams) -> Self {
-        Self {
-            core: LangevinCore::new(functional, params),
-        }
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] if the functional has dimension 0.
+    pub fn new(functional: F, params: LangevinParams) -> Result<Self> {
+        Ok(Self {
+            core: LangevinCore::new(check_dim_positive(functional)?, params),
+        })
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
@@ -203,8 +235,21 @@ impl<F: Functional> Mfld<F> {
     }
 }
 
+/// A functional of dimension ≥ 1 (every Langevin scheme needs one).
+pub(crate) fn check_dim_positive<F: Functional>(functional: F) -> Result<F> {
+    if functional.dim() == 0 {
+        return Err(IntegratorError::InvalidParameter {
+            name: "functional dimension",
+            value: 0.0,
+            reason: "must be ≥ 1",
+        });
+    }
+    Ok(functional)
+}
+
 impl<F: Functional> Dynamics for Mfld<F> {
     type State = Ensemble;
+    type Info = LangevinInfo;
 
     fn fingerprint(&self) -> String {
         format!("mfld({})", self.core.params_fingerprint())
@@ -221,7 +266,12 @@ impl<F: Functional> Dynamics for Mfld<F> {
         Ok(())
     }
 
-    fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
-        self.core.euler_maruyama_step(ens, step, |_| {})
+    /// The ensemble as given (positions only; no extra variables).
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<LangevinInfo> {
+        self.core.euler_maruyama_step(key, ens, |_| {})
     }
 }

@@ -7,9 +7,9 @@
 //! | module | concept |
 //! |---|---|
 //! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) |
-//! | [`dynamics`] | the [`Dynamics`] trait, step reports, divergence-checkable states |
+//! | [`dynamics`] | the [`Dynamics`] contract: construction, [`Dynamics::init_state`], `step(key, state) -> Info`, [`StepInfo`], [`StepKey`] |
 //! | [`fisher_rao`] | kernelised Fisher–Rao weight flow (four kernelisations), Euler / exponentiated steps, resampling, WFR |
-//! | [`runner`] | [`Runner`], [`Checkpoint`]: observers, budgets, resume |
+//! | [`runner`] | the one [`Runner`] (stop criteria, observers, budgets), [`Checkpoint`] (resume), [`run_many`] (replicas) |
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`mgdm`] | MGDM and MF-MGDM (coupling groups, positivity projection) with exact log|det| by the determinant lemma |
 //! | [`projected`] | projected MFLD on simplices and boxes |
@@ -28,19 +28,24 @@ pub mod projected;
 pub mod runner;
 
 pub use cbo::{
-    AlphaSchedule, Batch, Cbo, CboNoise, CboOutcome, CboParams, CboState, StoppingRule, run_many,
+    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, StoppingRule,
 };
-pub use dynamics::{Dynamics, DynamicsState, StepReport};
-pub use error::{IntegratorError, Result};
+pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
+pub use error::{IntegratorError, ObserverError, Result, SharedError};
 pub use fisher_rao::{
-    FisherRao, GaussianReference, Kernelisation, PositivityGuard, RESAMPLING_STREAM, WeightStep,
+    FisherRao, FisherRaoInfo, FisherRaoParams, GaussianReference, Kernelisation, PositivityGuard,
+    WeightStep,
 };
-pub use langevin::{LangevinParams, Mfld};
-pub use mgdm::{Coupling, Mgdm, MgdmParams, MgdmStepReport};
+pub use langevin::{LangevinInfo, LangevinParams, Mfld};
+pub use mgdm::{Coupling, Mgdm, MgdmInfo, MgdmParams};
 pub use mirror_langevin::{
-    AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, METROPOLIS_STREAM, MirrorMfld,
-    MirrorProposal,
+    AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, MirrorMfld, MirrorProposal,
 };
-pub use particle_em::{LatentState, Momenta, Mpd, MpdNoise, MpdParams, Pgd, PgdParams};
+pub use particle_em::{
+    LatentState, Momenta, Mpd, MpdNoise, MpdParams, ParticleEmInfo, Pgd, PgdParams,
+};
 pub use projected::ProjectedMfld;
-pub use runner::{Checkpoint, Control, RunSummary, Runner, StopReason};
+pub use runner::{
+    Checkpoint, Control, EnergyBelow, EssBelow, Observation, ObserverResult, Predicate,
+    RunSummary, Runner, Stagnation, Stop, StopCriterion, StopReason, run_many,
+};

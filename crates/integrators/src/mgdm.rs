@@ -40,7 +40,7 @@ use meanfield_linalg::{BlockSolver, LinalgError, LogDet, dense_log_det, row_majo
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism};
 
-use crate::dynamics::{Dynamics, StepReport};
+use crate::dynamics::{Dynamics, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
 
 /// How the N paths are coupled through their mean features.
@@ -53,22 +53,80 @@ pub enum Coupling {
     Groups(usize),
 }
 
-/// Parameters of [`Mgdm`].
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+/// Parameters of [`Mgdm`], validated: [`MgdmParams::new`] with the step size, then
+/// options (defaults: [`Coupling::Independent`], no projection, log|det| tracked).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MgdmParams {
+    gamma: f64,
+    coupling: Coupling,
+    project: bool,
+    track_log_det: bool,
+}
+
+impl MgdmParams {
     /// Step size γ > 0 (the effective step is γ/‖α‖²).
-    pub gamma: f64,
-    /// MGDM or MF-MGDM.
-    pub coupling: Coupling,
+    pub fn new(gamma: f64) -> Result<Self> {
+        Ok(Self {
+            gamma: check_positive("gamma", gamma)?,
+            coupling: Coupling::Independent,
+            project: false,
+            track_log_det: true,
+        })
+    }
+
+    /// MGDM ([`Coupling::Independent`]) or MF-MGDM ([`Coupling::Groups`], size ≥ 1).
+    pub fn with_coupling(mut self, coupling: Coupling) -> Result<Self> {
+        if coupling == Coupling::Groups(0) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "group size",
+                value: 0.0,
+                reason: "must be ≥ 1",
+            });
+        }
+        self.coupling = coupling;
+        Ok(self)
+    }
+
     /// Coordinate-wise positivity projection (for non-negative targets such as CIR).
-    pub project: bool,
-    /// Compute log|det| of the step Jacobian (entropy tracking).
-    pub track_log_det: bool,
+    #[must_use]
+    pub fn with_projection(mut self, project: bool) -> Self {
+        self.project = project;
+        self
+    }
+
+    /// Whether to compute log|det| of the step Jacobian (entropy tracking).
+    #[must_use]
+    pub fn with_log_det(mut self, track: bool) -> Self {
+        self.track_log_det = track;
+        self
+    }
+
+    /// Step size γ.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The coupling.
+    pub fn coupling(&self) -> Coupling {
+        self.coupling
+    }
+
+    /// Whether the positivity projection is on.
+    pub fn project(&self) -> bool {
+        self.project
+    }
+
+    /// Whether log|det| is tracked.
+    pub fn track_log_det(&self) -> bool {
+        self.track_log_det
+    }
 }
 
 /// What one step computed besides the new state.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct MgdmStepReport {
+pub struct MgdmInfo {
+    /// Time advanced (γ).
+    pub dt: f64,
     /// log|det ∇g| of the whole ensemble map R^{NT} → R^{NT} (sum over groups); 0 when not
     /// tracked.
     pub log_det: f64,
@@ -131,7 +189,12 @@ pub struct Mgdm<F: FeatureMap> {
     params: MgdmParams,
     parallelism: Parallelism,
     work: Vec<ParticleWork<F::Hessian>>,
-    last: MgdmStepReport,
+}
+
+impl StepInfo for MgdmInfo {
+    fn dt(&self) -> f64 {
+        self.dt
+    }
 }
 
 impl<F: FeatureMap> Mgdm<F>
@@ -141,10 +204,9 @@ where
     /// MGDM/MF-MGDM for feature map `map`, target `alpha` (length K, ‖α‖ > 0) and `params`.
     ///
     /// # Errors
-    /// [`IntegratorError::InvalidParameter`] for γ ≤ 0 or non-finite, a non-finite or zero
-    /// α, α of the wrong length, or a group size 0.
+    /// [`IntegratorError::InvalidParameter`] for a non-finite or zero α or α of the wrong
+    /// length (γ and the group size are validated by [`MgdmParams`]).
     pub fn new(map: F, alpha: Vec<f64>, params: MgdmParams) -> Result<Self> {
-        check_positive("gamma", params.gamma)?;
         if alpha.len() != map.n_features() {
             return Err(IntegratorError::InvalidParameter {
                 name: "alpha length",
@@ -167,13 +229,6 @@ where
                 reason: "the target must be non-zero (it normalises the loss)",
             });
         }
-        if params.coupling == Coupling::Groups(0) {
-            return Err(IntegratorError::InvalidParameter {
-                name: "group size",
-                value: 0.0,
-                reason: "must be ≥ 1",
-            });
-        }
         Ok(Self {
             map,
             alpha,
@@ -181,7 +236,6 @@ where
             params,
             parallelism: Parallelism::Sequential,
             work: Vec::new(),
-            last: MgdmStepReport::default(),
         })
     }
 
@@ -210,11 +264,6 @@ where
     /// Effective step s = γ/‖α‖².
     pub fn effective_step(&self) -> f64 {
         self.params.gamma / self.alpha_norm2
-    }
-
-    /// The report of the last successful step.
-    pub fn last_report(&self) -> MgdmStepReport {
-        self.last
     }
 
     /// Group size n for `n_particles` paths (1 for MGDM).
@@ -447,7 +496,8 @@ where
         Ok(ld.combine(lc))
     }
 
-    /// One step on the row-major paths `x` (N × T), returning the step report.
+    /// One step on the row-major paths `x` (N × T), returning the step info: the
+    /// in-place, buffer-level form of [`Dynamics::step`] (no ensemble needed).
     ///
     /// On error `x` is unchanged.
     ///
@@ -456,7 +506,7 @@ where
     /// [`Dynamics::check_state`]); [`IntegratorError::Energy`] / [`IntegratorError::LinearAlgebra`] (naming the step)
     /// if a feature evaluation or a factorisation fails, [`IntegratorError::Diverged`] if
     /// the new state is not finite.
-    pub fn step_paths(&mut self, x: &mut [f64], step: u64) -> Result<MgdmStepReport> {
+    pub fn step_paths(&mut self, x: &mut [f64], step: u64) -> Result<MgdmInfo> {
         self.check_paths(x)?;
         self.features_and_residuals(x, step)?;
         let s = self.effective_step();
@@ -471,7 +521,10 @@ where
             });
         }
         self.first_failure(step)?;
-        let mut report = MgdmStepReport::default();
+        let mut report = MgdmInfo {
+            dt: self.params.gamma,
+            ..MgdmInfo::default()
+        };
         if track {
             let g = self.group_size(self.work.len());
             let mut cap = vec![0.0; k * k];
@@ -497,7 +550,6 @@ where
         for (row, w) in x.chunks_exact_mut(t).zip(&self.work) {
             row.copy_from_slice(&w.next);
         }
-        self.last = report;
         Ok(report)
     }
 
@@ -561,6 +613,7 @@ where
     F::Hessian: std::fmt::Debug,
 {
     type State = Ensemble;
+    type Info = MgdmInfo;
 
     fn fingerprint(&self) -> String {
         format!(
@@ -579,14 +632,15 @@ where
         self.check_shape(state)
     }
 
-    fn step(&mut self, state: &mut Ensemble, step: u64) -> Result<StepReport> {
+    /// The paths as given (N × T, the latent sample).
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut Ensemble) -> Result<MgdmInfo> {
         if state.dim() != self.map.len() {
             self.check_shape(state)?;
         }
-        self.step_paths(state.as_mut_slice(), step)?;
-        Ok(StepReport {
-            dt: self.params.gamma,
-            acceptance: None,
-        })
+        self.step_paths(state.as_mut_slice(), key.step())
     }
 }

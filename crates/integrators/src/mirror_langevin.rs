@@ -83,24 +83,23 @@
 //! the accept/reject from purpose [`METROPOLIS_STREAM`], both keyed by (step, particle):
 //! results are the same for any thread count, and resume from checkpoints exactly.
 //!
-//! [`LANGEVIN_NOISE`]: crate::langevin::LANGEVIN_NOISE
+//! [`LANGEVIN_NOISE`]: meanfield_measures::streams::LANGEVIN_NOISE
+//! [`METROPOLIS_STREAM`]: meanfield_measures::streams::METROPOLIS
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use meanfield_energy::Functional;
 use meanfield_measures::{
-    BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, NoiseStreams,
-    Parallelism,
+    BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, Parallelism, streams,
 };
 use rand_distr::{Distribution, Open01};
 
-use crate::dynamics::{Dynamics, StepReport};
+use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result};
-use crate::langevin::{LangevinCore, LangevinParams, energy_error};
+use crate::langevin::{
+    LangevinCore, LangevinInfo, LangevinParams, check_dim_positive, energy_error, langevin_noise,
+};
 use crate::projected::with_scratch;
-
-/// Stream purpose of the Metropolis accept/reject uniforms in [`NoiseStreams`].
-pub const METROPOLIS_STREAM: u64 = 1;
 
 /// Last path segment of a type name (`Entropic` for `meanfield_measures::mirror::Entropic`),
 /// used in fingerprints.
@@ -108,6 +107,20 @@ fn short_type_name<M>() -> &'static str {
     let full = std::any::type_name::<M>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base)
+}
+
+/// The functional, if its dimension is the dimension of the map's domain.
+fn check_map_dim<F: Functional, M: MirrorMap>(functional: F, map: &M) -> Result<F> {
+    match map.domain() {
+        Domain::Box(b) if b.dim() != functional.dim() => {
+            Err(IntegratorError::IncompatibleState(format!(
+                "the mirror map's box has dimension {}, the functional {}",
+                b.dim(),
+                functional.dim()
+            )))
+        }
+        _ => Ok(functional),
+    }
 }
 
 /// Checks that the ensemble lives on the mirror map's domain.
@@ -159,11 +172,16 @@ pub struct MirrorMfld<F, M> {
 
 impl<F: Functional, M: MirrorMap> MirrorMfld<F, M> {
     /// MMFLD for `functional` with mirror map `map` (sequential particle loop).
-    pub fn new(functional: F, map: M, params: LangevinParams) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] if the functional has dimension 0;
+    /// [`IntegratorError::IncompatibleState`] if the map's domain has another dimension.
+    pub fn new(functional: F, map: M, params: LangevinParams) -> Result<Self> {
+        let functional = check_map_dim(check_dim_positive(functional)?, &map)?;
+        Ok(Self {
             core: LangevinCore::new(functional, params),
             map,
-        }
+        })
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
@@ -190,11 +208,13 @@ impl<F: Functional, M: MirrorMap> MirrorMfld<F, M> {
 
 impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
     type State = Ensemble;
+    type Info = LangevinInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "mirror-mfld(map={}, {})",
+            "mirror-mfld(map={}, domain={:?}, {})",
             short_type_name::<M>(),
+            self.map.domain(),
             self.core.params_fingerprint()
         )
     }
@@ -205,15 +225,20 @@ impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
         check_mirror_state(&self.core, &self.map, ens)
     }
 
-    fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
+    /// The ensemble as given (it must lie in the interior of the map's domain).
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<LangevinInfo> {
         check_map_domain(&self.map, ens)?;
         let d = ens.dim();
-        self.core.drift(ens, step)?;
+        self.core.drift(ens, key.step())?;
         let params = self.core.params();
         let (eta, sigma, noise, map) = (
-            params.eta,
+            params.eta(),
             params.noise_scale(),
-            self.core.noise().at_step(step),
+            langevin_noise(key),
             &self.map,
         );
         self.core.for_each_particle(ens, |i, x, g| {
@@ -229,7 +254,7 @@ impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
                 map.grad_phi_star(y, x);
             });
         });
-        Ok(StepReport {
+        Ok(LangevinInfo {
             dt: eta,
             acceptance: None,
         })
@@ -446,24 +471,26 @@ pub use meanfield_energy::frozen::{
 /// Metropolis-adjusted MMFLD (MAMLA with the mean field frozen for the duration of a
 /// step; module docs). Each step: V, ∇V at all particles (ensemble level), then per
 /// particle a mirror-Langevin proposal and an accept/reject for π ∝ exp(−V/λ).
-/// [`StepReport::acceptance`] is the fraction of particles that moved.
+/// [`LangevinInfo::acceptance`] is the fraction of particles that moved.
 pub struct AdjustedMirrorMfld<F, M> {
     core: LangevinCore<F>,
     map: M,
-    accept: NoiseStreams,
     /// V(X^i) = δF/δμ(μ_N, X^i) at the current particles (reused buffer).
     values: Vec<f64>,
 }
 
 impl<F: FrozenFirstVariation, M: MirrorProposal> AdjustedMirrorMfld<F, M> {
     /// Adjusted MMFLD for `functional` with mirror map `map` (sequential particle loop).
-    pub fn new(functional: F, map: M, params: LangevinParams) -> Self {
-        Self {
+    ///
+    /// # Errors
+    /// As [`MirrorMfld::new`].
+    pub fn new(functional: F, map: M, params: LangevinParams) -> Result<Self> {
+        let functional = check_map_dim(check_dim_positive(functional)?, &map)?;
+        Ok(Self {
             core: LangevinCore::new(functional, params),
             map,
-            accept: NoiseStreams::new(params.seed, METROPOLIS_STREAM),
             values: Vec::new(),
-        }
+        })
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
@@ -566,11 +593,13 @@ impl<M: MirrorProposal, P: FrozenPotential> MalaKernel<'_, M, P> {
 
 impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld<F, M> {
     type State = Ensemble;
+    type Info = LangevinInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "adjusted-mirror-mfld(map={}, {})",
+            "adjusted-mirror-mfld(map={}, domain={:?}, {})",
             short_type_name::<M>(),
+            self.map.domain(),
             self.core.params_fingerprint()
         )
     }
@@ -581,7 +610,13 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
         check_mirror_state(&self.core, &self.map, ens)
     }
 
-    fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
+    /// The ensemble as given (it must lie in the interior of the map's domain).
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<LangevinInfo> {
+        let step = key.step();
         check_map_domain(&self.map, ens)?;
         let (n, d) = (ens.n(), ens.dim());
         self.core.drift(ens, step)?;
@@ -597,13 +632,13 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
             map: &self.map,
             geometry: &geometry,
             potential: &potential,
-            eta: params.eta,
+            eta: params.eta(),
             sigma: params.noise_scale(),
-            lambda: params.lambda,
+            lambda: params.lambda(),
         };
         let (noise, accept, values) = (
-            self.core.noise().at_step(step),
-            self.accept.at_step(step),
+            langevin_noise(key),
+            key.streams(streams::METROPOLIS),
             &self.values,
         );
         let accepted = AtomicUsize::new(0);
@@ -625,8 +660,8 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
                 accepted.fetch_add(1, Ordering::Relaxed);
             }
         });
-        Ok(StepReport {
-            dt: params.eta,
+        Ok(LangevinInfo {
+            dt: params.eta(),
             acceptance: Some(accepted.into_inner() as f64 / n as f64),
         })
     }

@@ -9,7 +9,7 @@
 //! θ ← θ − h_θ g(θ);  X^i ← X^i − h_x ∇_x E(θ, X^i) + √(2h_x) ξ^i (old θ, X throughout).
 //!
 //! # MPD
-//! State (θ, m, X^i, U^i), m₀ = 0, U^i₀ ~ N(0, I/η_x) ([`Mpd::initial_state`]). With
+//! State (θ, m, X^i, U^i), m₀ = 0, U^i₀ ~ N(0, I/η_x) (its [`Dynamics::init_state`]). With
 //! ω = e^{−γ_θ η_θ h_θ}:
 //! 1. look-ahead θ̃ = θ + ((1 − ω)/γ_θ) m;
 //! 2. g = g(θ̃) with the particles from before the step;
@@ -43,19 +43,15 @@
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
-use meanfield_measures::{Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut};
+use meanfield_measures::{Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut, streams};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamics::{Dynamics, DynamicsState, StepReport};
+use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
 use crate::langevin::energy_error;
 
-/// Stream purpose of the particle noise of PGD and MPD in [`NoiseStreams`].
-pub const PARTICLE_EM_NOISE: u64 = 20;
-/// Stream purpose of MPD's initial particle momenta.
-pub const MOMENTUM_INIT: u64 = 21;
 
 /// Minimum particles per rayon task of the gradient loop (each particle's gradient costs
 /// a pass over the model's data, so small tasks pay off).
@@ -82,13 +78,33 @@ pub struct LatentState {
 }
 
 impl LatentState {
-    /// A PGD state (no momenta).
+    /// A PGD state (no momenta). Runs usually start from [`Dynamics::init_state`]
+    /// (θ from [`LatentModel::initial_theta`]) and set `theta` afterwards if needed.
     pub fn new(theta: Vec<f64>, particles: Ensemble) -> Self {
         Self {
             theta,
             particles,
             momenta: None,
         }
+    }
+}
+
+/// What a PGD or MPD step reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParticleEmInfo {
+    /// Time advanced by the particles (h_x).
+    pub dt: f64,
+    /// max_j |θ_j after − θ_j before|.
+    pub theta_change: f64,
+}
+
+impl StepInfo for ParticleEmInfo {
+    fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    fn change(&self) -> Option<f64> {
+        Some(self.theta_change)
     }
 }
 
@@ -121,11 +137,11 @@ impl DynamicsState for LatentState {
 /// One batch of the gradient loop: (index, ((∇_θ rows, ∇_x rows), particle rows)).
 type BatchRows<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a [f64]));
 
-/// What PGD and MPD share: the model, the particle noise streams, the parallelism and
-/// the per-particle gradient rows.
+/// What PGD and MPD share: the model, the parallelism and the per-particle gradient
+/// rows (the particle noise comes from the step key, purpose
+/// [`streams::PARTICLE_EM_NOISE`]).
 struct ParticleEmCore<M> {
     model: M,
-    noise: NoiseStreams,
     parallelism: Parallelism,
     /// ∇_θ E(θ, X^i), N × p.
     gt: Vec<f64>,
@@ -136,15 +152,26 @@ struct ParticleEmCore<M> {
 }
 
 impl<M: LatentModel> ParticleEmCore<M> {
-    fn new(model: M, seed: u64) -> Self {
-        Self {
+    fn new(model: M) -> Result<Self> {
+        if model.theta_dim() == 0 || model.latent_dim() == 0 {
+            return Err(IntegratorError::InvalidParameter {
+                name: "model dimensions (theta, latent)",
+                value: 0.0,
+                reason: "particle EM needs p ≥ 1 parameters and d ≥ 1 latent coordinates",
+            });
+        }
+        Ok(Self {
             model,
-            noise: NoiseStreams::new(seed, PARTICLE_EM_NOISE),
             parallelism: Parallelism::Sequential,
             gt: Vec::new(),
             gx: Vec::new(),
             grad_theta: Vec::new(),
-        }
+        })
+    }
+
+    /// The PGD state of a run from `particles`: θ = [`LatentModel::initial_theta`].
+    fn pgd_state(&self, particles: Ensemble) -> LatentState {
+        LatentState::new(self.model.initial_theta(), particles)
     }
 
     fn check(&self, state: &LatentState, momenta: bool) -> Result<()> {
@@ -168,7 +195,7 @@ impl<M: LatentModel> ParticleEmCore<M> {
                 "PGD state carries momenta (an MPD state?)".into(),
             )),
             (None, true) => Err(IntegratorError::IncompatibleState(
-                "MPD needs momenta: build the state with Mpd::initial_state".into(),
+                "MPD needs momenta: start the run from Dynamics::init_state (Checkpoint::start)".into(),
             )),
             (Some(m), true) => {
                 if m.theta.len() != state.theta.len()
@@ -253,25 +280,30 @@ impl<M: LatentModel> ParticleEmCore<M> {
     }
 }
 
-/// Step sizes of PGD.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Step sizes of PGD (validated: build with [`PgdParams::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct PgdParams {
-    /// θ step h_θ > 0.
-    pub h_theta: f64,
-    /// Particle step h_x > 0.
-    pub h_x: f64,
-    /// Seed of the particle noise streams.
-    pub seed: u64,
+    h_theta: f64,
+    h_x: f64,
 }
 
 impl PgdParams {
-    /// Validates h_θ > 0 and h_x > 0.
-    pub fn new(h_theta: f64, h_x: f64, seed: u64) -> Result<Self> {
+    /// θ step h_θ and particle step h_x, both finite and > 0.
+    pub fn new(h_theta: f64, h_x: f64) -> Result<Self> {
         Ok(Self {
             h_theta: check_positive("h_theta", h_theta)?,
             h_x: check_positive("h_x", h_x)?,
-            seed,
         })
+    }
+
+    /// θ step h_θ.
+    pub fn h_theta(&self) -> f64 {
+        self.h_theta
+    }
+
+    /// Particle step h_x.
+    pub fn h_x(&self) -> f64 {
+        self.h_x
     }
 }
 
@@ -283,11 +315,15 @@ pub struct Pgd<M> {
 
 impl<M: LatentModel> Pgd<M> {
     /// PGD for `model` (sequential particle loop).
-    pub fn new(model: M, params: PgdParams) -> Self {
-        Self {
-            core: ParticleEmCore::new(model, params.seed),
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for a model with no parameters or no latent
+    /// coordinates.
+    pub fn new(model: M, params: PgdParams) -> Result<Self> {
+        Ok(Self {
+            core: ParticleEmCore::new(model)?,
             params,
-        }
+        })
     }
 
     /// Spreads the particle loops over the rayon pool (results unchanged).
@@ -309,11 +345,14 @@ impl<M: LatentModel> Pgd<M> {
 
 impl<M: LatentModel> Dynamics for Pgd<M> {
     type State = LatentState;
+    type Info = ParticleEmInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "pgd(h_theta={:e}, h_x={:e}, seed={})",
-            self.params.h_theta, self.params.h_x, self.params.seed
+            "pgd(h_theta={:e}, h_x={:e}, model={})",
+            self.params.h_theta,
+            self.params.h_x,
+            self.core.model.fingerprint()
         )
     }
 
@@ -321,13 +360,19 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
         self.core.check(state, false)
     }
 
-    fn step(&mut self, state: &mut LatentState, step: u64) -> Result<StepReport> {
+    /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
+    fn init_state(&self, particles: Ensemble, _seed: u64) -> Result<LatentState> {
+        Ok(self.core.pgd_state(particles))
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut LatentState) -> Result<ParticleEmInfo> {
+        let step = key.step();
         let d = state.particles.dim();
         // Both gradients at the old (θ, X).
         self.core
             .gradients(&state.theta, &state.particles, true, true, step)?;
         let (h, sigma) = (self.params.h_x, (2.0 * self.params.h_x).sqrt());
-        let noise = self.core.noise.at_step(step);
+        let noise = key.streams(streams::PARTICLE_EM_NOISE);
         for_each_row_mut(
             self.core.parallelism,
             state.particles.as_mut_slice(),
@@ -342,12 +387,15 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
                 }
             },
         );
+        let mut theta_change = 0.0f64;
         for (t, g) in state.theta.iter_mut().zip(&self.core.grad_theta) {
+            let old = *t;
             *t -= self.params.h_theta * g;
+            theta_change = theta_change.max((*t - old).abs());
         }
-        Ok(StepReport {
+        Ok(ParticleEmInfo {
             dt: self.params.h_x,
-            acceptance: None,
+            theta_change,
         })
     }
 }
@@ -442,45 +490,74 @@ impl MpdNoise {
     }
 }
 
-/// Parameters of MPD (module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Parameters of MPD (module docs), validated: steps from [`MpdParams::new`], masses and
+/// dampings from [`MpdParams::with_theta_momentum`] and
+/// [`MpdParams::with_particle_momentum`] (default η = γ = 1 for both).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MpdParams {
-    /// θ step h_θ > 0.
-    pub h_theta: f64,
-    /// Particle step h_x > 0.
-    pub h_x: f64,
-    /// θ momentum mass η_θ > 0.
-    pub eta_theta: f64,
-    /// Particle momentum mass η_x > 0.
-    pub eta_x: f64,
-    /// θ damping γ_θ > 0.
-    pub gamma_theta: f64,
-    /// Particle damping γ_x > 0.
-    pub gamma_x: f64,
-    /// Seed of the noise streams (particle noise and initial momenta).
-    pub seed: u64,
+    h_theta: f64,
+    h_x: f64,
+    eta_theta: f64,
+    eta_x: f64,
+    gamma_theta: f64,
+    gamma_x: f64,
 }
 
 impl MpdParams {
-    /// Validates every step, mass and damping (> 0, finite).
-    pub fn new(
-        h_theta: f64,
-        h_x: f64,
-        eta_theta: f64,
-        eta_x: f64,
-        gamma_theta: f64,
-        gamma_x: f64,
-        seed: u64,
-    ) -> Result<Self> {
+    /// θ step h_θ and particle step h_x (finite, > 0), unit masses and dampings.
+    pub fn new(h_theta: f64, h_x: f64) -> Result<Self> {
         Ok(Self {
             h_theta: check_positive("h_theta", h_theta)?,
             h_x: check_positive("h_x", h_x)?,
-            eta_theta: check_positive("eta_theta", eta_theta)?,
-            eta_x: check_positive("eta_x", eta_x)?,
-            gamma_theta: check_positive("gamma_theta", gamma_theta)?,
-            gamma_x: check_positive("gamma_x", gamma_x)?,
-            seed,
+            eta_theta: 1.0,
+            eta_x: 1.0,
+            gamma_theta: 1.0,
+            gamma_x: 1.0,
         })
+    }
+
+    /// θ momentum mass η_θ and damping γ_θ (finite, > 0).
+    pub fn with_theta_momentum(mut self, eta_theta: f64, gamma_theta: f64) -> Result<Self> {
+        self.eta_theta = check_positive("eta_theta", eta_theta)?;
+        self.gamma_theta = check_positive("gamma_theta", gamma_theta)?;
+        Ok(self)
+    }
+
+    /// Particle momentum mass η_x and damping γ_x (finite, > 0).
+    pub fn with_particle_momentum(mut self, eta_x: f64, gamma_x: f64) -> Result<Self> {
+        self.eta_x = check_positive("eta_x", eta_x)?;
+        self.gamma_x = check_positive("gamma_x", gamma_x)?;
+        Ok(self)
+    }
+
+    /// θ step h_θ.
+    pub fn h_theta(&self) -> f64 {
+        self.h_theta
+    }
+
+    /// Particle step h_x.
+    pub fn h_x(&self) -> f64 {
+        self.h_x
+    }
+
+    /// θ momentum mass η_θ.
+    pub fn eta_theta(&self) -> f64 {
+        self.eta_theta
+    }
+
+    /// Particle momentum mass η_x.
+    pub fn eta_x(&self) -> f64 {
+        self.eta_x
+    }
+
+    /// θ damping γ_θ.
+    pub fn gamma_theta(&self) -> f64 {
+        self.gamma_theta
+    }
+
+    /// Particle damping γ_x.
+    pub fn gamma_x(&self) -> f64 {
+        self.gamma_x
     }
 }
 
@@ -539,7 +616,7 @@ impl<M: LatentModel> Mpd<M> {
     /// positive definite in floating point ([`MpdNoise::new`]).
     pub fn new(model: M, params: MpdParams) -> Result<Self> {
         Ok(Self {
-            core: ParticleEmCore::new(model, params.seed),
+            core: ParticleEmCore::new(model)?,
             coef: MpdCoefficients::new(&params)?,
             params,
             look_ahead: Vec::new(),
@@ -567,10 +644,12 @@ impl<M: LatentModel> Mpd<M> {
         self.coef.noise
     }
 
-    /// The starting state: θ, particles, m = 0 and U^i ~ N(0, I/η_x) drawn from the
-    /// streams of (seed, [`MOMENTUM_INIT`]).
-    pub fn initial_state(&self, theta: Vec<f64>, particles: Ensemble) -> Result<LatentState> {
-        let init = NoiseStreams::new(self.params.seed, MOMENTUM_INIT);
+    /// The starting state of a run with seed `seed`: θ = [`LatentModel::initial_theta`],
+    /// the particles, m = 0 and U^i ~ N(0, I/η_x) drawn from the streams of (seed,
+    /// [`streams::MOMENTUM_INIT`]).
+    fn initial_state(&self, particles: Ensemble, seed: u64) -> Result<LatentState> {
+        let theta = self.core.model.initial_theta();
+        let init = NoiseStreams::new(seed, streams::MOMENTUM_INIT);
         let scale = 1.0 / self.params.eta_x.sqrt();
         let u = Ensemble::from_fn(
             particles.n(),
@@ -624,12 +703,19 @@ fn for_each_pair_mut<F>(
 
 impl<M: LatentModel> Dynamics for Mpd<M> {
     type State = LatentState;
+    type Info = ParticleEmInfo;
 
     fn fingerprint(&self) -> String {
         let p = &self.params;
         format!(
-            "mpd(h_theta={:e}, h_x={:e}, eta_theta={:e}, eta_x={:e}, gamma_theta={:e}, gamma_x={:e}, seed={})",
-            p.h_theta, p.h_x, p.eta_theta, p.eta_x, p.gamma_theta, p.gamma_x, p.seed
+            "mpd(h_theta={:e}, h_x={:e}, eta_theta={:e}, eta_x={:e}, gamma_theta={:e}, gamma_x={:e}, model={})",
+            p.h_theta,
+            p.h_x,
+            p.eta_theta,
+            p.eta_x,
+            p.gamma_theta,
+            p.gamma_x,
+            self.core.model.fingerprint()
         )
     }
 
@@ -637,7 +723,14 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
         self.core.check(state, true)
     }
 
-    fn step(&mut self, state: &mut LatentState, step: u64) -> Result<StepReport> {
+    /// θ = [`LatentModel::initial_theta`], the particles as given, m = 0 and
+    /// U^i ~ N(0, I/η_x) from the streams of (seed, [`streams::MOMENTUM_INIT`]).
+    fn init_state(&self, particles: Ensemble, seed: u64) -> Result<LatentState> {
+        self.initial_state(particles, seed)
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut LatentState) -> Result<ParticleEmInfo> {
+        let step = key.step();
         let c = self.coef;
         let d = state.particles.dim();
         let mom = state
@@ -655,6 +748,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
         );
         self.core
             .gradients(&self.look_ahead, &state.particles, true, false, step)?;
+        let mut theta_change = 0.0f64;
         for (((t, m), la), g) in state
             .theta
             .iter_mut()
@@ -662,13 +756,15 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
             .zip(&self.look_ahead)
             .zip(&self.core.grad_theta)
         {
+            let old = *t;
             *t = la - c.theta_step * g;
             *m = c.omega * *m - c.momentum_step * g;
+            theta_change = theta_change.max((*t - old).abs());
         }
         // Particle step with the updated θ: exact damped Langevin with frozen score.
         self.core
             .gradients(&state.theta, &state.particles, false, true, step)?;
-        let noise = self.core.noise.at_step(step);
+        let noise = key.streams(streams::PARTICLE_EM_NOISE);
         let nz = c.noise;
         for_each_pair_mut(
             self.core.parallelism,
@@ -693,9 +789,9 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
                 }
             },
         );
-        Ok(StepReport {
+        Ok(ParticleEmInfo {
             dt: self.params.h_x,
-            acceptance: None,
+            theta_change,
         })
     }
 }

@@ -13,7 +13,7 @@
 //! reads only its own noise stream (purpose [`LANGEVIN_NOISE`]) and writes only its own
 //! row, so the result is the same for any thread count.
 //!
-//! [`LANGEVIN_NOISE`]: crate::langevin::LANGEVIN_NOISE
+//! [`LANGEVIN_NOISE`]: meanfield_measures::streams::LANGEVIN_NOISE
 //!
 //! Invariant (proptest in `tests/mirror_langevin.rs`): every iterate lies in the *closed*
 //! domain (x ≥ 0 and |Σx − 1| ≤ 1e-12 on the simplex; l ≤ x ≤ u on a box). Unlike
@@ -25,9 +25,9 @@ use meanfield_energy::Functional;
 use meanfield_measures::projection::project_in_place;
 use meanfield_measures::{Domain, Ensemble, Parallelism};
 
-use crate::dynamics::{Dynamics, StepReport};
+use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result};
-use crate::langevin::{LangevinCore, LangevinParams};
+use crate::langevin::{LangevinCore, LangevinInfo, LangevinParams, check_dim_positive};
 
 /// Scratch lengths up to this many `f64` use a small stack array (cheap to zero).
 const SMALL_SCRATCH: usize = 32;
@@ -58,10 +58,13 @@ pub struct ProjectedMfld<F> {
 impl<F: Functional> ProjectedMfld<F> {
     /// Projected MFLD for `functional` with the given parameters (sequential particle
     /// loop). The domain is the ensemble's own.
-    pub fn new(functional: F, params: LangevinParams) -> Self {
-        Self {
-            core: LangevinCore::new(functional, params),
-        }
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] if the functional has dimension 0.
+    pub fn new(functional: F, params: LangevinParams) -> Result<Self> {
+        Ok(Self {
+            core: LangevinCore::new(check_dim_positive(functional)?, params),
+        })
     }
 
     /// Spreads the particle loop over the rayon pool (results unchanged).
@@ -83,6 +86,7 @@ impl<F: Functional> ProjectedMfld<F> {
 
 impl<F: Functional> Dynamics for ProjectedMfld<F> {
     type State = Ensemble;
+    type Info = LangevinInfo;
 
     fn fingerprint(&self) -> String {
         format!("projected-mfld({})", self.core.params_fingerprint())
@@ -105,9 +109,14 @@ impl<F: Functional> Dynamics for ProjectedMfld<F> {
         Ok(())
     }
 
-    fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
+    /// The ensemble as given (its domain is the one projected onto).
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<LangevinInfo> {
         let domain = ens.domain().clone();
-        self.core.euler_maruyama_step(ens, step, |x| {
+        self.core.euler_maruyama_step(key, ens, |x| {
             if !matches!(domain, Domain::Euclidean) {
                 with_scratch(x.len(), |scratch| project_in_place(&domain, x, scratch));
             }

@@ -1,23 +1,30 @@
-//! The [`Runner`]: drives any [`Dynamics`] with observers, checkpoints, divergence
-//! detection, step and time budgets and a progress callback.
+//! The [`Runner`]: the one loop that drives every [`Dynamics`], with composable stop
+//! criteria ([`Stop`]), any number of observers that see the state and the step's
+//! [`Dynamics::Info`], divergence detection, a wall-time budget and a progress hook;
+//! [`Checkpoint`] (the resumable state of a run) and [`run_many`] (independent replicas).
 //!
-//! Resume guarantee (tested in `tests/runner.rs`): running k steps, checkpointing,
-//! deserialising and running the remaining steps gives the bit-identical final state of
-//! one uninterrupted run, because step k's randomness is keyed by k (see
-//! [`crate::dynamics`]).
+//! Resume guarantee (tested per family): running k steps, checkpointing, deserialising
+//! and running the remaining steps gives the bit-identical final state of one
+//! uninterrupted run, because step k's randomness is keyed by (seed, k) and the seed
+//! lives in the checkpoint (see [`crate::dynamics`]).
 
 use std::time::{Duration, Instant};
 
+use meanfield_measures::{Ensemble, Parallelism, replicate_seed};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::dynamics::{Dynamics, DynamicsState};
-use crate::error::{IntegratorError, Result};
+use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
+use crate::error::{IntegratorError, ObserverError, Result, check_non_negative};
 
-/// A resumable snapshot: the state after `step` steps at time `time`.
+/// A resumable snapshot: the state after `step` steps at time `time` of the run with
+/// seed `seed`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint<S> {
     /// [`Dynamics::fingerprint`] of the dynamics that produced it.
     pub fingerprint: String,
+    /// The run's seed (every step's randomness is keyed by it).
+    pub seed: u64,
     /// Number of steps taken so far.
     pub step: u64,
     /// Physical time reached.
@@ -27,14 +34,29 @@ pub struct Checkpoint<S> {
 }
 
 impl<S: DynamicsState> Checkpoint<S> {
-    /// A fresh start at step 0, time 0.
-    pub fn start<D: Dynamics<State = S>>(dynamics: &D, state: S) -> Self {
-        Self {
+    /// A fresh run with seed `seed` from `ensemble`: step 0, time 0, the state from
+    /// [`Dynamics::init_state`] (checked against the dynamics).
+    pub fn start<D: Dynamics<State = S>>(dynamics: &D, ensemble: Ensemble, seed: u64) -> Result<Self> {
+        let state = dynamics.init_state(ensemble, seed)?;
+        Self::from_state(dynamics, state, seed)
+    }
+
+    /// A fresh run with seed `seed` from a state built by hand (e.g. a chosen θ₀ for
+    /// particle EM), checked against the dynamics.
+    pub fn from_state<D: Dynamics<State = S>>(dynamics: &D, state: S, seed: u64) -> Result<Self> {
+        dynamics.check_state(&state)?;
+        Ok(Self {
             fingerprint: dynamics.fingerprint(),
+            seed,
             step: 0,
             time: 0.0,
             state,
-        }
+        })
+    }
+
+    /// The key of the next step.
+    pub fn key(&self) -> StepKey {
+        StepKey::new(self.seed, self.step)
     }
 
     /// JSON encoding (f64 values round-trip exactly through serde_json).
@@ -49,7 +71,8 @@ impl<S: DynamicsState> Checkpoint<S> {
 }
 
 /// Why a run returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The requested number of steps was reached.
     StepsDone,
@@ -57,6 +80,14 @@ pub enum StopReason {
     TimeBudget,
     /// An observer asked to stop.
     ObserverStop,
+    /// [`Stop::energy_below`]: the step's energy fell below the tolerance.
+    EnergyTolerance,
+    /// [`Stop::stagnation`]: the iterate stopped moving.
+    Stagnation,
+    /// [`Stop::ess_below`]: the effective sample size fell below the floor.
+    EssFloor,
+    /// [`Stop::when`]: the user's predicate fired.
+    Predicate,
 }
 
 /// What an observer tells the runner.
@@ -68,50 +99,214 @@ pub enum Control {
     Stop,
 }
 
+/// What observers and stop criteria see: the run's position, the state and the info of
+/// the step that produced it (`None` at step 0 of a fresh run).
+#[derive(Debug)]
+pub struct Observation<'s, S, I> {
+    /// Steps taken so far.
+    pub step: u64,
+    /// Physical time reached.
+    pub time: f64,
+    /// The state after `step` steps.
+    pub state: &'s S,
+    /// The info of the last step (`None` before the first step).
+    pub info: Option<&'s I>,
+}
+
 /// Summary of a finished run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunSummary {
+pub struct RunSummary<I> {
     /// Why it stopped.
     pub reason: StopReason,
     /// Steps taken by this call.
     pub steps_taken: u64,
     /// Mean acceptance over the steps that reported one.
     pub mean_acceptance: Option<f64>,
+    /// The info of the last step taken by this call.
+    pub last_info: Option<I>,
 }
 
-type Observer<'a, S> = Box<dyn FnMut(u64, f64, &S) -> std::result::Result<Control, String> + 'a>;
+/// A stop criterion: looked at after every step, it may end the run.
+pub trait StopCriterion<S, I> {
+    /// Whether the run should stop after the step `obs` describes. A criterion that needs
+    /// a quantity the dynamics does not report is an error
+    /// ([`IntegratorError::UnsupportedStop`]), not a criterion that never fires.
+    fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool>;
 
-/// Drives a dynamics for a number of steps.
-pub struct Runner<'a, S> {
+    /// The reason reported when it fires.
+    fn reason(&self) -> StopReason;
+}
+
+/// Constructors of the built-in stop criteria (the step count and the wall-time budget
+/// are [`Runner::new`] and [`Runner::time_budget`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Stop;
+
+impl Stop {
+    /// Stops once the step's energy ([`StepInfo::energy`]) is below `tol` (CBXpy's
+    /// `energy_tol`). `tol` must not be NaN.
+    pub fn energy_below(tol: f64) -> Result<EnergyBelow> {
+        if tol.is_nan() {
+            return Err(IntegratorError::InvalidParameter {
+                name: "energy_tol",
+                value: tol,
+                reason: "must not be NaN",
+            });
+        }
+        Ok(EnergyBelow { tol })
+    }
+
+    /// Stops once the iterate moved less than `tol` ([`StepInfo::change`], sup norm) in
+    /// `patience` consecutive steps. The count restarts when a run is resumed.
+    pub fn stagnation(tol: f64, patience: u64) -> Result<Stagnation> {
+        check_non_negative("stagnation tol", tol)?;
+        if patience == 0 {
+            return Err(IntegratorError::InvalidParameter {
+                name: "stagnation patience",
+                value: 0.0,
+                reason: "must be ≥ 1",
+            });
+        }
+        Ok(Stagnation {
+            tol,
+            patience,
+            run: 0,
+        })
+    }
+
+    /// Stops once the effective sample size ([`StepInfo::ess`]) is below `floor` ≥ 0.
+    pub fn ess_below(floor: f64) -> Result<EssBelow> {
+        Ok(EssBelow {
+            floor: check_non_negative("ess floor", floor)?,
+        })
+    }
+
+    /// Stops once `predicate(observation)` is true.
+    pub fn when<F>(predicate: F) -> Predicate<F> {
+        Predicate(predicate)
+    }
+}
+
+fn required<T>(value: Option<T>, criterion: &'static str, quantity: &'static str) -> Result<T> {
+    value.ok_or(IntegratorError::UnsupportedStop {
+        criterion,
+        quantity,
+    })
+}
+
+/// [`Stop::energy_below`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EnergyBelow {
+    tol: f64,
+}
+
+impl<S, I: StepInfo> StopCriterion<S, I> for EnergyBelow {
+    fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
+        let Some(info) = obs.info else { return Ok(false) };
+        Ok(required(info.energy(), "energy tolerance", "an energy")? < self.tol)
+    }
+
+    fn reason(&self) -> StopReason {
+        StopReason::EnergyTolerance
+    }
+}
+
+/// [`Stop::stagnation`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stagnation {
+    tol: f64,
+    patience: u64,
+    run: u64,
+}
+
+impl<S, I: StepInfo> StopCriterion<S, I> for Stagnation {
+    fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
+        let Some(info) = obs.info else { return Ok(false) };
+        let change = required(info.change(), "stagnation", "the change of an iterate")?;
+        self.run = if change < self.tol { self.run + 1 } else { 0 };
+        Ok(self.run >= self.patience)
+    }
+
+    fn reason(&self) -> StopReason {
+        StopReason::Stagnation
+    }
+}
+
+/// [`Stop::ess_below`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EssBelow {
+    floor: f64,
+}
+
+impl<S, I: StepInfo> StopCriterion<S, I> for EssBelow {
+    fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
+        let Some(info) = obs.info else { return Ok(false) };
+        Ok(required(info.ess(), "ESS floor", "an effective sample size")? < self.floor)
+    }
+
+    fn reason(&self) -> StopReason {
+        StopReason::EssFloor
+    }
+}
+
+/// [`Stop::when`].
+pub struct Predicate<F>(F);
+
+impl<S, I, F: FnMut(&Observation<'_, S, I>) -> bool> StopCriterion<S, I> for Predicate<F> {
+    fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
+        Ok((self.0)(obs))
+    }
+
+    fn reason(&self) -> StopReason {
+        StopReason::Predicate
+    }
+}
+
+/// What an observer returns: go on, stop, or fail the run with its own typed error
+/// (it comes back as [`IntegratorError::Observer`], downcastable to the observer's type).
+pub type ObserverResult = std::result::Result<Control, ObserverError>;
+
+type Observer<'a, S, I> = Box<dyn FnMut(&Observation<'_, S, I>) -> ObserverResult + 'a>;
+
+/// Drives a dynamics until a step count, a stop criterion, an observer or a time budget
+/// ends the run.
+pub struct Runner<'a, S, I> {
     total_steps: u64,
-    observe_every: u64,
     time_budget: Option<Duration>,
-    observer: Option<Observer<'a, S>>,
+    criteria: Vec<Box<dyn StopCriterion<S, I> + 'a>>,
+    observers: Vec<(u64, Observer<'a, S, I>)>,
     progress: Option<Box<dyn FnMut(u64, u64) + 'a>>,
 }
 
-impl<'a, S: DynamicsState> Runner<'a, S> {
-    /// Runs until the checkpoint has `total_steps` steps.
+impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
+    /// Runs until the checkpoint has `total_steps` steps (or something stops it first).
+    /// [`Dynamics::runner`] makes the same runner with the types filled in.
     pub fn new(total_steps: u64) -> Self {
         Self {
             total_steps,
-            observe_every: 0,
             time_budget: None,
-            observer: None,
+            criteria: Vec::new(),
+            observers: Vec::new(),
             progress: None,
         }
     }
 
-    /// Calls `observer(step, time, state)` at step 0 of a fresh run (a resumed run
-    /// starts observing at its next due step), every `every` steps and at the end. It
-    /// may stop the run or fail it (the message becomes [`IntegratorError::Observer`]).
+    /// Adds an observer, called at step 0 of a fresh run (a resumed run starts observing
+    /// at its next due step), every `every` steps, at the last step and at a step where
+    /// a stop criterion fires. It may stop the run or fail it with its own error.
+    /// Observers are called in the order they were added.
     pub fn observe(
         mut self,
         every: u64,
-        observer: impl FnMut(u64, f64, &S) -> std::result::Result<Control, String> + 'a,
+        observer: impl FnMut(&Observation<'_, S, I>) -> ObserverResult + 'a,
     ) -> Self {
-        self.observe_every = every.max(1);
-        self.observer = Some(Box::new(observer));
+        self.observers.push((every.max(1), Box::new(observer)));
+        self
+    }
+
+    /// Adds a stop criterion (criteria are checked after every step, in order).
+    pub fn stop_when(mut self, criterion: impl StopCriterion<S, I> + 'a) -> Self {
+        self.criteria.push(Box::new(criterion));
         self
     }
 
@@ -127,15 +322,20 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
         self
     }
 
-    /// Advances `checkpoint` with `dynamics` until `total_steps`, a budget, or a stop.
-    /// A non-finite state is [`IntegratorError::Diverged`] naming the step (the
-    /// checkpoint then holds that state, with `step` still at the last finite one; keep
-    /// a serialised checkpoint from an observer to restart before the blow-up).
-    pub fn run<D: Dynamics<State = S>>(
+    /// Advances `checkpoint` with `dynamics` until `total_steps`, a criterion, a budget
+    /// or an observer stops it.
+    ///
+    /// # Errors
+    /// [`IntegratorError::Checkpoint`] if the checkpoint was written by other dynamics
+    /// (fingerprint mismatch); the dynamics' state check; a non-finite state is
+    /// [`IntegratorError::Diverged`] naming the step (the checkpoint then holds that
+    /// state, with `step` still at the last finite one: keep a serialised checkpoint
+    /// from an observer to restart before the blow-up); step and observer errors.
+    pub fn run<D: Dynamics<State = S, Info = I>>(
         &mut self,
         dynamics: &mut D,
         checkpoint: &mut Checkpoint<S>,
-    ) -> Result<RunSummary> {
+    ) -> Result<RunSummary<I>> {
         if checkpoint.fingerprint != dynamics.fingerprint() {
             return Err(IntegratorError::Checkpoint(format!(
                 "checkpoint was written by `{}`, not by `{}`",
@@ -151,77 +351,149 @@ impl<'a, S: DynamicsState> Runner<'a, S> {
             });
         }
         let start = Instant::now();
-        let first = checkpoint.step;
-        let (mut acc_sum, mut acc_n) = (0.0, 0u64);
-        if checkpoint.step == 0 && self.notify(checkpoint)? == Control::Stop {
-            return Ok(self.summary(StopReason::ObserverStop, 0, acc_sum, acc_n));
+        let mut summary = Tally::new(checkpoint.step);
+        if checkpoint.step == 0 && self.notify(checkpoint, None, true)? == Control::Stop {
+            return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
         }
         while checkpoint.step < self.total_steps {
-            let k = checkpoint.step;
-            let report = dynamics.step(&mut checkpoint.state, k)?;
+            let info = dynamics.step(checkpoint.key(), &mut checkpoint.state)?;
             if let Some(reason) = checkpoint.state.non_finite() {
                 return Err(IntegratorError::Diverged {
-                    step: k + 1,
+                    step: checkpoint.step + 1,
                     reason,
                 });
             }
             checkpoint.step += 1;
-            checkpoint.time += report.dt;
-            if let Some(a) = report.acceptance {
-                acc_sum += a;
-                acc_n += 1;
-            }
+            checkpoint.time += info.dt();
+            summary.record(&info);
             if let Some(p) = self.progress.as_mut() {
                 p(checkpoint.step, self.total_steps);
             }
-            let due = checkpoint.step.is_multiple_of(self.observe_every.max(1))
-                || checkpoint.step == self.total_steps;
-            if due && self.notify(checkpoint)? == Control::Stop {
-                return Ok(self.summary(
-                    StopReason::ObserverStop,
-                    checkpoint.step - first,
-                    acc_sum,
-                    acc_n,
-                ));
+            let fired = self.first_criterion(checkpoint, &info)?;
+            let last = checkpoint.step == self.total_steps || fired.is_some();
+            let control = self.notify(checkpoint, Some(&info), last)?;
+            summary.last_info = Some(info);
+            if control == Control::Stop {
+                return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
+            }
+            if let Some(reason) = fired {
+                return Ok(summary.finish(reason, checkpoint.step));
             }
             if self.time_budget.is_some_and(|b| start.elapsed() >= b) {
-                return Ok(self.summary(
-                    StopReason::TimeBudget,
-                    checkpoint.step - first,
-                    acc_sum,
-                    acc_n,
-                ));
+                return Ok(summary.finish(StopReason::TimeBudget, checkpoint.step));
             }
         }
-        Ok(self.summary(
-            StopReason::StepsDone,
-            checkpoint.step - first,
-            acc_sum,
-            acc_n,
-        ))
+        Ok(summary.finish(StopReason::StepsDone, checkpoint.step))
     }
 
-    fn notify(&mut self, c: &Checkpoint<S>) -> Result<Control> {
-        match self.observer.as_mut() {
-            None => Ok(Control::Continue),
-            Some(o) => o(c.step, c.time, &c.state).map_err(|reason| IntegratorError::Observer {
-                step: c.step,
-                reason,
-            }),
+    /// The reason of the first criterion that fires after this step, if any (every
+    /// criterion sees every step, so stateful ones such as stagnation keep count).
+    fn first_criterion(&mut self, c: &Checkpoint<S>, info: &I) -> Result<Option<StopReason>> {
+        let obs = Observation {
+            step: c.step,
+            time: c.time,
+            state: &c.state,
+            info: Some(info),
+        };
+        let mut fired = None;
+        for criterion in &mut self.criteria {
+            if criterion.should_stop(&obs)? && fired.is_none() {
+                fired = Some(criterion.reason());
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Calls every observer that is due (or all of them when `force`); `Stop` if any
+    /// asked to stop.
+    fn notify(&mut self, c: &Checkpoint<S>, info: Option<&I>, force: bool) -> Result<Control> {
+        let obs = Observation {
+            step: c.step,
+            time: c.time,
+            state: &c.state,
+            info,
+        };
+        let mut control = Control::Continue;
+        for (every, observer) in &mut self.observers {
+            if force || c.step.is_multiple_of(*every) {
+                match observer(&obs) {
+                    Ok(Control::Continue) => {}
+                    Ok(Control::Stop) => control = Control::Stop,
+                    Err(source) => {
+                        return Err(IntegratorError::Observer {
+                            step: c.step,
+                            source: source.into(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(control)
+    }
+}
+
+/// Running totals of one [`Runner::run`] call.
+struct Tally<I> {
+    first: u64,
+    acc_sum: f64,
+    acc_n: u64,
+    last_info: Option<I>,
+}
+
+impl<I: StepInfo> Tally<I> {
+    fn new(first: u64) -> Self {
+        Self {
+            first,
+            acc_sum: 0.0,
+            acc_n: 0,
+            last_info: None,
         }
     }
 
-    fn summary(
-        &self,
-        reason: StopReason,
-        steps_taken: u64,
-        acc_sum: f64,
-        acc_n: u64,
-    ) -> RunSummary {
+    fn record(&mut self, info: &I) {
+        if let Some(a) = info.acceptance() {
+            self.acc_sum += a;
+            self.acc_n += 1;
+        }
+    }
+
+    fn finish(self, reason: StopReason, step: u64) -> RunSummary<I> {
         RunSummary {
             reason,
-            steps_taken,
-            mean_acceptance: (acc_n > 0).then(|| acc_sum / acc_n as f64),
+            steps_taken: step - self.first,
+            mean_acceptance: (self.acc_n > 0).then(|| self.acc_sum / self.acc_n as f64),
+            last_info: self.last_info,
         }
+    }
+}
+
+/// Runs `replicas` independent replicas of a dynamics: replica r is built by
+/// `make(r)` (dynamics and starting ensemble), starts a run with seed
+/// [`replicate_seed`]`(seed, r)` and is driven by `run(r, dynamics, checkpoint)` (build
+/// the runner there). With [`Parallelism::Rayon`] replicas run in parallel; each is
+/// sequential inside unless its dynamics says otherwise, and results come back in
+/// replica order, so they do not depend on the thread count. The first error (in
+/// replica order) is returned.
+pub fn run_many<D, T, M, R>(
+    replicas: usize,
+    seed: u64,
+    parallelism: Parallelism,
+    make: M,
+    run: R,
+) -> Result<Vec<T>>
+where
+    D: Dynamics,
+    T: Send,
+    M: Fn(usize) -> Result<(D, Ensemble)> + Sync,
+    R: Fn(usize, &mut D, &mut Checkpoint<D::State>) -> Result<T> + Sync,
+{
+    let one = |r: usize| -> Result<T> {
+        let (mut dynamics, start) = make(r)?;
+        let mut checkpoint = Checkpoint::start(&dynamics, start, replicate_seed(seed, r as u64))?;
+        run(r, &mut dynamics, &mut checkpoint)
+    };
+    match parallelism {
+        Parallelism::Sequential => (0..replicas).map(one).collect(),
+        Parallelism::Rayon => (0..replicas).into_par_iter().map(one).collect(),
     }
 }

@@ -39,5 +39,5 @@ pub use kernel::{
 };
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
-pub use rng::{NoiseStreams, ParticleRng, StepStreams};
+pub use rng::{NoiseStreams, ParticleRng, StepStreams, replicate_seed, streams};
 pub use weights::Weights;

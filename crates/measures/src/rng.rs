@@ -89,3 +89,121 @@ impl StepStreams {
         }
     }
 }
+
+/// Seed of replicate `r` (0-based) of a run with base seed `base`:
+/// `base ^ (r + 1)·0x9e3779b9`. This is the one way child seeds are derived in the
+/// workspace (replicas of `run_many`, the seeds of a
+/// study's replicates). Every child seed is then hashed by [`NoiseStreams`], so nearby
+/// bases and nearby replicate indices give unrelated streams; the XOR with an odd
+/// multiple of the golden ratio keeps the replicates of bases `s` and `s + 1` disjoint
+/// (unlike `base + r`, where replicate r of base s is replicate r − 1 of base s + 1).
+pub fn replicate_seed(base: u64, r: u64) -> u64 {
+    base ^ r.wrapping_add(1).wrapping_mul(0x9e37_79b9)
+}
+
+/// The registry of every stream purpose used by the workspace: one constant per use of
+/// randomness, and [`streams::ALL`] listing them with their names. Two purposes of one
+/// run must differ, or their draws would coincide; the test
+/// `stream_purposes_are_distinct` checks the whole table, and the style test
+/// `stream_purposes_live_in_the_registry` (crates/measures/tests/style.rs) that no other
+/// file defines one.
+///
+/// The numbers are historic (changing one changes every result that draws from it); the
+/// CBO purposes moved from 20–23 to 50–53 when the registry found them shared with
+/// particle EM's.
+pub mod streams {
+    /// Langevin noise ξ of every MFLD scheme and of the WFR transport step.
+    pub const LANGEVIN_NOISE: u64 = 0;
+    /// Metropolis accept/reject uniforms of the adjusted mirror scheme.
+    pub const METROPOLIS: u64 = 1;
+    /// Systematic-resampling uniforms of the Fisher–Rao flow.
+    pub const RESAMPLING: u64 = 2;
+    /// Initial positions of the Langevin and Fisher–Rao experiments.
+    pub const INITIAL_POSITIONS: u64 = 7;
+    /// Synthetic teacher data of the two-layer network experiment.
+    pub const NN_DATA: u64 = 11;
+    /// Initial neurons of the two-layer network experiment.
+    pub const NN_INIT: u64 = 12;
+    /// Exploration noise ξ of CBO.
+    pub const CBO_NOISE: u64 = 50;
+    /// Mini-batch permutations of CBO.
+    pub const CBO_BATCH: u64 = 51;
+    /// Uniform initial positions of the CBO experiments.
+    pub const CBO_INIT: u64 = 52;
+    /// Random restarts of the gradient-hopping baseline of the CBO gradient experiment.
+    pub const CBO_HOP: u64 = 53;
+    /// Particle noise of PGD and MPD.
+    pub const PARTICLE_EM_NOISE: u64 = 20;
+    /// Initial particle momenta of MPD.
+    pub const MOMENTUM_INIT: u64 = 21;
+    /// Initial particles of the particle-EM experiments.
+    pub const PARTICLE_EM_INIT: u64 = 31;
+    /// Synthetic data of the toy hierarchical model.
+    pub const TOY_DATA: u64 = 32;
+    /// Train/test split of the Bayesian logistic regression experiment.
+    pub const BLR_SPLIT: u64 = 34;
+    /// Subset of the digits data.
+    pub const DIGITS_SUBSET: u64 = 35;
+    /// Initial decoder parameters of the digits experiment.
+    pub const DIGITS_THETA: u64 = 36;
+    /// Latent codes sampled from the fitted digits model.
+    pub const DIGITS_SAMPLE: u64 = 37;
+    /// Random feature targets α of the MF-MGDM experiments.
+    pub const MGDM_ALPHA: u64 = 40;
+    /// Latent (initial) paths of the MF-MGDM experiments.
+    pub const MGDM_LATENT: u64 = 41;
+    /// Reference paths of the target law in the MF-MGDM experiments.
+    pub const MGDM_REFERENCE: u64 = 42;
+    /// Random projection directions of the sliced Wasserstein distance.
+    pub const SLICED_DIRECTIONS: u64 = 0x0053_5732;
+
+    /// Every purpose with its name, for the distinctness test and for documentation.
+    pub const ALL: &[(&str, u64)] = &[
+        ("LANGEVIN_NOISE", LANGEVIN_NOISE),
+        ("METROPOLIS", METROPOLIS),
+        ("RESAMPLING", RESAMPLING),
+        ("INITIAL_POSITIONS", INITIAL_POSITIONS),
+        ("NN_DATA", NN_DATA),
+        ("NN_INIT", NN_INIT),
+        ("CBO_NOISE", CBO_NOISE),
+        ("CBO_BATCH", CBO_BATCH),
+        ("CBO_INIT", CBO_INIT),
+        ("CBO_HOP", CBO_HOP),
+        ("PARTICLE_EM_NOISE", PARTICLE_EM_NOISE),
+        ("MOMENTUM_INIT", MOMENTUM_INIT),
+        ("PARTICLE_EM_INIT", PARTICLE_EM_INIT),
+        ("TOY_DATA", TOY_DATA),
+        ("BLR_SPLIT", BLR_SPLIT),
+        ("DIGITS_SUBSET", DIGITS_SUBSET),
+        ("DIGITS_THETA", DIGITS_THETA),
+        ("DIGITS_SAMPLE", DIGITS_SAMPLE),
+        ("MGDM_ALPHA", MGDM_ALPHA),
+        ("MGDM_LATENT", MGDM_LATENT),
+        ("MGDM_REFERENCE", MGDM_REFERENCE),
+        ("SLICED_DIRECTIONS", SLICED_DIRECTIONS),
+    ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_purposes_are_distinct() {
+        for (i, (a, x)) in streams::ALL.iter().enumerate() {
+            for (b, y) in &streams::ALL[i + 1..] {
+                assert_ne!(x, y, "stream purposes {a} and {b} share the value {x}");
+            }
+        }
+    }
+
+    #[test]
+    fn replicate_seeds_of_neighbouring_bases_do_not_collide() {
+        let mut seen = std::collections::HashSet::new();
+        for base in 0..64u64 {
+            for r in 0..64u64 {
+                assert!(seen.insert(replicate_seed(base, r)), "collision at ({base}, {r})");
+            }
+        }
+    }
+}

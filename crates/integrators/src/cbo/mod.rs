@@ -10,11 +10,11 @@
 //! 4. the best particle seen so far is updated from the f_i of step 1;
 //! 5. α_{k+1} = schedule(α_k, f) ([`schedule`]).
 //!
-//! The noise ξ is an N × d array of standard normals. [`Cbo::step`] draws it from the
-//! run's [`NoiseStreams`] (row i from the stream of (seed, step, particle i), so any
-//! thread count gives the same bits) and hands it to [`Cbo::step_with_noise`], which is
-//! also the public entry for externally supplied noise (the golden-value test feeds it
-//! CBXpy's own random numbers).
+//! The noise ξ is an N × d array of standard normals. [`Dynamics::step`] draws it from
+//! the run's streams (row i from the stream of (seed, [`streams::CBO_NOISE`], step,
+//! particle i), so any thread count gives the same bits); [`Cbo::step_with_noise`] runs
+//! the same code on externally supplied noise (the golden-value test feeds it CBXpy's
+//! own random numbers).
 //!
 //! Mini-batched consensus (CBXpy's `batch_args`): the particle indices are shuffled
 //! once per epoch (a permutation drawn from the stream of (seed, epoch)); step k uses
@@ -22,32 +22,30 @@
 //! is evaluated; with `partial` only the batch moves, otherwise every particle drifts
 //! towards the batch consensus.
 //!
-//! Several independent runs go through [`run_many`] (rayon across runs, each run its
-//! own streams: results independent of the thread count).
+//! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
+//! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
+//! [`Cbo::run`] runs one checkpoint to a [`CboOutcome`], and [`run_replicas`] runs many
+//! independent ones through the generic [`run_many`](crate::run_many) (rayon across
+//! runs, each run its own streams: results independent of the thread count).
 
 pub mod consensus;
 pub mod schedule;
 
 use meanfield_energy::Objective;
 use meanfield_measures::parallel::for_each_chunk_mut;
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, StepStreams};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, StepStreams, streams};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::runner::{Checkpoint, RunSummary, Runner, Stop, StopReason};
+
 pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_size};
 pub use schedule::AlphaSchedule;
 
-use crate::dynamics::{Dynamics, DynamicsState, StepReport};
+use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_non_negative, check_positive};
-
-/// Stream purpose of the CBO exploration noise ξ.
-pub const CBO_NOISE: u64 = 20;
-/// Stream purpose of the mini-batch permutations.
-pub const CBO_BATCH: u64 = 21;
-/// Stream purpose of initial positions drawn by [`uniform_ensemble`].
-pub const CBO_INIT: u64 = 22;
 
 /// Minimum particles per rayon task in the energy evaluation.
 const MIN_ROWS_PER_TASK: usize = 256;
@@ -72,32 +70,37 @@ pub struct Batch {
     pub partial: bool,
 }
 
-/// Parameters of CBO.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Parameters of CBO, validated: [`CboParams::new`] with λ, σ and dt, then options.
+/// Defaults: α₀ = 1 held constant ([`AlphaSchedule::Constant`]), anisotropic noise, no
+/// mini-batching.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CboParams {
-    /// Drift strength λ ≥ 0.
-    pub lambda: f64,
-    /// Noise strength σ ≥ 0.
-    pub sigma: f64,
-    /// Time step dt > 0.
-    pub dt: f64,
-    /// Initial inverse temperature α₀ ≥ 0.
-    pub alpha: f64,
-    /// How α evolves.
-    pub schedule: AlphaSchedule,
-    /// Noise shape.
-    pub noise: CboNoise,
-    /// Mini-batching (None: full consensus).
-    pub batch: Option<Batch>,
-    /// Seed of the noise (and batch) streams.
-    pub seed: u64,
+    lambda: f64,
+    sigma: f64,
+    dt: f64,
+    alpha: f64,
+    schedule: AlphaSchedule,
+    noise: CboNoise,
+    batch: Option<Batch>,
 }
 
 impl CboParams {
+    /// Drift strength λ ≥ 0, noise strength σ ≥ 0 and time step dt > 0.
+    pub fn new(lambda: f64, sigma: f64, dt: f64) -> Result<Self> {
+        Ok(Self {
+            lambda: check_non_negative("lambda", lambda)?,
+            sigma: check_non_negative("sigma", sigma)?,
+            dt: check_positive("dt", dt)?,
+            alpha: 1.0,
+            schedule: AlphaSchedule::Constant,
+            noise: CboNoise::Anisotropic,
+            batch: None,
+        })
+    }
+
     /// The CBO benchmark protocol's anisotropic settings: λ = 1, σ = 10.1, dt = 0.01,
     /// α₀ = 30 with CBXpy's ×1.05 schedule capped at 1e5, no batching.
-    pub fn anisotropic_benchmark(seed: u64) -> Self {
+    pub fn anisotropic_benchmark() -> Self {
         Self {
             lambda: 1.0,
             sigma: 10.1,
@@ -106,18 +109,32 @@ impl CboParams {
             schedule: AlphaSchedule::cbxpy_default(),
             noise: CboNoise::Anisotropic,
             batch: None,
-            seed,
         }
     }
 
-    /// Validates every parameter (typed error naming the first bad one).
-    pub fn validate(&self) -> Result<()> {
-        check_non_negative("lambda", self.lambda)?;
-        check_non_negative("sigma", self.sigma)?;
-        check_positive("dt", self.dt)?;
-        consensus::check_alpha(self.alpha)?;
-        self.schedule.validate()?;
-        if let Some(b) = self.batch
+    /// Initial inverse temperature α₀ ≥ 0.
+    pub fn with_alpha(mut self, alpha: f64) -> Result<Self> {
+        self.alpha = consensus::check_alpha(alpha)?;
+        Ok(self)
+    }
+
+    /// How α evolves.
+    pub fn with_schedule(mut self, schedule: AlphaSchedule) -> Result<Self> {
+        schedule.validate()?;
+        self.schedule = schedule;
+        Ok(self)
+    }
+
+    /// Noise shape.
+    #[must_use]
+    pub fn with_noise(mut self, noise: CboNoise) -> Self {
+        self.noise = noise;
+        self
+    }
+
+    /// Mini-batched consensus (batch size ≥ 1; `None`: full consensus).
+    pub fn with_batch(mut self, batch: Option<Batch>) -> Result<Self> {
+        if let Some(b) = batch
             && b.size == 0
         {
             return Err(IntegratorError::InvalidParameter {
@@ -126,7 +143,43 @@ impl CboParams {
                 reason: "must be ≥ 1",
             });
         }
-        Ok(())
+        self.batch = batch;
+        Ok(self)
+    }
+
+    /// Drift strength λ.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+
+    /// Noise strength σ.
+    pub fn sigma(&self) -> f64 {
+        self.sigma
+    }
+
+    /// Time step dt.
+    pub fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// Initial inverse temperature α₀.
+    pub fn alpha(&self) -> f64 {
+        self.alpha
+    }
+
+    /// The α schedule.
+    pub fn schedule(&self) -> AlphaSchedule {
+        self.schedule
+    }
+
+    /// The noise shape.
+    pub fn noise(&self) -> CboNoise {
+        self.noise
+    }
+
+    /// The mini-batching.
+    pub fn batch(&self) -> Option<Batch> {
+        self.batch
     }
 }
 
@@ -218,11 +271,36 @@ impl DynamicsState for CboState {
 
 /// What one step reports.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CboStepInfo {
+pub struct CboInfo {
+    /// Time advanced (dt).
+    pub dt: f64,
     /// α used in this step.
     pub alpha: f64,
     /// Consensus statistics (minimum energy, its index in the batch, ESS).
     pub stats: ConsensusStats,
+    /// ‖v_k − v_{k−1}‖_∞ (∞ at the first step).
+    pub consensus_change: f64,
+}
+
+impl StepInfo for CboInfo {
+    fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    /// The smallest objective value of the step's batch (CBXpy's `energy_tol` test).
+    fn energy(&self) -> Option<f64> {
+        Some(self.stats.f_min)
+    }
+
+    /// The consensus weights' effective sample size.
+    fn ess(&self) -> Option<f64> {
+        Some(self.stats.ess)
+    }
+
+    /// ‖v_k − v_{k−1}‖_∞.
+    fn change(&self) -> Option<f64> {
+        Some(self.consensus_change)
+    }
 }
 
 /// Reused buffers of a step (sized on first use; no allocation per step afterwards).
@@ -242,18 +320,25 @@ struct Workspace {
 pub struct Cbo<O> {
     objective: O,
     params: CboParams,
-    streams: NoiseStreams,
     parallelism: Parallelism,
     ws: Workspace,
 }
 
 impl<O: Objective> Cbo<O> {
     /// CBO for `objective` with validated `params` (sequential particle loops).
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for an objective of dimension 0.
     pub fn new(objective: O, params: CboParams) -> Result<Self> {
-        params.validate()?;
+        if objective.dim() == 0 {
+            return Err(IntegratorError::InvalidParameter {
+                name: "objective dimension",
+                value: 0.0,
+                reason: "must be ≥ 1",
+            });
+        }
         Ok(Self {
             objective,
-            streams: NoiseStreams::new(params.seed, CBO_NOISE),
             params,
             parallelism: Parallelism::Sequential,
             ws: Workspace::default(),
@@ -274,13 +359,6 @@ impl<O: Objective> Cbo<O> {
     /// The parameters.
     pub fn params(&self) -> &CboParams {
         &self.params
-    }
-
-    /// A fresh state at `ensemble` with the parameters' α₀, checked against the objective.
-    pub fn init(&self, ensemble: Ensemble) -> Result<CboState> {
-        let state = CboState::new(ensemble, self.params.alpha);
-        self.check_state(&state)?;
-        Ok(state)
     }
 
     fn check_dim(&self, ens: &Ensemble) -> Result<()> {
@@ -305,24 +383,16 @@ impl<O: Objective> Cbo<O> {
         self.params.batch.map_or(n, |b| b.size.min(n))
     }
 
-    /// One step with the N × d standard normals drawn from the run's noise streams: ξ^i
-    /// from the stream of (seed, step, particle i), drawn coordinate by coordinate inside
-    /// the particle update (no N × d noise buffer).
-    pub fn step(&mut self, state: &mut CboState, step: u64) -> Result<CboStepInfo> {
-        let at = self.streams.at_step(step);
-        self.advance(state, step, Noise::Streams(at))
-    }
-
     /// One step with caller-supplied standard normals `noise` (row-major N × d; row i is
-    /// ξ^i, rows of particles that do not move are ignored). `step` only selects the
-    /// mini-batch. [`Cbo::step`] runs the same code with ξ drawn from the noise streams;
-    /// this entry serves golden-value tests against other implementations.
+    /// ξ^i, rows of particles that do not move are ignored). `key` only selects the
+    /// mini-batch. [`Dynamics::step`] runs the same code with ξ drawn from the noise
+    /// streams; this entry serves golden-value tests against other implementations.
     pub fn step_with_noise(
         &mut self,
+        key: StepKey,
         state: &mut CboState,
-        step: u64,
         noise: &[f64],
-    ) -> Result<CboStepInfo> {
+    ) -> Result<CboInfo> {
         let (n, d) = (state.ensemble.n(), state.ensemble.dim());
         if noise.len() != n * d {
             return Err(IntegratorError::IncompatibleState(format!(
@@ -331,16 +401,12 @@ impl<O: Objective> Cbo<O> {
                 n * d
             )));
         }
-        self.advance(state, step, Noise::Given(noise))
+        self.advance(state, key, Noise::Given(noise))
     }
 
     /// Steps 1–5 of the module docs with the noise `source`.
-    fn advance(
-        &mut self,
-        state: &mut CboState,
-        step: u64,
-        source: Noise<'_>,
-    ) -> Result<CboStepInfo> {
+    fn advance(&mut self, state: &mut CboState, key: StepKey, source: Noise<'_>) -> Result<CboInfo> {
+        let step = key.step();
         let (n, d) = (state.ensemble.n(), state.ensemble.dim());
         let b = self.batch_size(n);
         let ws = &mut self.ws;
@@ -359,7 +425,7 @@ impl<O: Objective> Cbo<O> {
 
         // 1–2: energies on the batch and the consensus point.
         let stats = if batched {
-            batch_permutation(ws, self.params.seed, step, n, b);
+            batch_permutation(ws, key.family(streams::CBO_BATCH), step, n, b);
             let pos = (step % (n / b) as u64) as usize;
             let idx = &ws.perm[pos * b..(pos + 1) * b];
             ws.batch_x.resize(b * d, 0.0);
@@ -455,45 +521,33 @@ impl<O: Objective> Cbo<O> {
         state.consensus.clear();
         state.consensus.extend_from_slice(v);
         state.alpha = p.schedule.next(alpha, &ws.energies)?;
-        Ok(CboStepInfo { alpha, stats })
+        Ok(CboInfo {
+            dt: p.dt,
+            alpha,
+            stats,
+            consensus_change: state.consensus_change,
+        })
     }
 
-    /// Runs from `state` (whose steps so far are `start`) until a [`StoppingRule`] fires.
+    /// Runs `checkpoint` until the [`StoppingRule`] fires (the preset over the crate's
+    /// [`Runner`]) and returns the outcome.
     pub fn run(
         &mut self,
-        state: &mut CboState,
-        start: u64,
-        stop: &StoppingRule,
+        checkpoint: &mut Checkpoint<CboState>,
+        rule: &StoppingRule,
     ) -> Result<CboOutcome> {
-        stop.validate()?;
-        let mut step = start;
-        let mut stagnant = 0u64;
-        let reason = loop {
-            if step >= stop.max_steps {
-                break StopReason::MaxSteps;
-            }
-            self.step(state, step)?;
-            step += 1;
-            if let Some(tol) = stop.energy_tol
-                && state.f_min < tol
-            {
-                break StopReason::EnergyTolerance;
-            }
-            if let Some(st) = stop.stagnation {
-                stagnant = if state.consensus_change < st.tol {
-                    stagnant + 1
-                } else {
-                    0
-                };
-                if stagnant >= st.patience {
-                    break StopReason::Stagnation;
-                }
-            }
-        };
-        if let Some(reason) = state.ensemble.non_finite() {
-            return Err(IntegratorError::Diverged { step, reason });
-        }
-        Ok(CboOutcome {
+        let summary = rule.runner()?.run(self, checkpoint)?;
+        Ok(self.outcome(checkpoint, &summary))
+    }
+
+    /// The outcome of a run that ended at `checkpoint` with `summary`.
+    pub fn outcome(
+        &self,
+        checkpoint: &Checkpoint<CboState>,
+        summary: &RunSummary<CboInfo>,
+    ) -> CboOutcome {
+        let state = &checkpoint.state;
+        CboOutcome {
             consensus: state.consensus.clone(),
             consensus_value: if state.consensus.is_empty() {
                 f64::NAN
@@ -502,11 +556,11 @@ impl<O: Objective> Cbo<O> {
             },
             best_x: state.best_x.clone(),
             best_f: state.best_f,
-            steps: step,
+            steps: checkpoint.step,
             alpha: state.alpha,
             evaluations: state.evaluations,
-            reason,
-        })
+            reason: summary.reason,
+        }
     }
 }
 
@@ -565,15 +619,15 @@ fn eval_energies<O: Objective>(par: Parallelism, f: &O, xs: &[f64], d: usize, ou
 }
 
 /// Makes `ws.perm` the permutation of the epoch of `step` (⌊N/B⌋ steps per epoch), a
-/// Fisher–Yates shuffle driven by the stream of (seed, epoch).
-fn batch_permutation(ws: &mut Workspace, seed: u64, step: u64, n: usize, b: usize) {
+/// Fisher–Yates shuffle driven by the stream of (seed, [`streams::CBO_BATCH`], epoch).
+fn batch_permutation(ws: &mut Workspace, family: NoiseStreams, step: u64, n: usize, b: usize) {
     let epoch = step / (n / b) as u64;
     if ws.perm_epoch == Some(epoch) && ws.perm.len() == n {
         return;
     }
     ws.perm.clear();
     ws.perm.extend(0..n);
-    let mut rng = NoiseStreams::new(seed, CBO_BATCH).rng(epoch, 0);
+    let mut rng = family.rng(epoch, 0);
     for i in (1..n).rev() {
         let j = rng.random_range(0..=i);
         ws.perm.swap(i, j);
@@ -591,7 +645,8 @@ pub struct Stagnation {
     pub patience: u64,
 }
 
-/// When a CBO run stops (whichever fires first).
+/// When a CBO run stops (whichever fires first): CBXpy's stopping options, as a preset
+/// of the [`Runner`]'s criteria ([`StoppingRule::runner`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoppingRule {
@@ -613,41 +668,21 @@ impl StoppingRule {
         }
     }
 
-    /// Rejects NaN tolerances and a stagnation rule with zero patience.
-    pub fn validate(&self) -> Result<()> {
-        if let Some(t) = self.energy_tol
-            && t.is_nan()
-        {
-            return Err(IntegratorError::InvalidParameter {
-                name: "energy_tol",
-                value: t,
-                reason: "must not be NaN",
-            });
+    /// The [`Runner`] of this rule: `max_steps` steps, [`Stop::energy_below`] and
+    /// [`Stop::stagnation`] when set.
+    ///
+    /// # Errors
+    /// A NaN tolerance or a stagnation rule with zero patience or a negative tolerance.
+    pub fn runner<'a>(&self) -> Result<Runner<'a, CboState, CboInfo>> {
+        let mut runner = Runner::new(self.max_steps);
+        if let Some(tol) = self.energy_tol {
+            runner = runner.stop_when(Stop::energy_below(tol)?);
         }
-        if let Some(s) = self.stagnation {
-            check_non_negative("stagnation tol", s.tol)?;
-            if s.patience == 0 {
-                return Err(IntegratorError::InvalidParameter {
-                    name: "stagnation patience",
-                    value: 0.0,
-                    reason: "must be ≥ 1",
-                });
-            }
+        if let Some(st) = self.stagnation {
+            runner = runner.stop_when(Stop::stagnation(st.tol, st.patience)?);
         }
-        Ok(())
+        Ok(runner)
     }
-}
-
-/// Why a run stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StopReason {
-    /// The step cap.
-    MaxSteps,
-    /// The energy tolerance.
-    EnergyTolerance,
-    /// Consensus stagnation.
-    Stagnation,
 }
 
 /// The result of one CBO run.
@@ -683,7 +718,7 @@ impl CboOutcome {
 }
 
 /// N particles i.i.d. uniform on [lo, hi]^d from the stream of `seed` (purpose
-/// [`CBO_INIT`]), the protocol's initial law.
+/// [`streams::CBO_INIT`]), the protocol's initial law.
 pub fn uniform_ensemble(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Result<Ensemble> {
     if !(lo.is_finite() && hi.is_finite() && lo < hi) {
         return Err(IntegratorError::InvalidParameter {
@@ -692,54 +727,50 @@ pub fn uniform_ensemble(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Resu
             reason: "need finite lo < hi",
         });
     }
-    let streams = NoiseStreams::new(seed, CBO_INIT);
+    let init = NoiseStreams::new(seed, streams::CBO_INIT);
     Ok(Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
-        let mut rng = streams.rng(0, i as u64);
+        let mut rng = init.rng(0, i as u64);
         for v in row {
             *v = lo + (hi - lo) * rng.random::<f64>();
         }
     })?)
 }
 
-/// Runs `runs` independent CBO runs: run r uses the seed `params.seed + r` for its noise
-/// and starts from `init(r)`. Runs are spread over the rayon pool when `parallelism` is
-/// [`Parallelism::Rayon`]; each run is sequential inside, so outcomes do not depend on
-/// the thread count.
-pub fn run_many<O, I>(
+/// Runs `runs` independent CBO runs to their outcomes (the preset over
+/// [`run_many`](crate::run_many)): run r starts from `init(r)` with seed
+/// [`replicate_seed`](meanfield_measures::replicate_seed)`(seed, r)` and stops by `rule`.
+/// Runs are spread over the rayon pool when `parallelism` is [`Parallelism::Rayon`]; each
+/// run is sequential inside, so outcomes do not depend on the thread count.
+pub fn run_replicas<O, I>(
     objective: &O,
     params: &CboParams,
     runs: usize,
+    seed: u64,
     init: I,
-    stop: &StoppingRule,
+    rule: &StoppingRule,
     parallelism: Parallelism,
 ) -> Result<Vec<CboOutcome>>
 where
     O: Objective,
     I: Fn(usize) -> Result<Ensemble> + Sync,
 {
-    params.validate()?;
-    stop.validate()?;
-    let one = |r: usize| -> Result<CboOutcome> {
-        let p = CboParams {
-            seed: params.seed.wrapping_add(r as u64),
-            ..*params
-        };
-        let mut cbo = Cbo::new(objective, p)?;
-        let mut state = cbo.init(init(r)?)?;
-        cbo.run(&mut state, 0, stop)
-    };
-    match parallelism {
-        Parallelism::Sequential => (0..runs).map(one).collect(),
-        Parallelism::Rayon => (0..runs).into_par_iter().map(one).collect(),
-    }
+    rule.runner()?;
+    crate::runner::run_many(
+        runs,
+        seed,
+        parallelism,
+        |r| Ok((Cbo::new(objective, *params)?, init(r)?)),
+        |_, cbo, checkpoint| cbo.run(checkpoint, rule),
+    )
 }
 
 impl<O: Objective> Dynamics for Cbo<O> {
     type State = CboState;
+    type Info = CboInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "cbo(noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, batch={:?}, seed={})",
+            "cbo(noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, batch={:?}, f={})",
             self.params.noise,
             self.params.lambda,
             self.params.sigma,
@@ -747,7 +778,7 @@ impl<O: Objective> Dynamics for Cbo<O> {
             self.params.alpha,
             self.params.schedule,
             self.params.batch,
-            self.params.seed
+            self.objective.fingerprint()
         )
     }
 
@@ -757,11 +788,15 @@ impl<O: Objective> Dynamics for Cbo<O> {
         Ok(())
     }
 
-    fn step(&mut self, state: &mut CboState, step: u64) -> Result<StepReport> {
-        Cbo::step(self, state, step)?;
-        Ok(StepReport {
-            dt: self.params.dt,
-            acceptance: None,
-        })
+    /// α = α₀ of the parameters, no consensus yet, best value +∞.
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<CboState> {
+        Ok(CboState::new(ensemble, self.params.alpha))
+    }
+
+    /// One step with ξ^i from the stream of (seed, [`streams::CBO_NOISE`], step, i), drawn
+    /// coordinate by coordinate inside the particle update (no N × d noise buffer).
+    fn step(&mut self, key: StepKey, state: &mut CboState) -> Result<CboInfo> {
+        let at = key.streams(streams::CBO_NOISE);
+        self.advance(state, key, Noise::Streams(at))
     }
 }

@@ -47,7 +47,7 @@
 //! results for any thread count.
 //!
 //! **Resampling** (optional): when ESS = 1/Σ W² falls below a fraction of N, systematic
-//! resampling with one uniform from the stream (seed, [`RESAMPLING_STREAM`], step) copies
+//! resampling with one uniform from the stream (seed, [`streams::RESAMPLING`], step) copies
 //! particles and resets W to 1/N. **Transport** (optional, Wasserstein–Fisher–Rao): after
 //! the weight step the positions move by one MFLD step for V^σ,
 //! X ← X − h (∇f(m^N, X) − σ ∇ log π(X)) + √(2σh) ξ. DensityRatio needs positions that are
@@ -60,17 +60,14 @@ pub use reference::{BUMP_QUADRATURE_MAX_DIM, BUMP_QUADRATURE_NODES, GaussianRefe
 use meanfield_energy::Functional;
 use meanfield_measures::compensated::NeumaierSum;
 use meanfield_measures::{
-    Domain, Ensemble, Kernel, KernelMatrix, KernelSums, NoiseStreams, Parallelism, Weights,
+    Domain, Ensemble, Kernel, KernelMatrix, KernelSums, Parallelism, Weights, streams,
 };
 use rand_distr::{Distribution, Open01};
 use serde::{Deserialize, Serialize};
 
-use crate::dynamics::{Dynamics, StepReport};
+use crate::dynamics::{Dynamics, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
-use crate::langevin::{LANGEVIN_NOISE, energy_error};
-
-/// Stream purpose of the resampling uniforms in [`NoiseStreams`].
-pub const RESAMPLING_STREAM: u64 = 2;
+use crate::langevin::{energy_error, langevin_noise};
 
 /// How the flat derivative of KL is made finite for an atomic m^N (module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,77 +152,53 @@ pub enum PositivityGuard {
     },
 }
 
-/// The kernelised Fisher–Rao flow as a [`Dynamics`] on a weighted [`Ensemble`].
-pub struct FisherRao<F> {
-    functional: F,
+/// Parameters of [`FisherRao`], validated: [`FisherRaoParams::new`] with the reference,
+/// σ and h, then options. Defaults: [`Kernelisation::DensityRatio`] (no kernel),
+/// exponentiated step, [`PositivityGuard::Error`], no resampling, no transport, kernel
+/// cache [`DEFAULT_KERNEL_CACHE`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FisherRaoParams {
     reference: GaussianReference,
     sigma: f64,
     h: f64,
     kernelisation: Kernelisation,
-    kernel: Kernel,
+    kernel: Option<Kernel>,
     step_rule: WeightStep,
     guard: PositivityGuard,
-    resample_below: Option<(f64, u64)>,
-    transport_seed: Option<u64>,
-    parallelism: Parallelism,
-    resamplings: u64,
-    rate: Vec<f64>,
-    /// Cached log (K_ε * π) at the positions it was computed for.
-    log_ref_smoothed: Option<(Vec<f64>, Vec<f64>)>,
-    /// Largest kernel matrix (non-zeros) kept between steps.
+    resample_below: Option<f64>,
+    transport: bool,
     cache_limit: usize,
-    /// Kernel matrix at the positions it was built for (`None` inside: too large).
-    kernel_cache: Option<(Vec<f64>, Option<KernelMatrix>)>,
 }
 
-/// Default bound on the cached kernel matrix: 2^22 non-zeros (48 MiB).
-pub const DEFAULT_KERNEL_CACHE: usize = 1 << 22;
-
-impl<F: Functional> FisherRao<F> {
-    /// The flow for F = `functional`, entropy weight σ = `sigma` > 0, step h > 0, the
-    /// given kernelisation and kernel (ignored by [`Kernelisation::DensityRatio`]).
-    /// Defaults: exponentiated step, [`PositivityGuard::Error`], no resampling, no
-    /// transport, sequential kernel sums.
-    pub fn new(
-        functional: F,
-        reference: GaussianReference,
-        sigma: f64,
-        h: f64,
-        kernelisation: Kernelisation,
-        kernel: Kernel,
-    ) -> Result<Self> {
-        let d = functional.dim();
-        if reference.dim() != d || kernel.dim() != d {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "functional dimension {d}, reference dimension {}, kernel dimension {} must agree",
-                reference.dim(),
-                kernel.dim()
-            )));
-        }
-        if kernelisation.smooths_reference() {
-            reference.check_smoothing(&kernel)?;
-        }
+impl FisherRaoParams {
+    /// The flow towards V^σ = F + σ KL(· | π) for the reference π = `reference`, with
+    /// entropy weight σ = `sigma` > 0 and step h > 0.
+    pub fn new(reference: GaussianReference, sigma: f64, h: f64) -> Result<Self> {
         Ok(Self {
-            functional,
             reference,
             sigma: check_positive("sigma", sigma)?,
             h: check_positive("h", h)?,
-            kernelisation,
-            kernel,
+            kernelisation: Kernelisation::DensityRatio,
+            kernel: None,
             step_rule: WeightStep::Exponentiated,
             guard: PositivityGuard::Error,
             resample_below: None,
-            transport_seed: None,
-            parallelism: Parallelism::Sequential,
-            resamplings: 0,
-            rate: Vec::new(),
-            log_ref_smoothed: None,
+            transport: false,
             cache_limit: DEFAULT_KERNEL_CACHE,
-            kernel_cache: None,
         })
     }
 
+    /// A kernelised variant with its kernel K_ε (for [`Kernelisation::DensityRatio`] the
+    /// kernel is ignored).
+    #[must_use]
+    pub fn with_kernelisation(mut self, kernelisation: Kernelisation, kernel: Kernel) -> Self {
+        self.kernelisation = kernelisation;
+        self.kernel = Some(kernel);
+        self
+    }
+
     /// Chooses the weight step rule.
+    #[must_use]
     pub fn with_step(mut self, rule: WeightStep) -> Self {
         self.step_rule = rule;
         self
@@ -247,8 +220,9 @@ impl<F: Functional> FisherRao<F> {
         Ok(self)
     }
 
-    /// Resamples (systematic, seed `seed`) when ESS < `fraction` · N, `fraction` ∈ (0, 1].
-    pub fn with_resampling(mut self, fraction: f64, seed: u64) -> Result<Self> {
+    /// Resamples (systematic, uniforms from the run's stream [`streams::RESAMPLING`])
+    /// when ESS < `fraction` · N, `fraction` ∈ (0, 1].
+    pub fn with_resampling(mut self, fraction: f64) -> Result<Self> {
         if !(fraction > 0.0 && fraction <= 1.0) {
             return Err(IntegratorError::InvalidParameter {
                 name: "resampling fraction",
@@ -256,42 +230,145 @@ impl<F: Functional> FisherRao<F> {
                 reason: "must lie in (0, 1]",
             });
         }
-        self.refuse_for_density_ratio("resampling")?;
-        self.resample_below = Some((fraction, seed));
+        self.resample_below = Some(fraction);
         Ok(self)
     }
 
-    /// Wasserstein–Fisher–Rao: positions also move by an MFLD step (noise seed `seed`).
-    pub fn with_transport(mut self, seed: u64) -> Result<Self> {
-        self.refuse_for_density_ratio("transport")?;
-        self.transport_seed = Some(seed);
-        Ok(self)
+    /// Wasserstein–Fisher–Rao: positions also move by an MFLD step (noise from the run's
+    /// stream [`streams::LANGEVIN_NOISE`]).
+    #[must_use]
+    pub fn with_transport(mut self) -> Self {
+        self.transport = true;
+        self
     }
 
     /// Keeps the kernel matrix K_ε(X^i − X^j) between steps while the positions do not
     /// move and it has at most `max_entries` non-zeros (0 disables the cache). The
     /// results are the same bits either way; only the cost changes (one kernel
-    /// evaluation per pair once, then a multiply–add per pair and step). Default
-    /// [`DEFAULT_KERNEL_CACHE`].
+    /// evaluation per pair once, then a multiply–add per pair and step).
+    #[must_use]
     pub fn with_kernel_cache(mut self, max_entries: usize) -> Self {
         self.cache_limit = max_entries;
-        self.kernel_cache = None;
         self
+    }
+}
+
+/// What a Fisher–Rao step reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FisherRaoInfo {
+    /// Time advanced (h, or the shrunk h' of [`PositivityGuard::Shrink`]).
+    pub dt: f64,
+    /// Effective sample size 1/Σ W² after the step (N after a resampling).
+    pub ess: f64,
+    /// Whether the step resampled.
+    pub resampled: bool,
+    /// max_i a(m^N, X^i) of the step's rate.
+    pub max_rate: f64,
+}
+
+impl StepInfo for FisherRaoInfo {
+    fn dt(&self) -> f64 {
+        self.dt
+    }
+
+    fn ess(&self) -> Option<f64> {
+        Some(self.ess)
+    }
+}
+
+/// The kernelised Fisher–Rao flow as a [`Dynamics`] on a weighted [`Ensemble`].
+pub struct FisherRao<F> {
+    functional: F,
+    reference: GaussianReference,
+    sigma: f64,
+    h: f64,
+    kernelisation: Kernelisation,
+    kernel: Kernel,
+    step_rule: WeightStep,
+    guard: PositivityGuard,
+    resample_below: Option<f64>,
+    transport: bool,
+    parallelism: Parallelism,
+    rate: Vec<f64>,
+    /// Cached log (K_ε * π) at the positions it was computed for.
+    log_ref_smoothed: Option<(Vec<f64>, Vec<f64>)>,
+    /// Largest kernel matrix (non-zeros) kept between steps.
+    cache_limit: usize,
+    /// Kernel matrix at the positions it was built for (`None` inside: too large).
+    kernel_cache: Option<(Vec<f64>, Option<KernelMatrix>)>,
+}
+
+/// Default bound on the cached kernel matrix: 2^22 non-zeros (48 MiB).
+pub const DEFAULT_KERNEL_CACHE: usize = 1 << 22;
+
+impl<F: Functional> FisherRao<F> {
+    /// The flow for F = `functional` with `params` (sequential kernel sums).
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] if the functional, reference and kernel
+    /// dimensions differ, if a kernelised variant has no kernel, or if resampling or
+    /// transport is asked of the density-ratio variant (it needs positions that are an
+    /// i.i.d. sample of π); the reference's smoothing check for variants (2) and (4).
+    pub fn new(functional: F, params: FisherRaoParams) -> Result<Self> {
+        let d = functional.dim();
+        let kernelisation = params.kernelisation;
+        let kernel = match params.kernel {
+            Some(k) => k,
+            None if kernelisation == Kernelisation::DensityRatio => Kernel::gaussian(1.0, d.max(1))?,
+            None => {
+                return Err(IntegratorError::IncompatibleState(format!(
+                    "the {} variant needs a kernel (FisherRaoParams::with_kernelisation)",
+                    kernelisation.label()
+                )));
+            }
+        };
+        let reference = params.reference;
+        if reference.dim() != d || kernel.dim() != d {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "functional dimension {d}, reference dimension {}, kernel dimension {} must agree",
+                reference.dim(),
+                kernel.dim()
+            )));
+        }
+        if kernelisation.smooths_reference() {
+            reference.check_smoothing(&kernel)?;
+        }
+        if kernelisation == Kernelisation::DensityRatio {
+            for (asked, what) in [
+                (params.resample_below.is_some(), "resampling"),
+                (params.transport, "transport"),
+            ] {
+                if asked {
+                    return Err(IntegratorError::IncompatibleState(format!(
+                        "the density-ratio variant needs positions that are an i.i.d. sample of π; {what} breaks that (use a kernelised variant)"
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            functional,
+            reference,
+            sigma: params.sigma,
+            h: params.h,
+            kernelisation,
+            kernel,
+            step_rule: params.step_rule,
+            guard: params.guard,
+            resample_below: params.resample_below,
+            transport: params.transport,
+            parallelism: Parallelism::Sequential,
+            rate: Vec::new(),
+            log_ref_smoothed: None,
+            cache_limit: params.cache_limit,
+            kernel_cache: None,
+        })
     }
 
     /// Spreads the kernel sums over the rayon pool (results unchanged).
+    #[must_use]
     pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
         self.parallelism = parallelism;
         self
-    }
-
-    fn refuse_for_density_ratio(&self, what: &str) -> Result<()> {
-        if self.kernelisation == Kernelisation::DensityRatio {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "the density-ratio variant needs positions that are an i.i.d. sample of π; {what} breaks that (use a kernelised variant)"
-            )));
-        }
-        Ok(())
     }
 
     /// The functional F.
@@ -317,16 +394,6 @@ impl<F: Functional> FisherRao<F> {
     /// Entropy weight σ.
     pub fn sigma(&self) -> f64 {
         self.sigma
-    }
-
-    /// Number of resampling events so far.
-    pub fn resamplings(&self) -> u64 {
-        self.resamplings
-    }
-
-    /// The centred rate a(m^N, X^i) of the last step (or [`FisherRao::rate_into`] call).
-    pub fn last_rate(&self) -> &[f64] {
-        &self.rate
     }
 
     /// The centred rate a(m^N, X^i) at every particle (module docs), into `out`
@@ -483,8 +550,8 @@ impl<F: Functional> FisherRao<F> {
     }
 
     /// Systematic resampling when ESS < fraction · N; returns whether it resampled.
-    fn maybe_resample(&mut self, ens: &mut Ensemble, step: u64) -> Result<bool> {
-        let Some((fraction, seed)) = self.resample_below else {
+    fn maybe_resample(&mut self, ens: &mut Ensemble, key: StepKey) -> Result<bool> {
+        let Some(fraction) = self.resample_below else {
             return Ok(false);
         };
         let n = ens.n();
@@ -494,7 +561,7 @@ impl<F: Functional> FisherRao<F> {
         if ess >= fraction * n as f64 {
             return Ok(false);
         }
-        let u: f64 = Open01.sample(&mut NoiseStreams::new(seed, RESAMPLING_STREAM).rng(step, 0));
+        let u: f64 = Open01.sample(&mut key.streams(streams::RESAMPLING).rng(0));
         let d = ens.dim();
         let old = ens.as_slice().to_vec();
         let mut cum = NeumaierSum::new();
@@ -510,19 +577,18 @@ impl<F: Functional> FisherRao<F> {
                 .copy_from_slice(&old[j * d..(j + 1) * d]);
         }
         ens.set_weights(Weights::uniform(n)?)?;
-        self.resamplings += 1;
         Ok(true)
     }
 
     /// One MFLD step of length `h` of the positions for V^σ (Wasserstein part of WFR).
-    fn transport(&mut self, ens: &mut Ensemble, step: u64, seed: u64, h: f64) -> Result<()> {
+    fn transport(&mut self, ens: &mut Ensemble, key: StepKey, h: f64) -> Result<()> {
         let d = ens.dim();
         let mut grad = vec![0.0; ens.n() * d];
         self.functional
             .first_variation_grad(ens, &mut grad)
-            .map_err(energy_error(step))?;
+            .map_err(energy_error(key.step()))?;
         let sigma = self.sigma;
-        let noise = NoiseStreams::new(seed, LANGEVIN_NOISE).at_step(step);
+        let noise = langevin_noise(key);
         let reference = &self.reference;
         meanfield_measures::parallel::for_each_row_mut(
             self.parallelism,
@@ -576,10 +642,11 @@ fn centre(a: &mut [f64], w: &[f64]) {
 
 impl<F: Functional> Dynamics for FisherRao<F> {
     type State = Ensemble;
+    type Info = FisherRaoInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "fisher-rao(kernelisation={:?}, kernel={:?}, eps={:e}, sigma={:e}, h={:e}, step={:?}, guard={:?}, resample={:?}, transport={:?}, reference={:?}/{:e})",
+            "fisher-rao(kernelisation={:?}, kernel={:?}, eps={:e}, sigma={:e}, h={:e}, step={:?}, guard={:?}, resample={:?}, transport={:?}, reference={:?}/{:e}, F={})",
             self.kernelisation,
             self.kernel.shape(),
             self.kernel.bandwidth(),
@@ -588,9 +655,10 @@ impl<F: Functional> Dynamics for FisherRao<F> {
             self.step_rule,
             self.guard,
             self.resample_below,
-            self.transport_seed,
+            self.transport,
             self.reference.mean(),
-            self.reference.std()
+            self.reference.std(),
+            self.functional.fingerprint()
         )
     }
 
@@ -605,7 +673,16 @@ impl<F: Functional> Dynamics for FisherRao<F> {
         Ok(())
     }
 
-    fn step(&mut self, ens: &mut Ensemble, step: u64) -> Result<StepReport> {
+    /// The ensemble with its weights; an unweighted ensemble gets uniform weights 1/N.
+    fn init_state(&self, mut ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
+        if ensemble.weights().is_none() {
+            ensemble.set_weights(Weights::uniform(ensemble.n())?)?;
+        }
+        Ok(ensemble)
+    }
+
+    fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<FisherRaoInfo> {
+        let step = key.step();
         if ens.weights().is_none() {
             ens.set_weights(Weights::uniform(ens.n())?)?;
         }
@@ -635,13 +712,17 @@ impl<F: Functional> Dynamics for FisherRao<F> {
                 weights.multiply_and_normalise(&factors)?;
             }
         }
-        self.maybe_resample(ens, step)?;
-        if let Some(seed) = self.transport_seed {
-            self.transport(ens, step, seed, dt)?;
+        let max_rate = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let resampled = self.maybe_resample(ens, key)?;
+        if self.transport {
+            self.transport(ens, key, dt)?;
         }
-        Ok(StepReport {
+        let ess = ens.weights().map_or(ens.n() as f64, Weights::ess);
+        Ok(FisherRaoInfo {
             dt,
-            acceptance: None,
+            ess,
+            resampled,
+            max_rate,
         })
     }
 }
