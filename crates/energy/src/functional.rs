@@ -25,6 +25,14 @@ pub trait Functional: Send + Sync {
     /// implementations fix the constant stated in their docs.
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()>;
 
+    /// Identifies F and every parameter that changes its values; dynamics put it into
+    /// their checkpoint fingerprints, so a checkpoint is never resumed under another
+    /// energy. The default is the type name: override it when F has parameters
+    /// (every functional of this crate does, with [`crate::fingerprint::Fingerprint`]).
+    fn fingerprint(&self) -> String {
+        std::any::type_name::<Self>().to_string()
+    }
+
     /// Allocating form of [`Functional::first_variation_grad`].
     fn first_variation_grad_vec(&self, ens: &Ensemble) -> Result<Vec<f64>> {
         let mut out = vec![0.0; ens.n() * ens.dim()];

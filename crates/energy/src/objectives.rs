@@ -47,6 +47,12 @@ pub trait Objective: Sync {
     fn minimiser(&self) -> Option<Vec<f64>> {
         None
     }
+
+    /// Identifies f and every parameter that changes its values (put into checkpoint
+    /// fingerprints). The default is the type name: override it when f has parameters.
+    fn fingerprint(&self) -> String {
+        std::any::type_name::<Self>().to_string()
+    }
 }
 
 impl<O: Objective + ?Sized> Objective for &O {
@@ -55,6 +61,9 @@ impl<O: Objective + ?Sized> Objective for &O {
     }
     fn value(&self, x: &[f64]) -> f64 {
         (**self).value(x)
+    }
+    fn fingerprint(&self) -> String {
+        (**self).fingerprint()
     }
     fn values(&self, xs: &[f64], out: &mut [f64]) {
         (**self).values(xs, out)

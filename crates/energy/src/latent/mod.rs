@@ -60,6 +60,19 @@ pub trait LatentModel: Send + Sync {
         self.grad_x(theta, x, grad_x)
     }
 
+    /// Identifies the model and every parameter or datum that changes its values (put
+    /// into checkpoint fingerprints). The default is the type name: override it when the
+    /// model has parameters or data.
+    fn fingerprint(&self) -> String {
+        std::any::type_name::<Self>().to_string()
+    }
+
+    /// The starting θ of a run when the caller gives none (the initial state of PGD and
+    /// MPD in meanfield-integrators): zeros by default.
+    fn initial_theta(&self) -> Vec<f64> {
+        vec![0.0; self.theta_dim()]
+    }
+
     /// Particles per [`LatentModel::grads_batch`] call the integrators use (a fixed
     /// property of the model, never of the thread count, so results stay bitwise
     /// reproducible). Default 1: per-particle work, spread particle by particle.
