@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`fd_check`] | finite-difference checks of first variations (for testing functionals) |
 //! | [`feature_map`] | feature maps Φ: R^T → R^K of microcanonical models (ACF(1), multi-lag), Jacobians, structured Hessians: the [`FeatureMap`] trait |
+//! | [`fingerprint`] | fingerprints of energies (kind, parameters, digests of data) for checkpoints: the [`Fingerprint`] builder |
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
@@ -21,6 +22,7 @@
 pub mod error;
 pub mod fd_check;
 pub mod feature_map;
+pub mod fingerprint;
 pub mod frozen;
 pub mod functional;
 pub mod latent;
@@ -36,6 +38,7 @@ pub use error::{EnergyError, Result};
 pub use feature_map::{
     Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StepFactor, StructuredHessian,
 };
+pub use fingerprint::Fingerprint;
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
 pub use latent::{

@@ -10,6 +10,7 @@ use meanfield_measures::compensated::NeumaierSum;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::functional::{Functional, check_shapes};
 
 /// F(μ) = ∫ c·x dμ.
@@ -48,6 +49,13 @@ impl LinearPotential {
 impl Functional for LinearPotential {
     fn dim(&self) -> usize {
         self.c.len()
+    }
+
+    /// `linear-potential(c=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("linear-potential")
+            .values("c", &self.c)
+            .finish()
     }
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {

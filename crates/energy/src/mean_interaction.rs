@@ -9,6 +9,7 @@ use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::functional::{Functional, check_shapes};
 
 /// F(μ) = (κ/2)|E_μ x − b|².
@@ -73,6 +74,14 @@ impl MeanInteraction {
 impl Functional for MeanInteraction {
     fn dim(&self) -> usize {
         self.b.len()
+    }
+
+    /// `mean-interaction(kappa=…,b=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("mean-interaction")
+            .param("kappa", self.kappa)
+            .values("b", &self.b)
+            .finish()
     }
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {

@@ -22,6 +22,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result};
+use crate::fingerprint::Fingerprint;
 
 /// A function f: R^d → R to minimise, evaluated one point or a whole ensemble at a time.
 ///
@@ -273,6 +274,15 @@ fn sum_shifted(x: &[f64], s: &[f64], term: impl Fn(f64) -> f64) -> f64 {
 impl Objective for TestFunction {
     fn dim(&self) -> usize {
         self.d
+    }
+
+    /// `test-function(kind="…",d=…,shift=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("test-function")
+            .param("kind", self.kind.name())
+            .param("d", self.d)
+            .values("shift", &self.shift)
+            .finish()
     }
 
     fn value(&self, x: &[f64]) -> f64 {

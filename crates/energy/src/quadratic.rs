@@ -10,6 +10,7 @@ use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::fingerprint::Fingerprint;
 use crate::functional::{Functional, check_shapes};
 use crate::mean_interaction::MeanInteraction;
 
@@ -55,6 +56,14 @@ impl QuadraticInteraction {
 impl Functional for QuadraticInteraction {
     fn dim(&self) -> usize {
         self.interaction.dim()
+    }
+
+    /// `quadratic-interaction(kappa=…,b=…)` (distinct from the bare [`MeanInteraction`]).
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("quadratic-interaction")
+            .param("kappa", self.kappa())
+            .values("b", self.anchor())
+            .finish()
     }
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {

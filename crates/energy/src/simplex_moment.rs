@@ -11,6 +11,7 @@ use meanfield_measures::Ensemble;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::functional::{Functional, check_shapes};
 
 /// F(μ) = ‖E_μ x − q‖² + β Σ_i E_μ[−ln x_i] on the simplex.
@@ -76,6 +77,14 @@ impl SimplexMoment {
 impl Functional for SimplexMoment {
     fn dim(&self) -> usize {
         self.q.len()
+    }
+
+    /// `simplex-moment(q=…,beta=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("simplex-moment")
+            .values("q", &self.q)
+            .param("beta", self.beta)
+            .finish()
     }
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {

@@ -49,6 +49,7 @@ use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::functional::{Functional, check_shapes};
 
 /// Mean-field two-layer tanh network with squared loss on a fixed data set and an
@@ -363,6 +364,18 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
 impl Functional for TwoLayerNet {
     fn dim(&self) -> usize {
         1 + self.input_dim
+    }
+
+    /// `two-layer-net(input_dim=…,l2=…,inputs=…,targets=…)`: the data set (digests
+    /// beyond [`crate::fingerprint::INLINE_MAX`] values) and ρ. The parallelism is left
+    /// out: it does not change a single bit of the results.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("two-layer-net")
+            .param("input_dim", self.input_dim)
+            .param("l2", self.l2)
+            .values("inputs", &self.inputs)
+            .values("targets", &self.targets)
+            .finish()
     }
 
     /// F(μ_N) = loss + (ρ/2) Σ_i W^i |θ_i|².

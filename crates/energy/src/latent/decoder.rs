@@ -19,6 +19,7 @@
 //! Cost per evaluation: O(M (D H + H d_z)).
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::latent::{LatentModel, check_finite_data, sigmoid, softplus};
 
 /// Pixel likelihood of the decoder (module docs).
@@ -238,6 +239,22 @@ impl LatentModel for Decoder {
 
     fn latent_dim(&self) -> usize {
         self.m * self.shape.latent
+    }
+
+    /// `decoder(latent=…,hidden=…,output=…,likelihood="…"[,sigma=…],data=…)` (σ only for
+    /// Gaussian pixels; M is the length of the data over D).
+    fn fingerprint(&self) -> String {
+        let fp = Fingerprint::new("decoder")
+            .param("latent", self.shape.latent)
+            .param("hidden", self.shape.hidden)
+            .param("output", self.shape.output);
+        let fp = match self.likelihood {
+            PixelLikelihood::Bernoulli => fp.param("likelihood", "bernoulli"),
+            PixelLikelihood::Gaussian { sigma } => {
+                fp.param("likelihood", "gaussian").param("sigma", sigma)
+            }
+        };
+        fp.values("data", &self.data).finish()
     }
 
     fn energy(&self, theta: &[f64], x: &[f64]) -> Result<f64> {

@@ -12,6 +12,7 @@
 //! ([`BayesianLogistic::predictive`]).
 
 use crate::error::{EnergyError, Result, check_param};
+use crate::fingerprint::Fingerprint;
 use crate::latent::{LatentModel, check_finite_data, sigmoid, softplus};
 
 /// Bayesian logistic regression on a fixed training set (module docs).
@@ -101,6 +102,16 @@ impl LatentModel for BayesianLogistic {
 
     fn latent_dim(&self) -> usize {
         self.k
+    }
+
+    /// `bayesian-logistic(k=…,prior_var=…,features=…,labels=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("bayesian-logistic")
+            .param("k", self.k)
+            .param("prior_var", self.prior_var)
+            .values("features", &self.features)
+            .values("labels", &self.labels)
+            .finish()
     }
 
     fn energy(&self, theta: &[f64], x: &[f64]) -> Result<f64> {

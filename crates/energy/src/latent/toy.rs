@@ -12,6 +12,7 @@
 //! θ̂ = mean(y); the posterior is p_θ(x | y) = Π_j N((y_j + θ)/2, 1/2).
 
 use crate::error::{EnergyError, Result};
+use crate::fingerprint::Fingerprint;
 use crate::latent::{LatentModel, check_finite_data};
 
 /// The toy hierarchical Gaussian model for observations y ∈ R^M (module docs).
@@ -62,6 +63,13 @@ impl LatentModel for HierarchicalGaussian {
 
     fn latent_dim(&self) -> usize {
         self.y.len()
+    }
+
+    /// `hierarchical-gaussian(y=…)`.
+    fn fingerprint(&self) -> String {
+        Fingerprint::new("hierarchical-gaussian")
+            .values("y", &self.y)
+            .finish()
     }
 
     fn energy(&self, theta: &[f64], x: &[f64]) -> Result<f64> {
