@@ -17,9 +17,9 @@
 
 use meanfield_energy::{Objective, TestFunction, TestKind};
 use meanfield_integrators::cbo::{
-    AlphaSchedule, CboNoise, CboParams, StoppingRule, run_many, uniform_ensemble,
+    AlphaSchedule, CboNoise, CboParams, StoppingRule, run_replicas, uniform_ensemble,
 };
-use meanfield_measures::Parallelism;
+use meanfield_measures::{Parallelism, replicate_seed};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -237,33 +237,29 @@ impl Experiment for CboBenchmark {
                         done as f64 / total as f64,
                         &format!("{} {} N={n}", kind.name(), noise_name(noise)),
                     );
-                    let params = CboParams {
-                        lambda: cfg.lambda,
-                        sigma: match noise {
-                            CboNoise::Anisotropic => cfg.sigma_anisotropic,
-                            CboNoise::Isotropic => cfg.sigma_isotropic,
-                        },
-                        dt: cfg.dt,
-                        alpha: cfg.alpha,
-                        schedule: AlphaSchedule::Multiplicative {
+                    let sigma = match noise {
+                        CboNoise::Anisotropic => cfg.sigma_anisotropic,
+                        CboNoise::Isotropic => cfg.sigma_isotropic,
+                    };
+                    let params = CboParams::new(cfg.lambda, sigma, cfg.dt)?
+                        .with_alpha(cfg.alpha)?
+                        .with_schedule(AlphaSchedule::Multiplicative {
                             factor: cfg.alpha_factor,
                             max: cfg.alpha_max,
-                        },
-                        noise,
-                        batch: None,
-                        seed: ctx.seed,
-                    };
-                    let outcomes = run_many(
+                        })?
+                        .with_noise(noise);
+                    let outcomes = run_replicas(
                         &f,
                         &params,
                         cfg.runs,
+                        ctx.seed,
                         |r| {
                             uniform_ensemble(
                                 n,
                                 cfg.d,
                                 -cfg.init_box,
                                 cfg.init_box,
-                                ctx.seed.wrapping_add(r as u64),
+                                replicate_seed(ctx.seed, r as u64),
                             )
                         },
                         &StoppingRule::max_steps(cfg.steps),

@@ -26,6 +26,7 @@
 //!    its Monte-Carlo error (4 standard errors from the spread over replicates).
 //! 2. The consensus path is much closer to the proximal path than to explicit GD.
 
+use meanfield_measures::streams;
 use meanfield_energy::Objective;
 use meanfield_integrators::cbo::consensus_into;
 use meanfield_measures::NoiseStreams;
@@ -36,8 +37,6 @@ use serde_json::json;
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose of the hopping samples.
-const HOP_STREAM: u64 = 23;
 
 /// f(x) = ½ Σ a_i (x_i − x*_i)², a smooth strongly convex objective.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,7 +122,7 @@ fn hopping_path(
 ) -> Result<HoppingPath, ExperimentError> {
     let d = f.dim();
     let n = cfg.samples;
-    let streams = NoiseStreams::new(seed, HOP_STREAM);
+    let streams = NoiseStreams::new(seed, streams::CBO_HOP);
     let (mut ys, mut fs, mut w) = (vec![0.0; n * d], vec![0.0; n], vec![0.0; n]);
     let mut x = cfg.x0.clone();
     let mut path = vec![x.clone()];

@@ -33,7 +33,8 @@
 
 use meanfield_energy::Functional;
 use meanfield_integrators::{
-    Checkpoint, Control, FisherRao, GaussianReference, Kernelisation, Runner, WeightStep,
+    Checkpoint, Control, Dynamics, FisherRao, FisherRaoParams, GaussianReference, Kernelisation,
+    WeightStep,
 };
 use meanfield_measures::{Ensemble, Kernel, KernelShape, Parallelism, Weights};
 
@@ -276,17 +277,11 @@ pub fn run_flow<F: Functional>(
     par: Parallelism,
 ) -> Result<(Vec<Observation>, Ensemble), ExperimentError> {
     let kernel = Kernel::new(spec.shape, spec.eps, spec.d)?;
-    let mut fr = FisherRao::new(
-        functional,
-        GaussianReference::standard(spec.d)?,
-        spec.sigma,
-        spec.h,
-        spec.kernelisation,
-        kernel,
-    )?
-    .with_step(spec.rule)
-    .with_kernel_cache(spec.kernel_cache)
-    .with_parallelism(par);
+    let params = FisherRaoParams::new(GaussianReference::standard(spec.d)?, spec.sigma, spec.h)?
+        .with_kernelisation(spec.kernelisation, kernel)
+        .with_step(spec.rule)
+        .with_kernel_cache(spec.kernel_cache);
+    let mut fr = FisherRao::new(functional, params)?.with_parallelism(par);
     let mut start = gaussian_ensemble(spec.n, spec.d, 0.0, spec.proposal_sd, seed)?;
     if spec.proposal_sd != 1.0 {
         // log(π/q)(x) = −|x|²(1 − 1/s²)/2 + const; the constant cancels on normalising.
@@ -297,16 +292,16 @@ pub fn run_flow<F: Functional>(
             .collect();
         start.set_weights(Weights::from_log_weights(&log_w)?)?;
     }
-    let mut ckpt = Checkpoint::start(&fr, start);
+    let mut ckpt = Checkpoint::start(&fr, start, seed)?;
     let mut obs = Vec::new();
     let every = if spec.observe_every == 0 {
         spec.steps.max(1)
     } else {
         spec.observe_every
     };
-    Runner::new(spec.steps)
-        .observe(every, |_, t, ens: &Ensemble| {
-            obs.push(observe(t, ens, spec.keep_weights));
+    fr.runner(spec.steps)
+        .observe(every, |o| {
+            obs.push(observe(o.time, o.state, spec.keep_weights));
             Ok(Control::Continue)
         })
         .run(&mut fr, &mut ckpt)?;

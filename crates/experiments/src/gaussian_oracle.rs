@@ -12,9 +12,10 @@
 //!    the left side over many seeds for N = 2^6 … 2^14, fit the log-log slope (expected
 //!    −1) with its standard error, and compare N·MSE with the exact constant.
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
-use meanfield_integrators::{Checkpoint, Control, LangevinParams, Mfld, Runner};
+use meanfield_integrators::{Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner};
 use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,8 +24,6 @@ use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose for initial positions.
-const INIT_STREAM: u64 = 7;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -94,7 +93,7 @@ pub fn gaussian_ensemble(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    study::gaussian_start(n, &vec![mean; d], std, seed, INIT_STREAM)
+    study::gaussian_start(n, &vec![mean; d], std, seed, streams::INITIAL_POSITIONS)
 }
 
 impl Experiment for GaussianOracle {
@@ -146,18 +145,19 @@ fn convergence_study(
     let functional = QuadraticInteraction::new(cfg.kappa, cfg.anchor.clone())
         .map_err(|e| ExperimentError::Config(e.to_string()))?;
     let m_star = functional.minimiser_mean();
-    let params = LangevinParams::new(cfg.lambda, cfg.eta, ctx.seed)?;
-    let mut mfld = Mfld::new(functional, params).with_parallelism(Parallelism::Rayon);
+    let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
+    let mut mfld = Mfld::new(functional, params)?.with_parallelism(Parallelism::Rayon);
     let ens = gaussian_ensemble(n, d, cfg.init_mean, cfg.init_std, ctx.seed)?;
-    let mut ckpt = Checkpoint::start(&mfld, ens);
+    let mut ckpt = Checkpoint::start(&mfld, ens, ctx.seed)?;
 
     let normal = statrs::distribution::Normal::new(m_star[0], cfg.lambda.sqrt())
         .map_err(|e| ExperimentError::Config(e.to_string()))?;
     let (mut t_s, mut mean_err, mut cov_err, mut w2) = (vec![], vec![], vec![], vec![]);
-    let mut obs_err: Option<ExperimentError> = None;
     {
-        let mut runner = Runner::new(cfg.steps)
-            .observe(cfg.observe_every, |_, t, ens: &Ensemble| {
+        let mut runner = mfld
+            .runner(cfg.steps)
+            .observe(cfg.observe_every, |o| {
+                let (t, ens) = (o.time, o.state);
                 let m = diag::mean(ens);
                 let c = diag::covariance(ens);
                 let me = m
@@ -173,18 +173,11 @@ fn convergence_study(
                     })
                     .sum::<f64>()
                     .sqrt();
-                let marg = diag::marginal(ens, 0).map_err(|e| e.to_string())?;
-                let w = diag::w2_1d_to_quantile(&marg, |p| {
+                let marg = diag::marginal(ens, 0)?;
+                w2.push(diag::w2_1d_to_quantile(&marg, |p| {
                     use statrs::distribution::ContinuousCDF;
                     normal.inverse_cdf(p)
-                });
-                match w {
-                    Ok(w) => w2.push(w),
-                    Err(e) => {
-                        obs_err = Some(e.into());
-                        return Ok(Control::Stop);
-                    }
-                }
+                })?);
                 t_s.push(t);
                 mean_err.push(me);
                 cov_err.push(ce);
@@ -192,9 +185,6 @@ fn convergence_study(
             })
             .progress(|k, total| (ctx.progress)(0.5 * k as f64 / total as f64, "convergence"));
         runner.run(&mut mfld, &mut ckpt)?;
-    }
-    if let Some(e) = obs_err {
-        return Err(e);
     }
     let ens = &ckpt.state;
     let m = diag::mean(ens);
@@ -337,10 +327,10 @@ fn chaos_study(
             )
         },
         |n, seed| -> Result<f64, ExperimentError> {
-            let params = LangevinParams::new(cfg.lambda, cfg.eta, seed)?;
-            let mut mfld = Mfld::new(functional.clone(), params);
+            let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
+            let mut mfld = Mfld::new(functional.clone(), params)?;
             let ens = gaussian_ensemble(n, d, cfg.init_mean, cfg.init_std, seed)?;
-            let mut ckpt = Checkpoint::start(&mfld, ens);
+            let mut ckpt = Checkpoint::start(&mfld, ens, seed)?;
             Runner::new(cfg.chaos_steps).run(&mut mfld, &mut ckpt)?;
             let m = ckpt.state.mean();
             Ok(m.iter().zip(&m_inf).map(|(a, b)| (a - b) * (a - b)).sum())

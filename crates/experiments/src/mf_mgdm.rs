@@ -7,21 +7,16 @@
 //! stream (s, P, 0, j)), every parallel loop writes per-path slots that are reduced in
 //! path order, so runs are bitwise identical for any thread count.
 
+use meanfield_measures::streams;
 use meanfield_diagnostics::ReverseKlTrace;
 use meanfield_energy::{FeatureMap, PathLaw};
-use meanfield_integrators::{Coupling, Mgdm, MgdmParams};
+use meanfield_integrators::{Checkpoint, Control, Coupling, Dynamics, Mgdm, MgdmParams};
 use meanfield_measures::compensated::NeumaierSum;
-use meanfield_measures::{NoiseStreams, Parallelism};
+use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 
 use crate::ExperimentError;
 
-/// Stream purpose of the samples that estimate α.
-pub const ALPHA_STREAM: u64 = 40;
-/// Stream purpose of the latent starting paths x⁰.
-pub const LATENT_STREAM: u64 = 41;
-/// Stream purpose of reference paths of the target (for plots and moments).
-pub const REFERENCE_STREAM: u64 = 42;
 
 /// `n` independent paths of `law` (row-major n × T) from the streams of (seed, purpose).
 ///
@@ -58,7 +53,7 @@ pub fn feature_mean<F: FeatureMap>(
         return Err(ExperimentError::Config("alpha_samples must be ≥ 1".into()));
     }
     let (t, k) = (law.len(), map.n_features());
-    let streams = NoiseStreams::new(seed, ALPHA_STREAM).at_step(0);
+    let streams = NoiseStreams::new(seed, streams::MGDM_ALPHA).at_step(0);
     let mut sums: Vec<NeumaierSum> = (0..k).map(|_| NeumaierSum::new()).collect();
     const CHUNK: usize = 512;
     let mut start = 0;
@@ -135,28 +130,33 @@ where
 {
     let t = map.len();
     let n = x0.len() / t;
-    let params = MgdmParams {
-        gamma,
-        coupling,
-        project: target.is_some_and(|p| p.non_negative()),
-        track_log_det: true,
-    };
+    let params = MgdmParams::new(gamma)?
+        .with_coupling(coupling)?
+        .with_projection(target.is_some_and(|p| p.non_negative()));
     let mut mgdm = Mgdm::new(map, alpha, params)?.with_parallelism(Parallelism::Rayon);
-    let mut x = x0.to_vec();
+    let start = Ensemble::new(n, t, x0.to_vec(), Domain::Euclidean)?;
+    // Deterministic dynamics: the seed keys no draw.
+    let mut ckpt = Checkpoint::start(&mgdm, start, 0)?;
     let target_sum = |x: &[f64]| target.map_or(Ok(0.0), |p| log_density_sum(p, x));
-    let mut trace = ReverseKlTrace::new(n, log_density_sum(latent, &x)?, target_sum(&x)?)?;
-    let mut best = (trace.kl()[0], x.clone());
+    let mut trace = ReverseKlTrace::new(n, log_density_sum(latent, x0)?, target_sum(x0)?)?;
+    let mut best = (trace.kl()[0], x0.to_vec());
     let mut frozen = 0;
-    for k in 0..steps {
-        let rep = mgdm.step_paths(&mut x, k)?;
-        frozen += rep.frozen;
-        trace.push(rep.log_det, target_sum(&x)?)?;
-        let kl = trace.kl_at(trace.steps()).unwrap_or(f64::INFINITY);
-        if kl < best.0 {
-            best = (kl, x.clone());
-        }
-        progress(k + 1);
-    }
+    mgdm.runner(steps)
+        .observe(1, |o| {
+            // Step 0 has no step info: the trace starts from the latent sample.
+            if let Some(info) = o.info {
+                frozen += info.frozen;
+                trace.push(info.log_det, target_sum(o.state.as_slice())?)?;
+                let kl = trace.kl_at(trace.steps()).unwrap_or(f64::INFINITY);
+                if kl < best.0 {
+                    best = (kl, o.state.as_slice().to_vec());
+                }
+            }
+            Ok(Control::Continue)
+        })
+        .progress(|k, _| progress(k))
+        .run(&mut mgdm, &mut ckpt)?;
+    let x = ckpt.state.as_slice().to_vec();
     Ok(MgdmRun {
         trace,
         paths: x,

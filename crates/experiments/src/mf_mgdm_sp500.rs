@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::mf_mgdm::{LATENT_STREAM, MgdmRun, run_mgdm, sample_paths};
+use meanfield_measures::streams;
+use crate::mf_mgdm::{MgdmRun, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
@@ -200,7 +201,7 @@ impl Experiment for MfMgdmSp500 {
         let alpha_scaled: Vec<f64> = alpha.iter().zip(&scale).map(|(a, s)| a * s).collect();
 
         let latent = StandardGaussian::new(t)?;
-        let x0 = sample_paths(&latent, cfg.n_paths, ctx.seed, LATENT_STREAM)?;
+        let x0 = sample_paths(&latent, cfg.n_paths, ctx.seed, streams::MGDM_LATENT)?;
         let progress = SharedProgress::new(
             2 * cfg.steps * cfg.n_paths as u64,
             "MGDM / MF-MGDM",

@@ -22,7 +22,8 @@ use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::mf_mgdm::{LATENT_STREAM, feature_mean, mean_sd, run_mgdm, sample_paths};
+use meanfield_measures::streams;
+use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
@@ -220,7 +221,7 @@ pub fn run_case(
     let mut res = CaseResult::default();
     for r in 0..seeds {
         let seed = base_seed.wrapping_add(r as u64);
-        let x0 = sample_paths(latent.as_ref(), n, seed, LATENT_STREAM)?;
+        let x0 = sample_paths(latent.as_ref(), n, seed, streams::MGDM_LATENT)?;
         let mut runs = Vec::new();
         for coupling in [Coupling::Independent, Coupling::Groups(n)] {
             let run = run_mgdm(

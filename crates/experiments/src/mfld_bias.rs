@@ -27,11 +27,11 @@
 //! Ornstein–Uhlenbeck processes of rate ≈ 1, squared). The measured bias is v̂ − v_0. Every
 //! η (and scheme) uses its own seed, so the points of the log–log fit are independent.
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner,
-};
+    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld, };
 use meanfield_measures::{Ensemble, Identity, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -41,8 +41,6 @@ use crate::report::{Check, Plot, Series, Table};
 use crate::study::{self, SharedProgress, TimeAverage};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose for initial positions.
-const INIT_STREAM: u64 = 7;
 /// Checks allow this many standard errors.
 const SIGMAS: f64 = 4.0;
 
@@ -138,9 +136,11 @@ struct RunResult {
     steps: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_one<D: Dynamics<State = Ensemble>>(
     mut dy: D,
     start: Ensemble,
+    seed: u64,
     burn_in_steps: u64,
     steps: u64,
     every: u64,
@@ -148,10 +148,12 @@ fn run_one<D: Dynamics<State = Ensemble>>(
     progress: &SharedProgress<'_>,
 ) -> Result<RunResult, ExperimentError> {
     let (n, d) = (start.n(), start.dim());
-    let mut ckpt = Checkpoint::start(&dy, start);
+    let mut ckpt = Checkpoint::start(&dy, start, seed)?;
     let mut snapshots = Vec::new();
-    let summary = Runner::new(steps)
-        .observe(every, |k, _, ens: &Ensemble| {
+    let summary = dy
+        .runner(steps)
+        .observe(every, |o| {
+                let (k, ens) = (o.step, o.state);
             if k >= burn_in_steps && k % every == 0 {
                 let c = diag::covariance(ens);
                 snapshots.push((0..d).map(|j| c[j * d + j]).sum::<f64>() / d as f64);
@@ -174,7 +176,7 @@ fn stationary_start(
     lambda: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    study::gaussian_start(n, m, lambda.sqrt(), seed, INIT_STREAM)
+    study::gaussian_start(n, m, lambda.sqrt(), seed, streams::INITIAL_POSITIONS)
 }
 
 /// Seed of the run of scheme `s` at ladder index `j`.
@@ -229,15 +231,16 @@ impl Experiment for MfldBias {
             .map(|&(j, scheme)| -> Result<RunResult, ExperimentError> {
                 let eta = cfg.etas[j];
                 let seed = run_seed(ctx.seed, scheme, j);
-                let params = LangevinParams::new(cfg.lambda, eta, seed)?;
+                let params = LangevinParams::new(cfg.lambda, eta)?;
                 let start = stationary_start(n, &m_star, cfg.lambda, seed)?;
                 let (burn, steps, every) = schedule(&cfg, eta);
                 let f = functional.clone();
                 let par = Parallelism::Rayon;
                 match scheme {
                     Scheme::Euler => run_one(
-                        Mfld::new(f, params).with_parallelism(par),
+                        Mfld::new(f, params)?.with_parallelism(par),
                         start,
+                        seed,
                         burn,
                         steps,
                         every,
@@ -245,8 +248,9 @@ impl Experiment for MfldBias {
                         &progress,
                     ),
                     Scheme::Mala => run_one(
-                        AdjustedMirrorMfld::new(f, Identity, params).with_parallelism(par),
+                        AdjustedMirrorMfld::new(f, Identity, params)?.with_parallelism(par),
                         start,
+                        seed,
                         burn,
                         steps,
                         every,

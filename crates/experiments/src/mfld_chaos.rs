@@ -20,12 +20,12 @@
 //! [`crate::study::replicate_over_sizes`]: replicate r at size 2^k has seed
 //! `replicate_seed(seed ^ case tag, k, r)`.
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
-    Runner,
-};
+    };
 use meanfield_measures::{BoxBounds, Domain, Ensemble, Entropic, NoiseStreams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -36,8 +36,6 @@ use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose for initial positions on the box.
-const INIT_STREAM: u64 = 7;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,17 +174,18 @@ impl Case {
 fn mean_after<D: Dynamics<State = Ensemble>>(
     mut dy: D,
     start: Ensemble,
+    seed: u64,
     steps: u64,
 ) -> Result<Vec<f64>, ExperimentError> {
-    let mut ckpt = Checkpoint::start(&dy, start);
-    Runner::new(steps).run(&mut dy, &mut ckpt)?;
+    let mut ckpt = Checkpoint::start(&dy, start, seed)?;
+    dy.runner(steps).run(&mut dy, &mut ckpt)?;
     Ok(ckpt.state.mean())
 }
 
 /// N particles i.i.d. uniform on [0, u]^d: U = exp(−(z₁² + z₂²)/2) is Uniform(0, 1)
 /// (the half sum of two squared normals is Exp(1)).
 fn uniform_box(n: usize, d: usize, upper: f64, seed: u64) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, INIT_STREAM);
+    let init = NoiseStreams::new(seed, streams::INITIAL_POSITIONS);
     let bounds = BoxBounds::uniform(d, 0.0, upper)?;
     let mut z = vec![0.0; 2 * d];
     Ok(Ensemble::from_fn(n, d, Domain::Box(bounds), |i, row| {
@@ -209,7 +208,7 @@ fn replicate(
         Case::Gaussian => {
             let f = QuadraticInteraction::new(cfg.gaussian_kappa, cfg.gaussian_anchor.clone())
                 .map_err(config)?;
-            let params = LangevinParams::new(cfg.gaussian_lambda, cfg.gaussian_eta, seed)?;
+            let params = LangevinParams::new(cfg.gaussian_lambda, cfg.gaussian_eta)?;
             let start = gaussian_ensemble(
                 n,
                 cfg.gaussian_anchor.len(),
@@ -217,25 +216,26 @@ fn replicate(
                 cfg.gaussian_init_std,
                 seed,
             )?;
-            mean_after(Mfld::new(f, params), start, cfg.steps)
+            mean_after(Mfld::new(f, params)?, start, seed, cfg.steps)
         }
         Case::ProjectedBox => {
             let f =
                 QuadraticInteraction::new(cfg.box_kappa, cfg.box_anchor.clone()).map_err(config)?;
-            let params = LangevinParams::new(cfg.box_lambda, cfg.box_eta, seed)?;
+            let params = LangevinParams::new(cfg.box_lambda, cfg.box_eta)?;
             let start = uniform_box(n, cfg.box_anchor.len(), cfg.box_upper, seed)?;
-            mean_after(ProjectedMfld::new(f, params), start, cfg.steps)
+            mean_after(ProjectedMfld::new(f, params)?, start, seed, cfg.steps)
         }
         Case::MirrorPaper | Case::MirrorAdjusted => {
             let f = SimplexMoment::new(cfg.simplex_target.clone(), 0.0).map_err(config)?;
-            let params = LangevinParams::new(cfg.simplex_lambda, cfg.simplex_eta, seed)?;
+            let params = LangevinParams::new(cfg.simplex_lambda, cfg.simplex_eta)?;
             let start = dirichlet_ensemble(n, &cfg.simplex_init, seed)?;
             if case == Case::MirrorPaper {
-                mean_after(MirrorMfld::new(f, Entropic, params), start, cfg.steps)
+                mean_after(MirrorMfld::new(f, Entropic, params)?, start, seed, cfg.steps)
             } else {
                 mean_after(
-                    AdjustedMirrorMfld::new(f, Entropic, params),
+                    AdjustedMirrorMfld::new(f, Entropic, params)?,
                     start,
+                    seed,
                     cfg.steps,
                 )
             }

@@ -38,13 +38,13 @@
 //! the stationary law of MFLD: the L2 term relaxes on the time scale 1/ρ, longer than
 //! the default runs.
 
+use meanfield_measures::streams;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use meanfield_diagnostics as diag;
 use meanfield_energy::{Functional, TwoLayerNet};
 use meanfield_integrators::{
-    Checkpoint, Control, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld, Runner,
-};
+    Checkpoint, Control, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld, };
 use meanfield_measures::{BoxBounds, Domain, Ensemble, LogBarrier, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -53,10 +53,6 @@ use serde_json::json;
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose of the data set (inputs and label noise).
-const DATA_STREAM: u64 = 11;
-/// Stream purpose of the initial particles.
-const INIT_STREAM: u64 = 12;
 /// Reference line of the stabilisation plot.
 const DIFFUSION_SERIES: &str = "diffusion length √(2λΔη) of one free particle (MFLD η)";
 /// Input dimension p (two features and a bias).
@@ -177,7 +173,7 @@ pub fn teacher(z: &[f64]) -> f64 {
 /// A data set: inputs row-major (K × 3, last column 1) and noisy teacher targets, drawn
 /// from the streams of `seed` under key `step` (0 train, 1 test).
 pub fn data_set(k: usize, noise_std: f64, seed: u64, step: u64) -> (Vec<f64>, Vec<f64>) {
-    let streams = NoiseStreams::new(seed, DATA_STREAM);
+    let streams = NoiseStreams::new(seed, streams::NN_DATA);
     let (mut z, mut y) = (Vec::with_capacity(k * INPUT_DIM), Vec::with_capacity(k));
     let mut xi = [0.0; 3];
     for j in 0..k {
@@ -220,6 +216,8 @@ struct RunSetup<'a> {
     done: &'a AtomicU64,
     total: u64,
     progress: &'a (dyn Fn(f64, &str) + Sync),
+    /// The seed of every run.
+    seed: u64,
 }
 
 fn run_variant<D: Dynamics<State = Ensemble>>(
@@ -230,7 +228,7 @@ fn run_variant<D: Dynamics<State = Ensemble>>(
     let cfg = setup.cfg;
     let b = cfg.box_bound;
     let open_box = Domain::Box(BoxBounds::uniform(INPUT_DIM + 1, -b, b)?);
-    let mut ckpt = Checkpoint::start(dynamics, init);
+    let mut ckpt = Checkpoint::start(&*dynamics, init, setup.seed)?;
     let mut tr = Trace {
         steps: vec![],
         train: vec![],
@@ -243,8 +241,10 @@ fn run_variant<D: Dynamics<State = Ensemble>>(
         final_state: ckpt.state.clone(),
     };
     {
-        let mut runner = Runner::new(cfg.steps)
-            .observe(1, |k, _t, ens: &Ensemble| {
+        let mut runner = dynamics
+            .runner(cfg.steps)
+            .observe(1, |o| {
+                let (k, ens) = (o.step, o.state);
                 for row in ens.rows() {
                     for v in row {
                         tr.max_abs = tr.max_abs.max(v.abs());
@@ -366,7 +366,7 @@ impl Experiment for MfldNn {
         let noise_floor = 0.5 * cfg.noise_std * cfg.noise_std;
 
         // Shared initial ensemble, clamped into the open box.
-        let init_streams = NoiseStreams::new(ctx.seed, INIT_STREAM);
+        let init_streams = NoiseStreams::new(ctx.seed, streams::NN_INIT);
         let clamp = 0.95 * b;
         let mut clamped = 0usize;
         let raw = Ensemble::from_fn(cfg.n_particles, d, Domain::Euclidean, |i, row| {
@@ -389,8 +389,8 @@ impl Experiment for MfldNn {
             Domain::Box(bounds.clone()),
         )?;
 
-        let params = LangevinParams::new(cfg.lambda, cfg.eta, ctx.seed)?;
-        let mirror_params = LangevinParams::new(cfg.lambda, cfg.mirror_eta, ctx.seed)?;
+        let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
+        let mirror_params = LangevinParams::new(cfg.lambda, cfg.mirror_eta)?;
         let done = AtomicU64::new(0);
         let setup = RunSetup {
             cfg: &cfg,
@@ -399,6 +399,7 @@ impl Experiment for MfldNn {
             done: &done,
             total: 3 * cfg.steps,
             progress: ctx.progress,
+            seed: ctx.seed,
         };
         // The three runs are independent: run them side by side (results do not depend
         // on the scheduling; each is a pure function of its seed).
@@ -406,7 +407,7 @@ impl Experiment for MfldNn {
             .into_par_iter()
             .map(|v| match v {
                 0 => run_variant(
-                    &mut Mfld::new(net.clone(), params).with_parallelism(Parallelism::Rayon),
+                    &mut Mfld::new(net.clone(), params)?.with_parallelism(Parallelism::Rayon),
                     raw.clone(),
                     &setup,
                 ),
@@ -415,13 +416,13 @@ impl Experiment for MfldNn {
                         net.clone(),
                         LogBarrier::new(bounds.clone()),
                         mirror_params,
-                    )
+                    )?
                     .with_parallelism(Parallelism::Rayon),
                     boxed.clone(),
                     &setup,
                 ),
                 _ => run_variant(
-                    &mut ProjectedMfld::new(net.clone(), params)
+                    &mut ProjectedMfld::new(net.clone(), params)?
                         .with_parallelism(Parallelism::Rayon),
                     boxed.clone(),
                     &setup,

@@ -31,12 +31,12 @@
 //! The KS test uses the final snapshot only (particles at one time are nearly
 //! independent; their dependence through μ_N is O(1/N)).
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::{Functional, SimplexMoment};
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, MirrorMfld, ProjectedMfld,
-    Runner,
-};
+    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinInfo, LangevinParams, MirrorMfld, ProjectedMfld,
+    };
 use meanfield_measures::{Domain, Ensemble, Entropic, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -48,8 +48,6 @@ use crate::report::{Check, Plot, Series, Table};
 use crate::study::{self, SharedProgress, TimeAverage};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose for initial positions.
-const INIT_STREAM: u64 = 7;
 /// Simplex dimension (three coordinates).
 const DIM: usize = 3;
 /// Level of the KS check.
@@ -171,7 +169,7 @@ pub fn dirichlet_ensemble(n: usize, alpha: &[f64], seed: u64) -> Result<Ensemble
         .map(|&a| half_integer_shape(a))
         .collect::<Result<Vec<_>, _>>()?;
     let total: usize = counts.iter().sum();
-    let init = NoiseStreams::new(seed, INIT_STREAM);
+    let init = NoiseStreams::new(seed, streams::INITIAL_POSITIONS);
     let mut z = vec![0.0; total];
     Ok(Ensemble::from_fn(
         n,
@@ -285,18 +283,21 @@ fn observe_run<D: Dynamics<State = Ensemble>>(
     job: Job,
     functional: &SimplexMoment,
     start: Ensemble,
+    seed: u64,
     steps: u64,
     every: u64,
     widths: (f64, f64),
     progress: &SharedProgress<'_>,
 ) -> Result<Trace, ExperimentError> {
     let n = start.n();
-    let mut ckpt = Checkpoint::start(&dy, start);
+    let mut ckpt = Checkpoint::start(&dy, start, seed)?;
     let (mut time, mut boundary, mut boundary_eps, mut on_face) = (vec![], vec![], vec![], vec![]);
     let (mut objective, mut mean_x1, mut var_x1) = (vec![], vec![], vec![]);
     let summary = {
-        let mut runner = Runner::new(steps)
-            .observe(every, |_, t, ens: &Ensemble| {
+        let mut runner = dy
+            .runner(steps)
+            .observe(every, |o| {
+                let (t, ens) = (o.time, o.state);
                 time.push(t);
                 boundary.push(diag::boundary_mass(ens, widths.0).map_err(|e| e.to_string())?);
                 boundary_eps.push(diag::boundary_mass(ens, widths.1).map_err(|e| e.to_string())?);
@@ -337,18 +338,18 @@ fn run_job(
     let (beta, n, horizon, width) = case_settings(cfg, job.barrier);
     let functional =
         SimplexMoment::centroid(DIM, beta).map_err(|e| ExperimentError::Config(e.to_string()))?;
-    let params = LangevinParams::new(cfg.lambda, cfg.eta, seed)?;
+    let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
     let start = dirichlet_ensemble(n, &[cfg.init_concentration; DIM], seed)?;
     let steps = steps_for(horizon, cfg.eta);
     let every = steps_for(cfg.observe_every_time, cfg.eta).max(1);
     let widths = (width, cfg.eps);
     let f = functional.clone();
     let par = Parallelism::Rayon;
-    let dynamics: Box<dyn Dynamics<State = Ensemble>> = match job.scheme {
-        Scheme::Projected => Box::new(ProjectedMfld::new(f, params).with_parallelism(par)),
-        Scheme::Paper => Box::new(MirrorMfld::new(f, Entropic, params).with_parallelism(par)),
+    let dynamics: Box<dyn Dynamics<State = Ensemble, Info = LangevinInfo>> = match job.scheme {
+        Scheme::Projected => Box::new(ProjectedMfld::new(f, params)?.with_parallelism(par)),
+        Scheme::Paper => Box::new(MirrorMfld::new(f, Entropic, params)?.with_parallelism(par)),
         Scheme::Adjusted => {
-            Box::new(AdjustedMirrorMfld::new(f, Entropic, params).with_parallelism(par))
+            Box::new(AdjustedMirrorMfld::new(f, Entropic, params)?.with_parallelism(par))
         }
     };
     observe_run(
@@ -356,6 +357,7 @@ fn run_job(
         job,
         &functional,
         start,
+        seed,
         steps,
         every,
         widths,

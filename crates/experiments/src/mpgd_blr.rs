@@ -11,6 +11,7 @@
 //! docs/particle-em.md: near the overdamped regime for the stiff likelihood directions).
 //! Both start from θ₀ = 0 and X ~ N(0, I).
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::BayesianLogistic;
 use meanfield_measures::NoiseStreams;
@@ -22,8 +23,6 @@ use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, r
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose of the split permutations.
-const SPLIT_STREAM: u64 = 34;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,7 +97,7 @@ fn make_split(table: &data::LabelledTable, test_fraction: f64, seed: u64, split:
     let (n, k) = (table.rows, table.cols);
     // A uniform random permutation: sort by i.i.d. continuous keys.
     let mut keys = vec![0.0; n];
-    NoiseStreams::new(seed, SPLIT_STREAM).fill_standard_normal(split as u64, 0, &mut keys);
+    NoiseStreams::new(seed, streams::BLR_SPLIT).fill_standard_normal(split as u64, 0, &mut keys);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
     let n_test = ((n as f64) * test_fraction).round() as usize;
@@ -185,6 +184,7 @@ fn run_split(
             let (err, lppd) = evaluate(s.particles.as_slice(), k, &split.test_x, &split.test_y);
             steps.push(step as f64);
             trace.push((err, lppd, s.theta[0]));
+            Ok(())
         },
         |_, _| {},
     )?;

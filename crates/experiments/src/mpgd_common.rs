@@ -2,17 +2,16 @@
 //! scheme settings, building PGD or MPD behind one `Box<dyn Dynamics>` with its starting
 //! state, Gaussian starting particles, and one run that records θ and an objective.
 
+use meanfield_measures::streams;
 use meanfield_energy::LatentModel;
 use meanfield_integrators::{
-    Checkpoint, Dynamics, LatentState, Mpd, MpdParams, Pgd, PgdParams, Runner,
+    Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Runner,
 };
 use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
 
-/// Stream purpose of the starting particles.
-const INIT_STREAM: u64 = 31;
 
 /// PGD's step sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -51,8 +50,11 @@ pub enum Scheme {
     Mpd(MpdSettings),
 }
 
+/// PGD or MPD behind one type (the particle-EM experiments pick the scheme at run time).
+pub type BoxedParticleEm = Box<dyn Dynamics<State = LatentState, Info = ParticleEmInfo>>;
+
 impl Scheme {
-    /// Builds the dynamics for `model` with noise seed `seed` and its starting state from
+    /// Builds the dynamics for `model` and the checkpoint of a run with seed `seed` from
     /// θ₀ and the particles (MPD adds m = 0 and U ~ N(0, I/η_x)).
     pub fn build<M: LatentModel + 'static>(
         &self,
@@ -60,28 +62,23 @@ impl Scheme {
         seed: u64,
         theta0: Vec<f64>,
         particles: Ensemble,
-    ) -> Result<(Box<dyn Dynamics<State = LatentState>>, LatentState), ExperimentError> {
-        Ok(match *self {
-            Scheme::Pgd(s) => {
-                let pgd = Pgd::new(model, PgdParams::new(s.h_theta, s.h_x, seed)?)
-                    .with_parallelism(Parallelism::Rayon);
-                (Box::new(pgd), LatentState::new(theta0, particles))
-            }
+    ) -> Result<(BoxedParticleEm, Checkpoint<LatentState>), ExperimentError> {
+        let dynamics: BoxedParticleEm = match *self {
+            Scheme::Pgd(s) => Box::new(
+                Pgd::new(model, PgdParams::new(s.h_theta, s.h_x)?)?
+                    .with_parallelism(Parallelism::Rayon),
+            ),
             Scheme::Mpd(s) => {
-                let params = MpdParams::new(
-                    s.h_theta,
-                    s.h_x,
-                    s.eta_theta,
-                    s.eta_x,
-                    s.gamma_theta,
-                    s.gamma_x,
-                    seed,
-                )?;
-                let mpd = Mpd::new(model, params)?.with_parallelism(Parallelism::Rayon);
-                let state = mpd.initial_state(theta0, particles)?;
-                (Box::new(mpd), state)
+                let params = MpdParams::new(s.h_theta, s.h_x)?
+                    .with_theta_momentum(s.eta_theta, s.gamma_theta)?
+                    .with_particle_momentum(s.eta_x, s.gamma_x)?;
+                Box::new(Mpd::new(model, params)?.with_parallelism(Parallelism::Rayon))
             }
-        })
+        };
+        let mut state = dynamics.init_state(particles, seed)?;
+        state.theta = theta0;
+        let checkpoint = Checkpoint::from_state(&dynamics, state, seed)?;
+        Ok((dynamics, checkpoint))
     }
 }
 
@@ -93,26 +90,26 @@ pub fn gaussian_particles(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    crate::study::gaussian_start(n, &vec![mean; d], std, seed, INIT_STREAM)
+    crate::study::gaussian_start(n, &vec![mean; d], std, seed, streams::PARTICLE_EM_INIT)
 }
 
-/// Runs `dynamics` from `state` for `steps` steps, calling `record(step, state)` at step
-/// 0 and every `every` steps (and at the end); returns the final state.
+/// Runs `dynamics` from `checkpoint` for `steps` steps, calling `record(step, state)` at
+/// step 0 and every `every` steps (and at the end); an error of `record` ends the run
+/// with that error. Returns the final state.
 pub fn run_recording(
-    dynamics: &mut Box<dyn Dynamics<State = LatentState>>,
-    state: LatentState,
+    dynamics: &mut BoxedParticleEm,
+    mut checkpoint: Checkpoint<LatentState>,
     steps: u64,
     every: u64,
-    mut record: impl FnMut(u64, &LatentState),
+    mut record: impl FnMut(u64, &LatentState) -> Result<(), ExperimentError>,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<LatentState, ExperimentError> {
-    let mut ck = Checkpoint::start(dynamics, state);
     Runner::new(steps)
-        .observe(every, |k, _, s: &LatentState| {
-            record(k, s);
+        .observe(every, |o| {
+            record(o.step, o.state)?;
             Ok(meanfield_integrators::Control::Continue)
         })
         .progress(&mut progress)
-        .run(dynamics, &mut ck)?;
-    Ok(ck.state)
+        .run(dynamics, &mut checkpoint)?;
+    Ok(checkpoint.state)
 }

@@ -16,6 +16,7 @@
 //! a small grid (about 20 settings on the `--quick` problem, 4 MPD variants on the full
 //! one; docs/particle-em.md); the spec fixes no step for this experiment.
 
+use meanfield_measures::streams;
 use meanfield_energy::{Decoder, DecoderShape, LatentModel, PixelLikelihood};
 use meanfield_measures::NoiseStreams;
 use serde::{Deserialize, Serialize};
@@ -26,10 +27,6 @@ use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, r
 use crate::report::{Check, ImageGrid, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purposes: image subset, decoder initialisation, generated codes.
-const SUBSET_STREAM: u64 = 35;
-const THETA_STREAM: u64 = 36;
-const SAMPLE_STREAM: u64 = 37;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,7 +87,7 @@ pub struct MpgdDigits;
 
 /// θ₀: W ~ N(0, 1/fan_in), b = 0, from the streams of `seed`.
 fn initial_theta(shape: DecoderShape, seed: u64) -> Vec<f64> {
-    let s = NoiseStreams::new(seed, THETA_STREAM);
+    let s = NoiseStreams::new(seed, streams::DIGITS_THETA);
     let mut theta = vec![0.0; shape.theta_dim()];
     let (h, dz) = (shape.hidden, shape.latent);
     let w1 = h * dz;
@@ -134,7 +131,7 @@ impl Experiment for MpgdDigits {
         }
         // Random subset, binarised.
         let mut keys = vec![0.0; table.rows];
-        NoiseStreams::new(ctx.seed, SUBSET_STREAM).fill_standard_normal(0, 0, &mut keys);
+        NoiseStreams::new(ctx.seed, streams::DIGITS_SUBSET).fill_standard_normal(0, 0, &mut keys);
         let mut order: Vec<usize> = (0..table.rows).collect();
         order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
         let images: Vec<f64> = order[..cfg.n_images]
@@ -191,30 +188,25 @@ impl Experiment for MpgdDigits {
             let (mut dynamics, state) =
                 scheme.build(model.clone(), ctx.seed, theta0.clone(), particles)?;
             let (mut steps, mut objective) = (Vec::new(), Vec::new());
-            let mut eval_err = None;
             let fin = run_recording(
                 &mut dynamics,
                 state,
                 cfg.steps,
                 cfg.record_every,
                 |k, s| {
-                    let total: Result<f64, _> =
-                        s.particles.rows().map(|x| model.energy(&s.theta, x)).sum();
-                    match total {
-                        Ok(t) => {
-                            steps.push(k as f64);
-                            objective.push(t / per_image);
-                        }
-                        Err(e) => eval_err = Some(e),
-                    }
+                    let total: f64 = s
+                        .particles
+                        .rows()
+                        .map(|x| model.energy(&s.theta, x))
+                        .sum::<Result<f64, _>>()?;
+                    steps.push(k as f64);
+                    objective.push(total / per_image);
+                    Ok(())
                 },
                 |k, total| (ctx.progress)((si as f64 + k as f64 / total as f64) / 2.0, name),
             )?;
-            if let Some(e) = eval_err {
-                return Err(ExperimentError::Config(e.to_string()));
-            }
             // Generated digits: z ~ N(0, I) through the final decoder.
-            let codes = NoiseStreams::new(ctx.seed, SAMPLE_STREAM);
+            let codes = NoiseStreams::new(ctx.seed, streams::DIGITS_SAMPLE);
             let mut z = vec![0.0; cfg.latent];
             let mut pixels = Vec::with_capacity(cfg.n_samples * table.cols);
             let mut out = vec![0.0; table.cols];

@@ -12,6 +12,7 @@
 //! plus 4 standard deviations of the seed-to-seed spread (ours and the reference's
 //! single run, assumed equal: 4√2·sd).
 
+use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::HierarchicalGaussian;
 use meanfield_measures::NoiseStreams;
@@ -22,8 +23,6 @@ use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, r
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 
-/// Stream purpose of the generated data.
-const DATA_STREAM: u64 = 32;
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -116,7 +115,7 @@ struct ToyRun {
 }
 
 fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, ExperimentError> {
-    let data = NoiseStreams::new(seed, DATA_STREAM);
+    let data = NoiseStreams::new(seed, streams::TOY_DATA);
     let (mut x, mut e) = (vec![0.0; cfg.n_data], vec![0.0; cfg.n_data]);
     data.fill_standard_normal(0, 0, &mut x);
     data.fill_standard_normal(0, 1, &mut e);
@@ -138,6 +137,7 @@ fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, E
         |k, s| {
             steps.push(k as f64);
             theta.push(s.theta[0]);
+            Ok(())
         },
         |_, _| {},
     )?;

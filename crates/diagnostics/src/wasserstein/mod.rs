@@ -23,4 +23,4 @@ pub mod sliced;
 
 pub use coupling::{w1_1d, w2_1d, wp_1d, wp_1d_weighted};
 pub use quantile::{w2_1d_to_quantile, w2_1d_to_quantile_refined};
-pub use sliced::{SLICED_STREAM_PURPOSE, sliced_w2};
+pub use sliced::sliced_w2;

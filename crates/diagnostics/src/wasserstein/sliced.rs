@@ -10,21 +10,18 @@
 //! each 1-D term computed exactly by the quantile coupling (with the ensemble weights
 //! when either ensemble is weighted). In d = 1 every θ is ±1, so SW_2 = W_2 exactly.
 //!
-//! Direction l is drawn from `NoiseStreams::new(seed, SLICED_STREAM_PURPOSE).rng(step, l)`
+//! Direction l is drawn from `NoiseStreams::new(seed, streams::SLICED_DIRECTIONS).rng(step, l)`
 //! (step 0, or the next step on the measure-zero event of a null vector), so the
 //! estimate depends on (seed, L) only, not on the thread count: projections run in
 //! parallel but their squares are summed in index order.
 
 use meanfield_measures::compensated::NeumaierSum;
-use meanfield_measures::{Ensemble, NoiseStreams};
+use meanfield_measures::{Ensemble, NoiseStreams, streams};
 use rayon::prelude::*;
 
 use super::coupling::{sorted_atoms, wpp_sorted_uniform, wpp_sorted_weighted};
 use crate::error::{DiagnosticsError, Result};
 
-/// Stream purpose under which the random projection directions are drawn (ASCII "SW2"),
-/// distinct from the purposes the dynamics use.
-pub const SLICED_STREAM_PURPOSE: u64 = 0x0053_5732;
 
 /// Unit direction θ_l uniform on S^{d−1}: a standard Gaussian vector normalised.
 fn direction(streams: &NoiseStreams, l: u64, d: usize) -> Vec<f64> {
@@ -87,7 +84,7 @@ pub fn sliced_w2(x: &Ensemble, y: &Ensemble, n_projections: usize, seed: u64) ->
             reason: "need at least one projection direction",
         });
     }
-    let streams = NoiseStreams::new(seed, SLICED_STREAM_PURPOSE);
+    let streams = NoiseStreams::new(seed, streams::SLICED_DIRECTIONS);
     let d = x.dim();
     let terms: Vec<f64> = (0..n_projections)
         .into_par_iter()
