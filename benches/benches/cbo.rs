@@ -23,18 +23,18 @@ fn cbo_step(c: &mut Criterion) {
     for (n, d) in SIZES {
         for par in MODES {
             let f = TestFunction::rastrigin(d).unwrap();
-            let mut cbo = Cbo::new(f, CboParams::anisotropic_benchmark(7))
+            let mut cbo = Cbo::new(f, CboParams::anisotropic_benchmark())
                 .unwrap()
                 .with_parallelism(par);
             let mut state = cbo
-                .init(uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap())
+                .init_state(uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap(), 7)
                 .unwrap();
             let mut k = 0u64;
             g.bench_function(
                 BenchmarkId::new(format!("{par:?}"), format!("N={n},d={d}")),
                 |b| {
                     b.iter(|| {
-                        cbo.step(&mut state, k).unwrap();
+                        cbo.step(StepKey::new(7, k), &mut state).unwrap();
                         k += 1;
                     })
                 },

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use meanfield::energy::MeanInteraction;
-use meanfield::integrators::{FisherRao, GaussianReference, Kernelisation};
+use meanfield::integrators::{FisherRao, FisherRaoParams, GaussianReference, Kernelisation};
 use meanfield::measures::Kernel;
 use meanfield::prelude::*;
 
@@ -38,16 +38,15 @@ fn start(n: usize, d: usize) -> Ensemble {
 
 fn flow(d: usize, kern: Kernelisation, cache: bool) -> FisherRao<MeanInteraction> {
     let f = MeanInteraction::new(1.0, vec![0.5; d]).unwrap();
-    let fr = FisherRao::new(
-        f,
-        GaussianReference::standard(d).unwrap(),
-        1.0,
-        0.05,
-        kern,
-        Kernel::bump(EPS, d).unwrap(),
-    )
-    .unwrap();
-    if cache { fr } else { fr.with_kernel_cache(0) }
+    let params = FisherRaoParams::new(GaussianReference::standard(d).unwrap(), 1.0, 0.05)
+        .unwrap()
+        .with_kernelisation(kern, Kernel::bump(EPS, d).unwrap());
+    let params = if cache {
+        params
+    } else {
+        params.with_kernel_cache(0)
+    };
+    FisherRao::new(f, params).unwrap()
 }
 
 fn bench_group(c: &mut Criterion, name: &str, cache: bool) {
@@ -61,7 +60,7 @@ fn bench_group(c: &mut Criterion, name: &str, cache: bool) {
                 let mut k = 0u64;
                 g.bench_function(BenchmarkId::new(format!("d={d}/{kern:?}"), n), |b| {
                     b.iter(|| {
-                        fr.step(&mut ens, k).unwrap();
+                        fr.step(StepKey::new(3, k), &mut ens).unwrap();
                         k += 1;
                     })
                 });

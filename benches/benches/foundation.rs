@@ -24,14 +24,16 @@ fn mfld_step(c: &mut Criterion) {
         for par in [Parallelism::Sequential, Parallelism::Rayon] {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).unwrap();
             let mut dy =
-                Mfld::new(f, LangevinParams::new(0.5, 0.01, 3).unwrap()).with_parallelism(par);
+                Mfld::new(f, LangevinParams::new(0.5, 0.01).unwrap())
+                    .unwrap()
+                    .with_parallelism(par);
             let mut ens = start(n, d);
             let mut k = 0u64;
             g.bench_function(
                 BenchmarkId::new(format!("{par:?}"), format!("N={n},d={d}")),
                 |b| {
                     b.iter(|| {
-                        dy.step(&mut ens, k).unwrap();
+                        dy.step(StepKey::new(3, k), &mut ens).unwrap();
                         k += 1;
                     })
                 },

@@ -26,7 +26,7 @@ const SIZES: [(usize, usize); 2] = [(50_000, 3), (10_000, 100)];
 const MODES: [Parallelism; 2] = [Parallelism::Sequential, Parallelism::Rayon];
 
 fn params() -> LangevinParams {
-    LangevinParams::new(LAMBDA, ETA, 7).unwrap()
+    LangevinParams::new(LAMBDA, ETA).unwrap()
 }
 
 /// Standard Gaussian particles on R^d.
@@ -70,7 +70,7 @@ fn bench_scheme<D: Dynamics<State = Ensemble>>(
                 BenchmarkId::new(format!("{par:?}"), format!("N={n},d={d}")),
                 |b| {
                     b.iter(|| {
-                        dynamics.step(&mut ens, k).unwrap();
+                        dynamics.step(StepKey::new(7, k), &mut ens).unwrap();
                         k += 1;
                     })
                 },
@@ -88,7 +88,7 @@ fn mfld(c: &mut Criterion) {
         "langevin/mfld",
         |d, par| {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).unwrap();
-            Mfld::new(f, params()).with_parallelism(par)
+            Mfld::new(f, params()).expect("valid dynamics").with_parallelism(par)
         },
         gaussian_start,
     );
@@ -100,7 +100,7 @@ fn projected(c: &mut Criterion) {
         "langevin/projected_simplex",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            ProjectedMfld::new(f, params()).with_parallelism(par)
+            ProjectedMfld::new(f, params()).expect("valid dynamics").with_parallelism(par)
         },
         simplex_start,
     );
@@ -112,7 +112,7 @@ fn mirror(c: &mut Criterion) {
         "langevin/mirror_entropic",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            MirrorMfld::new(f, Entropic, params()).with_parallelism(par)
+            MirrorMfld::new(f, Entropic, params()).expect("valid dynamics").with_parallelism(par)
         },
         simplex_start,
     );
@@ -124,7 +124,7 @@ fn adjusted_mirror(c: &mut Criterion) {
         "langevin/adjusted_mirror_entropic",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            AdjustedMirrorMfld::new(f, Entropic, params()).with_parallelism(par)
+            AdjustedMirrorMfld::new(f, Entropic, params()).expect("valid dynamics").with_parallelism(par)
         },
         simplex_start,
     );

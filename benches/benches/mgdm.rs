@@ -40,12 +40,10 @@ fn bench(c: &mut Criterion) {
         for par in [Parallelism::Sequential, Parallelism::Rayon] {
             let map = Acf1::new(T).unwrap();
             assert_eq!(map.n_features(), 2);
-            let params = MgdmParams {
-                gamma: 10.0,
-                coupling,
-                project: false,
-                track_log_det: track,
-            };
+            let params = MgdmParams::new(10.0)
+                .and_then(|p| p.with_coupling(coupling))
+                .unwrap()
+                .with_log_det(track);
             let mut m = Mgdm::new(map, alpha(), params)
                 .unwrap()
                 .with_parallelism(par);

@@ -28,18 +28,17 @@ fn start(d: usize) -> Ensemble {
 fn bench_step<D: Dynamics<State = LatentState>>(
     c: &mut Criterion,
     name: &str,
-    mut make: impl FnMut(Parallelism) -> (D, LatentState),
+    mut make: impl FnMut(Parallelism) -> (D, Ensemble),
 ) {
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
     for mode in MODES {
-        let (mut dynamics, state) = make(mode);
-        let mut ck = Checkpoint::start(&dynamics, state);
+        let (mut dynamics, particles) = make(mode);
+        let mut ck = Checkpoint::start(&dynamics, particles, 3).unwrap();
         g.bench_function(BenchmarkId::new(format!("{mode:?}"), N), |b| {
             b.iter(|| {
-                let k = ck.step;
-                dynamics.step(&mut ck.state, k).unwrap();
+                dynamics.step(ck.key(), &mut ck.state).unwrap();
                 ck.step += 1;
             })
         });
@@ -51,17 +50,20 @@ fn particle_em(c: &mut Criterion) {
     let model = blr_model().expect("breast-cancer data");
     let d = model.latent_dim();
     bench_step(c, "pgd_step_blr", |mode| {
-        let pgd =
-            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(mode);
-        (pgd, LatentState::new(vec![0.0], start(d)))
+        let pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2).unwrap())
+            .unwrap()
+            .with_parallelism(mode);
+        (pgd, start(d))
     });
     bench_step(c, "mpd_step_blr", |mode| {
-        let params = MpdParams::new(1e-2, 1e-2, 10.0, 10.0, 0.3, 0.3, 3).unwrap();
+        let params = MpdParams::new(1e-2, 1e-2)
+            .and_then(|p| p.with_theta_momentum(10.0, 0.3))
+            .and_then(|p| p.with_particle_momentum(10.0, 0.3))
+            .unwrap();
         let mpd = Mpd::new(model.clone(), params)
             .unwrap()
             .with_parallelism(mode);
-        let state = mpd.initial_state(vec![0.0], start(d)).unwrap();
-        (mpd, state)
+        (mpd, start(d))
     });
 }
 

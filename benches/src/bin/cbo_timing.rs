@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use meanfield_energy::TestFunction;
 use meanfield_integrators::cbo::{Cbo, CboParams, uniform_ensemble};
+use meanfield_integrators::{Dynamics, StepKey};
 use meanfield_measures::Parallelism;
 
 struct Options {
@@ -87,15 +88,15 @@ fn parse_options() -> Options {
 /// Median per-step wall seconds of anisotropic CBO at (n, d).
 fn time_cbo(n: usize, d: usize, par: Parallelism, o: &Options) -> f64 {
     let f = TestFunction::rastrigin(d).expect("valid objective");
-    let mut cbo = Cbo::new(f, CboParams::anisotropic_benchmark(7))
+    let mut cbo = Cbo::new(f, CboParams::anisotropic_benchmark())
         .expect("valid parameters")
         .with_parallelism(par);
     let mut state = cbo
-        .init(uniform_ensemble(n, d, -3.0, 3.0, 1).expect("valid ensemble"))
+        .init_state(uniform_ensemble(n, d, -3.0, 3.0, 1).expect("valid ensemble"), 7)
         .expect("state fits");
     let mut k = 0u64;
     let mut step = || {
-        cbo.step(&mut state, k).expect("step succeeds");
+        cbo.step(StepKey::new(7, k), &mut state).expect("step succeeds");
         k += 1;
     };
     let t0 = Instant::now();

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use meanfield_energy::LatentModel;
-use meanfield_integrators::{Checkpoint, LatentState, Pgd, PgdParams, Runner};
+use meanfield_integrators::{Checkpoint, Pgd, PgdParams, Runner};
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 
 const N: usize = 100;
@@ -43,10 +43,12 @@ fn main() {
         let mut times = Vec::with_capacity(repeats);
         let mut theta = f64::NAN;
         for r in 0..repeats {
-            let params =
-                PgdParams::new(H, H, 100 + r as u64).unwrap_or_else(|e| die(&e.to_string()));
-            let mut pgd = Pgd::new(model.clone(), params).with_parallelism(mode);
-            let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], start.clone()));
+            let params = PgdParams::new(H, H).unwrap_or_else(|e| die(&e.to_string()));
+            let mut pgd = Pgd::new(model.clone(), params)
+                .unwrap_or_else(|e| die(&e.to_string()))
+                .with_parallelism(mode);
+            let mut ck = Checkpoint::start(&pgd, start.clone(), 100 + r as u64)
+                .unwrap_or_else(|e| die(&e.to_string()));
             let t0 = Instant::now();
             Runner::new(STEPS)
                 .run(&mut pgd, &mut ck)

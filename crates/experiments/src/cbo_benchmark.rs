@@ -259,7 +259,7 @@ impl Experiment for CboBenchmark {
                                 cfg.d,
                                 -cfg.init_box,
                                 cfg.init_box,
-                                replicate_seed(ctx.seed, r as u64),
+                                replicate_seed(ctx.seed, 0, r as u64),
                             )
                         },
                         &StoppingRule::max_steps(cfg.steps),

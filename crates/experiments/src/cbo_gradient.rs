@@ -26,7 +26,7 @@
 //!    its Monte-Carlo error (4 standard errors from the spread over replicates).
 //! 2. The consensus path is much closer to the proximal path than to explicit GD.
 
-use meanfield_measures::streams;
+use meanfield_measures::{replicate_seed, streams};
 use meanfield_energy::Objective;
 use meanfield_integrators::cbo::consensus_into;
 use meanfield_measures::NoiseStreams;
@@ -224,7 +224,7 @@ impl Experiment for CboGradient {
         (ctx.progress)(0.0, "consensus hopping");
         let paths: Vec<HoppingPath> = (0..cfg.replicates)
             .into_par_iter()
-            .map(|r| hopping_path(&f, &cfg, ctx.seed.wrapping_add(r as u64)))
+            .map(|r| hopping_path(&f, &cfg, replicate_seed(ctx.seed, 0, r as u64)))
             .collect::<Result<_, _>>()?;
 
         // Check 1: propagated Monte-Carlo variance of the deviation from the prox path.

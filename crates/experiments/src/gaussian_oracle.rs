@@ -16,7 +16,7 @@ use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner};
-use meanfield_measures::{Ensemble, Parallelism};
+use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -93,7 +93,7 @@ pub fn gaussian_ensemble(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    study::gaussian_start(n, &vec![mean; d], std, seed, streams::INITIAL_POSITIONS)
+    Ok(InitialLaw::isotropic_gaussian(d, mean, std).sample(n, seed, streams::INITIAL_POSITIONS)?)
 }
 
 impl Experiment for GaussianOracle {

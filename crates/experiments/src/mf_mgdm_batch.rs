@@ -11,7 +11,7 @@ use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use meanfield_measures::streams;
+use meanfield_measures::{replicate_seed, streams};
 use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::mf_mgdm_table::case_laws;
 use crate::report::{Check, Plot, Series, Table};
@@ -110,7 +110,7 @@ impl Experiment for MfMgdmBatch {
         let mut mins = vec![Vec::new(); cfg.group_sizes.len()];
         let mut curves = Vec::new();
         for r in 0..cfg.seeds {
-            let seed = ctx.seed.wrapping_add(r as u64);
+            let seed = replicate_seed(ctx.seed, 0, r as u64);
             let x0 = sample_paths(latent.as_ref(), n, seed, streams::MGDM_LATENT)?;
             for (j, &g) in cfg.group_sizes.iter().enumerate() {
                 let run = run_mgdm(

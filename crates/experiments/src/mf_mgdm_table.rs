@@ -22,7 +22,7 @@ use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use meanfield_measures::streams;
+use meanfield_measures::{replicate_seed, streams};
 use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
@@ -220,7 +220,7 @@ pub fn run_case(
     let alpha = feature_mean(&map, target.as_ref(), alpha_samples, base_seed)?;
     let mut res = CaseResult::default();
     for r in 0..seeds {
-        let seed = base_seed.wrapping_add(r as u64);
+        let seed = replicate_seed(base_seed, 0, r as u64);
         let x0 = sample_paths(latent.as_ref(), n, seed, streams::MGDM_LATENT)?;
         let mut runs = Vec::new();
         for coupling in [Coupling::Independent, Coupling::Groups(n)] {

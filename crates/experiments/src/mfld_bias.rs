@@ -27,7 +27,7 @@
 //! Ornstein–Uhlenbeck processes of rate ≈ 1, squared). The measured bias is v̂ − v_0. Every
 //! η (and scheme) uses its own seed, so the points of the log–log fit are independent.
 
-use meanfield_measures::streams;
+use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{
@@ -176,16 +176,20 @@ fn stationary_start(
     lambda: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    study::gaussian_start(n, m, lambda.sqrt(), seed, streams::INITIAL_POSITIONS)
+    let law = InitialLaw::Gaussian {
+        mean: m.to_vec(),
+        std: lambda.sqrt(),
+    };
+    Ok(law.sample(n, seed, streams::INITIAL_POSITIONS)?)
 }
 
 /// Seed of the run of scheme `s` at ladder index `j`.
 fn run_seed(base: u64, scheme: Scheme, j: usize) -> u64 {
     let s = match scheme {
-        Scheme::Euler => 1u64,
-        Scheme::Mala => 2u64,
+        Scheme::Euler => 1u32,
+        Scheme::Mala => 2u32,
     };
-    base ^ (s << 48) ^ (j as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    replicate_seed(base, s, j as u64)
 }
 
 /// Steps of a run at step η: (burn-in steps, total steps, observation interval).

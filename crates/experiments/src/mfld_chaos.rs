@@ -26,12 +26,11 @@ use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
     };
-use meanfield_measures::{BoxBounds, Domain, Ensemble, Entropic, NoiseStreams};
+use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic, NoiseStreams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::gaussian_oracle::gaussian_ensemble;
-use crate::mmfld_simplex::dirichlet_ensemble;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
@@ -182,18 +181,11 @@ fn mean_after<D: Dynamics<State = Ensemble>>(
     Ok(ckpt.state.mean())
 }
 
-/// N particles i.i.d. uniform on [0, u]^d: U = exp(−(z₁² + z₂²)/2) is Uniform(0, 1)
-/// (the half sum of two squared normals is Exp(1)).
+/// N particles i.i.d. uniform on [0, u]^d, declared on that box.
 fn uniform_box(n: usize, d: usize, upper: f64, seed: u64) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, streams::INITIAL_POSITIONS);
     let bounds = BoxBounds::uniform(d, 0.0, upper)?;
-    let mut z = vec![0.0; 2 * d];
-    Ok(Ensemble::from_fn(n, d, Domain::Box(bounds), |i, row| {
-        init.fill_standard_normal(0, i as u64, &mut z);
-        for (x, pair) in row.iter_mut().zip(z.chunks_exact(2)) {
-            *x = upper * (-0.5 * (pair[0] * pair[0] + pair[1] * pair[1])).exp();
-        }
-    })?)
+    let law = InitialLaw::uniform_cube(d, 0.0, upper);
+    Ok(law.sample_on(n, Domain::Box(bounds), seed, streams::INITIAL_POSITIONS)?)
 }
 
 /// One replicate of a case: the empirical mean after `cfg.steps` steps.
@@ -228,7 +220,10 @@ fn replicate(
         Case::MirrorPaper | Case::MirrorAdjusted => {
             let f = SimplexMoment::new(cfg.simplex_target.clone(), 0.0).map_err(config)?;
             let params = LangevinParams::new(cfg.simplex_lambda, cfg.simplex_eta)?;
-            let start = dirichlet_ensemble(n, &cfg.simplex_init, seed)?;
+            let law = InitialLaw::Dirichlet {
+                alpha: cfg.simplex_init.clone(),
+            };
+            let start = law.sample(n, seed, streams::INITIAL_POSITIONS)?;
             if case == Case::MirrorPaper {
                 mean_after(MirrorMfld::new(f, Entropic, params)?, start, seed, cfg.steps)
             } else {

@@ -37,7 +37,7 @@ use meanfield_energy::{Functional, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinInfo, LangevinParams, MirrorMfld, ProjectedMfld,
     };
-use meanfield_measures::{Domain, Ensemble, Entropic, NoiseStreams, Parallelism};
+use meanfield_measures::{InitialLaw, Domain, Ensemble, Entropic, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -142,51 +142,9 @@ impl MmfldSimplexConfig {
                 "need n_particles ≥ 2, barrier_n_particles ≥ 2 and batches ≥ 2".into(),
             ));
         }
-        half_integer_shape(self.init_concentration)?;
+        meanfield_measures::laws::half_integer_shape(self.init_concentration)?;
         Ok(())
     }
-}
-
-/// 2c for a Dirichlet shape c that is a positive multiple of ½ (at most 500).
-fn half_integer_shape(c: f64) -> Result<usize, ExperimentError> {
-    let twice = 2.0 * c;
-    if c > 0.0 && c <= 500.0 && twice == twice.round() {
-        Ok(twice as usize)
-    } else {
-        Err(ExperimentError::Config(format!(
-            "Dirichlet shape {c} must be a positive multiple of 1/2 (at most 500)"
-        )))
-    }
-}
-
-/// N i.i.d. Dirichlet(α_1, …, α_d) particles on the simplex, drawn with the streams of
-/// `seed`. Each α_k must be a positive multiple of ½: Gamma(α_k, 1) = ½ χ²_{2α_k} is a
-/// half sum of 2α_k squared standard normals, and the Dirichlet vector is the normalised
-/// Gamma vector.
-pub fn dirichlet_ensemble(n: usize, alpha: &[f64], seed: u64) -> Result<Ensemble, ExperimentError> {
-    let counts = alpha
-        .iter()
-        .map(|&a| half_integer_shape(a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let total: usize = counts.iter().sum();
-    let init = NoiseStreams::new(seed, streams::INITIAL_POSITIONS);
-    let mut z = vec![0.0; total];
-    Ok(Ensemble::from_fn(
-        n,
-        alpha.len(),
-        Domain::Simplex,
-        |i, row| {
-            init.fill_standard_normal(0, i as u64, &mut z);
-            let mut rest = &z[..];
-            for (x, &k) in row.iter_mut().zip(&counts) {
-                let (mine, tail) = rest.split_at(k);
-                *x = 0.5 * mine.iter().map(|v| v * v).sum::<f64>();
-                rest = tail;
-            }
-            let s: f64 = row.iter().sum();
-            row.iter_mut().for_each(|v| *v /= s);
-        },
-    )?)
 }
 
 /// Exact P(min_i x_i < ε) under Dirichlet(a, a, a) on Δ³ (module docs), for a > 0 and
@@ -339,7 +297,10 @@ fn run_job(
     let functional =
         SimplexMoment::centroid(DIM, beta).map_err(|e| ExperimentError::Config(e.to_string()))?;
     let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
-    let start = dirichlet_ensemble(n, &[cfg.init_concentration; DIM], seed)?;
+    let law = InitialLaw::Dirichlet {
+        alpha: vec![cfg.init_concentration; DIM],
+    };
+    let start = law.sample(n, seed, streams::INITIAL_POSITIONS)?;
     let steps = steps_for(horizon, cfg.eta);
     let every = steps_for(cfg.observe_every_time, cfg.eta).max(1);
     let widths = (width, cfg.eps);
@@ -916,12 +877,12 @@ mod tests {
     #[test]
     fn dirichlet_ensemble_moments() {
         let n = 20_000;
-        let ens = dirichlet_ensemble(n, &[1.0, 2.0, 5.0], 3).unwrap();
+        let ens = InitialLaw::Dirichlet { alpha: vec![1.0, 2.0, 5.0] }.sample(n, 3, streams::INITIAL_POSITIONS).unwrap();
         let m = ens.mean();
         for (mk, ek) in m.iter().zip([0.125, 0.25, 0.625]) {
             assert!((mk - ek).abs() < 0.01, "{m:?}");
         }
-        assert!(dirichlet_ensemble(2, &[0.3, 1.0], 1).is_err());
+        assert!(InitialLaw::Dirichlet { alpha: vec![0.3, 1.0] }.sample(2, 1, 0).is_err());
     }
 
     #[test]

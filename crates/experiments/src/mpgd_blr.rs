@@ -11,7 +11,7 @@
 //! docs/particle-em.md: near the overdamped regime for the stiff likelihood directions).
 //! Both start from θ₀ = 0 and X ~ N(0, I).
 
-use meanfield_measures::streams;
+use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::BayesianLogistic;
 use meanfield_measures::NoiseStreams;
@@ -260,7 +260,7 @@ impl Experiment for MpgdBlr {
             let (mut errs, mut lppds, mut thetas) = (vec![], vec![], vec![]);
             let mut curve: Option<(Vec<f64>, Vec<f64>, Vec<f64>)> = None;
             for (j, split) in splits.iter().enumerate() {
-                let seed = ctx.seed.wrapping_add(1000 * j as u64);
+                let seed = replicate_seed(ctx.seed, 0, j as u64);
                 let (steps, trace) = run_split(&cfg, split, k, scheme, seed)?;
                 let &(err, lppd, theta) = trace.last().expect("recorded at the end");
                 errs.push(err);

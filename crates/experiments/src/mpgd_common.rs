@@ -7,7 +7,7 @@ use meanfield_energy::LatentModel;
 use meanfield_integrators::{
     Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Runner,
 };
-use meanfield_measures::{Ensemble, Parallelism};
+use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
@@ -90,7 +90,7 @@ pub fn gaussian_particles(
     std: f64,
     seed: u64,
 ) -> Result<Ensemble, ExperimentError> {
-    crate::study::gaussian_start(n, &vec![mean; d], std, seed, streams::PARTICLE_EM_INIT)
+    Ok(InitialLaw::isotropic_gaussian(d, mean, std).sample(n, seed, streams::PARTICLE_EM_INIT)?)
 }
 
 /// Runs `dynamics` from `checkpoint` for `steps` steps, calling `record(step, state)` at

@@ -12,7 +12,7 @@
 //! plus 4 standard deviations of the seed-to-seed spread (ours and the reference's
 //! single run, assumed equal: 4√2·sd).
 
-use meanfield_measures::streams;
+use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::HierarchicalGaussian;
 use meanfield_measures::NoiseStreams;
@@ -224,7 +224,7 @@ impl Experiment for MpgdToy {
         for (k, (name, scheme)) in schemes.iter().enumerate() {
             let mut runs = Vec::with_capacity(cfg.seeds);
             for r in 0..cfg.seeds {
-                runs.push(run_once(&cfg, scheme, ctx.seed.wrapping_add(r as u64))?);
+                runs.push(run_once(&cfg, scheme, replicate_seed(ctx.seed, 0, r as u64))?);
                 (ctx.progress)((k * cfg.seeds + r + 1) as f64 / total, name);
             }
             let rel =

@@ -11,7 +11,8 @@ use crate::report::Report;
 pub struct RunContext<'a> {
     /// Reduced settings for a fast smoke run.
     pub quick: bool,
-    /// Base seed; replicate r of a study uses the streams of `seed + r`.
+    /// Base seed; replicate r of a study uses the seed
+    /// [`replicate_seed`](meanfield_measures::replicate_seed)`(seed, stratum, r)`.
     pub seed: u64,
     /// Configuration overrides (a JSON object of key → value), applied over defaults.
     pub overrides: serde_json::Map<String, serde_json::Value>,

@@ -28,9 +28,10 @@ use meanfield_measures::{Domain, Ensemble, NoiseStreams};
 use crate::ExperimentError;
 
 /// Seed of replicate `r` at ensemble size 2^`log2n` of a study with base seed `base`:
-/// `base ^ (log2n << 40) ^ (r + 1)·0x9e3779b9` (the first replicate is r = 0).
+/// the workspace's one child-seed rule [`meanfield_measures::replicate_seed`] with the
+/// size as the stratum (the first replicate is r = 0).
 pub fn replicate_seed(base: u64, log2n: u32, r: usize) -> u64 {
-    base ^ ((log2n as u64) << 40) ^ (r as u64 + 1).wrapping_mul(0x9e37_79b9)
+    meanfield_measures::replicate_seed(base, log2n, r as u64)
 }
 
 /// The replicates of one ensemble size.
@@ -198,29 +199,6 @@ pub fn ks_critical_value(alpha: f64, n: usize) -> Result<f64, ExperimentError> {
     Ok(0.5 * (lo + hi) / (n as f64).sqrt())
 }
 
-/// N particles in R^d, d = `mean.len()`, drawn i.i.d. from N(mean, std² I); particle i
-/// uses the stream (seed, `purpose`, step 0, i), so the start does not depend on the
-/// thread count and each experiment keeps its own `purpose`.
-pub fn gaussian_start(
-    n: usize,
-    mean: &[f64],
-    std: f64,
-    seed: u64,
-    purpose: u64,
-) -> Result<Ensemble, ExperimentError> {
-    let init = NoiseStreams::new(seed, purpose);
-    Ok(Ensemble::from_fn(
-        n,
-        mean.len(),
-        Domain::Euclidean,
-        |i, row| {
-            init.fill_standard_normal(0, i as u64, row);
-            row.iter_mut()
-                .zip(mean)
-                .for_each(|(v, m)| *v = m + std * *v);
-        },
-    )?)
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,8 @@ use common::{assert_all_checks_pass, summary};
 use meanfield_experiments::{RunContext, registry};
 
 use meanfield_energy::{Acf1, EnergyError, PathLaw};
-use meanfield_experiments::mf_mgdm::{LATENT_STREAM, feature_mean, run_mgdm, sample_paths};
+use meanfield_experiments::mf_mgdm::{feature_mean, run_mgdm, sample_paths};
+use meanfield_measures::streams;
 use meanfield_integrators::Coupling;
 use meanfield_measures::ParticleRng;
 use rand_distr::{Distribution, StandardNormal};
@@ -61,7 +62,7 @@ fn runs(seed: u64, n: usize, t: usize, steps: u64) -> (f64, f64, Vec<f64>) {
     let latent = GaussAr1 { a: 0.0, t };
     let map = Acf1::new(t).unwrap();
     let alpha = feature_mean(&map, &target, 2000, seed).unwrap();
-    let x0 = sample_paths(&latent, n, seed, LATENT_STREAM).unwrap();
+    let x0 = sample_paths(&latent, n, seed, streams::MGDM_LATENT).unwrap();
     let mut out = Vec::new();
     let mut kl = Vec::new();
     for coupling in [Coupling::Independent, Coupling::Groups(n)] {

@@ -469,7 +469,7 @@ impl<I: StepInfo> Tally<I> {
 
 /// Runs `replicas` independent replicas of a dynamics: replica r is built by
 /// `make(r)` (dynamics and starting ensemble), starts a run with seed
-/// [`replicate_seed`]`(seed, r)` and is driven by `run(r, dynamics, checkpoint)` (build
+/// [`replicate_seed`]`(seed, 0, r)` and is driven by `run(r, dynamics, checkpoint)` (build
 /// the runner there). With [`Parallelism::Rayon`] replicas run in parallel; each is
 /// sequential inside unless its dynamics says otherwise, and results come back in
 /// replica order, so they do not depend on the thread count. The first error (in
@@ -489,7 +489,7 @@ where
 {
     let one = |r: usize| -> Result<T> {
         let (mut dynamics, start) = make(r)?;
-        let mut checkpoint = Checkpoint::start(&dynamics, start, replicate_seed(seed, r as u64))?;
+        let mut checkpoint = Checkpoint::start(&dynamics, start, replicate_seed(seed, 0, r as u64))?;
         run(r, &mut dynamics, &mut checkpoint)
     };
     match parallelism {

@@ -1,11 +1,17 @@
 //! # meanfield
 //!
 //! Interacting particle systems that approximate mean-field gradient flows: mean-field
-//! Langevin (plain, projected, mirror), Fisher–Rao reweighting, microcanonical gradient
-//! descent, particle EM and consensus-based optimisation, all on one [`Ensemble`] type,
-//! one [`Functional`] interface, one [`Runner`] and one set of diagnostics.
+//! Langevin (plain, projected, mirror, Metropolis-adjusted mirror), kernelised
+//! Fisher–Rao reweighting, microcanonical gradient descent (MGDM / MF-MGDM), particle EM
+//! (PGD, MPD) and consensus-based optimisation (CBO), all on one [`Ensemble`] type and
+//! one [`Dynamics`] contract driven by one [`Runner`].
 //!
-//! This facade re-exports the workspace crates; depend on it rather than on the parts.
+//! This facade re-exports the library crates; depend on it rather than on the parts.
+//! The paper reproductions (`meanfield-experiments`, `cargo xtask reproduce`) are not
+//! part of it.
+//!
+//! Every family is used the same way: build the dynamics from an energy and validated
+//! parameters, start a [`Checkpoint`] from an ensemble and a seed, and run it:
 //!
 //! ```
 //! use meanfield::prelude::*;
@@ -13,19 +19,20 @@
 //! // MFLD on F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|², whose minimiser of F + λ Ent is
 //! // N(κb/(1+κ), λI).
 //! let f = QuadraticInteraction::new(1.0, vec![1.0, -1.0])?;
-//! let params = LangevinParams::new(0.5, 0.05, 42)?;
-//! let mut dynamics = Mfld::new(f, params);
+//! let mut dynamics = Mfld::new(f, LangevinParams::new(0.5, 0.05)?)?; // λ, η
 //! let start = Ensemble::from_fn(2_000, 2, Domain::Euclidean, |_, x| x.fill(2.0))?;
-//! let mut state = Checkpoint::start(&dynamics, start);
-//! Runner::new(400).run(&mut dynamics, &mut state)?;
-//! let m = state.state.mean();
+//! let mut run = Checkpoint::start(&dynamics, start, 42)?;             // seed 42
+//! dynamics.runner(400).run(&mut dynamics, &mut run)?;                 // 400 steps
+//! let m = run.state.mean();
 //! assert!((m[0] - 0.5).abs() < 0.1 && (m[1] + 0.5).abs() < 0.1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Runnable programs, one per family on a user-defined energy, are in `examples/`
+//! (`cargo run -p meanfield --example mfld_double_well`).
 
 pub use meanfield_diagnostics as diagnostics;
 pub use meanfield_energy as energy;
-pub use meanfield_experiments as experiments;
 pub use meanfield_integrators as integrators;
 pub use meanfield_linalg as linalg;
 pub use meanfield_measures as measures;
@@ -34,18 +41,25 @@ pub use meanfield_energy::Functional;
 pub use meanfield_integrators::{Checkpoint, Dynamics, Runner};
 pub use meanfield_measures::{Domain, Ensemble, MirrorMap, Weights};
 
-/// The names most programs need.
+/// The names most programs need: the contract, the runner, every family with its
+/// parameters and step info, the energy traits and the measures.
 pub mod prelude {
-    pub use meanfield_energy::{Functional, QuadraticInteraction, SimplexMoment};
-    pub use meanfield_energy::{LatentModel, latent::HierarchicalGaussian};
-    pub use meanfield_energy::{Objective, TestFunction};
-    pub use meanfield_integrators::{Cbo, CboNoise, CboParams, StoppingRule};
-    pub use meanfield_integrators::{
-        Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner, StopReason,
+    pub use meanfield_energy::{
+        EnergyError, FeatureMap, Functional, LatentModel, LinearPotential, MeanInteraction,
+        Objective, PathLaw, QuadraticInteraction, SimplexMoment, TestFunction,
+        latent::HierarchicalGaussian,
     };
-    pub use meanfield_integrators::{LatentState, Mpd, MpdParams, Pgd, PgdParams};
+    pub use meanfield_integrators::{
+        AdjustedMirrorMfld, AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams,
+        CboState, Checkpoint, Control, Coupling, Dynamics, FisherRao, FisherRaoInfo,
+        FisherRaoParams, FrozenFirstVariation, FrozenPotential, GaussianReference,
+        IntegratorError, Kernelisation, LangevinInfo, LangevinParams, LatentState, Mfld, Mgdm,
+        MgdmInfo, MgdmParams, MirrorMfld, Mpd, MpdParams, Observation, ObserverResult,
+        ParticleEmInfo, Pgd, PgdParams, PositivityGuard, ProjectedMfld, RunSummary, Runner,
+        StepInfo, StepKey, Stop, StopReason, StoppingRule, WeightStep, run_many,
+    };
     pub use meanfield_measures::{
-        BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, NoiseStreams,
-        Parallelism, Weights,
+        BoxBounds, Domain, Ensemble, Entropic, Identity, Kernel, LogBarrier, MirrorMap,
+        NoiseStreams, Parallelism, Weights, replicate_seed, streams,
     };
 }

@@ -49,6 +49,13 @@ pub enum MeasuresError {
         /// What is wrong with them.
         reason: String,
     },
+    /// The parameters of an initial law are invalid (e.g. std ≤ 0, a Dirichlet shape that
+    /// is not a multiple of ½).
+    #[error("invalid initial law: {reason}")]
+    InvalidLaw {
+        /// What is wrong with it, with the value.
+        reason: String,
+    },
     /// A domain specification is inconsistent (e.g. lower bound ≥ upper bound).
     #[error("invalid domain: {reason}")]
     InvalidDomain {

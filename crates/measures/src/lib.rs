@@ -16,6 +16,7 @@
 //! | [`rng`] | (seed, step, particle)-keyed random streams |
 //! | [`parallel`] | particle loops that are thread-count invariant |
 //! | [`compensated`] | Neumaier summation |
+//! | [`laws`] | initial laws (Gaussian, uniform box, Dirichlet) drawn from keyed streams |
 //! | [`kernel`] | Gaussian and bump kernels K_ε, kernel sums and densities K_ε * m^N |
 //! | [`neighbours`] | fixed-radius neighbour search (cell list) |
 
@@ -24,6 +25,7 @@ pub mod domain;
 pub mod ensemble;
 pub mod error;
 pub mod kernel;
+pub mod laws;
 pub mod mirror;
 pub mod neighbours;
 pub mod parallel;
@@ -37,6 +39,7 @@ pub use error::{MeasuresError, Result};
 pub use kernel::{
     Kernel, KernelMatrix, KernelShape, KernelSums, kernel_density, kernel_density_into,
 };
+pub use laws::InitialLaw;
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
 pub use rng::{NoiseStreams, ParticleRng, StepStreams, replicate_seed, streams};

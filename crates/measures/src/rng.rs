@@ -90,15 +90,17 @@ impl StepStreams {
     }
 }
 
-/// Seed of replicate `r` (0-based) of a run with base seed `base`:
-/// `base ^ (r + 1)·0x9e3779b9`. This is the one way child seeds are derived in the
-/// workspace (replicas of `run_many`, the seeds of a
-/// study's replicates). Every child seed is then hashed by [`NoiseStreams`], so nearby
-/// bases and nearby replicate indices give unrelated streams; the XOR with an odd
-/// multiple of the golden ratio keeps the replicates of bases `s` and `s + 1` disjoint
-/// (unlike `base + r`, where replicate r of base s is replicate r − 1 of base s + 1).
-pub fn replicate_seed(base: u64, r: u64) -> u64 {
-    base ^ r.wrapping_add(1).wrapping_mul(0x9e37_79b9)
+/// Seed of replicate `r` (0-based) in stratum `stratum` of a study with base seed
+/// `base`: `base ^ (stratum << 40) ^ (r + 1)·0x9e3779b9`. This is the one way child
+/// seeds are derived in the workspace: the replicas of `run_many` (stratum 0), the
+/// replicates of each ensemble size of a propagation-of-chaos ladder (stratum log₂ N),
+/// the runs of each scheme of a study (stratum = the scheme's index). Every child seed
+/// is then hashed by [`NoiseStreams`], so nearby seeds give unrelated streams; the XOR
+/// with multiples of 0x9e3779b9 (< 2⁴⁰ for r < 2⁸) and the stratum in bits 40–63 keep
+/// the replicates of neighbouring bases, strata and indices distinct (unlike
+/// `base + r`, where replicate r of base s is replicate r − 1 of base s + 1).
+pub fn replicate_seed(base: u64, stratum: u32, r: u64) -> u64 {
+    base ^ (u64::from(stratum) << 40) ^ r.wrapping_add(1).wrapping_mul(0x9e37_79b9)
 }
 
 /// The registry of every stream purpose used by the workspace: one constant per use of
@@ -201,8 +203,13 @@ mod tests {
     fn replicate_seeds_of_neighbouring_bases_do_not_collide() {
         let mut seen = std::collections::HashSet::new();
         for base in 0..64u64 {
-            for r in 0..64u64 {
-                assert!(seen.insert(replicate_seed(base, r)), "collision at ({base}, {r})");
+            for stratum in 0..16u32 {
+                for r in 0..64u64 {
+                    assert!(
+                        seen.insert(replicate_seed(base, stratum, r)),
+                        "collision at ({base}, {stratum}, {r})"
+                    );
+                }
             }
         }
     }

@@ -718,27 +718,15 @@ impl CboOutcome {
 }
 
 /// N particles i.i.d. uniform on [lo, hi]^d from the stream of `seed` (purpose
-/// [`streams::CBO_INIT`]), the protocol's initial law.
+/// [`streams::CBO_INIT`]), the protocol's initial law
+/// ([`InitialLaw::uniform_cube`](meanfield_measures::InitialLaw::uniform_cube)).
 pub fn uniform_ensemble(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Result<Ensemble> {
-    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
-        return Err(IntegratorError::InvalidParameter {
-            name: "uniform init lower bound",
-            value: lo,
-            reason: "need finite lo < hi",
-        });
-    }
-    let init = NoiseStreams::new(seed, streams::CBO_INIT);
-    Ok(Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
-        let mut rng = init.rng(0, i as u64);
-        for v in row {
-            *v = lo + (hi - lo) * rng.random::<f64>();
-        }
-    })?)
+    Ok(meanfield_measures::InitialLaw::uniform_cube(d, lo, hi).sample(n, seed, streams::CBO_INIT)?)
 }
 
 /// Runs `runs` independent CBO runs to their outcomes (the preset over
 /// [`run_many`](crate::run_many)): run r starts from `init(r)` with seed
-/// [`replicate_seed`](meanfield_measures::replicate_seed)`(seed, r)` and stops by `rule`.
+/// [`replicate_seed`](meanfield_measures::replicate_seed)`(seed, 0, r)` and stops by `rule`.
 /// Runs are spread over the rayon pool when `parallelism` is [`Parallelism::Rayon`]; each
 /// run is sequential inside, so outcomes do not depend on the thread count.
 pub fn run_replicas<O, I>(
