@@ -257,6 +257,11 @@ impl Experiment for MfMgdmTable {
         "MGDM vs MF-MGDM minimum reverse KL with ACF(1) features on AR and CIR targets (paper table, ACF column)"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))?;
         if cfg.n_paths == 0 || cfg.t < 4 || cfg.cases.is_empty() {
