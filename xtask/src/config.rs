@@ -11,6 +11,9 @@
 //! silently change nothing); a table for an experiment that is not run is ignored by the
 //! caller. Keys inside a table are checked by the experiment itself
 //! (`RunContext::resolve` rejects unknown keys).
+//!
+//! The other direction, [`config_toml`], writes an experiment's full configuration as such
+//! a file (`cargo xtask config NAME`).
 
 use std::collections::BTreeMap;
 
@@ -70,6 +73,73 @@ pub fn toml_to_json(value: &toml::Value) -> Result<serde_json::Value, String> {
             J::Object(map)
         }
     })
+}
+
+/// Converts JSON to TOML, the inverse of [`toml_to_json`] on the values it produces.
+/// `null` has no TOML form: it gives `None`, and a table drops keys whose value is `null`
+/// (an override file then leaves them at their default); a `null` inside an array, or an
+/// integer beyond the TOML (i64) range, is an error.
+pub fn json_to_toml(value: &serde_json::Value) -> Result<Option<toml::Value>, String> {
+    use serde_json::Value as J;
+    Ok(Some(match value {
+        J::Null => return Ok(None),
+        J::Bool(b) => toml::Value::Boolean(*b),
+        J::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                toml::Value::Integer(i)
+            } else if n.is_f64() {
+                toml::Value::Float(n.as_f64().unwrap_or(f64::NAN))
+            } else {
+                return Err(format!("integer {n} does not fit a TOML integer (i64)"));
+            }
+        }
+        J::String(s) => toml::Value::String(s.clone()),
+        J::Array(items) => toml::Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    json_to_toml(v)?.ok_or_else(|| format!("[{i}]: null has no TOML form"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(map) => toml::Value::Table(json_object_to_toml(map)?),
+    }))
+}
+
+/// A JSON object as a TOML table (`null` values dropped, see [`json_to_toml`]).
+fn json_object_to_toml(
+    map: &serde_json::Map<String, serde_json::Value>,
+) -> Result<toml::Table, String> {
+    let mut table = toml::Table::new();
+    for (k, v) in map {
+        if let Some(t) = json_to_toml(v).map_err(|e| format!("{k}: {e}"))? {
+            table.insert(k.clone(), t);
+        }
+    }
+    Ok(table)
+}
+
+/// The `--config` file holding the configuration `config` (a JSON object, e.g.
+/// `Experiment::default_config`) of experiment `name`: a comment header and one `[name]`
+/// table with every key. [`parse_overrides`] reads it back to the same values.
+pub fn config_toml(name: &str, config: &serde_json::Value, quick: bool) -> Result<String, String> {
+    let serde_json::Value::Object(map) = config else {
+        return Err(format!("the configuration of `{name}` is not a table"));
+    };
+    let mut file = toml::Table::new();
+    file.insert(
+        name.to_string(),
+        toml::Value::Table(json_object_to_toml(map)?),
+    );
+    let body = toml::to_string(&file).map_err(|e| format!("cannot write TOML: {e}"))?;
+    let settings = if quick { "--quick" } else { "full" };
+    Ok(format!(
+        "# Default configuration of `{name}` ({settings} settings): every key it accepts.\n\
+         # Edit, save and pass back with `cargo xtask reproduce {name} --config FILE`; the\n\
+         # file sets every key, so the values below are used with or without --quick.\n\
+         {body}"
+    ))
 }
 
 #[cfg(test)]
@@ -133,6 +203,30 @@ k = 2
     fn non_finite_float_is_rejected() {
         let err = parse_overrides("[other]\nx = nan\n", KNOWN).unwrap_err();
         assert!(err.contains("[other] x"), "{err}");
+    }
+
+    #[test]
+    fn json_to_toml_round_trips_and_drops_nulls() {
+        let config = json!({
+            "steps": 100, "eta": 0.5, "gamma": 10.0, "tiny": 1.0e-300, "neg": -3,
+            "name": "ar(0.2,-0.1)", "flag": false, "anchor": [1.0, -0.5],
+            "nested": {"a": 1, "b": [[1, 2], [3]]}, "empty": [], "none": null
+        });
+        let text = config_toml("other", &config, true).unwrap();
+        assert!(text.starts_with("# Default configuration of `other` (--quick settings)"));
+        let back = parse_overrides(&text, KNOWN).unwrap();
+        let mut want = config.as_object().unwrap().clone();
+        want.remove("none");
+        assert_eq!(back["other"], want);
+    }
+
+    #[test]
+    fn json_without_toml_form_is_an_error() {
+        let err = config_toml("other", &json!({"a": [1, null]}), false).unwrap_err();
+        assert!(err.contains("a: [1]: null"), "{err}");
+        let err = config_toml("other", &json!({"big": u64::MAX}), false).unwrap_err();
+        assert!(err.contains("big") && err.contains("i64"), "{err}");
+        assert!(config_toml("other", &json!([1]), false).is_err());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `cargo xtask reproduce [NAME...]` runs experiments from the catalogue
 //! (`meanfield_experiments::registry`) and writes, per experiment, `report.json`,
 //! `report.md` and one SVG per plot into `DIR/NAME/`, plus `DIR/index.md` listing every
-//! report in `DIR`. `cargo xtask list` prints the catalogue.
+//! report in `DIR`. `cargo xtask list` prints the catalogue. `cargo xtask config NAME
+//! [--quick]` prints an experiment's full default configuration as a `--config` file.
 //!
 //! Exit codes: 0 success; 1 an experiment failed with an error (or, with `--check`, a
 //! check failed) or outputs could not be written; 2 a usage error (unknown experiment
@@ -48,6 +49,27 @@ enum Command {
     Reproduce(ReproduceArgs),
     /// Print the name and one-line description of every experiment.
     List,
+    /// Print an experiment's full default configuration as TOML: one `[NAME]` table with
+    /// every key the experiment accepts and its default value.
+    ///
+    /// The output is a valid --config file: save it, edit values, and pass it back with
+    /// `cargo xtask reproduce NAME --config FILE`. Since it sets every key, its values are
+    /// used with or without --quick.
+    ///
+    /// Exit status: 0 on success; 1 if the configuration cannot be written as TOML; 2 for
+    /// an unknown experiment name.
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// The experiment (see `cargo xtask list`).
+    #[arg(value_name = "NAME")]
+    name: String,
+
+    /// Print the reduced `--quick` settings instead of the full study's.
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Debug, Args)]
@@ -106,7 +128,35 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Reproduce(args) => reproduce(args),
+        Command::Config(args) => print_config(&args),
     }
+}
+
+/// `cargo xtask config NAME [--quick]`: the default configuration as a `--config` file.
+fn print_config(args: &ConfigArgs) -> ExitCode {
+    let exp = match select(std::slice::from_ref(&args.name)) {
+        Ok(e) => e[0],
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    match default_config_toml(exp, args.quick) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("error: {}: {msg}", exp.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The TOML text printed by `cargo xtask config`.
+fn default_config_toml(exp: &dyn Experiment, quick: bool) -> Result<String, String> {
+    let config = exp.default_config(quick).map_err(|e| e.to_string())?;
+    config::config_toml(exp.name(), &config, quick)
 }
 
 fn list() {
@@ -581,6 +631,53 @@ mod tests {
         };
         assert_eq!(a.seed, DEFAULT_SEED);
         assert!(Cli::try_parse_from(["xtask", "reproduce", "--threads", "0"]).is_err());
+    }
+
+    #[test]
+    fn parses_config_command() {
+        let cli = Cli::try_parse_from(["xtask", "config", "mf-mgdm-table", "--quick"]).unwrap();
+        let Command::Config(a) = cli.command else {
+            panic!("not config")
+        };
+        assert_eq!(a.name, "mf-mgdm-table");
+        assert!(a.quick);
+        assert!(Cli::try_parse_from(["xtask", "config"]).is_err());
+    }
+
+    /// For every experiment and both settings, the printed TOML is a `--config` file that
+    /// resolves (through `RunContext::resolve`, with or without `--quick`) to exactly the
+    /// default configuration, and it sets every key.
+    #[test]
+    fn printed_default_config_is_accepted_back_unchanged() {
+        let known: Vec<&str> = registry::all().iter().map(|e| e.name()).collect();
+        for exp in registry::all() {
+            for quick in [false, true] {
+                let what = format!("{} (quick = {quick})", exp.name());
+                let defaults = exp.default_config(quick).expect(&what);
+                let text = default_config_toml(exp, quick).expect(&what);
+                let overrides = config::parse_overrides(&text, &known).expect(&what);
+                assert_eq!(overrides.keys().collect::<Vec<_>>(), [exp.name()], "{what}");
+                let table = &overrides[exp.name()];
+                assert_eq!(
+                    table.keys().collect::<Vec<_>>(),
+                    defaults
+                        .as_object()
+                        .expect(&what)
+                        .keys()
+                        .collect::<Vec<_>>(),
+                    "{what}: every key is printed"
+                );
+                for run_quick in [quick, !quick] {
+                    let ctx = RunContext {
+                        quick: run_quick,
+                        seed: 1,
+                        overrides: table.clone(),
+                        progress: &|_, _| {},
+                    };
+                    assert_eq!(exp.resolve_config(&ctx).expect(&what), defaults, "{what}");
+                }
+            }
+        }
     }
 
     #[test]

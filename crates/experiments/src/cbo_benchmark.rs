@@ -175,6 +175,11 @@ impl Experiment for CboBenchmark {
         "CBO success rates (Rastrigin, Ackley; d = 20; isotropic vs anisotropic) beside CBXpy 1.0.4"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), CboBenchmarkConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), CboBenchmarkConfig::defaults(ctx.quick))?;
         if cfg.d == 0 || cfg.runs == 0 || cfg.sizes.is_empty() || cfg.sizes.contains(&0) {

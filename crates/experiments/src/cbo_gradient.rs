@@ -164,6 +164,11 @@ impl Experiment for CboGradient {
         "CBO consensus hopping on a convex quadratic follows the proximal gradient path (τ = ασ²)"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), CboGradientConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), CboGradientConfig::defaults(ctx.quick))?;
         let d = cfg.a.len();

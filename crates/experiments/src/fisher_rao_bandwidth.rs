@@ -182,6 +182,11 @@ impl Experiment for FisherRaoBandwidth {
         "Kernelised Fisher–Rao: error of the kernelised minimiser vs the bandwidth ε (four kernelisations)"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) =
             ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))?;

@@ -97,6 +97,11 @@ impl Experiment for FisherRaoChaos {
         "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) =
             ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))?;

@@ -213,6 +213,11 @@ impl Experiment for FisherRaoOracle {
         "Kernelised Fisher–Rao weight flow vs exact Gaussian oracles (linear F, mean interaction), all kernelisations side by side"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) =
             ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))?;

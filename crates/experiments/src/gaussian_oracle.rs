@@ -105,6 +105,11 @@ impl Experiment for GaussianOracle {
         "MFLD on the Gaussian oracle: convergence to N(κb/(1+κ), λI) and 1/N propagation of chaos"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) =
             ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))?;

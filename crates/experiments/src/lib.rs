@@ -12,6 +12,7 @@ pub mod fisher_rao_oracle;
 pub mod gaussian_oracle;
 pub mod mf_mgdm;
 pub mod mf_mgdm_batch;
+pub mod mf_mgdm_case;
 pub mod mf_mgdm_sp500;
 pub mod mf_mgdm_table;
 pub mod mfld_bias;

@@ -89,6 +89,11 @@ impl Experiment for MfMgdmBatch {
         "MF-MGDM batch-size sweep on AR(0.1): minimum reverse KL vs coupling group size"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfMgdmBatchConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmBatchConfig::defaults(ctx.quick))?;
         let n = cfg.n_paths;

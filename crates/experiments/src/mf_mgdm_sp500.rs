@@ -157,6 +157,11 @@ impl Experiment for MfMgdmSp500 {
         "MGDM vs MF-MGDM on S&P 500 log-returns: ACFs of returns and |returns|, histograms, entropy vs step"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))?;
         let returns = data::sp500()?.log_returns();

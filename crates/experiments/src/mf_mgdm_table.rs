@@ -13,17 +13,23 @@
 //! MF-MGDM; CIR0: 3; other rows 5 %) plus two standard errors of our mean — the paper's
 //! number is a single seed. In every run: MF-MGDM's minimum KL is below MGDM's on each
 //! case, by more than 3 standard errors of the paired difference on AR(0.1).
+//!
+//! **Other cases.** `cases` takes any [`CaseSpec`]: `ar(a1, …, ap)` (stationary) or
+//! `cir(κ, θ, σ, dt; latent = exp|tgauss)`; the paper's five names are such cases
+//! (`cir0`, `cir1` are aliases). A case that is not one of the paper's five has no paper
+//! number: its paper columns are empty and it has no comparison check, but the
+//! MF-MGDM-below-MGDM check applies to it as to every case (it is the paper's claim for
+//! any target, not a number of its table). Steps and seeds: AR cases other than AR(0.1)
+//! use `ar_steps` / `ar_seeds`; CIR cases other than CIR0 use `cir1_steps` / `cir_seeds`.
 
-use meanfield_energy::process::{
-    ArProcess, CirProcess, Exponential, StandardGaussian, TruncatedGaussian,
-};
-use meanfield_energy::{Acf1, PathLaw};
+use meanfield_energy::Acf1;
 use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use meanfield_measures::{replicate_seed, streams};
 use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
+pub use crate::mf_mgdm_case::{CaseLaws, CaseSpec};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
@@ -32,8 +38,10 @@ use crate::{Experiment, ExperimentError, Report, RunContext};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MfMgdmTableConfig {
-    /// Cases among `ar(0.1)`, `ar(0.2,-0.1)`, `ar(-0.1,0.2,0.1)`, `cir0`, `cir1`.
-    pub cases: Vec<String>,
+    /// Targets (see [`CaseSpec`]): the paper's `ar(0.1)`, `ar(0.2,-0.1)`,
+    /// `ar(-0.1,0.2,0.1)`, `cir0`, `cir1`, or any stationary `ar(a1, …, ap)` or
+    /// `cir(κ, θ, σ, dt; latent = exp|tgauss)`.
+    pub cases: Vec<CaseSpec>,
     /// Paths N (one MF-MGDM group).
     pub n_paths: usize,
     /// Path length T.
@@ -46,15 +54,16 @@ pub struct MfMgdmTableConfig {
     pub ar_steps: u64,
     /// Steps of CIR0.
     pub cir0_steps: u64,
-    /// Steps of CIR1.
+    /// Steps of CIR1 and of every other CIR case.
     pub cir1_steps: u64,
     /// Seeds of AR(0.1) (the row with the tightest reference).
     pub ar01_seeds: usize,
-    /// Seeds of the other AR rows.
+    /// Seeds of the other AR cases.
     pub ar_seeds: usize,
-    /// Seeds of the CIR rows.
+    /// Seeds of the CIR cases.
     pub cir_seeds: usize,
-    /// Compare with the paper's numbers (only meaningful at N = 128, T = 1024, γ = 10).
+    /// Compare with the paper's numbers (only meaningful at N = 128, T = 1024, γ = 10;
+    /// cases without a paper number are not compared).
     pub compare_with_paper: bool,
 }
 
@@ -64,7 +73,7 @@ impl MfMgdmTableConfig {
     pub fn defaults(quick: bool) -> Self {
         if quick {
             Self {
-                cases: vec!["ar(0.1)".into(), "cir0".into()],
+                cases: paper_cases(&["ar(0.1)", "cir0"]),
                 n_paths: 64,
                 t: 256,
                 gamma: 10.0,
@@ -79,7 +88,7 @@ impl MfMgdmTableConfig {
             }
         } else {
             Self {
-                cases: CASES.iter().map(|c| c.name.to_string()).collect(),
+                cases: paper_cases(&CASES.map(|c| c.name)),
                 n_paths: 128,
                 t: 1024,
                 gamma: 10.0,
@@ -96,10 +105,15 @@ impl MfMgdmTableConfig {
     }
 }
 
+/// The paper's cases of these names (all of [`CASES`] parse; a unit test checks it).
+fn paper_cases(names: &[&str]) -> Vec<CaseSpec> {
+    names.iter().filter_map(|n| n.parse().ok()).collect()
+}
+
 /// A row of the paper's table.
 #[derive(Debug, Clone, Copy)]
 pub struct PaperRow {
-    /// Case name.
+    /// Case name (the canonical [`CaseSpec`] name of the row's case).
     pub name: &'static str,
     /// MGDM min KL.
     pub mgdm: f64,
@@ -150,38 +164,21 @@ pub const CASES: [PaperRow; 5] = [
     },
 ];
 
-/// A case's target law p and latent law q₀.
-pub type CaseLaws = (Box<dyn PathLaw>, Box<dyn PathLaw>);
+/// The paper's row of a case (`None` for a case the paper does not have).
+pub fn paper_row(case: &CaseSpec) -> Option<&'static PaperRow> {
+    CASES
+        .iter()
+        .find(|row| row.name.parse::<CaseSpec>().ok().as_ref() == Some(case))
+}
 
-/// Target p and latent q₀ of a case on paths of length `t`.
+/// Target p and latent q₀ of the case written `name` (any [`CaseSpec`]) on paths of
+/// length `t`.
 ///
 /// # Errors
-/// [`ExperimentError::Config`] for an unknown case name; law construction errors.
+/// [`ExperimentError::Config`] for a case that does not parse or is not a valid target;
+/// law construction errors.
 pub fn case_laws(name: &str, t: usize) -> Result<CaseLaws, ExperimentError> {
-    let ar = |a: &[f64]| -> Result<CaseLaws, ExperimentError> {
-        Ok((
-            Box::new(ArProcess::new(a, t)?),
-            Box::new(StandardGaussian::new(t)?),
-        ))
-    };
-    match name {
-        "ar(0.1)" => ar(&[0.1]),
-        "ar(0.2,-0.1)" => ar(&[0.2, -0.1]),
-        "ar(-0.1,0.2,0.1)" => ar(&[-0.1, 0.2, 0.1]),
-        "cir0" => Ok((
-            Box::new(CirProcess::cir0(t)?),
-            Box::new(Exponential::new(t)?),
-        )),
-        "cir1" => {
-            let cir = CirProcess::cir1(t)?;
-            let latent = TruncatedGaussian::matching_stationary(&cir)?;
-            Ok((Box::new(cir), Box::new(latent)))
-        }
-        other => Err(ExperimentError::Config(format!(
-            "unknown case `{other}`; known cases: {}",
-            CASES.map(|c| c.name).join(", ")
-        ))),
-    }
+    name.parse::<CaseSpec>()?.laws(t)
 }
 
 /// Per-seed results of one case.
@@ -199,13 +196,13 @@ pub struct CaseResult {
     pub curves: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-/// Runs MGDM and MF-MGDM with groups of `group` on `seeds` seeds of a case.
+/// Runs MGDM and MF-MGDM (one group of `n`) on `seeds` seeds of a case.
 ///
 /// # Errors
-/// As [`run_mgdm`].
+/// As [`CaseSpec::laws`] and [`run_mgdm`].
 #[allow(clippy::too_many_arguments)]
 pub fn run_case(
-    name: &str,
+    case: &CaseSpec,
     n: usize,
     t: usize,
     gamma: f64,
@@ -215,7 +212,7 @@ pub fn run_case(
     base_seed: u64,
     progress: &SharedProgress<'_>,
 ) -> Result<CaseResult, ExperimentError> {
-    let (target, latent) = case_laws(name, t)?;
+    let (target, latent) = case.laws(t)?;
     let map = Acf1::new(t)?;
     let alpha = feature_mean(&map, target.as_ref(), alpha_samples, base_seed)?;
     let mut res = CaseResult::default();
@@ -261,6 +258,11 @@ impl Experiment for MfMgdmTable {
         "MGDM vs MF-MGDM minimum reverse KL with ACF(1) features on AR and CIR targets (paper table, ACF column)"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))?;
         if cfg.n_paths == 0 || cfg.t < 4 || cfg.cases.is_empty() {
@@ -268,37 +270,31 @@ impl Experiment for MfMgdmTable {
                 "need n_paths ≥ 1, t ≥ 4 and at least one case".into(),
             ));
         }
-        let plan: Vec<(PaperRow, u64, usize)> = cfg
-            .cases
-            .iter()
-            .map(|name| {
-                let row = CASES
-                    .iter()
-                    .find(|c| c.name == name)
-                    .copied()
-                    .ok_or_else(|| {
-                        ExperimentError::Config(format!(
-                            "unknown case `{name}`; known cases: {}",
-                            CASES.map(|c| c.name).join(", ")
-                        ))
-                    })?;
-                let (steps, seeds) = match row.name {
-                    "ar(0.1)" => (cfg.ar_steps, cfg.ar01_seeds),
-                    "cir0" => (cfg.cir0_steps, cfg.cir_seeds),
-                    "cir1" => (cfg.cir1_steps, cfg.cir_seeds),
-                    _ => (cfg.ar_steps, cfg.ar_seeds),
-                };
-                if seeds == 0 {
-                    return Err(ExperimentError::Config(format!(
-                        "{name}: seeds must be ≥ 1"
-                    )));
-                }
-                Ok((row, steps, seeds))
-            })
-            .collect::<Result<_, _>>()?;
+        // (case, canonical name, paper row, steps, seeds)
+        let mut plan: Vec<(&CaseSpec, String, Option<&PaperRow>, u64, usize)> = Vec::new();
+        for case in &cfg.cases {
+            let name = case.to_string();
+            if plan.iter().any(|p| p.1 == name) {
+                return Err(ExperimentError::Config(format!(
+                    "case `{name}` is listed twice"
+                )));
+            }
+            let (steps, seeds) = match (case, name.as_str()) {
+                (_, "ar(0.1)") => (cfg.ar_steps, cfg.ar01_seeds),
+                (_, "cir0") => (cfg.cir0_steps, cfg.cir_seeds),
+                (CaseSpec::Ar { .. }, _) => (cfg.ar_steps, cfg.ar_seeds),
+                (CaseSpec::Cir { .. }, _) => (cfg.cir1_steps, cfg.cir_seeds),
+            };
+            if seeds == 0 {
+                return Err(ExperimentError::Config(format!(
+                    "{name}: seeds must be ≥ 1"
+                )));
+            }
+            plan.push((case, name, paper_row(case), steps, seeds));
+        }
         let total: u64 = plan
             .iter()
-            .map(|(_, steps, seeds)| 2 * steps * *seeds as u64 * cfg.n_paths as u64)
+            .map(|(.., steps, seeds)| 2 * steps * *seeds as u64 * cfg.n_paths as u64)
             .sum();
         let progress = SharedProgress::new(total, "MGDM / MF-MGDM", ctx.progress);
 
@@ -309,6 +305,18 @@ impl Experiment for MfMgdmTable {
              projection. KL in nats per path (whole T-vector); mean ± sd over seeds.",
             cfg.n_paths, cfg.t, cfg.gamma, cfg.alpha_samples
         ));
+        let without_paper: Vec<&str> = plan
+            .iter()
+            .filter(|p| p.2.is_none())
+            .map(|p| p.1.as_str())
+            .collect();
+        if !without_paper.is_empty() {
+            report.notes.push(format!(
+                "No paper number for {}: the paper columns are empty and there is no \
+                 comparison with the paper; the MF-MGDM-below-MGDM check still applies.",
+                without_paper.join(", ")
+            ));
+        }
         let mut table = Table::new([
             "case",
             "method",
@@ -320,9 +328,9 @@ impl Experiment for MfMgdmTable {
             "argmin (mean)",
             "paper argmin",
         ]);
-        for (row, steps, seeds) in &plan {
+        for (case, name, row, steps, seeds) in &plan {
             let res = run_case(
-                row.name,
+                case,
                 cfg.n_paths,
                 cfg.t,
                 cfg.gamma,
@@ -332,44 +340,41 @@ impl Experiment for MfMgdmTable {
                 ctx.seed,
                 &progress,
             )?;
-            for (method, mins, argmins, paper, tol, paper_arg) in [
+            for (method, mins, argmins, paper, paper_arg) in [
                 (
                     "MGDM",
                     &res.mgdm_min,
                     &res.mgdm_argmin,
-                    row.mgdm,
-                    row.tolerance.0,
-                    row.argmin.map(|a| a.0),
+                    row.map(|r| (r.mgdm, r.tolerance.0)),
+                    row.and_then(|r| r.argmin).map(|a| a.0),
                 ),
                 (
                     "MF-MGDM",
                     &res.mf_min,
                     &res.mf_argmin,
-                    row.mf_mgdm,
-                    row.tolerance.1,
-                    row.argmin.map(|a| a.1),
+                    row.map(|r| (r.mf_mgdm, r.tolerance.1)),
+                    row.and_then(|r| r.argmin).map(|a| a.1),
                 ),
             ] {
                 let (m, sd) = mean_sd(mins);
                 let arg = argmins.iter().sum::<usize>() as f64 / argmins.len() as f64;
                 table.push_row(vec![
-                    json!(row.name),
+                    json!(name),
                     json!(method),
-                    json!(paper),
+                    json!(paper.map(|p| p.0)),
                     json!(m),
                     json!(sd),
                     json!(mins.len()),
-                    json!(m - paper),
+                    json!(paper.map(|p| m - p.0)),
                     json!(arg),
                     json!(paper_arg),
                 ]);
-                if cfg.compare_with_paper {
+                if cfg.compare_with_paper
+                    && let Some((paper, tol)) = paper
+                {
                     let se = sd / (mins.len() as f64).sqrt();
                     report.checks.push(Check::within(
-                        format!(
-                            "{} {method} min KL vs paper (tol. {tol:.3} + 2 s.e.)",
-                            row.name
-                        ),
+                        format!("{name} {method} min KL vs paper (tol. {tol:.3} + 2 s.e.)"),
                         m,
                         paper,
                         tol + 2.0 * se,
@@ -384,7 +389,7 @@ impl Experiment for MfMgdmTable {
                 .map(|(a, b)| a - b)
                 .collect();
             let (dm, dsd) = mean_sd(&diffs);
-            if row.name == "ar(0.1)" {
+            if name == "ar(0.1)" {
                 let se = dsd / (diffs.len() as f64).sqrt();
                 report.checks.push(Check::at_most(
                     format!(
@@ -396,17 +401,14 @@ impl Experiment for MfMgdmTable {
                 ));
             } else {
                 report.checks.push(Check::at_most(
-                    format!(
-                        "{}: MF-MGDM min KL − MGDM min KL (mean over seeds) < 0",
-                        row.name
-                    ),
+                    format!("{name}: MF-MGDM min KL − MGDM min KL (mean over seeds) < 0"),
                     -dm,
                     0.0,
                 ));
             }
             if let Some((a, b)) = res.curves {
                 let xs: Vec<f64> = (0..a.len()).map(|k| k as f64).collect();
-                let key = |m: &str| format!("{} {m}", row.name);
+                let key = |m: &str| format!("{name} {m}");
                 report.series.insert(
                     key("MGDM"),
                     Series {
@@ -416,8 +418,8 @@ impl Experiment for MfMgdmTable {
                 );
                 report.series.insert(key("MF-MGDM"), Series { x: xs, y: b });
                 report.plots.push(Plot {
-                    name: format!("kl_{}", slug(row.name)),
-                    title: format!("{}: reverse KL vs step (first seed)", row.name),
+                    name: format!("kl_{}", slug(name)),
+                    title: format!("{name}: reverse KL vs step (first seed)"),
                     x_label: "step k".into(),
                     y_label: "KL_k (nats)".into(),
                     series: vec![key("MGDM"), key("MF-MGDM")],
@@ -439,4 +441,25 @@ pub(crate) fn slug(name: &str) -> String {
         .collect::<String>()
         .trim_matches('_')
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_rows_are_canonical_case_names() {
+        for row in &CASES {
+            let case: CaseSpec = row.name.parse().expect(row.name);
+            assert_eq!(case.to_string(), row.name);
+            assert_eq!(paper_row(&case).map(|r| r.name), Some(row.name));
+        }
+        assert_eq!(MfMgdmTableConfig::defaults(false).cases.len(), CASES.len());
+        assert_eq!(MfMgdmTableConfig::defaults(true).cases.len(), 2);
+        let other: CaseSpec = "ar(0.3)".parse().unwrap();
+        assert!(paper_row(&other).is_none());
+        // a different spelling of a paper case finds its row
+        let spelled: CaseSpec = "cir(0.5, 1.0, 1, 1e0; latent = exp)".parse().unwrap();
+        assert_eq!(paper_row(&spelled).map(|r| r.name), Some("cir0"));
+    }
 }

@@ -209,6 +209,11 @@ impl Experiment for MfldBias {
         "Time-step bias of MFLD on the Gaussian oracle: stationary variance error ∝ η (log–log slope 1), none for MALA"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))?;
         cfg.validate()?;

@@ -283,6 +283,11 @@ impl Experiment for MfldChaos {
         "1/N propagation of chaos: variance of the empirical mean across seeds for MFLD, projected MFLD on a box, and mirror MFLD (paper and adjusted) on the simplex"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))?;
         cfg.validate()?;

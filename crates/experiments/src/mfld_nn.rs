@@ -349,6 +349,11 @@ impl Experiment for MfldNn {
         "Mean-field two-layer tanh network trained by MFLD, and on a box by mirror (log-barrier) and projected MFLD"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MfldNnConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfldNnConfig::defaults(ctx.quick))?;
         cfg.validate()?;

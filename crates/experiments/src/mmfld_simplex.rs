@@ -445,6 +445,11 @@ impl Experiment for MmfldSimplex {
         "Δ³ (paper Fig. 1): projected vs mirror (paper) vs Metropolis-adjusted mirror MFLD — boundary mass, objective, ternary scatter, Dirichlet oracle"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MmfldSimplexConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MmfldSimplexConfig::defaults(ctx.quick))?;
         cfg.validate()?;

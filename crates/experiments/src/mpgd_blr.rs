@@ -200,6 +200,11 @@ impl Experiment for MpgdBlr {
         "PGD vs MPD for Bayesian logistic regression on breast cancer: test error and LPPD over random splits"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))?;
         if cfg.n_particles == 0

@@ -113,6 +113,11 @@ impl Experiment for MpgdDigits {
         "PGD vs MPD training a small decoder (generator) on 8×8 digits: objective vs steps, generated digits"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))?;
         let table = data::digits()?;

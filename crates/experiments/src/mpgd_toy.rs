@@ -179,6 +179,11 @@ impl Experiment for MpgdToy {
         "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE"
     }
 
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))?;
         let schemes = cfg.schemes();

@@ -67,6 +67,23 @@ pub trait Experiment: Sync {
     fn name(&self) -> &'static str;
     /// One-line description for `--help` and the index.
     fn description(&self) -> &'static str;
+    /// The configuration the experiment runs with under `ctx`: its defaults for
+    /// `ctx.quick` overlaid with `ctx.overrides` by [`RunContext::resolve`] (the same call
+    /// `run` makes), as the JSON recorded in [`Report::config`]. Nothing is run.
+    ///
+    /// # Errors
+    /// As [`RunContext::resolve`]: an unknown key, or a value the typed configuration
+    /// rejects.
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError>;
+    /// The full default configuration (`--quick` or full settings) as JSON: every key the
+    /// experiment accepts as an override, with its default value. It does not depend on
+    /// the seed.
+    ///
+    /// # Errors
+    /// As [`Experiment::resolve_config`] (defaults that do not serialise).
+    fn default_config(&self, quick: bool) -> Result<serde_json::Value, ExperimentError> {
+        self.resolve_config(&RunContext::quiet(quick, 0))
+    }
     /// Runs the experiment and returns its report (the harness fills `wall_seconds`).
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError>;
 }

@@ -1,6 +1,7 @@
 //! MGDM / MF-MGDM experiments: the `--quick` reports of `mf-mgdm-table`, `mf-mgdm-batch`
 //! and `mf-mgdm-sp500` pass all their checks (among them the statistical check that
-//! MF-MGDM's minimum KL is below MGDM's on AR(0.1)) and match rounded snapshots; with a
+//! MF-MGDM's minimum KL is below MGDM's on AR(0.1)) and match rounded snapshots;
+//! `mf-mgdm-table` runs parametric cases given only in a config override; with a
 //! small exact Gaussian law of our own (stationary AR(1)) the reverse-KL trace of a run is
 //! consistent and runs are bitwise identical across thread counts.
 
@@ -162,14 +163,110 @@ fn mf_mgdm_sp500_quick_passes_and_matches_snapshot() {
     insta::assert_json_snapshot!("mf_mgdm_sp500_quick", summary(&report));
 }
 
+/// Small `mf-mgdm-table` overrides running only `cases`.
+fn small_table(cases: serde_json::Value) -> RunContext<'static> {
+    let mut ctx = RunContext::quiet(true, 7);
+    for (k, v) in [
+        ("cases", cases),
+        ("n_paths", serde_json::json!(16)),
+        ("t", serde_json::json!(32)),
+        ("alpha_samples", serde_json::json!(200)),
+        ("ar_steps", serde_json::json!(40)),
+        ("cir1_steps", serde_json::json!(40)),
+        ("ar_seeds", serde_json::json!(2)),
+        ("cir_seeds", serde_json::json!(1)),
+        ("compare_with_paper", serde_json::json!(true)),
+    ] {
+        ctx.overrides.insert(k.into(), v);
+    }
+    ctx
+}
+
+#[test]
+fn mf_mgdm_table_runs_new_cases_from_a_config_override() {
+    let exp = registry::find("mf-mgdm-table").expect("registered");
+    let cases = [
+        "ar(0.3)",
+        "ar(0.5,-0.2)",
+        "cir(1, 2, 1, 0.5; latent = tgauss)",
+    ];
+    let report = exp
+        .run(&small_table(serde_json::json!(cases)))
+        .expect("runs");
+    let names = ["ar(0.3)", "ar(0.5,-0.2)", "cir(1,2,1,0.5;latent=tgauss)"];
+    let table = &report.tables["min_kl"];
+    assert_eq!(table.rows.len(), 2 * names.len());
+    for (rows, name) in table.rows.chunks(2).zip(names) {
+        for (row, method) in rows.iter().zip(["MGDM", "MF-MGDM"]) {
+            assert_eq!(row[0], serde_json::json!(name));
+            assert_eq!(row[1], serde_json::json!(method));
+            // no paper number, no paper difference, no paper argmin
+            assert!(
+                row[2].is_null() && row[6].is_null() && row[8].is_null(),
+                "{row:?}"
+            );
+            assert!(row[3].as_f64().is_some_and(f64::is_finite), "{row:?}");
+        }
+        assert!(report.series.contains_key(&format!("{name} MF-MGDM")));
+    }
+    // one MF-MGDM-below-MGDM check per case and no comparison with the paper
+    assert_eq!(report.checks.len(), names.len());
+    assert!(report.checks.iter().all(|c| !c.name.contains("paper")));
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("No paper number for ar(0.3), ar(0.5,-0.2)")),
+        "{:?}",
+        report.notes
+    );
+    assert_eq!(report.config["cases"], serde_json::json!(cases));
+}
+
+#[test]
+fn mf_mgdm_table_paper_case_keeps_its_paper_row_among_new_ones() {
+    let exp = registry::find("mf-mgdm-table").expect("registered");
+    let report = exp
+        .run(&small_table(serde_json::json!(["ar(0.3)", "cir1"])))
+        .expect("runs");
+    let rows = &report.tables["min_kl"].rows;
+    assert!(rows[0][2].is_null());
+    assert_eq!(rows[2][0], serde_json::json!("cir1"));
+    assert_eq!(rows[2][2], serde_json::json!(104.19));
+    assert_eq!(rows[3][2], serde_json::json!(87.97));
+    let paper_checks = report
+        .checks
+        .iter()
+        .filter(|c| c.name.contains("vs paper"))
+        .count();
+    assert_eq!(paper_checks, 2, "{:#?}", report.checks);
+}
+
 #[test]
 fn bad_configuration_is_a_clear_error() {
     let exp = registry::find("mf-mgdm-table").expect("registered");
     let mut ctx = RunContext::quiet(true, 1);
     ctx.overrides
         .insert("cases".into(), serde_json::json!(["ar(0.7,0.7)"]));
-    let err = exp.run(&ctx).expect_err("unknown case").to_string();
-    assert!(err.contains("ar(0.7,0.7)") && err.contains("cir1"), "{err}");
+    let err = exp.run(&ctx).expect_err("non-stationary AR").to_string();
+    assert!(
+        err.contains("ar(0.7,0.7)") && err.contains("not stationary"),
+        "{err}"
+    );
+    for (case, needle) in [
+        ("garch(1,1)", "cir1"),
+        ("cir(0.1,1,1,1; latent = exp)", "Feller"),
+        ("cir(1,1,1,1)", "latent = exp|tgauss"),
+    ] {
+        ctx.overrides
+            .insert("cases".into(), serde_json::json!(["ar(0.1)", case]));
+        let err = exp.run(&ctx).expect_err(case).to_string();
+        assert!(err.contains(case) && err.contains(needle), "{err}");
+    }
+    ctx.overrides
+        .insert("cases".into(), serde_json::json!(["ar(0.1)", "ar(0.10)"]));
+    let err = exp.run(&ctx).expect_err("duplicate").to_string();
+    assert!(err.contains("`ar(0.1)` is listed twice"), "{err}");
     let exp = registry::find("mf-mgdm-batch").expect("registered");
     let mut ctx = RunContext::quiet(true, 1);
     ctx.overrides
