@@ -26,7 +26,7 @@ use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
     };
-use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic, NoiseStreams};
+use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 

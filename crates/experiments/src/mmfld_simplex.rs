@@ -37,7 +37,7 @@ use meanfield_energy::{Functional, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinInfo, LangevinParams, MirrorMfld, ProjectedMfld,
     };
-use meanfield_measures::{InitialLaw, Domain, Ensemble, Entropic, NoiseStreams, Parallelism};
+use meanfield_measures::{InitialLaw, Ensemble, Entropic, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -142,7 +142,8 @@ impl MmfldSimplexConfig {
                 "need n_particles ≥ 2, barrier_n_particles ≥ 2 and batches ≥ 2".into(),
             ));
         }
-        meanfield_measures::laws::half_integer_shape(self.init_concentration)?;
+        meanfield_measures::laws::half_integer_shape(self.init_concentration)
+            .map_err(|e| ExperimentError::Config(e.to_string()))?;
         Ok(())
     }
 }
@@ -856,6 +857,7 @@ fn push_boundary_mass_plot(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use meanfield_measures::Domain;
 
     #[test]
     fn exact_boundary_mass_matches_closed_forms() {

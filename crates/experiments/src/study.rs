@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use meanfield_diagnostics as diag;
 use rayon::prelude::*;
 
-use meanfield_measures::{Domain, Ensemble, NoiseStreams};
 
 use crate::ExperimentError;
 
