@@ -21,8 +21,9 @@ use crate::dynamics::{Dynamics, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
 
 /// Parameters of an Euler–Maruyama Langevin scheme (validated: build with
-/// [`LangevinParams::new`]).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// [`LangevinParams::new`]; deserialising runs the same checks).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "RawLangevinParams")]
 pub struct LangevinParams {
     lambda: f64,
     eta: f64,
@@ -50,6 +51,21 @@ impl LangevinParams {
     /// Noise scale √(2λη).
     pub fn noise_scale(&self) -> f64 {
         (2.0 * self.lambda * self.eta).sqrt()
+    }
+}
+
+/// The unvalidated form deserialisation goes through (`serde(try_from)`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLangevinParams {
+    lambda: f64,
+    eta: f64,
+}
+
+impl TryFrom<RawLangevinParams> for LangevinParams {
+    type Error = IntegratorError;
+    fn try_from(r: RawLangevinParams) -> Result<Self> {
+        Self::new(r.lambda, r.eta)
     }
 }
 

@@ -51,6 +51,8 @@ use serde::{Deserialize, Serialize};
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
 use crate::langevin::energy_error;
+#[cfg(test)]
+use crate::langevin::LangevinParams;
 
 
 /// Minimum particles per rayon task of the gradient loop (each particle's gradient costs
@@ -280,8 +282,10 @@ impl<M: LatentModel> ParticleEmCore<M> {
     }
 }
 
-/// Step sizes of PGD (validated: build with [`PgdParams::new`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Step sizes of PGD (validated: build with [`PgdParams::new`]; deserialising, e.g. from
+/// a config file, runs the same checks).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "raw::Pgd")]
 pub struct PgdParams {
     h_theta: f64,
     h_x: f64,
@@ -492,8 +496,10 @@ impl MpdNoise {
 
 /// Parameters of MPD (module docs), validated: steps from [`MpdParams::new`], masses and
 /// dampings from [`MpdParams::with_theta_momentum`] and
-/// [`MpdParams::with_particle_momentum`] (default η = γ = 1 for both).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// [`MpdParams::with_particle_momentum`] (default η = γ = 1 for both); deserialising
+/// runs the same checks.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "raw::Mpd")]
 pub struct MpdParams {
     h_theta: f64,
     h_x: f64,
@@ -558,6 +564,54 @@ impl MpdParams {
     /// Particle damping γ_x.
     pub fn gamma_x(&self) -> f64 {
         self.gamma_x
+    }
+}
+
+/// The unvalidated forms that deserialisation goes through (`serde(try_from)`), so a
+/// config file cannot skip the constructors' checks.
+mod raw {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Pgd {
+        h_theta: f64,
+        h_x: f64,
+    }
+
+    impl TryFrom<Pgd> for super::PgdParams {
+        type Error = crate::IntegratorError;
+        fn try_from(r: Pgd) -> Result<Self, Self::Error> {
+            Self::new(r.h_theta, r.h_x)
+        }
+    }
+
+    fn one() -> f64 {
+        1.0
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Mpd {
+        h_theta: f64,
+        h_x: f64,
+        #[serde(default = "one")]
+        eta_theta: f64,
+        #[serde(default = "one")]
+        eta_x: f64,
+        #[serde(default = "one")]
+        gamma_theta: f64,
+        #[serde(default = "one")]
+        gamma_x: f64,
+    }
+
+    impl TryFrom<Mpd> for super::MpdParams {
+        type Error = crate::IntegratorError;
+        fn try_from(r: Mpd) -> Result<Self, Self::Error> {
+            Self::new(r.h_theta, r.h_x)?
+                .with_theta_momentum(r.eta_theta, r.gamma_theta)?
+                .with_particle_momentum(r.eta_x, r.gamma_x)
+        }
     }
 }
 
@@ -799,6 +853,35 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deserialising_params_runs_the_constructors_checks() {
+        let p: PgdParams = serde_json::from_str(r#"{"h_theta": 0.1, "h_x": 0.01}"#).unwrap();
+        assert_eq!(p, PgdParams::new(0.1, 0.01).unwrap());
+        let e = serde_json::from_str::<PgdParams>(r#"{"h_theta": -1.0, "h_x": 0.01}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("h_theta"), "{e}");
+        assert!(serde_json::from_str::<PgdParams>(r#"{"h_theta": 1, "h_x": 1, "seed": 3}"#).is_err());
+        let m: MpdParams = serde_json::from_str(r#"{"h_theta": 0.1, "h_x": 0.01, "gamma_x": 2.0}"#)
+            .unwrap();
+        assert_eq!(
+            m,
+            MpdParams::new(0.1, 0.01)
+                .unwrap()
+                .with_particle_momentum(1.0, 2.0)
+                .unwrap()
+        );
+        let e = serde_json::from_str::<MpdParams>(r#"{"h_theta": 0.1, "h_x": 0.01, "eta_x": 0.0}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("eta_x"), "{e}");
+        // Round trip through the serialised form.
+        assert_eq!(serde_json::from_str::<MpdParams>(&serde_json::to_string(&m).unwrap()).unwrap(), m);
+        let l: LangevinParams = serde_json::from_str(r#"{"lambda": 0.5, "eta": 0.1}"#).unwrap();
+        assert_eq!(l, LangevinParams::new(0.5, 0.1).unwrap());
+        assert!(serde_json::from_str::<LangevinParams>(r#"{"lambda": 0.0, "eta": 0.1}"#).is_err());
+    }
 
     #[test]
     fn series_match_closed_forms_where_both_are_accurate() {
