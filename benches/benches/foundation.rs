@@ -23,10 +23,9 @@ fn mfld_step(c: &mut Criterion) {
     for &(n, d) in &[(10_000usize, 2usize), (100_000, 2), (10_000, 100)] {
         for par in [Parallelism::Sequential, Parallelism::Rayon] {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).unwrap();
-            let mut dy =
-                Mfld::new(f, LangevinParams::new(0.5, 0.01).unwrap())
-                    .unwrap()
-                    .with_parallelism(par);
+            let mut dy = Mfld::new(f, LangevinParams::new(0.5, 0.01).unwrap())
+                .unwrap()
+                .with_parallelism(par);
             let mut ens = start(n, d);
             let mut k = 0u64;
             g.bench_function(

@@ -88,7 +88,9 @@ fn mfld(c: &mut Criterion) {
         "langevin/mfld",
         |d, par| {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).unwrap();
-            Mfld::new(f, params()).expect("valid dynamics").with_parallelism(par)
+            Mfld::new(f, params())
+                .expect("valid dynamics")
+                .with_parallelism(par)
         },
         gaussian_start,
     );
@@ -100,7 +102,9 @@ fn projected(c: &mut Criterion) {
         "langevin/projected_simplex",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            ProjectedMfld::new(f, params()).expect("valid dynamics").with_parallelism(par)
+            ProjectedMfld::new(f, params())
+                .expect("valid dynamics")
+                .with_parallelism(par)
         },
         simplex_start,
     );
@@ -112,7 +116,9 @@ fn mirror(c: &mut Criterion) {
         "langevin/mirror_entropic",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            MirrorMfld::new(f, Entropic, params()).expect("valid dynamics").with_parallelism(par)
+            MirrorMfld::new(f, Entropic, params())
+                .expect("valid dynamics")
+                .with_parallelism(par)
         },
         simplex_start,
     );
@@ -124,7 +130,9 @@ fn adjusted_mirror(c: &mut Criterion) {
         "langevin/adjusted_mirror_entropic",
         |d, par| {
             let f = SimplexMoment::centroid(d, 0.0).unwrap();
-            AdjustedMirrorMfld::new(f, Entropic, params()).expect("valid dynamics").with_parallelism(par)
+            AdjustedMirrorMfld::new(f, Entropic, params())
+                .expect("valid dynamics")
+                .with_parallelism(par)
         },
         simplex_start,
     );

@@ -92,11 +92,15 @@ fn time_cbo(n: usize, d: usize, par: Parallelism, o: &Options) -> f64 {
         .expect("valid parameters")
         .with_parallelism(par);
     let mut state = cbo
-        .init_state(uniform_ensemble(n, d, -3.0, 3.0, 1).expect("valid ensemble"), 7)
+        .init_state(
+            uniform_ensemble(n, d, -3.0, 3.0, 1).expect("valid ensemble"),
+            7,
+        )
         .expect("state fits");
     let mut k = 0u64;
     let mut step = || {
-        cbo.step(StepKey::new(7, k), &mut state).expect("step succeeds");
+        cbo.step(StepKey::new(7, k), &mut state)
+            .expect("step succeeds");
         k += 1;
     };
     let t0 = Instant::now();

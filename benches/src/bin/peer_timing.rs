@@ -19,8 +19,7 @@ use std::time::Instant;
 
 use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
-    StepKey,
-    AdjustedMirrorMfld, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
+    AdjustedMirrorMfld, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld, StepKey,
 };
 use meanfield_measures::{Domain, Ensemble, Entropic, MirrorMap, NoiseStreams, Parallelism};
 
@@ -143,7 +142,9 @@ fn time_steps<D: Dynamics<State = Ensemble>>(
     dynamics.check_state(&ens).expect("state fits the dynamics");
     let mut k = 0u64;
     let mut step = |ens: &mut Ensemble| {
-        dynamics.step(StepKey::new(7, k), ens).expect("step succeeds");
+        dynamics
+            .step(StepKey::new(7, k), ens)
+            .expect("step succeeds");
         k += 1;
     };
     let t0 = Instant::now();
@@ -177,23 +178,31 @@ fn time_scheme(scheme: &str, n: usize, d: usize, par: Parallelism, o: &Options) 
         "mfld" => {
             let f = QuadraticInteraction::new(1.0, vec![0.5; d]).expect("valid functional");
             time_steps(
-                Mfld::new(f, params()).expect("valid dynamics").with_parallelism(par),
+                Mfld::new(f, params())
+                    .expect("valid dynamics")
+                    .with_parallelism(par),
                 gaussian_start(n, d),
                 o,
             )
         }
         "projected" => time_steps(
-            ProjectedMfld::new(simplex(), params()).expect("valid dynamics").with_parallelism(par),
+            ProjectedMfld::new(simplex(), params())
+                .expect("valid dynamics")
+                .with_parallelism(par),
             simplex_start(n, d),
             o,
         ),
         "mirror" => time_steps(
-            MirrorMfld::new(simplex(), Entropic, params()).expect("valid dynamics").with_parallelism(par),
+            MirrorMfld::new(simplex(), Entropic, params())
+                .expect("valid dynamics")
+                .with_parallelism(par),
             simplex_start(n, d),
             o,
         ),
         "adjusted_mirror" => time_steps(
-            AdjustedMirrorMfld::new(simplex(), Entropic, params()).expect("valid dynamics").with_parallelism(par),
+            AdjustedMirrorMfld::new(simplex(), Entropic, params())
+                .expect("valid dynamics")
+                .with_parallelism(par),
             simplex_start(n, d),
             o,
         ),

@@ -37,7 +37,9 @@ pub enum IntegratorError {
         source: SharedError,
     },
     /// A stop criterion needs a quantity that this dynamics' step info does not report.
-    #[error("the {criterion} stop criterion needs {quantity}, which this dynamics' step info does not report")]
+    #[error(
+        "the {criterion} stop criterion needs {quantity}, which this dynamics' step info does not report"
+    )]
     UnsupportedStop {
         /// The criterion.
         criterion: &'static str,

@@ -46,6 +46,6 @@ pub use particle_em::{
 };
 pub use projected::ProjectedMfld;
 pub use runner::{
-    Checkpoint, Control, EnergyBelow, EssBelow, Observation, ObserverResult, Predicate,
-    RunSummary, Runner, Stagnation, Stop, StopCriterion, StopReason, run_many,
+    Checkpoint, Control, EnergyBelow, EssBelow, Observation, ObserverResult, Predicate, RunSummary,
+    Runner, Stagnation, Stop, StopCriterion, StopReason, run_many,
 };

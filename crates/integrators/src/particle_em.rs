@@ -43,17 +43,18 @@
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
-use meanfield_measures::{Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut, streams};
+use meanfield_measures::{
+    Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut, streams,
+};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_positive};
-use crate::langevin::energy_error;
 #[cfg(test)]
 use crate::langevin::LangevinParams;
-
+use crate::langevin::energy_error;
 
 /// Minimum particles per rayon task of the gradient loop (each particle's gradient costs
 /// a pass over the model's data, so small tasks pay off).
@@ -197,7 +198,8 @@ impl<M: LatentModel> ParticleEmCore<M> {
                 "PGD state carries momenta (an MPD state?)".into(),
             )),
             (None, true) => Err(IntegratorError::IncompatibleState(
-                "MPD needs momenta: start the run from Dynamics::init_state (Checkpoint::start)".into(),
+                "MPD needs momenta: start the run from Dynamics::init_state (Checkpoint::start)"
+                    .into(),
             )),
             (Some(m), true) => {
                 if m.theta.len() != state.theta.len()
@@ -862,9 +864,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("h_theta"), "{e}");
-        assert!(serde_json::from_str::<PgdParams>(r#"{"h_theta": 1, "h_x": 1, "seed": 3}"#).is_err());
-        let m: MpdParams = serde_json::from_str(r#"{"h_theta": 0.1, "h_x": 0.01, "gamma_x": 2.0}"#)
-            .unwrap();
+        assert!(
+            serde_json::from_str::<PgdParams>(r#"{"h_theta": 1, "h_x": 1, "seed": 3}"#).is_err()
+        );
+        let m: MpdParams =
+            serde_json::from_str(r#"{"h_theta": 0.1, "h_x": 0.01, "gamma_x": 2.0}"#).unwrap();
         assert_eq!(
             m,
             MpdParams::new(0.1, 0.01)
@@ -877,7 +881,10 @@ mod tests {
             .to_string();
         assert!(e.contains("eta_x"), "{e}");
         // Round trip through the serialised form.
-        assert_eq!(serde_json::from_str::<MpdParams>(&serde_json::to_string(&m).unwrap()).unwrap(), m);
+        assert_eq!(
+            serde_json::from_str::<MpdParams>(&serde_json::to_string(&m).unwrap()).unwrap(),
+            m
+        );
         let l: LangevinParams = serde_json::from_str(r#"{"lambda": 0.5, "eta": 0.1}"#).unwrap();
         assert_eq!(l, LangevinParams::new(0.5, 0.1).unwrap());
         assert!(serde_json::from_str::<LangevinParams>(r#"{"lambda": 0.0, "eta": 0.1}"#).is_err());

@@ -36,7 +36,11 @@ pub struct Checkpoint<S> {
 impl<S: DynamicsState> Checkpoint<S> {
     /// A fresh run with seed `seed` from `ensemble`: step 0, time 0, the state from
     /// [`Dynamics::init_state`] (checked against the dynamics).
-    pub fn start<D: Dynamics<State = S>>(dynamics: &D, ensemble: Ensemble, seed: u64) -> Result<Self> {
+    pub fn start<D: Dynamics<State = S>>(
+        dynamics: &D,
+        ensemble: Ensemble,
+        seed: u64,
+    ) -> Result<Self> {
         let state = dynamics.init_state(ensemble, seed)?;
         Self::from_state(dynamics, state, seed)
     }
@@ -202,7 +206,9 @@ pub struct EnergyBelow {
 
 impl<S, I: StepInfo> StopCriterion<S, I> for EnergyBelow {
     fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
-        let Some(info) = obs.info else { return Ok(false) };
+        let Some(info) = obs.info else {
+            return Ok(false);
+        };
         Ok(required(info.energy(), "energy tolerance", "an energy")? < self.tol)
     }
 
@@ -221,7 +227,9 @@ pub struct Stagnation {
 
 impl<S, I: StepInfo> StopCriterion<S, I> for Stagnation {
     fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
-        let Some(info) = obs.info else { return Ok(false) };
+        let Some(info) = obs.info else {
+            return Ok(false);
+        };
         let change = required(info.change(), "stagnation", "the change of an iterate")?;
         self.run = if change < self.tol { self.run + 1 } else { 0 };
         Ok(self.run >= self.patience)
@@ -240,7 +248,9 @@ pub struct EssBelow {
 
 impl<S, I: StepInfo> StopCriterion<S, I> for EssBelow {
     fn should_stop(&mut self, obs: &Observation<'_, S, I>) -> Result<bool> {
-        let Some(info) = obs.info else { return Ok(false) };
+        let Some(info) = obs.info else {
+            return Ok(false);
+        };
         Ok(required(info.ess(), "ESS floor", "an effective sample size")? < self.floor)
     }
 
@@ -489,7 +499,8 @@ where
 {
     let one = |r: usize| -> Result<T> {
         let (mut dynamics, start) = make(r)?;
-        let mut checkpoint = Checkpoint::start(&dynamics, start, replicate_seed(seed, 0, r as u64))?;
+        let mut checkpoint =
+            Checkpoint::start(&dynamics, start, replicate_seed(seed, 0, r as u64))?;
         run(r, &mut dynamics, &mut checkpoint)
     };
     match parallelism {

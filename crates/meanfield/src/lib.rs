@@ -52,11 +52,11 @@ pub mod prelude {
     pub use meanfield_integrators::{
         AdjustedMirrorMfld, AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams,
         CboState, Checkpoint, Control, Coupling, Dynamics, FisherRao, FisherRaoInfo,
-        FisherRaoParams, FrozenFirstVariation, FrozenPotential, GaussianReference,
-        IntegratorError, Kernelisation, LangevinInfo, LangevinParams, LatentState, Mfld, Mgdm,
-        MgdmInfo, MgdmParams, MirrorMfld, Mpd, MpdParams, Observation, ObserverResult,
-        ParticleEmInfo, Pgd, PgdParams, PositivityGuard, ProjectedMfld, RunSummary, Runner,
-        StepInfo, StepKey, Stop, StopReason, StoppingRule, WeightStep, run_many,
+        FisherRaoParams, FrozenFirstVariation, FrozenPotential, GaussianReference, IntegratorError,
+        Kernelisation, LangevinInfo, LangevinParams, LatentState, Mfld, Mgdm, MgdmInfo, MgdmParams,
+        MirrorMfld, Mpd, MpdParams, Observation, ObserverResult, ParticleEmInfo, Pgd, PgdParams,
+        PositivityGuard, ProjectedMfld, RunSummary, Runner, StepInfo, StepKey, Stop, StopReason,
+        StoppingRule, WeightStep, run_many,
     };
     pub use meanfield_measures::{
         BoxBounds, Domain, Ensemble, Entropic, Identity, Kernel, LogBarrier, MirrorMap,

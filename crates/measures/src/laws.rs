@@ -143,14 +143,12 @@ impl InitialLaw {
         let init = NoiseStreams::new(seed, purpose);
         let d = self.dim();
         let ens = match self {
-            InitialLaw::Gaussian { mean, std } => {
-                Ensemble::from_fn(n, d, domain, |i, row| {
-                    init.fill_standard_normal(0, i as u64, row);
-                    row.iter_mut()
-                        .zip(mean)
-                        .for_each(|(v, m)| *v = m + std * *v);
-                })?
-            }
+            InitialLaw::Gaussian { mean, std } => Ensemble::from_fn(n, d, domain, |i, row| {
+                init.fill_standard_normal(0, i as u64, row);
+                row.iter_mut()
+                    .zip(mean)
+                    .for_each(|(v, m)| *v = m + std * *v);
+            })?,
             InitialLaw::UniformBox { lower, upper } => {
                 let mut z = vec![0.0; 2 * d];
                 Ensemble::from_fn(n, d, domain, |i, row| {

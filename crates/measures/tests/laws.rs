@@ -91,7 +91,10 @@ fn draws_are_a_function_of_seed_and_purpose() {
     assert_ne!(a.as_slice(), law.sample(100, 8, 1).unwrap().as_slice());
     assert_ne!(a.as_slice(), law.sample(100, 7, 2).unwrap().as_slice());
     // Particle i does not depend on N.
-    assert_eq!(&a.as_slice()[..20], law.sample(10, 7, 1).unwrap().as_slice());
+    assert_eq!(
+        &a.as_slice()[..20],
+        law.sample(10, 7, 1).unwrap().as_slice()
+    );
 }
 
 #[test]

@@ -23,7 +23,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn sources() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
-    for krate in std::fs::read_dir(root.join("crates")).expect("crates/ exists").flatten() {
+    for krate in std::fs::read_dir(root.join("crates"))
+        .expect("crates/ exists")
+        .flatten()
+    {
         rust_files(&krate.path().join("src"), &mut files);
     }
     rust_files(&root.join("benches/src"), &mut files);
@@ -45,7 +48,9 @@ fn stream_purposes_live_in_the_registry() {
             let code = line.split("//").next().unwrap_or("");
             let defines_purpose = code.contains("const ")
                 && code.contains(": u64")
-                && ["STREAM", "NOISE", "PURPOSE"].iter().any(|w| code.contains(w));
+                && ["STREAM", "NOISE", "PURPOSE"]
+                    .iter()
+                    .any(|w| code.contains(w));
             if defines_purpose {
                 offenders.push(format!("{}:{}: {}", file.display(), i + 1, line.trim()));
             }

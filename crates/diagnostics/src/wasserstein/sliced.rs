@@ -22,7 +22,6 @@ use rayon::prelude::*;
 use super::coupling::{sorted_atoms, wpp_sorted_uniform, wpp_sorted_weighted};
 use crate::error::{DiagnosticsError, Result};
 
-
 /// Unit direction θ_l uniform on S^{d−1}: a standard Gaussian vector normalised.
 fn direction(streams: &NoiseStreams, l: u64, d: usize) -> Vec<f64> {
     let mut theta = vec![0.0; d];

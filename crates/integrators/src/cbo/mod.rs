@@ -405,7 +405,12 @@ impl<O: Objective> Cbo<O> {
     }
 
     /// Steps 1–5 of the module docs with the noise `source`.
-    fn advance(&mut self, state: &mut CboState, key: StepKey, source: Noise<'_>) -> Result<CboInfo> {
+    fn advance(
+        &mut self,
+        state: &mut CboState,
+        key: StepKey,
+        source: Noise<'_>,
+    ) -> Result<CboInfo> {
         let step = key.step();
         let (n, d) = (state.ensemble.n(), state.ensemble.dim());
         let b = self.batch_size(n);
@@ -721,7 +726,13 @@ impl CboOutcome {
 /// [`streams::CBO_INIT`]), the protocol's initial law
 /// ([`InitialLaw::uniform_cube`](meanfield_measures::InitialLaw::uniform_cube)).
 pub fn uniform_ensemble(n: usize, d: usize, lo: f64, hi: f64, seed: u64) -> Result<Ensemble> {
-    Ok(meanfield_measures::InitialLaw::uniform_cube(d, lo, hi).sample(n, seed, streams::CBO_INIT)?)
+    Ok(
+        meanfield_measures::InitialLaw::uniform_cube(d, lo, hi).sample(
+            n,
+            seed,
+            streams::CBO_INIT,
+        )?,
+    )
 }
 
 /// Runs `runs` independent CBO runs to their outcomes (the preset over

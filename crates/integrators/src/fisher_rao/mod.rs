@@ -314,7 +314,9 @@ impl<F: Functional> FisherRao<F> {
         let kernelisation = params.kernelisation;
         let kernel = match params.kernel {
             Some(k) => k,
-            None if kernelisation == Kernelisation::DensityRatio => Kernel::gaussian(1.0, d.max(1))?,
+            None if kernelisation == Kernelisation::DensityRatio => {
+                Kernel::gaussian(1.0, d.max(1))?
+            }
             None => {
                 return Err(IntegratorError::IncompatibleState(format!(
                     "the {} variant needs a kernel (FisherRaoParams::with_kernelisation)",
