@@ -496,3 +496,19 @@ fn different_types_never_share_a_fingerprint() {
         assert!(!fp.contains("::"), "{fp}");
     }
 }
+
+#[test]
+fn feature_map_fingerprints_cover_their_parameters() {
+    use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, ScaledFeatures};
+    let base = ScaledFeatures::new(Acf1::new(8).unwrap(), vec![1.0, 2.0]).unwrap();
+    let other_scale = ScaledFeatures::new(Acf1::new(8).unwrap(), vec![1.0, 2.5]).unwrap();
+    let other_len = ScaledFeatures::new(Acf1::new(9).unwrap(), vec![1.0, 2.0]).unwrap();
+    assert_eq!(base.fingerprint(), base.clone().fingerprint());
+    assert_ne!(base.fingerprint(), other_scale.fingerprint());
+    assert_ne!(base.fingerprint(), other_len.fingerprint());
+    let a = MultiLagAcf::new(16, 2, false).unwrap();
+    let b = MultiLagAcf::new(16, 3, false).unwrap();
+    let c = MultiLagAcf::new(16, 2, true).unwrap();
+    assert_ne!(a.fingerprint(), b.fingerprint());
+    assert_ne!(a.fingerprint(), c.fingerprint());
+}

@@ -618,7 +618,7 @@ where
     fn fingerprint(&self) -> String {
         format!(
             "mgdm(map={}, K={}, T={}, gamma={:e}, coupling={:?}, project={}, alpha={:?})",
-            self.map.name(),
+            self.map.fingerprint(),
             self.map.n_features(),
             self.map.len(),
             self.params.gamma,

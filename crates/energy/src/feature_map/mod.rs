@@ -86,6 +86,12 @@ pub trait FeatureMap: Send + Sync {
     /// Short name, e.g. `acf1`.
     fn name(&self) -> String;
 
+    /// Identifies Φ and every parameter that changes its values (MGDM puts it into its
+    /// checkpoint fingerprint). Default: [`FeatureMap::name`] with the path length.
+    fn fingerprint(&self) -> String {
+        format!("{}(T={})", self.name(), self.len())
+    }
+
     /// Φ(x) into `phi` (length K).
     ///
     /// # Errors

@@ -61,6 +61,13 @@ impl<F: FeatureMap> FeatureMap for ScaledFeatures<F> {
         format!("scaled({})", self.inner.name())
     }
 
+    fn fingerprint(&self) -> String {
+        crate::fingerprint::Fingerprint::new("scaled-features")
+            .param("inner", self.inner.fingerprint())
+            .values("scale", &self.scale)
+            .finish()
+    }
+
     fn eval(&self, x: &[f64], phi: &mut [f64]) -> Result<()> {
         self.inner.eval(x, phi)?;
         phi.iter_mut().zip(&self.scale).for_each(|(p, s)| *p *= s);
