@@ -128,47 +128,34 @@ pub trait Dynamics {
     }
 }
 
-/// A boxed dynamics is a dynamics, so a scheme chosen at run time
-/// (`Box<dyn Dynamics<State = Ensemble, Info = LangevinInfo>>`) drives the same
-/// [`Runner`](crate::Runner).
-impl<D: Dynamics + ?Sized> Dynamics for Box<D> {
-    type State = D::State;
-    type Info = D::Info;
+/// Forwards every method of [`Dynamics`] through a pointer type.
+macro_rules! forward_dynamics {
+    ($ptr:ty) => {
+        impl<D: Dynamics + ?Sized> Dynamics for $ptr {
+            type State = D::State;
+            type Info = D::Info;
 
-    fn fingerprint(&self) -> String {
-        (**self).fingerprint()
-    }
+            fn fingerprint(&self) -> String {
+                (**self).fingerprint()
+            }
 
-    fn check_state(&self, state: &Self::State) -> Result<()> {
-        (**self).check_state(state)
-    }
+            fn check_state(&self, state: &Self::State) -> Result<()> {
+                (**self).check_state(state)
+            }
 
-    fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State> {
-        (**self).init_state(ensemble, seed)
-    }
+            fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State> {
+                (**self).init_state(ensemble, seed)
+            }
 
-    fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info> {
-        (**self).step(key, state)
-    }
+            fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info> {
+                (**self).step(key, state)
+            }
+        }
+    };
 }
 
-impl<D: Dynamics + ?Sized> Dynamics for &mut D {
-    type State = D::State;
-    type Info = D::Info;
-
-    fn fingerprint(&self) -> String {
-        (**self).fingerprint()
-    }
-
-    fn check_state(&self, state: &Self::State) -> Result<()> {
-        (**self).check_state(state)
-    }
-
-    fn init_state(&self, ensemble: Ensemble, seed: u64) -> Result<Self::State> {
-        (**self).init_state(ensemble, seed)
-    }
-
-    fn step(&mut self, key: StepKey, state: &mut Self::State) -> Result<Self::Info> {
-        (**self).step(key, state)
-    }
-}
+// A boxed dynamics is a dynamics, so a scheme chosen at run time
+// (`Box<dyn Dynamics<State = Ensemble, Info = LangevinInfo>>`) drives the same runner;
+// `&mut D` lets helpers drive a borrowed dynamics.
+forward_dynamics!(Box<D>);
+forward_dynamics!(&mut D);

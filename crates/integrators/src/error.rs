@@ -134,6 +134,19 @@ pub fn check_positive(name: &'static str, value: f64) -> Result<f64> {
     }
 }
 
+/// A count ≥ 1 (sizes, dimensions, patience); 0 is a typed error naming `name`.
+pub fn check_at_least_one<T: Copy + Into<u64>>(name: &'static str, value: T) -> Result<T> {
+    if value.into() >= 1 {
+        Ok(value)
+    } else {
+        Err(IntegratorError::InvalidParameter {
+            name,
+            value: 0.0,
+            reason: "must be ≥ 1",
+        })
+    }
+}
+
 /// A finite value ≥ 0.
 pub fn check_non_negative(name: &'static str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {

@@ -18,7 +18,7 @@ use meanfield_measures::{
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::dynamics::{Dynamics, StepInfo, StepKey};
-use crate::error::{IntegratorError, Result, check_positive};
+use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
 
 /// Parameters of an Euler–Maruyama Langevin scheme (validated: build with
 /// [`LangevinParams::new`]; deserialising runs the same checks).
@@ -253,13 +253,7 @@ impl<F: Functional> Mfld<F> {
 
 /// A functional of dimension ≥ 1 (every Langevin scheme needs one).
 pub(crate) fn check_dim_positive<F: Functional>(functional: F) -> Result<F> {
-    if functional.dim() == 0 {
-        return Err(IntegratorError::InvalidParameter {
-            name: "functional dimension",
-            value: 0.0,
-            reason: "must be ≥ 1",
-        });
-    }
+    check_at_least_one("functional dimension", functional.dim() as u64)?;
     Ok(functional)
 }
 

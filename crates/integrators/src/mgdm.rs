@@ -41,7 +41,7 @@ use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism};
 
 use crate::dynamics::{Dynamics, StepInfo, StepKey};
-use crate::error::{IntegratorError, Result, check_positive};
+use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
 
 /// How the N paths are coupled through their mean features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,12 +76,8 @@ impl MgdmParams {
 
     /// MGDM ([`Coupling::Independent`]) or MF-MGDM ([`Coupling::Groups`], size ≥ 1).
     pub fn with_coupling(mut self, coupling: Coupling) -> Result<Self> {
-        if coupling == Coupling::Groups(0) {
-            return Err(IntegratorError::InvalidParameter {
-                name: "group size",
-                value: 0.0,
-                reason: "must be ≥ 1",
-            });
+        if let Coupling::Groups(g) = coupling {
+            check_at_least_one("group size", g as u64)?;
         }
         self.coupling = coupling;
         Ok(self)

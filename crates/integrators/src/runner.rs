@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
-use crate::error::{IntegratorError, ObserverError, Result, check_non_negative};
+use crate::error::{
+    IntegratorError, ObserverError, Result, check_at_least_one, check_non_negative,
+};
 
 /// A resumable snapshot: the state after `step` steps at time `time` of the run with
 /// seed `seed`.
@@ -164,13 +166,7 @@ impl Stop {
     /// `patience` consecutive steps. The count restarts when a run is resumed.
     pub fn stagnation(tol: f64, patience: u64) -> Result<Stagnation> {
         check_non_negative("stagnation tol", tol)?;
-        if patience == 0 {
-            return Err(IntegratorError::InvalidParameter {
-                name: "stagnation patience",
-                value: 0.0,
-                reason: "must be ≥ 1",
-            });
-        }
+        check_at_least_one("stagnation patience", patience)?;
         Ok(Stagnation {
             tol,
             patience,

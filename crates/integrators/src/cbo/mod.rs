@@ -45,7 +45,9 @@ pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_
 pub use schedule::AlphaSchedule;
 
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
-use crate::error::{IntegratorError, Result, check_non_negative, check_positive};
+use crate::error::{
+    IntegratorError, Result, check_at_least_one, check_non_negative, check_positive,
+};
 
 /// Minimum particles per rayon task in the energy evaluation.
 const MIN_ROWS_PER_TASK: usize = 256;
@@ -134,14 +136,8 @@ impl CboParams {
 
     /// Mini-batched consensus (batch size ≥ 1; `None`: full consensus).
     pub fn with_batch(mut self, batch: Option<Batch>) -> Result<Self> {
-        if let Some(b) = batch
-            && b.size == 0
-        {
-            return Err(IntegratorError::InvalidParameter {
-                name: "batch size",
-                value: 0.0,
-                reason: "must be ≥ 1",
-            });
+        if let Some(b) = batch {
+            check_at_least_one("batch size", b.size as u64)?;
         }
         self.batch = batch;
         Ok(self)
@@ -330,13 +326,7 @@ impl<O: Objective> Cbo<O> {
     /// # Errors
     /// [`IntegratorError::InvalidParameter`] for an objective of dimension 0.
     pub fn new(objective: O, params: CboParams) -> Result<Self> {
-        if objective.dim() == 0 {
-            return Err(IntegratorError::InvalidParameter {
-                name: "objective dimension",
-                value: 0.0,
-                reason: "must be ≥ 1",
-            });
-        }
+        check_at_least_one("objective dimension", objective.dim() as u64)?;
         Ok(Self {
             objective,
             params,
