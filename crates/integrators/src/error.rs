@@ -107,8 +107,9 @@ impl std::fmt::Display for SharedError {
 }
 
 impl std::error::Error for SharedError {
+    /// Transparent: the observer's error's own source (its message is this one's).
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.0)
+        self.0.source()
     }
 }
 

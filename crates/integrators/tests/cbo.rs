@@ -4,10 +4,12 @@
 
 use meanfield_energy::{Objective, TestFunction};
 use meanfield_integrators::cbo::{
-    Batch, Cbo, CboNoise, CboParams, Stagnation, StopReason, StoppingRule, consensus,
-    effective_sample_size, run_many, uniform_ensemble,
+    Batch, Cbo, CboNoise, CboParams, CboState, Stagnation, StoppingRule, consensus,
+    effective_sample_size, run_replicas, uniform_ensemble,
 };
-use meanfield_integrators::{AlphaSchedule, IntegratorError};
+use meanfield_integrators::{
+    AlphaSchedule, Checkpoint, Dynamics, IntegratorError, Runner, StepKey, StopReason,
+};
 use meanfield_measures::{Domain, Ensemble, Parallelism};
 use proptest::prelude::*;
 
@@ -132,31 +134,31 @@ fn trajectories_match_cbxpy_when_fed_the_same_noise() {
         serde_json::from_str(include_str!("data/cbo_golden.json")).expect("golden file parses");
     let (n, d) = (golden.n, golden.d);
     for run in &golden.runs {
-        let params = CboParams {
-            lambda: run.lambda,
-            sigma: run.sigma,
-            dt: run.dt,
-            alpha: run.alpha0,
-            schedule: AlphaSchedule::Multiplicative {
+        let params = CboParams::new(run.lambda, run.sigma, run.dt)
+            .unwrap()
+            .with_alpha(run.alpha0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::Multiplicative {
                 factor: run.factor,
                 max: run.alpha_max,
-            },
-            noise: if run.noise_kind == "anisotropic" {
+            })
+            .unwrap()
+            .with_noise(if run.noise_kind == "anisotropic" {
                 CboNoise::Anisotropic
             } else {
                 CboNoise::Isotropic
-            },
-            batch: None,
-            seed: 0,
-        };
+            })
+            .with_batch(None)
+            .unwrap();
         let x0: Vec<f64> = run.x0.concat();
         let ens = Ensemble::new(n, d, x0, Domain::Euclidean).unwrap();
         let mut cbo = Cbo::new(TestFunction::rastrigin(d).unwrap(), params).unwrap();
-        let mut state = cbo.init(ens).unwrap();
+        let mut state = cbo.init_state(ens, 0).unwrap();
+        cbo.check_state(&state).unwrap();
         let mut worst: f64 = 0.0;
         for (k, (step, noise)) in run.steps.iter().zip(&run.noise).enumerate() {
             let info = cbo
-                .step_with_noise(&mut state, k as u64, &noise.concat())
+                .step_with_noise(StepKey::new(0, k as u64), &mut state, &noise.concat())
                 .unwrap();
             assert!(close(info.alpha, step.alpha, 0.0), "α at step {k}");
             for (a, b) in state.consensus.iter().zip(&step.consensus) {
@@ -191,16 +193,32 @@ fn trajectories_match_cbxpy_when_fed_the_same_noise() {
 
 // ----- determinism, runs, stopping rules -----
 
-fn small_params(noise: CboNoise, seed: u64) -> CboParams {
-    CboParams {
-        noise,
-        sigma: if noise == CboNoise::Anisotropic {
-            10.1
-        } else {
-            0.8
-        },
-        ..CboParams::anisotropic_benchmark(seed)
-    }
+/// The benchmark's settings with σ (and the noise shape) replaced.
+fn benchmark_with(sigma: f64, dt: f64, noise: CboNoise) -> CboParams {
+    let b = CboParams::anisotropic_benchmark();
+    CboParams::new(b.lambda(), sigma, dt)
+        .unwrap()
+        .with_alpha(b.alpha())
+        .unwrap()
+        .with_schedule(b.schedule())
+        .unwrap()
+        .with_noise(noise)
+        .with_batch(b.batch())
+        .unwrap()
+}
+
+fn small_params(noise: CboNoise) -> CboParams {
+    let sigma = if noise == CboNoise::Anisotropic {
+        10.1
+    } else {
+        0.8
+    };
+    benchmark_with(sigma, CboParams::anisotropic_benchmark().dt(), noise)
+}
+
+/// A fresh run of `cbo` with seed `seed` from `ensemble`.
+fn start<O: Objective>(cbo: &Cbo<O>, ensemble: Ensemble, seed: u64) -> Checkpoint<CboState> {
+    Checkpoint::start(cbo, ensemble, seed).unwrap()
 }
 
 #[test]
@@ -213,16 +231,15 @@ fn identical_bits_for_any_thread_count() {
             .unwrap();
         pool.install(|| {
             // Large enough (N = 600) that the rayon particle loops really split.
-            let p = small_params(CboNoise::Anisotropic, 5);
+            let p = small_params(CboNoise::Anisotropic);
             let mut cbo = Cbo::new(&f, p).unwrap().with_parallelism(par);
-            let mut s = cbo
-                .init(uniform_ensemble(600, 8, -3.0, 3.0, 5).unwrap())
-                .unwrap();
-            cbo.run(&mut s, 0, &StoppingRule::max_steps(30)).unwrap();
-            let many = run_many(
+            let mut s = start(&cbo, uniform_ensemble(600, 8, -3.0, 3.0, 5).unwrap(), 5);
+            cbo.run(&mut s, &StoppingRule::max_steps(30)).unwrap();
+            let many = run_replicas(
                 &f,
-                &small_params(CboNoise::Isotropic, 9),
+                &small_params(CboNoise::Isotropic),
                 6,
+                9,
                 |r| uniform_ensemble(40, 8, -3.0, 3.0, 100 + r as u64),
                 &StoppingRule::max_steps(50),
                 par,
@@ -248,10 +265,11 @@ fn anisotropic_cbo_finds_the_shifted_rastrigin_minimiser() {
     let shift: Vec<f64> = (0..10).map(|i| 0.5 * ((i % 3) as f64 - 1.0)).collect();
     let f = TestFunction::rastrigin(10).unwrap().shifted(shift).unwrap();
     let x_star = f.minimiser().unwrap();
-    let out = run_many(
+    let out = run_replicas(
         &f,
-        &CboParams::anisotropic_benchmark(11),
+        &CboParams::anisotropic_benchmark(),
         10,
+        11,
         |r| uniform_ensemble(50, 10, -3.0, 3.0, 1000 + r as u64),
         &StoppingRule::max_steps(2000),
         Parallelism::Rayon,
@@ -265,28 +283,25 @@ fn anisotropic_cbo_finds_the_shifted_rastrigin_minimiser() {
 
 #[test]
 fn checkpoint_resume_is_bit_identical() {
-    use meanfield_integrators::{Checkpoint, Runner};
     // Mini-batched, so the resumed run must also reproduce the batch permutations.
     let f = TestFunction::ackley(4).unwrap();
-    let p = CboParams {
-        batch: Some(Batch {
+    let p = small_params(CboNoise::Isotropic)
+        .with_batch(Some(Batch {
             size: 7,
             partial: false,
-        }),
-        ..small_params(CboNoise::Isotropic, 12)
-    };
-    let start = || uniform_ensemble(20, 4, -3.0, 3.0, 12).unwrap();
+        }))
+        .unwrap();
+    let ensemble = || uniform_ensemble(20, 4, -3.0, 3.0, 12).unwrap();
     for split in [0u64, 1, 17] {
         let mut whole_dyn = Cbo::new(&f, p).unwrap();
-        let mut whole = Checkpoint::start(&whole_dyn, whole_dyn.init(start()).unwrap());
+        let mut whole = start(&whole_dyn, ensemble(), 12);
         Runner::new(40).run(&mut whole_dyn, &mut whole).unwrap();
 
         let mut first_dyn = Cbo::new(&f, p).unwrap();
-        let mut first = Checkpoint::start(&first_dyn, first_dyn.init(start()).unwrap());
+        let mut first = start(&first_dyn, ensemble(), 12);
         Runner::new(split).run(&mut first_dyn, &mut first).unwrap();
         let json = first.to_json().unwrap();
-        let mut resumed: Checkpoint<meanfield_integrators::CboState> =
-            Checkpoint::from_json(&json).unwrap();
+        let mut resumed: Checkpoint<CboState> = Checkpoint::from_json(&json).unwrap();
         let mut resumed_dyn = Cbo::new(&f, p).unwrap();
         Runner::new(40).run(&mut resumed_dyn, &mut resumed).unwrap();
         assert_eq!(resumed.state, whole.state, "split at {split}");
@@ -296,15 +311,12 @@ fn checkpoint_resume_is_bit_identical() {
 #[test]
 fn stopping_rules_fire() {
     let f = TestFunction::ackley(4).unwrap();
-    let p = small_params(CboNoise::Anisotropic, 3);
+    let p = small_params(CboNoise::Anisotropic);
     let mut cbo = Cbo::new(&f, p).unwrap();
-    let mut s = cbo
-        .init(uniform_ensemble(30, 4, -3.0, 3.0, 3).unwrap())
-        .unwrap();
+    let mut s = start(&cbo, uniform_ensemble(30, 4, -3.0, 3.0, 3).unwrap(), 3);
     let o = cbo
         .run(
             &mut s,
-            0,
             &StoppingRule {
                 max_steps: 100_000,
                 energy_tol: Some(1e-3),
@@ -314,15 +326,13 @@ fn stopping_rules_fire() {
         .unwrap();
     assert_eq!(o.reason, StopReason::EnergyTolerance);
     assert!(o.steps < 100_000 && o.best_f < 1e-3);
+    assert!(s.state.f_min < 1e-3 && o.steps == s.step);
 
     let mut cbo = Cbo::new(&f, p).unwrap();
-    let mut s = cbo
-        .init(uniform_ensemble(30, 4, -3.0, 3.0, 3).unwrap())
-        .unwrap();
+    let mut s = start(&cbo, uniform_ensemble(30, 4, -3.0, 3.0, 3).unwrap(), 3);
     let o = cbo
         .run(
             &mut s,
-            0,
             &StoppingRule {
                 max_steps: 100_000,
                 energy_tol: None,
@@ -334,57 +344,72 @@ fn stopping_rules_fire() {
         )
         .unwrap();
     assert_eq!(o.reason, StopReason::Stagnation);
-    assert!(s.consensus_change < 1e-5 && o.steps < 100_000);
+    assert!(s.state.consensus_change < 1e-5 && o.steps < 100_000);
 }
 
 #[test]
 fn mini_batches_move_only_the_batch_and_still_converge() {
     let f = TestFunction::ackley(5).unwrap();
-    let p = CboParams {
-        batch: Some(Batch {
+    let p = small_params(CboNoise::Anisotropic)
+        .with_batch(Some(Batch {
             size: 10,
             partial: true,
-        }),
-        ..small_params(CboNoise::Anisotropic, 4)
-    };
-    let mut cbo = Cbo::new(&f, p).unwrap();
-    let mut s = cbo
-        .init(uniform_ensemble(40, 5, -3.0, 3.0, 4).unwrap())
+        }))
         .unwrap();
-    let before = s.ensemble.clone();
-    cbo.step(&mut s, 0).unwrap();
+    let mut cbo = Cbo::new(&f, p).unwrap();
+    let mut s = start(&cbo, uniform_ensemble(40, 5, -3.0, 3.0, 4).unwrap(), 4);
+    let before = s.state.ensemble.clone();
+    let first = Runner::new(1).run(&mut cbo, &mut s).unwrap();
+    assert_eq!(first.steps_taken, 1);
     let moved = before
         .rows()
-        .zip(s.ensemble.rows())
+        .zip(s.state.ensemble.rows())
         .filter(|(a, b)| a != b)
         .count();
     assert_eq!(moved, 10);
-    assert_eq!(s.evaluations, 10);
-    let o = cbo.run(&mut s, 1, &StoppingRule::max_steps(6000)).unwrap();
+    assert_eq!(s.state.evaluations, 10);
+    let o = cbo.run(&mut s, &StoppingRule::max_steps(6000)).unwrap();
     assert!(o.sup_distance(&[0.0; 5]) < 0.25, "{o:?}");
 }
 
 #[test]
 fn bad_input_is_a_typed_error() {
     let f = TestFunction::rastrigin(3).unwrap();
-    let bad = CboParams {
-        dt: -1.0,
-        ..CboParams::anisotropic_benchmark(0)
-    };
     assert!(matches!(
-        Cbo::new(&f, bad),
+        CboParams::new(1.0, 10.1, -1.0),
         Err(IntegratorError::InvalidParameter { name: "dt", .. })
     ));
-    let cbo = Cbo::new(&f, CboParams::anisotropic_benchmark(0)).unwrap();
     assert!(matches!(
-        cbo.init(uniform_ensemble(5, 4, -1.0, 1.0, 0).unwrap()),
+        CboParams::new(-1.0, 10.1, 0.01),
+        Err(IntegratorError::InvalidParameter { name: "lambda", .. })
+    ));
+    assert!(CboParams::anisotropic_benchmark().with_alpha(-1.0).is_err());
+    assert!(
+        CboParams::anisotropic_benchmark()
+            .with_batch(Some(Batch {
+                size: 0,
+                partial: true
+            }))
+            .is_err()
+    );
+    assert!(
+        CboParams::anisotropic_benchmark()
+            .with_schedule(AlphaSchedule::Multiplicative {
+                factor: 0.0,
+                max: 1.0
+            })
+            .is_err()
+    );
+    let mut cbo = Cbo::new(&f, CboParams::anisotropic_benchmark()).unwrap();
+    assert!(matches!(
+        Checkpoint::start(&cbo, uniform_ensemble(5, 4, -1.0, 1.0, 0).unwrap(), 0),
         Err(IntegratorError::IncompatibleState(_))
     ));
-    let mut cbo = cbo;
-    let mut s = cbo
-        .init(uniform_ensemble(5, 3, -1.0, 1.0, 0).unwrap())
-        .unwrap();
-    assert!(cbo.step_with_noise(&mut s, 0, &[0.0; 4]).is_err());
+    let mut s = start(&cbo, uniform_ensemble(5, 3, -1.0, 1.0, 0).unwrap(), 0);
+    assert!(
+        cbo.step_with_noise(StepKey::new(0, 0), &mut s.state, &[0.0; 4])
+            .is_err()
+    );
 }
 
 #[test]
@@ -403,18 +428,10 @@ fn divergence_names_the_step() {
             }
         }
     }
-    let p = CboParams {
-        sigma: 1e4,
-        dt: 1.0,
-        ..CboParams::anisotropic_benchmark(1)
-    };
+    let p = benchmark_with(1e4, 1.0, CboNoise::Anisotropic);
     let mut cbo = Cbo::new(Blows, p).unwrap();
-    let mut s = cbo
-        .init(uniform_ensemble(10, 2, -1.0, 1.0, 1).unwrap())
-        .unwrap();
-    let err = cbo
-        .run(&mut s, 0, &StoppingRule::max_steps(100))
-        .unwrap_err();
+    let mut s = start(&cbo, uniform_ensemble(10, 2, -1.0, 1.0, 1).unwrap(), 1);
+    let err = cbo.run(&mut s, &StoppingRule::max_steps(100)).unwrap_err();
     assert!(
         matches!(err, IntegratorError::Diverged { step, .. } if step > 1),
         "{err}"

@@ -5,8 +5,8 @@
 
 use meanfield_energy::{LinearPotential, MeanInteraction};
 use meanfield_integrators::{
-    Checkpoint, Dynamics, FisherRao, GaussianReference, IntegratorError, Kernelisation,
-    PositivityGuard, Runner, WeightStep,
+    Checkpoint, Dynamics, FisherRao, FisherRaoParams, GaussianReference, IntegratorError,
+    Kernelisation, PositivityGuard, Runner, StepKey, WeightStep,
 };
 use meanfield_measures::{Domain, Ensemble, Kernel, KernelShape, NoiseStreams, Parallelism};
 use proptest::prelude::*;
@@ -19,6 +19,29 @@ fn sample(n: usize, d: usize, seed: u64) -> Ensemble {
     .unwrap()
 }
 
+/// The parameters of [`flow`]: π = N(0, I), σ = 0.7, the given kernelisation and step.
+fn flow_params(
+    d: usize,
+    kern: Kernelisation,
+    shape: KernelShape,
+    eps: f64,
+    h: f64,
+) -> FisherRaoParams {
+    FisherRaoParams::new(GaussianReference::standard(d).unwrap(), 0.7, h)
+        .unwrap()
+        .with_kernelisation(kern, Kernel::new(shape, eps, d).unwrap())
+}
+
+/// The mean interaction of [`flow`] in dimension d.
+fn mean_interaction(d: usize) -> MeanInteraction {
+    MeanInteraction::new(1.5, (0..d).map(|k| 1.0 - k as f64).collect()).unwrap()
+}
+
+/// The flow of the mean interaction with the given parameters.
+fn build(d: usize, params: FisherRaoParams) -> FisherRao<MeanInteraction> {
+    FisherRao::new(mean_interaction(d), params).unwrap()
+}
+
 fn flow(
     d: usize,
     kern: Kernelisation,
@@ -26,16 +49,12 @@ fn flow(
     eps: f64,
     h: f64,
 ) -> FisherRao<MeanInteraction> {
-    let f = MeanInteraction::new(1.5, (0..d).map(|k| 1.0 - k as f64).collect()).unwrap();
-    FisherRao::new(
-        f,
-        GaussianReference::standard(d).unwrap(),
-        0.7,
-        h,
-        kern,
-        Kernel::new(shape, eps, d).unwrap(),
-    )
-    .unwrap()
+    build(d, flow_params(d, kern, shape, eps, h))
+}
+
+/// Step `k` of a run with seed 0 (the plain flow draws no random numbers).
+fn key(k: u64) -> StepKey {
+    StepKey::new(0, k)
 }
 
 fn kernelisation() -> impl Strategy<Value = Kernelisation> {
@@ -61,14 +80,15 @@ proptest! {
         kern in kernelisation(), shape in shape(), eps in 0.2f64..1.0, h in 0.01f64..2.0,
         euler in any::<bool>(),
     ) {
-        let mut fr = flow(d, kern, shape, eps, h);
+        let mut params = flow_params(d, kern, shape, eps, h);
         if euler {
-            fr = fr.with_step(WeightStep::Euler)
+            params = params.with_step(WeightStep::Euler)
                 .with_guard(PositivityGuard::Shrink { safety: 0.5 }).unwrap();
         }
+        let mut fr = build(d, params);
         let mut ens = sample(n, d, seed);
         for k in 0..steps {
-            fr.step(&mut ens, k).unwrap();
+            fr.step(key(k), &mut ens).unwrap();
             let w = ens.weights().unwrap().as_slice();
             prop_assert!(w.iter().all(|w| *w >= 0.0));
             prop_assert!((total(&ens) - 1.0).abs() <= 1e-12, "Σ W − 1 = {}", total(&ens) - 1.0);
@@ -90,7 +110,7 @@ proptest! {
         let rot = rot % n;
         let mut fr = flow(d, kern, shape, eps, 0.3);
         let mut ens = sample(n, d, seed);
-        fr.step(&mut ens, 0).unwrap(); // non-uniform weights
+        fr.step(key(0), &mut ens).unwrap(); // non-uniform weights
         let perm: Vec<usize> = (0..n).map(|i| (i * 7 + rot) % n).collect();
         let perm: Vec<usize> = if is_perm(&perm) { perm } else { (0..n).map(|i| (i + rot) % n).collect() };
         let mut permuted = Ensemble::from_fn(n, d, Domain::Euclidean, |i, row| {
@@ -105,8 +125,8 @@ proptest! {
         for i in 0..n {
             prop_assert!((b[i] - a[perm[i]]).abs() <= 1e-10 * (1.0 + a[perm[i]].abs()));
         }
-        fr.step(&mut ens, 1).unwrap();
-        fr.step(&mut permuted, 1).unwrap();
+        fr.step(key(1), &mut ens).unwrap();
+        fr.step(key(1), &mut permuted).unwrap();
         let (wa, wb) = (ens.weights().unwrap().as_slice(), permuted.weights().unwrap().as_slice());
         for i in 0..n {
             prop_assert!((wb[i] - wa[perm[i]]).abs() <= 1e-12 + 1e-10 * wa[perm[i]]);
@@ -126,15 +146,12 @@ fn is_perm(p: &[usize]) -> bool {
 fn thread_count_invariance() {
     for kern in Kernelisation::ALL {
         let run = |par: Parallelism| {
-            let mut fr = flow(2, kern, KernelShape::Bump, 0.5, 0.4).with_parallelism(par);
+            let mut params = flow_params(2, kern, KernelShape::Bump, 0.5, 0.4);
             if kern.uses_kernel() {
-                fr = fr
-                    .with_resampling(0.5, 3)
-                    .unwrap()
-                    .with_transport(9)
-                    .unwrap();
+                params = params.with_resampling(0.5).unwrap().with_transport();
             }
-            let mut ckpt = Checkpoint::start(&fr, sample(700, 2, 11));
+            let mut fr = build(2, params).with_parallelism(par);
+            let mut ckpt = Checkpoint::start(&fr, sample(700, 2, 11), 3).unwrap();
             Runner::new(12).run(&mut fr, &mut ckpt).unwrap();
             let s = ckpt.state;
             let mut bits: Vec<u64> = s.as_slice().iter().map(|v| v.to_bits()).collect();
@@ -160,16 +177,17 @@ fn density_ratio_exponentiated_step_is_the_exact_discrete_flow() {
     let f = LinearPotential::new(c.clone()).unwrap();
     let mut fr = FisherRao::new(
         f,
-        GaussianReference::standard(2).unwrap(),
-        sigma,
-        h,
-        Kernelisation::DensityRatio,
-        Kernel::gaussian(1.0, 2).unwrap(),
+        FisherRaoParams::new(GaussianReference::standard(2).unwrap(), sigma, h)
+            .unwrap()
+            .with_kernelisation(
+                Kernelisation::DensityRatio,
+                Kernel::gaussian(1.0, 2).unwrap(),
+            ),
     )
     .unwrap();
     let mut ens = sample(500, 2, 3);
     for s in 0..k {
-        fr.step(&mut ens, s).unwrap();
+        fr.step(key(s), &mut ens).unwrap();
     }
     let sk = 1.0 - (1.0 - h * sigma).powi(k as i32);
     let logw: Vec<f64> = ens
@@ -192,21 +210,25 @@ fn density_ratio_exponentiated_step_is_the_exact_discrete_flow() {
 #[test]
 fn checkpoint_resume_is_bit_identical() {
     let mk = || {
-        flow(
+        build(
             1,
-            Kernelisation::SmoothedKl,
-            KernelShape::Gaussian,
-            0.4,
-            0.3,
+            flow_params(
+                1,
+                Kernelisation::SmoothedKl,
+                KernelShape::Gaussian,
+                0.4,
+                0.3,
+            )
+            .with_resampling(0.7)
+            .unwrap(),
         )
-        .with_resampling(0.7, 1)
-        .unwrap()
     };
     let mut fr = mk();
-    let mut whole = Checkpoint::start(&fr, sample(300, 1, 2));
-    Runner::new(20).run(&mut fr, &mut whole).unwrap();
+    let mut whole = Checkpoint::start(&fr, sample(300, 1, 2), 1).unwrap();
+    let summary = Runner::new(20).run(&mut fr, &mut whole).unwrap();
+    assert!(summary.last_info.is_some());
     let mut fr = mk();
-    let mut part = Checkpoint::start(&fr, sample(300, 1, 2));
+    let mut part = Checkpoint::start(&fr, sample(300, 1, 2), 1).unwrap();
     Runner::new(8).run(&mut fr, &mut part).unwrap();
     let json = part.to_json().unwrap();
     let mut part = Checkpoint::<Ensemble>::from_json(&json).unwrap();
@@ -217,7 +239,7 @@ fn checkpoint_resume_is_bit_identical() {
 
 #[test]
 fn euler_positivity_violation_is_a_typed_error() {
-    let mut fr = flow(
+    let params = flow_params(
         1,
         Kernelisation::EvolvingMeasure,
         KernelShape::Gaussian,
@@ -225,8 +247,9 @@ fn euler_positivity_violation_is_a_typed_error() {
         50.0,
     )
     .with_step(WeightStep::Euler);
+    let mut fr = build(1, params.clone());
     let mut ens = sample(200, 1, 4);
-    match fr.step(&mut ens, 0) {
+    match fr.step(key(0), &mut ens) {
         Err(IntegratorError::PositivityLost {
             step: 0,
             h,
@@ -237,17 +260,22 @@ fn euler_positivity_violation_is_a_typed_error() {
         other => panic!("expected PositivityLost, got {other:?}"),
     }
     // Shrinking instead takes a shorter step and keeps every weight positive.
-    let mut fr = fr
-        .with_guard(PositivityGuard::Shrink { safety: 0.5 })
-        .unwrap();
-    let rep = fr.step(&mut ens, 0).unwrap();
+    let mut fr = build(
+        1,
+        params
+            .with_guard(PositivityGuard::Shrink { safety: 0.5 })
+            .unwrap(),
+    );
+    let rep = fr.step(key(0), &mut ens).unwrap();
     assert!(rep.dt < 50.0);
+    // The shrunk step is h' = safety / max a.
+    assert_eq!(rep.dt, 0.5 / rep.max_rate);
     assert!(ens.weights().unwrap().as_slice().iter().all(|w| *w > 0.0));
 }
 
 #[test]
 fn bad_configurations_are_typed_errors() {
-    let fr = flow(
+    let density_ratio = flow_params(
         1,
         Kernelisation::DensityRatio,
         KernelShape::Gaussian,
@@ -255,10 +283,17 @@ fn bad_configurations_are_typed_errors() {
         0.1,
     );
     assert!(matches!(
-        fr.with_resampling(0.5, 1),
+        FisherRao::new(
+            mean_interaction(1),
+            density_ratio.clone().with_resampling(0.5).unwrap()
+        ),
         Err(IntegratorError::IncompatibleState(_))
     ));
-    let fr = flow(
+    assert!(matches!(
+        FisherRao::new(mean_interaction(1), density_ratio.with_transport()),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let params = flow_params(
         1,
         Kernelisation::EvolvingMeasure,
         KernelShape::Gaussian,
@@ -266,32 +301,46 @@ fn bad_configurations_are_typed_errors() {
         0.1,
     );
     assert!(
-        fr.with_guard(PositivityGuard::Shrink { safety: 1.0 })
+        params
+            .clone()
+            .with_guard(PositivityGuard::Shrink { safety: 1.0 })
             .is_err()
     );
+    assert!(params.clone().with_resampling(0.0).is_err());
+    assert!(params.with_resampling(1.5).is_err());
     let f = LinearPotential::new(vec![1.0]).unwrap();
     let k = Kernel::gaussian(0.3, 1).unwrap();
     let r = GaussianReference::standard(1).unwrap();
-    assert!(FisherRao::new(f.clone(), r.clone(), 0.0, 0.1, Kernelisation::Energy, k).is_err());
-    assert!(FisherRao::new(f.clone(), r.clone(), 1.0, -0.1, Kernelisation::Energy, k).is_err());
+    assert!(FisherRaoParams::new(r.clone(), 0.0, 0.1).is_err());
+    assert!(FisherRaoParams::new(r.clone(), 1.0, -0.1).is_err());
     let k2 = Kernel::gaussian(0.3, 2).unwrap();
-    assert!(FisherRao::new(f, r, 1.0, 0.1, Kernelisation::Energy, k2).is_err());
+    let energy = |k: Kernel| {
+        FisherRaoParams::new(r.clone(), 1.0, 0.1)
+            .unwrap()
+            .with_kernelisation(Kernelisation::Energy, k)
+    };
+    assert!(FisherRao::new(f.clone(), energy(k)).is_ok());
+    assert!(FisherRao::new(f.clone(), energy(k2)).is_err());
+    // The default (density-ratio) variant needs no kernel.
+    assert!(FisherRao::new(f, FisherRaoParams::new(r, 1.0, 0.1).unwrap()).is_ok());
     // A wrong-dimension ensemble is refused by check_state.
     let fr = flow(2, Kernelisation::Energy, KernelShape::Bump, 0.3, 0.1);
     assert!(fr.check_state(&sample(10, 1, 1)).is_err());
 }
 
 /// A strongly tilted linear F drives the ESS below the threshold within a few steps.
+fn tilted_params(kern: Kernelisation, h: f64) -> FisherRaoParams {
+    FisherRaoParams::new(GaussianReference::standard(1).unwrap(), 1.0, h)
+        .unwrap()
+        .with_kernelisation(kern, Kernel::gaussian(0.3, 1).unwrap())
+}
+
+fn tilted_with(params: FisherRaoParams) -> FisherRao<LinearPotential> {
+    FisherRao::new(LinearPotential::new(vec![2.5]).unwrap(), params).unwrap()
+}
+
 fn tilted(kern: Kernelisation, h: f64) -> FisherRao<LinearPotential> {
-    FisherRao::new(
-        LinearPotential::new(vec![2.5]).unwrap(),
-        GaussianReference::standard(1).unwrap(),
-        1.0,
-        h,
-        kern,
-        Kernel::gaussian(0.3, 1).unwrap(),
-    )
-    .unwrap()
+    tilted_with(tilted_params(kern, h))
 }
 
 /// Systematic resampling: it fires exactly when ESS < fraction · N, leaves uniform
@@ -306,7 +355,8 @@ fn systematic_resampling_fires_below_the_threshold_and_is_unbiased() {
     // The weights just before the resampling decision: one plain step.
     let mut plain = start.clone();
     let mut fr = tilted(Kernelisation::EvolvingMeasure, 0.5);
-    fr.step(&mut plain, 0).unwrap();
+    let info = fr.step(key(0), &mut plain).unwrap();
+    assert!(!info.resampled);
     let w = plain.weights().unwrap().as_slice().to_vec();
     let ess = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
     assert!(ess < 0.9 * n as f64 && ess > 0.1 * n as f64, "ESS {ess}");
@@ -314,22 +364,32 @@ fn systematic_resampling_fires_below_the_threshold_and_is_unbiased() {
 
     // Above the threshold: no resampling, the same bits as the plain step.
     let mut above = start.clone();
-    let mut fr = tilted(Kernelisation::EvolvingMeasure, 0.5)
-        .with_resampling(0.9 * ess / n as f64, 1)
-        .unwrap();
-    fr.step(&mut above, 0).unwrap();
-    assert_eq!(fr.resamplings(), 0);
+    let mut fr = tilted_with(
+        tilted_params(Kernelisation::EvolvingMeasure, 0.5)
+            .with_resampling(0.9 * ess / n as f64)
+            .unwrap(),
+    );
+    let info = fr.step(StepKey::new(1, 0), &mut above).unwrap();
+    assert!(!info.resampled);
+    assert!(
+        (info.ess - ess).abs() <= 1e-12 * ess,
+        "{} vs {ess}",
+        info.ess
+    );
     assert_eq!(above.as_slice(), plain.as_slice());
 
     let reps = 200;
     let mut means = Vec::with_capacity(reps);
     for seed in 0..reps as u64 {
         let mut ens = start.clone();
-        let mut fr = tilted(Kernelisation::EvolvingMeasure, 0.5)
-            .with_resampling(0.9, seed)
-            .unwrap();
-        fr.step(&mut ens, 0).unwrap();
-        assert_eq!(fr.resamplings(), 1);
+        let mut fr = tilted_with(
+            tilted_params(Kernelisation::EvolvingMeasure, 0.5)
+                .with_resampling(0.9)
+                .unwrap(),
+        );
+        let info = fr.step(StepKey::new(seed, 0), &mut ens).unwrap();
+        assert!(info.resampled);
+        assert_eq!(info.ess, n as f64);
         let u = ens.weights().unwrap().as_slice();
         assert!(u.iter().all(|&v| v == u[0]), "weights not uniform");
         // Copies of each original particle (positions are distinct floats).
@@ -365,11 +425,12 @@ fn wasserstein_fisher_rao_reaches_a_far_target_and_keeps_the_ess() {
     let n = 1000;
     let (h, steps) = (0.05, 120);
     let run = |transport: bool| {
-        let mut fr = tilted(Kernelisation::EvolvingMeasure, h);
+        let mut params = tilted_params(Kernelisation::EvolvingMeasure, h);
         if transport {
-            fr = fr.with_transport(7).unwrap();
+            params = params.with_transport();
         }
-        let mut ckpt = Checkpoint::start(&fr, sample(n, 1, 5));
+        let mut fr = tilted_with(params);
+        let mut ckpt = Checkpoint::start(&fr, sample(n, 1, 5), 7).unwrap();
         Runner::new(steps).run(&mut fr, &mut ckpt).unwrap();
         let w = ckpt.state.weights().unwrap().as_slice().to_vec();
         let ess = 1.0 / w.iter().map(|w| w * w).sum::<f64>();
@@ -377,7 +438,8 @@ fn wasserstein_fisher_rao_reaches_a_far_target_and_keeps_the_ess() {
     };
     let (wfr_mean, wfr_ess) = run(true);
     let (fr_mean, fr_ess) = run(false);
-    // Measured (seed 5): WFR −2.476 with ESS/N 0.42; FR −2.077 with ESS/N 0.031.
+    // Measured (start seed 5, run seed 7): WFR −2.476 with ESS/N 0.42; FR −2.077 with
+    // ESS/N 0.031.
     assert!((wfr_mean + 2.5).abs() < 0.05, "WFR mean {wfr_mean}");
     assert!((fr_mean + 2.5).abs() > 0.3, "FR mean {fr_mean}");
     assert!(wfr_ess > 10.0 * fr_ess, "ESS/N: WFR {wfr_ess}, FR {fr_ess}");

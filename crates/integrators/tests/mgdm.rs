@@ -4,18 +4,18 @@
 //! invariance and typed errors.
 
 use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf};
-use meanfield_integrators::{Coupling, Dynamics, IntegratorError, Mgdm, MgdmParams};
+use meanfield_integrators::{Coupling, Dynamics, IntegratorError, Mgdm, MgdmParams, StepKey};
 use meanfield_linalg::{dense_log_det, row_major};
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use proptest::prelude::*;
 
 fn params(gamma: f64, coupling: Coupling, project: bool) -> MgdmParams {
-    MgdmParams {
-        gamma,
-        coupling,
-        project,
-        track_log_det: true,
-    }
+    MgdmParams::new(gamma)
+        .unwrap()
+        .with_coupling(coupling)
+        .unwrap()
+        .with_projection(project)
+        .with_log_det(true)
 }
 
 /// N paths of length T: N(0, 1) draws, or |N(0, 1)| + 0.05 when `positive`.
@@ -183,8 +183,9 @@ fn run(coupling: Coupling, project: bool, par: Parallelism, steps: u64) -> (Vec<
     let mut ens = Ensemble::new(n, t, paths(n, t, 11, project), Domain::Euclidean).unwrap();
     let mut lds = Vec::new();
     for k in 0..steps {
-        m.step(&mut ens, k).unwrap();
-        lds.push(m.last_report().log_det);
+        let info = m.step(StepKey::new(0, k), &mut ens).unwrap();
+        assert_eq!(info.dt, 10.0);
+        lds.push(info.log_det);
     }
     (ens.as_slice().to_vec(), lds)
 }
@@ -227,13 +228,22 @@ fn bad_input_is_a_typed_error() {
     let map = Acf1::new(4).unwrap();
     let p = params(1.0, Coupling::Groups(2), false);
     assert!(matches!(
-        Mgdm::new(map, vec![1.0, 1.0], MgdmParams { gamma: 0.0, ..p }),
+        MgdmParams::new(0.0),
+        Err(IntegratorError::InvalidParameter { name: "gamma", .. })
+    ));
+    assert!(matches!(
+        MgdmParams::new(f64::NAN),
         Err(IntegratorError::InvalidParameter { name: "gamma", .. })
     ));
     assert!(Mgdm::new(map, vec![0.0, 0.0], p).is_err());
     assert!(Mgdm::new(map, vec![1.0], p).is_err());
     assert!(Mgdm::new(map, vec![f64::NAN, 1.0], p).is_err());
-    assert!(Mgdm::new(map, vec![1.0, 1.0], params(1.0, Coupling::Groups(0), false)).is_err());
+    assert!(matches!(
+        MgdmParams::new(1.0)
+            .unwrap()
+            .with_coupling(Coupling::Groups(0)),
+        Err(IntegratorError::InvalidParameter { .. })
+    ));
     let mut m = Mgdm::new(map, vec![1.0, 1.0], p).unwrap();
     // 3 paths do not split into groups of 2
     let ens3 = Ensemble::new(3, 4, vec![0.5; 12], Domain::Euclidean).unwrap();
@@ -243,7 +253,7 @@ fn bad_input_is_a_typed_error() {
     ));
     let mut ens_t = Ensemble::new(2, 5, vec![0.5; 10], Domain::Euclidean).unwrap();
     assert!(matches!(
-        m.step(&mut ens_t, 0),
+        m.step(StepKey::new(0, 0), &mut ens_t),
         Err(IntegratorError::IncompatibleState(_))
     ));
     assert!(m.step_paths(&mut [0.5; 7], 0).is_err());

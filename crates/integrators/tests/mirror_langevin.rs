@@ -19,7 +19,7 @@ use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::mirror_langevin::{FrozenFirstVariation, FrozenPotential};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Control, Dynamics, IntegratorError, LangevinParams, Mfld,
-    MirrorMfld, ProjectedMfld, Runner,
+    MirrorMfld, ProjectedMfld, Runner, StepKey,
 };
 use meanfield_measures::{
     BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, NoiseStreams, Parallelism,
@@ -61,17 +61,18 @@ fn dirichlet_start(n: usize, d: usize, a: f64, seed: u64) -> Ensemble {
     .unwrap()
 }
 
-fn params(lambda: f64, eta: f64, seed: u64) -> LangevinParams {
-    LangevinParams::new(lambda, eta, seed).unwrap()
+fn params(lambda: f64, eta: f64) -> LangevinParams {
+    LangevinParams::new(lambda, eta).unwrap()
 }
 
-/// Runs `steps` steps and returns the mean acceptance (if reported).
+/// Runs `steps` steps with seed `seed` and returns the mean acceptance (if reported).
 fn run<D: Dynamics<State = Ensemble>>(
     dy: &mut D,
     ens: Ensemble,
     steps: u64,
+    seed: u64,
 ) -> (Ensemble, Option<f64>) {
-    let mut c = Checkpoint::start(dy, ens);
+    let mut c = Checkpoint::start(dy, ens, seed).unwrap();
     let s = Runner::new(steps).run(dy, &mut c).unwrap();
     (c.state, s.mean_acceptance)
 }
@@ -112,15 +113,21 @@ fn uniform_boundary_mass(eps: f64) -> f64 {
 #[test]
 fn identity_mirror_and_unconstrained_projection_are_mfld_bit_for_bit() {
     let f = QuadraticInteraction::new(2.0, vec![1.0, -0.5, 0.25]).unwrap();
-    let p = params(0.3, 0.05, 11);
+    let (p, seed) = (params(0.3, 0.05), 11);
     let start = gaussian_start(700, 3, 4);
-    let (mfld, _) = run(&mut Mfld::new(f.clone(), p), start.clone(), 60);
-    let (mirror, _) = run(
-        &mut MirrorMfld::new(f.clone(), Identity, p),
+    let (mfld, _) = run(
+        &mut Mfld::new(f.clone(), p).unwrap(),
         start.clone(),
         60,
+        seed,
     );
-    let (projected, _) = run(&mut ProjectedMfld::new(f, p), start, 60);
+    let (mirror, _) = run(
+        &mut MirrorMfld::new(f.clone(), Identity, p).unwrap(),
+        start.clone(),
+        60,
+        seed,
+    );
+    let (projected, _) = run(&mut ProjectedMfld::new(f, p).unwrap(), start, 60, seed);
     assert_eq!(bits(&mirror), bits(&mfld));
     assert_eq!(bits(&projected), bits(&mfld));
 }
@@ -166,7 +173,7 @@ fn frozen_first_variation_matches_the_functional() {
 #[test]
 fn thread_count_does_not_change_results() {
     let sm = SimplexMoment::new(vec![0.5, 0.3, 0.2], 0.05).unwrap();
-    let p = params(0.1, 0.02, 9);
+    let (p, seed) = (params(0.1, 0.02), 9);
     let start = dirichlet_start(3_000, 3, 1.0, 3);
     let with = |threads: usize, par: Parallelism| {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -174,14 +181,17 @@ fn thread_count_does_not_change_results() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut paper = MirrorMfld::new(sm.clone(), Entropic, p).with_parallelism(par);
-            let mut adjusted =
-                AdjustedMirrorMfld::new(sm.clone(), Entropic, p).with_parallelism(par);
+            let mut paper = MirrorMfld::new(sm.clone(), Entropic, p)
+                .unwrap()
+                .with_parallelism(par);
+            let mut adjusted = AdjustedMirrorMfld::new(sm.clone(), Entropic, p)
+                .unwrap()
+                .with_parallelism(par);
             let proj_f = SimplexMoment::new(vec![0.5, 0.3, 0.2], 0.0).unwrap();
-            let mut projected = ProjectedMfld::new(proj_f, p).with_parallelism(par);
-            let (a, _) = run(&mut paper, start.clone(), 15);
-            let (b, acc) = run(&mut adjusted, start.clone(), 15);
-            let (c, _) = run(&mut projected, start.clone(), 15);
+            let mut projected = ProjectedMfld::new(proj_f, p).unwrap().with_parallelism(par);
+            let (a, _) = run(&mut paper, start.clone(), 15, seed);
+            let (b, acc) = run(&mut adjusted, start.clone(), 15, seed);
+            let (c, _) = run(&mut projected, start.clone(), 15, seed);
             (bits(&a), bits(&b), acc.map(f64::to_bits), bits(&c))
         })
     };
@@ -195,15 +205,16 @@ fn thread_count_does_not_change_results() {
 #[test]
 fn adjusted_scheme_resumes_bit_for_bit() {
     let sm = SimplexMoment::centroid(3, 0.02).unwrap();
-    let p = params(0.1, 0.05, 5);
+    let (p, seed) = (params(0.1, 0.05), 5);
     let start = dirichlet_start(200, 3, 2.0, 8);
     let (whole, _) = run(
-        &mut AdjustedMirrorMfld::new(sm.clone(), Entropic, p),
+        &mut AdjustedMirrorMfld::new(sm.clone(), Entropic, p).unwrap(),
         start.clone(),
         30,
+        seed,
     );
-    let mut dy = AdjustedMirrorMfld::new(sm, Entropic, p);
-    let mut c = Checkpoint::start(&dy, start);
+    let mut dy = AdjustedMirrorMfld::new(sm, Entropic, p).unwrap();
+    let mut c = Checkpoint::start(&dy, start, seed).unwrap();
     Runner::new(12).run(&mut dy, &mut c).unwrap();
     let mut resumed: Checkpoint<Ensemble> = Checkpoint::from_json(&c.to_json().unwrap()).unwrap();
     Runner::new(30).run(&mut dy, &mut resumed).unwrap();
@@ -213,7 +224,7 @@ fn adjusted_scheme_resumes_bit_for_bit() {
 #[test]
 fn incompatible_states_are_typed_errors() {
     let sm = SimplexMoment::centroid(3, 0.0).unwrap();
-    let p = params(0.1, 0.01, 0);
+    let p = params(0.1, 0.01);
     fn incompatible<T: std::fmt::Debug>(r: Result<T, IntegratorError>) {
         assert!(
             matches!(r, Err(IntegratorError::IncompatibleState(_))),
@@ -222,14 +233,27 @@ fn incompatible_states_are_typed_errors() {
     }
     // A particle on a face: the entropic map is infinite there.
     let face = Ensemble::new(2, 3, vec![0.2, 0.3, 0.5, 0.0, 0.5, 0.5], Domain::Simplex).unwrap();
-    incompatible(MirrorMfld::new(sm.clone(), Entropic, p).check_state(&face));
-    incompatible(AdjustedMirrorMfld::new(sm.clone(), Entropic, p).check_state(&face));
+    incompatible(
+        MirrorMfld::new(sm.clone(), Entropic, p)
+            .unwrap()
+            .check_state(&face),
+    );
+    incompatible(
+        AdjustedMirrorMfld::new(sm.clone(), Entropic, p)
+            .unwrap()
+            .check_state(&face),
+    );
+    incompatible(Checkpoint::start(
+        &MirrorMfld::new(sm.clone(), Entropic, p).unwrap(),
+        face.clone(),
+        0,
+    ));
     // The map's domain differs from the ensemble's.
     let flat = gaussian_start(4, 3, 0);
-    let mut paper = MirrorMfld::new(sm.clone(), Entropic, p);
+    let mut paper = MirrorMfld::new(sm.clone(), Entropic, p).unwrap();
     incompatible(paper.check_state(&flat));
     let mut flat_mut = flat.clone();
-    incompatible(paper.step(&mut flat_mut, 0));
+    incompatible(paper.step(StepKey::new(0, 0), &mut flat_mut));
     let boxed = LogBarrier::new(BoxBounds::uniform(3, 0.0, 2.0).unwrap());
     let other_box = Ensemble::new(
         1,
@@ -239,18 +263,46 @@ fn incompatible_states_are_typed_errors() {
     )
     .unwrap();
     let q3 = QuadraticInteraction::new(1.0, vec![0.0; 3]).unwrap();
-    incompatible(MirrorMfld::new(q3.clone(), boxed, p).check_state(&other_box));
+    incompatible(
+        MirrorMfld::new(q3.clone(), boxed.clone(), p)
+            .unwrap()
+            .check_state(&other_box),
+    );
+    // A map whose box has another dimension than the functional.
+    incompatible(
+        MirrorMfld::new(
+            QuadraticInteraction::new(1.0, vec![0.0; 2]).unwrap(),
+            boxed,
+            p,
+        )
+        .map(|_| ()),
+    );
     // Dimension mismatch with the functional.
     let simplex4 = dirichlet_start(3, 4, 1.0, 0);
-    incompatible(AdjustedMirrorMfld::new(sm.clone(), Entropic, p).check_state(&simplex4));
-    incompatible(ProjectedMfld::new(sm.clone(), p).check_state(&simplex4));
+    incompatible(
+        AdjustedMirrorMfld::new(sm.clone(), Entropic, p)
+            .unwrap()
+            .check_state(&simplex4),
+    );
+    incompatible(
+        ProjectedMfld::new(sm.clone(), p)
+            .unwrap()
+            .check_state(&simplex4),
+    );
     // Projected MFLD accepts closed-domain points, including faces.
-    assert!(ProjectedMfld::new(sm, p).check_state(&face).is_ok());
+    assert!(
+        ProjectedMfld::new(sm, p)
+            .unwrap()
+            .check_state(&face)
+            .is_ok()
+    );
     // The barrier functional on a projected face point is an energy error, not a panic.
     let barrier = SimplexMoment::centroid(3, 0.5).unwrap();
     let mut face_mut = face.clone();
     assert!(matches!(
-        ProjectedMfld::new(barrier, p).step(&mut face_mut, 0),
+        ProjectedMfld::new(barrier, p)
+            .unwrap()
+            .step(StepKey::new(0, 0), &mut face_mut),
         Err(IntegratorError::Energy { step: 0, .. })
     ));
 }
@@ -362,16 +414,16 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let f = SimplexMoment::new(q[..d].to_vec(), beta).unwrap();
-        let p = params(lambda, eta, seed);
-        let mut paper = MirrorMfld::new(f.clone(), Entropic, p);
-        let mut adjusted = AdjustedMirrorMfld::new(f, Entropic, p);
+        let p = params(lambda, eta);
+        let mut paper = MirrorMfld::new(f.clone(), Entropic, p).unwrap();
+        let mut adjusted = AdjustedMirrorMfld::new(f, Entropic, p).unwrap();
         prop_assert!(paper.check_state(&ens).is_ok());
         let (mut a, mut b) = (ens.clone(), ens);
         for k in 0..steps {
-            paper.step(&mut a, k).unwrap();
+            paper.step(StepKey::new(seed, k), &mut a).unwrap();
             assert_open_simplex(&a)?;
             prop_assert!(paper.check_state(&a).is_ok());
-            let r = adjusted.step(&mut b, k).unwrap();
+            let r = adjusted.step(StepKey::new(seed, k), &mut b).unwrap();
             assert_open_simplex(&b)?;
             let acc = r.acceptance.unwrap();
             prop_assert!((0.0..=1.0).contains(&acc));
@@ -391,16 +443,16 @@ proptest! {
         seed in any::<u64>(),
     ) {
         let f = QuadraticInteraction::new(kappa, b[..d].to_vec()).unwrap();
-        let p = params(lambda, eta, seed);
+        let p = params(lambda, eta);
         let map = LogBarrier::new(bounds.clone());
-        let mut paper = MirrorMfld::new(f.clone(), map.clone(), p);
-        let mut adjusted = AdjustedMirrorMfld::new(f, map, p);
+        let mut paper = MirrorMfld::new(f.clone(), map.clone(), p).unwrap();
+        let mut adjusted = AdjustedMirrorMfld::new(f, map, p).unwrap();
         prop_assert!(paper.check_state(&ens).is_ok());
         let (mut x, mut y) = (ens.clone(), ens);
         for k in 0..steps {
-            paper.step(&mut x, k).unwrap();
+            paper.step(StepKey::new(seed, k), &mut x).unwrap();
             assert_open_box(&x, &bounds)?;
-            adjusted.step(&mut y, k).unwrap();
+            adjusted.step(StepKey::new(seed, k), &mut y).unwrap();
             assert_open_box(&y, &bounds)?;
         }
     }
@@ -417,19 +469,21 @@ proptest! {
         steps in 1u64..8,
         seed in any::<u64>(),
     ) {
-        let p = params(lambda, eta, seed);
-        let mut on_simplex = ProjectedMfld::new(SimplexMoment::new(q[..d].to_vec(), 0.0).unwrap(), p);
-        let mut on_box = ProjectedMfld::new(QuadraticInteraction::new(1.0, q[..bd].to_vec()).unwrap(), p);
+        let p = params(lambda, eta);
+        let mut on_simplex =
+            ProjectedMfld::new(SimplexMoment::new(q[..d].to_vec(), 0.0).unwrap(), p).unwrap();
+        let box_f = QuadraticInteraction::new(1.0, q[..bd].to_vec()).unwrap();
+        let mut on_box = ProjectedMfld::new(box_f, p).unwrap();
         let (mut x, mut y) = (ens, boxed);
         for k in 0..steps {
-            on_simplex.step(&mut x, k).unwrap();
+            on_simplex.step(StepKey::new(seed, k), &mut x).unwrap();
             for row in x.rows() {
                 prop_assert!(row.iter().all(|v| *v >= 0.0), "{row:?}");
                 let s: f64 = row.iter().sum();
                 prop_assert!((s - 1.0).abs() <= 1e-12, "sum {s}");
             }
             prop_assert!(on_simplex.check_state(&x).is_ok());
-            on_box.step(&mut y, k).unwrap();
+            on_box.step(StepKey::new(seed, k), &mut y).unwrap();
             for row in y.rows() {
                 for (k, v) in row.iter().enumerate() {
                     prop_assert!(*v >= bounds.lower()[k] && *v <= bounds.upper()[k]);
@@ -452,24 +506,29 @@ fn paper_scheme_piles_up_on_the_boundary_and_the_adjusted_scheme_does_not() {
     let (n, eta, lambda, eps) = (1_000, 3e-3, 0.1, 1e-3);
     let steps = (50.0 / eta) as u64;
     let f = SimplexMoment::centroid(3, 0.0).unwrap();
-    let p = params(lambda, eta, 2024);
+    let (p, seed) = (params(lambda, eta), 2024);
     let start = dirichlet_start(n, 3, 1.0, 7);
     let exact = uniform_boundary_mass(eps);
 
-    let mut paper = MirrorMfld::new(f.clone(), Entropic, p).with_parallelism(Parallelism::Rayon);
-    let (paper_end, _) = run(&mut paper, start.clone(), steps);
+    let mut paper = MirrorMfld::new(f.clone(), Entropic, p)
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon);
+    let (paper_end, _) = run(&mut paper, start.clone(), steps, seed);
     let paper_mass = boundary_mass(&paper_end, eps).unwrap();
 
     // Time-averaged boundary mass of the adjusted scheme over t ∈ [25, 50] (snapshots
     // 0.3 apart in time: a particle crosses the ε-layer in a few steps, so they are
     // nearly independent; the tolerance still counts only half of them).
-    let mut adjusted = AdjustedMirrorMfld::new(f, Entropic, p).with_parallelism(Parallelism::Rayon);
-    let mut c = Checkpoint::start(&adjusted, start);
+    let mut adjusted = AdjustedMirrorMfld::new(f, Entropic, p)
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon);
+    let mut c = Checkpoint::start(&adjusted, start, seed).unwrap();
     let mut masses = vec![];
-    let summary = Runner::new(steps)
-        .observe(100, |k, _, e: &Ensemble| {
-            if k >= steps / 2 {
-                masses.push(boundary_mass(e, eps).map_err(|e| e.to_string())?);
+    let summary = adjusted
+        .runner(steps)
+        .observe(100, |o| {
+            if o.step >= steps / 2 {
+                masses.push(boundary_mass(o.state, eps)?);
             }
             Ok(Control::Continue)
         })
@@ -505,14 +564,16 @@ fn paper_scheme_piles_up_on_the_boundary_and_the_adjusted_scheme_does_not() {
 fn adjusted_scheme_converges_to_the_uniform_law() {
     let (n, eta, lambda, eps) = (2_000, 0.03, 0.1, 1e-3);
     let f = SimplexMoment::centroid(3, 0.0).unwrap();
-    let mut dy = AdjustedMirrorMfld::new(f, Entropic, params(lambda, eta, 77))
+    let mut dy = AdjustedMirrorMfld::new(f, Entropic, params(lambda, eta))
+        .unwrap()
         .with_parallelism(Parallelism::Rayon);
-    let mut c = Checkpoint::start(&dy, dirichlet_start(n, 3, 4.0, 12));
+    let mut c = Checkpoint::start(&dy, dirichlet_start(n, 3, 4.0, 12), 77).unwrap();
     let mut masses = vec![];
-    let summary = Runner::new(800)
-        .observe(20, |k, _, e: &Ensemble| {
-            if k >= 400 {
-                masses.push(boundary_mass(e, eps).map_err(|e| e.to_string())?);
+    let summary = dy
+        .runner(800)
+        .observe(20, |o| {
+            if o.step >= 400 {
+                masses.push(boundary_mass(o.state, eps)?);
             }
             Ok(Control::Continue)
         })
@@ -555,9 +616,10 @@ fn adjusted_scheme_samples_the_dirichlet_barrier_target() {
     let (n, eta, lambda, beta) = (2_000, 0.03, 0.1, 0.1);
     let a = 1.0 + beta / lambda;
     let f = SimplexMoment::centroid(3, beta).unwrap();
-    let mut dy = AdjustedMirrorMfld::new(f, Entropic, params(lambda, eta, 31))
+    let mut dy = AdjustedMirrorMfld::new(f, Entropic, params(lambda, eta))
+        .unwrap()
         .with_parallelism(Parallelism::Rayon);
-    let (end, acc) = run(&mut dy, dirichlet_start(n, 3, 1.0, 13), 600);
+    let (end, acc) = run(&mut dy, dirichlet_start(n, 3, 1.0, 13), 600, 31);
     let x1 = marginal(&end, 0).unwrap();
     let (mean, var, se_mean, se_var) = moments(&x1);
     let exact_var = a * (2.0 * a) / ((3.0 * a).powi(2) * (3.0 * a + 1.0));
@@ -588,14 +650,15 @@ fn adjusted_identity_scheme_removes_the_step_size_bias_on_the_gaussian_oracle() 
     let (n, d, eta, lambda, kappa) = (4_000, 2, 0.3, 0.5, 1.0);
     let b = vec![1.0, -1.0];
     let f = QuadraticInteraction::new(kappa, b.clone()).unwrap();
-    let p = params(lambda, eta, 3);
+    let (p, seed) = (params(lambda, eta), 3);
     let start = gaussian_start(n, d, 21);
     let (mala, acc) = run(
-        &mut AdjustedMirrorMfld::new(f.clone(), Identity, p),
+        &mut AdjustedMirrorMfld::new(f.clone(), Identity, p).unwrap(),
         start.clone(),
         300,
+        seed,
     );
-    let (euler, _) = run(&mut Mfld::new(f, p), start, 300);
+    let (euler, _) = run(&mut Mfld::new(f, p).unwrap(), start, 300, seed);
     let pooled = |e: &Ensemble, k: usize| -> Vec<f64> {
         let target = kappa * b[k] / (1.0 + kappa);
         e.rows().map(|x| x[k] - target).collect()

@@ -5,11 +5,11 @@
 //! on the thread count; bad input is a typed error.
 
 use meanfield_energy::{HierarchicalGaussian, LatentModel};
-use meanfield_integrators::particle_em::PARTICLE_EM_NOISE;
 use meanfield_integrators::{
     Checkpoint, Dynamics, IntegratorError, LatentState, Mpd, MpdNoise, MpdParams, Pgd, PgdParams,
     Runner,
 };
+use meanfield_measures::streams::PARTICLE_EM_NOISE;
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use proptest::prelude::*;
 
@@ -22,6 +22,36 @@ fn toy(m: usize, seed: u64) -> HierarchicalGaussian {
 
 fn zeros(n: usize, d: usize) -> Ensemble {
     Ensemble::new(n, d, vec![0.0; n * d], Domain::Euclidean).unwrap()
+}
+
+/// MPD parameters in the order (h_θ, h_x, η_θ, η_x, γ_θ, γ_x).
+fn mpd_params(
+    h_theta: f64,
+    h_x: f64,
+    eta_theta: f64,
+    eta_x: f64,
+    gamma_theta: f64,
+    gamma_x: f64,
+) -> MpdParams {
+    MpdParams::new(h_theta, h_x)
+        .unwrap()
+        .with_theta_momentum(eta_theta, gamma_theta)
+        .unwrap()
+        .with_particle_momentum(eta_x, gamma_x)
+        .unwrap()
+}
+
+/// A run of `dy` with seed `seed` from θ₀ = `theta` and the given particles (the
+/// family's other start variables, e.g. MPD's momenta, from `init_state`).
+fn start_at<D: Dynamics<State = LatentState>>(
+    dy: &D,
+    theta: f64,
+    particles: Ensemble,
+    seed: u64,
+) -> Checkpoint<LatentState> {
+    let mut s = dy.init_state(particles, seed).unwrap();
+    s.theta = vec![theta];
+    Checkpoint::from_state(dy, s, seed).unwrap()
 }
 
 /// Standardised residuals r = (X_ij − (y_j + θ)/2)/√(1/2): their mean and variance.
@@ -77,9 +107,12 @@ fn pgd_particle_law_converges_to_the_exact_posterior() {
     let model = toy(4, 1);
     let mle = model.mle();
     let h = 5e-3;
-    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h, 11).unwrap())
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h).unwrap())
+        .unwrap()
         .with_parallelism(Parallelism::Rayon);
-    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4000, 4)));
+    // θ₀ = 0 is the model's initial_theta.
+    let mut ck = Checkpoint::start(&pgd, zeros(4000, 4), 11).unwrap();
+    assert_eq!(ck.state.theta, vec![0.0]);
     Runner::new(1600).run(&mut pgd, &mut ck).unwrap();
     let (mean, var, n) = standardised_moments(&model, &ck.state);
     // Euler's stationary variance on curvature a = 2 is (1/a)/(1 − h a/2): bias h.
@@ -103,12 +136,11 @@ fn mpd_particle_law_converges_to_the_exact_posterior() {
     // coupled (θ, x) system has relaxed to ~1e-3 by time 10: particles mildly
     // under-damped on curvature a = 2 (G = 1.5 < √(4aη) ≈ 2.8), θ with G_θ = 2.
     let (h, gamma) = (5e-3, 1.5);
-    let params = MpdParams::new(h, h, 4.0, 1.0, 0.5, gamma, 12).unwrap();
+    let params = mpd_params(h, h, 4.0, 1.0, 0.5, gamma);
     let mut mpd = Mpd::new(model.clone(), params)
         .unwrap()
         .with_parallelism(Parallelism::Rayon);
-    let start = mpd.initial_state(vec![0.0], zeros(4000, 4)).unwrap();
-    let mut ck = Checkpoint::start(&mpd, start);
+    let mut ck = start_at(&mpd, 0.0, zeros(4000, 4), 12);
     Runner::new(2000).run(&mut mpd, &mut ck).unwrap();
     let (mean, var, n) = standardised_moments(&model, &ck.state);
     let (sd_mean, sd_var) = (1.0 / (n as f64).sqrt(), (2.0 / n as f64).sqrt());
@@ -137,18 +169,17 @@ fn mpd_particle_law_converges_to_the_exact_posterior() {
 fn theta_reaches_the_mle_on_the_toy_model() {
     let model = toy(100, 3);
     let mle = model.mle();
-    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-4, 1e-2, 5).unwrap());
-    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(100, 100)));
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-4, 1e-2).unwrap()).unwrap();
+    let mut ck = start_at(&pgd, 0.0, zeros(100, 100), 5);
     Runner::new(2000).run(&mut pgd, &mut ck).unwrap();
     assert!(
         (ck.state.theta[0] - mle).abs() < 0.1,
         "PGD θ {}",
         ck.state.theta[0]
     );
-    let params = MpdParams::new(1e-4, 1e-2, 2000.0, 2000.0, 0.1, 0.1, 5).unwrap();
+    let params = mpd_params(1e-4, 1e-2, 2000.0, 2000.0, 0.1, 0.1);
     let mut mpd = Mpd::new(model, params).unwrap();
-    let start = mpd.initial_state(vec![0.0], zeros(100, 100)).unwrap();
-    let mut ck = Checkpoint::start(&mpd, start);
+    let mut ck = start_at(&mpd, 0.0, zeros(100, 100), 5);
     Runner::new(2000).run(&mut mpd, &mut ck).unwrap();
     assert!(
         (ck.state.theta[0] - mle).abs() < 0.1,
@@ -198,10 +229,9 @@ fn mpd_tends_to_pgd_as_damping_grows() {
     let (h, seed, steps) = (1e-2, 9, 50);
     let (theta_ref, x_ref) = sequential_pgd(&model, h, seed, 0.5, 20, steps);
     let gap = |gamma: f64| {
-        let params = MpdParams::new(gamma * h, gamma * h, 1.0, 1.0, gamma, gamma, seed).unwrap();
+        let params = mpd_params(gamma * h, gamma * h, 1.0, 1.0, gamma, gamma);
         let mut mpd = Mpd::new(model.clone(), params).unwrap();
-        let start = mpd.initial_state(vec![0.5], zeros(20, 5)).unwrap();
-        let mut c = Checkpoint::start(&mpd, start);
+        let mut c = start_at(&mpd, 0.5, zeros(20, 5), seed);
         Runner::new(steps).run(&mut mpd, &mut c).unwrap();
         let dx = c
             .state
@@ -220,18 +250,23 @@ fn mpd_tends_to_pgd_as_damping_grows() {
         "gaps {g2}, {g4}, {g6} at γ = 1e2, 1e4, 1e6"
     );
     // Standard PGD (particles moved with the old θ) differs from this order by O(h) only.
-    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h, seed).unwrap());
-    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.5], zeros(20, 5)));
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(h, h).unwrap()).unwrap();
+    let mut ck = start_at(&pgd, 0.5, zeros(20, 5), seed);
     Runner::new(steps).run(&mut pgd, &mut ck).unwrap();
     assert!((ck.state.theta[0] - theta_ref).abs() < 10.0 * h);
 }
 
-fn run_split<D: Dynamics<State = LatentState>>(mut make: impl FnMut() -> D, start: LatentState) {
+fn run_split<D: Dynamics<State = LatentState>>(
+    mut make: impl FnMut() -> D,
+    theta: f64,
+    particles: Ensemble,
+    seed: u64,
+) {
     let mut d = make();
-    let mut whole = Checkpoint::start(&d, start.clone());
+    let mut whole = start_at(&d, theta, particles.clone(), seed);
     Runner::new(30).run(&mut d, &mut whole).unwrap();
     let mut d1 = make();
-    let mut part = Checkpoint::start(&d1, start);
+    let mut part = start_at(&d1, theta, particles, seed);
     Runner::new(13).run(&mut d1, &mut part).unwrap();
     let json = part.to_json().unwrap();
     let mut resumed: Checkpoint<LatentState> = Checkpoint::from_json(&json).unwrap();
@@ -244,29 +279,34 @@ fn run_split<D: Dynamics<State = LatentState>>(mut make: impl FnMut() -> D, star
 fn checkpoints_resume_bit_identically() {
     let model = toy(6, 5);
     run_split(
-        || Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()),
-        LatentState::new(vec![1.0], zeros(10, 6)),
+        || Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2).unwrap()).unwrap(),
+        1.0,
+        zeros(10, 6),
+        3,
     );
-    let params = MpdParams::new(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7, 3).unwrap();
-    let mpd = Mpd::new(model.clone(), params).unwrap();
-    let start = mpd.initial_state(vec![1.0], zeros(10, 6)).unwrap();
-    run_split(|| Mpd::new(model.clone(), params).unwrap(), start);
+    let params = mpd_params(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7);
+    run_split(
+        || Mpd::new(model.clone(), params).unwrap(),
+        1.0,
+        zeros(10, 6),
+        3,
+    );
 }
 
 #[test]
 fn results_do_not_depend_on_the_thread_count() {
     let model = toy(8, 6);
-    let params = MpdParams::new(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7, 3).unwrap();
+    let params = mpd_params(1e-2, 1e-2, 2.0, 3.0, 0.5, 0.7);
     let run = |par: Parallelism| {
-        let mut pgd =
-            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(par);
-        let mut a = Checkpoint::start(&pgd, LatentState::new(vec![1.0], zeros(300, 8)));
+        let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2).unwrap())
+            .unwrap()
+            .with_parallelism(par);
+        let mut a = start_at(&pgd, 1.0, zeros(300, 8), 3);
         Runner::new(20).run(&mut pgd, &mut a).unwrap();
         let mut mpd = Mpd::new(model.clone(), params)
             .unwrap()
             .with_parallelism(par);
-        let start = mpd.initial_state(vec![1.0], zeros(300, 8)).unwrap();
-        let mut b = Checkpoint::start(&mpd, start);
+        let mut b = start_at(&mpd, 1.0, zeros(300, 8), 3);
         Runner::new(20).run(&mut mpd, &mut b).unwrap();
         (a, b)
     };
@@ -282,39 +322,63 @@ fn results_do_not_depend_on_the_thread_count() {
 #[test]
 fn bad_input_is_a_typed_error() {
     assert!(matches!(
-        PgdParams::new(0.0, 1e-2, 1),
+        PgdParams::new(0.0, 1e-2),
         Err(IntegratorError::InvalidParameter {
             name: "h_theta",
             ..
         })
     ));
     assert!(matches!(
-        MpdParams::new(1e-2, 1e-2, 1.0, f64::NAN, 1.0, 1.0, 1),
+        MpdParams::new(1e-2, 1e-2)
+            .unwrap()
+            .with_particle_momentum(f64::NAN, 1.0),
         Err(IntegratorError::InvalidParameter { name: "eta_x", .. })
     ));
     let model = toy(3, 7);
-    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 1).unwrap());
-    // Wrong latent dimension.
-    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4, 2)));
+    let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2).unwrap()).unwrap();
+    // Wrong latent dimension: refused where the run starts, and by the runner.
+    assert!(matches!(
+        Checkpoint::start(&pgd, zeros(4, 2), 1),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let mut ck = Checkpoint {
+        fingerprint: pgd.fingerprint(),
+        seed: 1,
+        step: 0,
+        time: 0.0,
+        state: LatentState::new(vec![0.0], zeros(4, 2)),
+    };
     assert!(matches!(
         Runner::new(3).run(&mut pgd, &mut ck),
         Err(IntegratorError::IncompatibleState(_))
     ));
-    // MPD without momenta.
-    let mut mpd = Mpd::new(
-        model,
-        MpdParams::new(1e-2, 1e-2, 1.0, 1.0, 1.0, 1.0, 1).unwrap(),
-    )
-    .unwrap();
-    let mut ck = Checkpoint::start(&mpd, LatentState::new(vec![0.0], zeros(4, 3)));
+    // MPD without momenta (a hand-built PGD state): the error points at init_state.
+    let mut mpd = Mpd::new(model, MpdParams::new(1e-2, 1e-2).unwrap()).unwrap();
+    let err =
+        Checkpoint::from_state(&mpd, LatentState::new(vec![0.0], zeros(4, 3)), 1).unwrap_err();
+    assert!(
+        matches!(err, IntegratorError::IncompatibleState(_))
+            && err.to_string().contains("init_state"),
+        "{err}"
+    );
+    let mut ck = Checkpoint {
+        fingerprint: mpd.fingerprint(),
+        seed: 1,
+        step: 0,
+        time: 0.0,
+        state: LatentState::new(vec![0.0], zeros(4, 3)),
+    };
     let err = Runner::new(3).run(&mut mpd, &mut ck).unwrap_err();
-    assert!(err.to_string().contains("initial_state"), "{err}");
+    assert!(err.to_string().contains("init_state"), "{err}");
     // A step that blows up is a divergence naming the step.
     let big = HierarchicalGaussian::new(vec![1.0; 3]).unwrap();
-    let mut pgd = Pgd::new(big, PgdParams::new(1e-2, 5.0, 1).unwrap());
-    let mut ck = Checkpoint::start(&pgd, LatentState::new(vec![0.0], zeros(4, 3)));
+    let mut pgd = Pgd::new(big, PgdParams::new(1e-2, 5.0).unwrap()).unwrap();
+    let mut ck = Checkpoint::start(&pgd, zeros(4, 3), 1).unwrap();
     let err = Runner::new(2000).run(&mut pgd, &mut ck).unwrap_err();
-    assert!(matches!(err, IntegratorError::Diverged { .. }), "{err}");
+    assert!(
+        matches!(err, IntegratorError::Diverged { step, .. } if step == ck.step + 1),
+        "{err}"
+    );
 }
 
 proptest! {
@@ -355,16 +419,16 @@ fn batched_logistic_gradients_do_not_depend_on_the_thread_count() {
     let y: Vec<f64> = (0..m).map(|j| ((j % 3) == 0) as u8 as f64).collect();
     let model = meanfield_energy::BayesianLogistic::new(f, y, k, 5.0).unwrap();
     let run = |par: Parallelism| {
-        let mut pgd =
-            Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2, 3).unwrap()).with_parallelism(par);
-        let mut a = Checkpoint::start(&pgd, LatentState::new(vec![0.5], zeros(50, k)));
+        let mut pgd = Pgd::new(model.clone(), PgdParams::new(1e-2, 1e-2).unwrap())
+            .unwrap()
+            .with_parallelism(par);
+        let mut a = start_at(&pgd, 0.5, zeros(50, k), 3);
         Runner::new(15).run(&mut pgd, &mut a).unwrap();
-        let params = MpdParams::new(1e-2, 1e-2, 10.0, 10.0, 0.3, 0.3, 3).unwrap();
+        let params = mpd_params(1e-2, 1e-2, 10.0, 10.0, 0.3, 0.3);
         let mut mpd = Mpd::new(model.clone(), params)
             .unwrap()
             .with_parallelism(par);
-        let start = mpd.initial_state(vec![0.5], zeros(50, k)).unwrap();
-        let mut b = Checkpoint::start(&mpd, start);
+        let mut b = start_at(&mpd, 0.5, zeros(50, k), 3);
         Runner::new(15).run(&mut mpd, &mut b).unwrap();
         (a, b)
     };

@@ -3,7 +3,7 @@
 
 use meanfield_energy::{Functional, QuadraticInteraction};
 use meanfield_integrators::{
-    Checkpoint, Control, IntegratorError, LangevinParams, Mfld, Runner, StopReason,
+    Checkpoint, Control, Dynamics, IntegratorError, LangevinParams, Mfld, Runner, StopReason,
 };
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use proptest::prelude::*;
@@ -16,9 +16,15 @@ fn start(n: usize, d: usize, seed: u64) -> Ensemble {
     .unwrap()
 }
 
-fn mfld(d: usize, seed: u64, par: Parallelism) -> Mfld<QuadraticInteraction> {
-    let f = QuadraticInteraction::new(2.0, (0..d).map(|k| k as f64 - 0.5).collect()).unwrap();
-    Mfld::new(f, LangevinParams::new(0.3, 0.02, seed).unwrap()).with_parallelism(par)
+fn mfld_kappa(d: usize, kappa: f64, par: Parallelism) -> Mfld<QuadraticInteraction> {
+    let f = QuadraticInteraction::new(kappa, (0..d).map(|k| k as f64 - 0.5).collect()).unwrap();
+    Mfld::new(f, LangevinParams::new(0.3, 0.02).unwrap())
+        .unwrap()
+        .with_parallelism(par)
+}
+
+fn mfld(d: usize, par: Parallelism) -> Mfld<QuadraticInteraction> {
+    mfld_kappa(d, 2.0, par)
 }
 
 fn bits(e: &Ensemble) -> Vec<u64> {
@@ -34,16 +40,16 @@ proptest! {
         n in 1usize..300, d in 1usize..4, total in 1u64..60, split in 0u64..60, seed in any::<u64>()
     ) {
         let split = split.min(total);
-        let mut dy = mfld(d, seed, Parallelism::Sequential);
-        let mut whole = Checkpoint::start(&dy, start(n, d, seed));
+        let mut dy = mfld(d, Parallelism::Sequential);
+        let mut whole = Checkpoint::start(&dy, start(n, d, seed), seed).unwrap();
         Runner::new(total).run(&mut dy, &mut whole).unwrap();
 
-        let mut dy2 = mfld(d, seed, Parallelism::Sequential);
-        let mut first = Checkpoint::start(&dy2, start(n, d, seed));
+        let mut dy2 = mfld(d, Parallelism::Sequential);
+        let mut first = Checkpoint::start(&dy2, start(n, d, seed), seed).unwrap();
         Runner::new(split).run(&mut dy2, &mut first).unwrap();
         let json = first.to_json().unwrap();
         let mut resumed: Checkpoint<Ensemble> = Checkpoint::from_json(&json).unwrap();
-        let mut dy3 = mfld(d, seed, Parallelism::Sequential);
+        let mut dy3 = mfld(d, Parallelism::Sequential);
         Runner::new(total).run(&mut dy3, &mut resumed).unwrap();
         prop_assert_eq!(resumed.step, total);
         prop_assert_eq!(bits(&resumed.state), bits(&whole.state));
@@ -60,8 +66,8 @@ fn thread_count_does_not_change_results() {
             .build()
             .unwrap();
         pool.install(|| {
-            let mut dy = mfld(3, 7, par);
-            let mut c = Checkpoint::start(&dy, start(5_000, 3, 7));
+            let mut dy = mfld(3, par);
+            let mut c = Checkpoint::start(&dy, start(5_000, 3, 7), 7).unwrap();
             Runner::new(25).run(&mut dy, &mut c).unwrap();
             bits(&c.state)
         })
@@ -77,8 +83,8 @@ fn thread_count_does_not_change_results() {
 fn divergence_names_the_step() {
     let f = QuadraticInteraction::new(1.0, vec![0.0]).unwrap();
     // |1 − η(1+κ)| = 799 > 1: geometric blow-up, overflow after ~110 steps.
-    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 400.0, 1).unwrap());
-    let mut c = Checkpoint::start(&dy, start(10, 1, 1));
+    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 400.0).unwrap()).unwrap();
+    let mut c = Checkpoint::start(&dy, start(10, 1, 1), 1).unwrap();
     let err = Runner::new(10_000).run(&mut dy, &mut c).unwrap_err();
     match err {
         IntegratorError::Diverged { step, ref reason } => {
@@ -101,29 +107,50 @@ fn bad_parameters_and_states_are_typed_errors() {
         (0.1, f64::INFINITY),
     ] {
         assert!(matches!(
-            LangevinParams::new(lambda, eta, 0),
+            LangevinParams::new(lambda, eta),
             Err(IntegratorError::InvalidParameter { .. })
         ));
     }
-    // Dimension mismatch between functional and ensemble.
-    let mut dy = mfld(2, 0, Parallelism::Sequential);
-    let mut c = Checkpoint::start(&dy, start(4, 3, 0));
+    // A checkpoint whose state was not checked (built by hand, or edited JSON).
+    fn unchecked<D: Dynamics>(dy: &D, state: D::State) -> Checkpoint<D::State> {
+        Checkpoint {
+            fingerprint: dy.fingerprint(),
+            seed: 0,
+            step: 0,
+            time: 0.0,
+            state,
+        }
+    }
+    // Dimension mismatch between functional and ensemble: refused where the run starts
+    // and by the runner.
+    let mut dy = mfld(2, Parallelism::Sequential);
+    assert!(matches!(
+        Checkpoint::start(&dy, start(4, 3, 0), 0),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let mut c = unchecked(&dy, start(4, 3, 0));
     assert!(matches!(
         Runner::new(1).run(&mut dy, &mut c),
         Err(IntegratorError::IncompatibleState(_))
     ));
-    // A checkpoint from different dynamics is refused.
-    let mut other = mfld(3, 1, Parallelism::Sequential);
+    // A checkpoint from different dynamics (another energy) is refused.
+    let mut c = Checkpoint::start(&dy, start(4, 2, 0), 0).unwrap();
+    let mut other = mfld_kappa(2, 2.5, Parallelism::Sequential);
     assert!(matches!(
         Runner::new(1).run(&mut other, &mut c),
         Err(IntegratorError::Checkpoint(_))
     ));
+    assert_eq!(c.step, 0, "a refused checkpoint is not advanced");
     // Constrained ensembles are refused by plain MFLD.
     let simplex = Ensemble::new(1, 3, vec![0.2, 0.3, 0.5], Domain::Simplex).unwrap();
     let f = meanfield_energy::SimplexMoment::centroid(3, 0.0).unwrap();
     assert_eq!(f.dim(), 3);
-    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 0.1, 0).unwrap());
-    let mut c = Checkpoint::start(&dy, simplex);
+    let mut dy = Mfld::new(f, LangevinParams::new(0.1, 0.1).unwrap()).unwrap();
+    assert!(matches!(
+        Checkpoint::start(&dy, simplex.clone(), 0),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let mut c = unchecked(&dy, simplex);
     assert!(matches!(
         Runner::new(1).run(&mut dy, &mut c),
         Err(IntegratorError::IncompatibleState(_))
@@ -135,11 +162,12 @@ fn bad_parameters_and_states_are_typed_errors() {
 #[test]
 fn observers_and_budgets() {
     let mut seen = vec![];
-    let mut dy = mfld(1, 3, Parallelism::Sequential);
-    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
-    let s = Runner::new(23)
-        .observe(5, |k, _, _: &Ensemble| {
-            seen.push(k);
+    let mut dy = mfld(1, Parallelism::Sequential);
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3), 3).unwrap();
+    let s = dy
+        .runner(23)
+        .observe(5, |o| {
+            seen.push(o.step);
             Ok(Control::Continue)
         })
         .run(&mut dy, &mut c)
@@ -147,10 +175,11 @@ fn observers_and_budgets() {
     assert_eq!(s.reason, StopReason::StepsDone);
     assert_eq!(seen, vec![0, 5, 10, 15, 20, 23]);
 
-    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
-    let s = Runner::new(100)
-        .observe(1, |k, _, _: &Ensemble| {
-            Ok(if k == 7 {
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3), 3).unwrap();
+    let s = dy
+        .runner(100)
+        .observe(1, |o| {
+            Ok(if o.step == 7 {
                 Control::Stop
             } else {
                 Control::Continue
@@ -160,17 +189,23 @@ fn observers_and_budgets() {
         .unwrap();
     assert_eq!((s.reason, c.step), (StopReason::ObserverStop, 7));
 
-    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3), 3).unwrap();
     let s = Runner::new(u64::MAX)
         .time_budget(std::time::Duration::from_millis(20))
         .run(&mut dy, &mut c)
         .unwrap();
     assert_eq!(s.reason, StopReason::TimeBudget);
 
-    let mut c = Checkpoint::start(&dy, start(8, 1, 3));
-    let err = Runner::new(10)
-        .observe(2, |_, _, _: &Ensemble| Err("observer broke".to_string()))
+    let mut c = Checkpoint::start(&dy, start(8, 1, 3), 3).unwrap();
+    let err = dy
+        .runner(10)
+        .observe(2, |_| Err("observer broke".into()))
         .run(&mut dy, &mut c)
         .unwrap_err();
-    assert!(matches!(err, IntegratorError::Observer { step: 0, .. }));
+    match err {
+        IntegratorError::Observer { step: 0, source } => {
+            assert_eq!(source.to_string(), "observer broke")
+        }
+        other => panic!("expected an observer error at step 0, got {other:?}"),
+    }
 }

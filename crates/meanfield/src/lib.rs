@@ -44,10 +44,12 @@ pub use meanfield_measures::{Domain, Ensemble, MirrorMap, Weights};
 /// The names most programs need: the contract, the runner, every family with its
 /// parameters and step info, the energy traits and the measures.
 pub mod prelude {
+    pub use meanfield_diagnostics::ReverseKlTrace;
+    pub use meanfield_energy::process::{ArProcess, CirProcess, StandardGaussian};
     pub use meanfield_energy::{
-        EnergyError, FeatureMap, Functional, LatentModel, LinearPotential, MeanInteraction,
-        Objective, PathLaw, QuadraticInteraction, SimplexMoment, TestFunction,
-        latent::HierarchicalGaussian,
+        Acf1, EnergyError, FeatureMap, Fingerprint, Functional, LatentModel, LinearPotential,
+        MeanInteraction, MultiLagAcf, Objective, PathLaw, QuadraticInteraction, SimplexMoment,
+        TestFunction, latent::HierarchicalGaussian,
     };
     pub use meanfield_integrators::{
         AdjustedMirrorMfld, AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams,
@@ -59,7 +61,7 @@ pub mod prelude {
         StoppingRule, WeightStep, run_many,
     };
     pub use meanfield_measures::{
-        BoxBounds, Domain, Ensemble, Entropic, Identity, Kernel, LogBarrier, MirrorMap,
+        BoxBounds, Domain, Ensemble, Entropic, Identity, InitialLaw, Kernel, LogBarrier, MirrorMap,
         NoiseStreams, Parallelism, Weights, replicate_seed, streams,
     };
 }

@@ -307,9 +307,10 @@ struct Workspace {
     consensus: Vec<f64>,
     /// Gathered batch rows (batched runs only).
     batch_x: Vec<f64>,
-    /// Permutation of the current epoch and its index.
+    /// Permutation of the current epoch, and the (seed, epoch) it was drawn for: the
+    /// seed belongs to the run, so one `Cbo` may drive runs of several seeds.
     perm: Vec<usize>,
-    perm_epoch: Option<u64>,
+    perm_key: Option<(u64, u64)>,
 }
 
 /// CBO on an [`Objective`].
@@ -617,7 +618,8 @@ fn eval_energies<O: Objective>(par: Parallelism, f: &O, xs: &[f64], d: usize, ou
 /// Fisher–Yates shuffle driven by the stream of (seed, [`streams::CBO_BATCH`], epoch).
 fn batch_permutation(ws: &mut Workspace, family: NoiseStreams, step: u64, n: usize, b: usize) {
     let epoch = step / (n / b) as u64;
-    if ws.perm_epoch == Some(epoch) && ws.perm.len() == n {
+    let key = (family.seed(), epoch);
+    if ws.perm_key == Some(key) && ws.perm.len() == n {
         return;
     }
     ws.perm.clear();
@@ -627,7 +629,7 @@ fn batch_permutation(ws: &mut Workspace, family: NoiseStreams, step: u64, n: usi
         let j = rng.random_range(0..=i);
         ws.perm.swap(i, j);
     }
-    ws.perm_epoch = Some(epoch);
+    ws.perm_key = Some(key);
 }
 
 /// Stop when the consensus moved less than `tol` (sup norm) for `patience` steps in a row.

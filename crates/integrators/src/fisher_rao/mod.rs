@@ -313,10 +313,10 @@ impl<F: Functional> FisherRao<F> {
         let d = functional.dim();
         let kernelisation = params.kernelisation;
         let kernel = match params.kernel {
+            // The density ratio uses no kernel: a given one is ignored, also by the
+            // fingerprint, so flows with identical paths accept each other's checkpoints.
+            _ if kernelisation == Kernelisation::DensityRatio => Kernel::gaussian(1.0, d.max(1))?,
             Some(k) => k,
-            None if kernelisation == Kernelisation::DensityRatio => {
-                Kernel::gaussian(1.0, d.max(1))?
-            }
             None => {
                 return Err(IntegratorError::IncompatibleState(format!(
                     "the {} variant needs a kernel (FisherRaoParams::with_kernelisation)",
