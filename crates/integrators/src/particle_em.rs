@@ -294,7 +294,9 @@ pub struct PgdParams {
 }
 
 impl PgdParams {
-    /// θ step h_θ and particle step h_x, both finite and > 0.
+    /// θ step h_θ and particle step h_x, both finite and > 0. The θ-gradient
+    /// g(θ) = (1/N) Σ_i ∇_θ E(θ, X^i) carries the model's whole data term (E sums over
+    /// all M observations), so a stable h_θ scales like 1/M.
     pub fn new(h_theta: f64, h_x: f64) -> Result<Self> {
         Ok(Self {
             h_theta: check_positive("h_theta", h_theta)?,
