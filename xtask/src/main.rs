@@ -2,8 +2,8 @@
 //!
 //! `cargo xtask reproduce [NAME...]` runs experiments from the catalogue
 //! (`meanfield_experiments::registry`) and writes, per experiment, `report.json`,
-//! `report.md` and one SVG per plot into `DIR/NAME/`, plus `DIR/index.md` listing every
-//! report in `DIR`. `cargo xtask list` prints the catalogue. `cargo xtask config NAME
+//! `report.md`, `report.html` and one SVG per plot into `DIR/NAME/`, plus `DIR/index.md`
+//! and `DIR/index.html` listing every report in `DIR`. `cargo xtask list` prints the catalogue. `cargo xtask config NAME
 //! [--quick]` prints an experiment's full default configuration as a `--config` file.
 //!
 //! Exit codes: 0 success; 1 an experiment failed with an error (or, with `--check`, a
@@ -11,6 +11,8 @@
 //! name, bad `--config` file, bad option).
 
 mod config;
+mod document;
+mod html;
 mod index;
 mod markdown;
 mod progress;
@@ -41,8 +43,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run experiments and write their reports (report.json, report.md, SVG plots) and
-    /// an index.md linking all reports in the output directory.
+    /// Run experiments and write their reports (report.json, report.md, report.html, SVG
+    /// plots) and an index.md and index.html linking all reports in the output directory.
     ///
     /// Exit status: 0 on success; 1 if an experiment stopped with an error, or (with
     /// --check) if any check failed; 2 for an unknown experiment name or a bad --config file.
@@ -84,8 +86,8 @@ struct ReproduceArgs {
     #[arg(long)]
     quick: bool,
 
-    /// Directory for the reports; each experiment writes DIR/NAME/, and DIR/index.md
-    /// lists every report found in DIR. (default: `<workspace root>/target/reports`)
+    /// Directory for the reports; each experiment writes DIR/NAME/, and DIR/index.md and
+    /// DIR/index.html list every report found in DIR. (default: `<workspace root>/target/reports`)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
@@ -422,7 +424,7 @@ fn run_guarded(exp: &dyn Experiment, ctx: &RunContext<'_>) -> Result<Report, Str
     }
 }
 
-/// Writes `out/name/{report.json, report.md, *.svg}`; returns the Markdown path and
+/// Writes `out/name/{report.json, report.md, report.html, *.svg}`; returns the Markdown path and
 /// rendering warnings. SVG files of plots the report no longer has are removed.
 fn write_outputs(
     out: &Path,
@@ -450,6 +452,9 @@ fn write_outputs(
     let md_path = dir.join("report.md");
     std::fs::write(&md_path, markdown::render_report(report, description))
         .map_err(|e| format!("{}: {e}", md_path.display()))?;
+    let html_path = dir.join("report.html");
+    html::write_atomic(&html_path, &html::render_report(report, description))
+        .map_err(|e| format!("{}: {e}", html_path.display()))?;
     Ok((md_path, warnings))
 }
 
@@ -701,7 +706,13 @@ mod tests {
         let (md, warnings) = write_outputs(&dir, "sample", "Sample.", &report).unwrap();
         assert!(md.is_file());
         assert!(!warnings.is_empty());
-        for f in ["report.json", "convergence.svg", "chaos.svg", "scatter.svg"] {
+        for f in [
+            "report.json",
+            "report.html",
+            "convergence.svg",
+            "chaos.svg",
+            "scatter.svg",
+        ] {
             assert!(dir.join("sample").join(f).is_file(), "{f} missing");
         }
         assert!(!dir.join("sample/stale.svg").exists());

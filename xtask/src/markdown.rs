@@ -1,11 +1,12 @@
-//! Rendering a [`Report`] as `report.md`, and the number formatting shared by the
-//! Markdown, the index, the console summary and the SVG tick labels.
+//! The Markdown backend of the document model ([`crate::document`]): `report.md` and
+//! `index.md`; and the number formatting shared by every page, the console summary and
+//! the SVG tick labels.
 
 use std::fmt::Write as _;
 
-use meanfield_experiments::{Report, Table};
+use meanfield_experiments::Report;
 
-use crate::svg;
+use crate::document::{self, Block, Cell, Inline};
 
 /// Formats a number with about four significant digits: fixed notation for magnitudes
 /// in [1e-3, 1e5), scientific (`1.5e-7`) otherwise; trailing zeros are trimmed.
@@ -65,24 +66,13 @@ pub fn escape_cell(s: &str) -> String {
 }
 
 /// A table cell: text as is (escaped), integers exactly, other numbers via [`fmt_num`].
+#[cfg(test)]
 pub fn fmt_cell(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "—".into(),
-        serde_json::Value::Bool(b) => b.to_string(),
-        serde_json::Value::Number(n) => {
-            if n.is_i64() || n.is_u64() {
-                n.to_string()
-            } else {
-                n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string())
-            }
-        }
-        serde_json::Value::String(s) => escape_cell(s),
-        other => escape_cell(&other.to_string()),
-    }
+    escape_cell(&crate::document::cell_text(v))
 }
 
 /// Writes a Markdown table with the given header and rows (cells already formatted).
-pub fn write_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
+fn write_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     let width = header
         .len()
         .max(rows.iter().map(Vec::len).max().unwrap_or(0))
@@ -103,16 +93,6 @@ pub fn write_table(out: &mut String, header: &[String], rows: &[Vec<String>]) {
     }
 }
 
-fn render_table(out: &mut String, table: &Table) {
-    let header: Vec<String> = table.columns.iter().map(|c| escape_cell(c)).collect();
-    let rows: Vec<Vec<String>> = table
-        .rows
-        .iter()
-        .map(|r| r.iter().map(fmt_cell).collect())
-        .collect();
-    write_table(out, &header, &rows);
-}
-
 /// Escapes text used as image alt text or link text.
 fn escape_link_text(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -121,109 +101,100 @@ fn escape_link_text(s: &str) -> String {
         .replace('\n', " ")
 }
 
+fn render_cell(cell: &Cell) -> String {
+    match &cell.link {
+        Some(link) => escape_cell(&format!(
+            "[{}]({}/report.md)",
+            escape_link_text(&cell.text),
+            link.dir
+        )),
+        None => escape_cell(&cell.text),
+    }
+}
+
+fn render_inlines(out: &mut String, inlines: &[Inline]) {
+    for i in inlines {
+        match i {
+            Inline::Text(t) => out.push_str(t),
+            Inline::Code(t) => {
+                let _ = write!(out, "`{t}`");
+            }
+            Inline::Emph(t) => {
+                let _ = write!(out, "_{t}_");
+            }
+        }
+    }
+}
+
+/// Renders blocks as Markdown: each block ends with a line break, blocks are separated
+/// by a blank line.
+pub fn render_blocks(blocks: &[Block]) -> String {
+    let mut out = String::new();
+    for (k, block) in blocks.iter().enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        match block {
+            Block::Heading { level, text } => {
+                let _ = writeln!(out, "{} {text}", "#".repeat(usize::from(*level).max(1)));
+            }
+            Block::Paragraph(inlines) => {
+                render_inlines(&mut out, inlines);
+                out.push('\n');
+            }
+            Block::Settings {
+                label,
+                items,
+                outcome,
+            } => {
+                let mut parts: Vec<String> =
+                    items.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                if let Some((k, v, _)) = outcome {
+                    parts.push(format!("{k}: {v}"));
+                }
+                let _ = writeln!(out, "**{label}:** {}", parts.join(" · "));
+            }
+            Block::Notes(notes) => {
+                let notes: Vec<&str> = notes.iter().map(|n| n.trim_end()).collect();
+                let _ = writeln!(out, "{}", notes.join("\n\n"));
+            }
+            Block::Table(t) => {
+                let mut header: Vec<String> = t.header.iter().map(|h| escape_cell(h)).collect();
+                if t.status_column {
+                    header.push("Status".into());
+                }
+                let rows: Vec<Vec<String>> = t
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let mut cells: Vec<String> = r.cells.iter().map(render_cell).collect();
+                        if t.status_column {
+                            cells.push(match r.status {
+                                Some(true) => "✅".into(),
+                                Some(false) => "❌".into(),
+                                None => String::new(),
+                            });
+                        }
+                        cells
+                    })
+                    .collect();
+                write_table(&mut out, &header, &rows);
+            }
+            Block::Image { alt, src } => {
+                let _ = writeln!(out, "![{}]({src})", escape_link_text(alt));
+            }
+            Block::Code { lang, text } => {
+                let _ = writeln!(out, "```{lang}\n{text}\n```");
+            }
+        }
+    }
+    out
+}
+
 /// Renders the report as Markdown. `description` is the experiment's one-line
 /// description from the registry (may be empty).
 pub fn render_report(report: &Report, description: &str) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", report.experiment);
-    if !description.is_empty() {
-        let _ = writeln!(out, "{description}\n");
-    }
-    let passed = report.checks.iter().filter(|c| c.passed).count();
-    let _ = writeln!(
-        out,
-        "**Settings:** quick = {} · seed = {} · wall time = {} · checks passed: {}/{}\n",
-        report.quick,
-        report.seed,
-        fmt_seconds(report.wall_seconds),
-        passed,
-        report.checks.len()
-    );
-
-    if !report.notes.is_empty() {
-        let _ = writeln!(out, "## Notes\n");
-        for note in &report.notes {
-            let _ = writeln!(out, "{}\n", note.trim_end());
-        }
-    }
-
-    let _ = writeln!(out, "## Checks\n");
-    if report.checks.is_empty() {
-        let _ = writeln!(out, "_No checks._\n");
-    } else {
-        let header: Vec<String> = ["Check", "Ours", "Reference", "Tolerance", "Status"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let rows: Vec<Vec<String>> = report
-            .checks
-            .iter()
-            .map(|c| {
-                vec![
-                    escape_cell(&c.name),
-                    fmt_num(c.value),
-                    fmt_num(c.reference),
-                    fmt_num(c.tolerance),
-                    if c.passed { "✅".into() } else { "❌".into() },
-                ]
-            })
-            .collect();
-        write_table(&mut out, &header, &rows);
-        out.push('\n');
-    }
-
-    if !report.tables.is_empty() {
-        let _ = writeln!(out, "## Tables\n");
-        for (name, table) in &report.tables {
-            let _ = writeln!(out, "### {name}\n");
-            render_table(&mut out, table);
-            out.push('\n');
-        }
-    }
-
-    if !report.plots.is_empty() {
-        let _ = writeln!(out, "## Plots\n");
-        for plot in &report.plots {
-            let title = if plot.title.is_empty() {
-                &plot.name
-            } else {
-                &plot.title
-            };
-            let _ = writeln!(
-                out,
-                "![{}]({})\n",
-                escape_link_text(title),
-                svg::svg_file_name(plot)
-            );
-        }
-    }
-
-    if !report.images.is_empty() {
-        let _ = writeln!(out, "## Images\n");
-        for grid in &report.images {
-            let _ = writeln!(
-                out,
-                "![{}]({})\n",
-                escape_link_text(&grid.title),
-                svg::image_file_name(grid)
-            );
-        }
-    }
-
-    let _ = writeln!(out, "## Configuration\n");
-    let config =
-        serde_json::to_string_pretty(&report.config).unwrap_or_else(|_| report.config.to_string());
-    let _ = writeln!(out, "```json\n{config}\n```\n");
-
-    if !report.series.is_empty() {
-        let names: Vec<String> = report.series.keys().map(|k| format!("`{k}`")).collect();
-        let _ = writeln!(
-            out,
-            "Series data ({}) are in `report.json`.",
-            names.join(", ")
-        );
-    }
-    out
+    render_blocks(&document::report_blocks(report, description))
 }
 
 #[cfg(test)]

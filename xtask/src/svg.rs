@@ -165,10 +165,25 @@ pub fn render_image_grid(grid: &ImageGrid) -> Result<String, String> {
 
 type Points = Vec<(f64, f64)>;
 
+/// One series as drawn: its name, points, and whether it is an outline.
+struct Line {
+    name: String,
+    points: Points,
+    /// An outline of a scatter plot's domain (a series whose name ends in `edges`, such as
+    /// the `simplex edges` of the ternary plots): drawn as a thin line beneath the
+    /// markers, not as markers that would hide the particles on the faces.
+    outline: bool,
+}
+
+/// Whether a series of a scatter plot is an outline (see [`Line::outline`]).
+fn is_outline(plot: &Plot, series: &str) -> bool {
+    plot.scatter && series.trim_end().ends_with("edges")
+}
+
 /// Renders one plot to an SVG string.
 pub fn render_plot(plot: &Plot, series: &BTreeMap<String, Series>) -> Result<Rendered, String> {
     let mut warnings = Vec::new();
-    let mut lines: Vec<(String, Points)> = Vec::new();
+    let mut lines: Vec<Line> = Vec::new();
     for name in &plot.series {
         let Some(s) = series.get(name) else {
             warnings.push(format!(
@@ -204,17 +219,28 @@ pub fn render_plot(plot: &Plot, series: &BTreeMap<String, Series>) -> Result<Ren
                 }
             ));
         }
-        lines.push((name.clone(), points));
+        lines.push(Line {
+            name: name.clone(),
+            outline: is_outline(plot, name),
+            points,
+        });
     }
+    // Outlines first, so that the markers are drawn over them.
+    lines.sort_by_key(|l| !l.outline);
 
-    let x_range = axis_range(
-        lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)),
+    let mut x_range = axis_range(
+        lines.iter().flat_map(|l| l.points.iter().map(|q| q.0)),
         plot.log_x,
     );
-    let y_range = axis_range(
-        lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)),
+    let mut y_range = axis_range(
+        lines.iter().flat_map(|l| l.points.iter().map(|q| q.1)),
         plot.log_y,
     );
+    // A domain drawn by its outline (the ternary triangle) keeps its shape: equal x and
+    // y scales.
+    if lines.iter().any(|l| l.outline) && !plot.log_x && !plot.log_y {
+        (x_range, y_range) = equal_scale(x_range, y_range, plot_area_px(plot)?);
+    }
 
     let mut svg = String::new();
     {
@@ -235,6 +261,51 @@ pub fn render_plot(plot: &Plot, series: &BTreeMap<String, Series>) -> Result<Ren
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(Rendered { svg, warnings })
+}
+
+/// Widens one of the ranges about its centre so that a unit spans as many pixels on
+/// both axes of a plotting area of `px` = (width, height) pixels.
+fn equal_scale(
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    px: (u32, u32),
+) -> (std::ops::Range<f64>, std::ops::Range<f64>) {
+    let (w, h) = (f64::from(px.0.max(1)), f64::from(px.1.max(1)));
+    let (xs, ys) = (x.end - x.start, y.end - y.start);
+    let u = (xs / w).max(ys / h);
+    if !(u.is_finite() && u > 0.0) {
+        return (x, y);
+    }
+    let widen = |r: std::ops::Range<f64>, span: f64| {
+        let c = 0.5 * (r.start + r.end);
+        (c - 0.5 * span)..(c + 0.5 * span)
+    };
+    (widen(x, u * w), widen(y, u * h))
+}
+
+/// The pixel size of the plotting area [`draw`] lays out (it does not depend on the
+/// ranges: the caption and label areas have fixed sizes).
+fn plot_area_px(plot: &Plot) -> Result<(u32, u32), String> {
+    let mut scratch = String::new();
+    let root = SVGBackend::with_string(&mut scratch, SIZE).into_drawing_area();
+    let chart = chart_builder(&root, plot)
+        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .map_err(|e| e.to_string())?;
+    Ok(chart.plotting_area().dim_in_pixel())
+}
+
+/// The chart layout shared by [`draw`] and [`plot_area_px`].
+fn chart_builder<'a, 'b, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    plot: &'b Plot,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder
+        .caption(&plot.title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72);
+    builder
 }
 
 /// Whether a coordinate can be drawn on an axis (finite, and positive on a log axis).
@@ -389,7 +460,7 @@ fn linear_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
 fn draw<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     plot: &Plot,
-    lines: &[(String, Points)],
+    lines: &[Line],
     x_spec: X,
     y_spec: Y,
 ) -> Result<(), String>
@@ -401,11 +472,7 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    let mut chart = ChartBuilder::on(root)
-        .caption(&plot.title, ("sans-serif", 26))
-        .margin(16)
-        .x_label_area_size(48)
-        .y_label_area_size(72)
+    let mut chart = chart_builder(root, plot)
         .build_cartesian_2d(x_spec, y_spec)
         .map_err(err)?;
     chart
@@ -420,8 +487,24 @@ where
         .draw()
         .map_err(err)?;
 
-    for (i, (name, points)) in lines.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+    let mut colors = PALETTE.iter().cycle();
+    for line in lines {
+        let (name, points) = (&line.name, &line.points);
+        if line.outline {
+            let grey = RGBColor(60, 60, 60);
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    grey.stroke_width(1),
+                ))
+                .map_err(err)?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(1))
+                });
+            continue;
+        }
+        let color = *colors.next().unwrap_or(&PALETTE[0]);
         if plot.scatter {
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
@@ -610,6 +693,51 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ternary_edges_are_a_line_beneath_the_markers_on_equal_scales() {
+        let h = 3f64.sqrt() / 2.0;
+        let mut series = BTreeMap::new();
+        let (mut ex, mut ey) = (vec![], vec![]);
+        for (a, b) in [
+            ((0.0, 0.0), (1.0, 0.0)),
+            ((1.0, 0.0), (0.5, h)),
+            ((0.5, h), (0.0, 0.0)),
+        ] {
+            for k in 0..=100 {
+                let s = f64::from(k) / 100.0;
+                ex.push(a.0 + s * (b.0 - a.0));
+                ey.push(a.1 + s * (b.1 - a.1));
+            }
+        }
+        series.insert("simplex edges".to_string(), Series { x: ex, y: ey });
+        series.insert(
+            "ternary: p".to_string(),
+            Series {
+                x: vec![0.5, 0.0, 1.0],
+                y: vec![0.0, 0.0, 0.0],
+            },
+        );
+        let p = plot(
+            "ternary_p",
+            &["ternary: p", "simplex edges"],
+            false,
+            false,
+            true,
+        );
+        let r = render_plot(&p, &series).unwrap();
+        // Three particle markers (+1 in the legend), not 303 edge markers.
+        assert_eq!(r.svg.matches("<circle").count(), 4, "{}", r.svg);
+        let line = r.svg.find("<polyline").expect("edges as a line");
+        let marker = r.svg.find("<circle").unwrap();
+        assert!(line < marker, "the edges are drawn beneath the particles");
+
+        let (x, y) = equal_scale(0.0..1.0, 0.0..h, (700, 400));
+        assert!(((x.end - x.start) / 700.0 - (y.end - y.start) / 400.0).abs() < 1e-12);
+        assert!(x.start <= 0.0 && x.end >= 1.0 && y.start <= 0.0 && y.end >= h);
+        let px = plot_area_px(&p).unwrap();
+        assert!(px.0 > 500 && px.1 > 300, "{px:?}");
     }
 
     #[test]
