@@ -1,9 +1,10 @@
 //! The HTML backend of the document model ([`crate::document`]): `NAME/report.html` and
 //! `index.html`. Each page is self-contained: an inline style sheet (with a print media
 //! query), no fonts, no network; plots are the SVG files beside the page, linked with
-//! relative `<img>` elements. A small inline script marks, on `load`, whether every image
-//! decoded (`<body data-images-ok="true">`) and collects script errors
-//! (`data-errors`); the browser test reads these from the rendered DOM.
+//! relative `<img>` elements. A small inline script in the head marks, on `load`,
+//! whether every image decoded (`<body data-images-ok="true">`) and lists the errors seen
+//! (`data-errors`, failed resources and script errors); the browser test reads these
+//! from the rendered DOM.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -100,6 +101,15 @@ fn render_inlines(out: &mut String, inlines: &[Inline]) {
     }
 }
 
+/// Replaces the emoji marks of the shared texts (the index's status column) by symbols
+/// that common text fonts have: a machine without an emoji font shows ✓/✗, not boxes.
+fn marks(s: &str) -> String {
+    s.replace("✅", "✓")
+        .replace("❌", "✗")
+        .replace("⚠\u{fe0f}", "⚠")
+        .replace("⚪", "○")
+}
+
 fn render_cell(cell: &Cell) -> String {
     match &cell.link {
         Some(link) => {
@@ -111,10 +121,10 @@ fn render_cell(cell: &Cell) -> String {
             format!(
                 "<a href=\"{}\">{}</a>",
                 url(&format!("{}/{file}", link.dir)),
-                escape(&cell.text)
+                escape(&marks(&cell.text))
             )
         }
-        None => escape(&cell.text),
+        None => escape(&marks(&cell.text)),
     }
 }
 
@@ -140,8 +150,8 @@ fn render_row(out: &mut String, row: &Row, status_column: bool, width: usize) {
     }
     if status_column {
         out.push_str(match row.status {
-            Some(true) => "<td class=\"status\">✅ pass</td>",
-            Some(false) => "<td class=\"status\">❌ FAIL</td>",
+            Some(true) => "<td class=\"status\">✓ pass</td>",
+            Some(false) => "<td class=\"status\">✗ FAIL</td>",
             None => "<td class=\"status\"></td>",
         });
     }
@@ -182,8 +192,8 @@ pub fn render_blocks(blocks: &[Block]) -> String {
                 }
                 if let Some((k, v, verdict)) = outcome {
                     let mark = match verdict {
-                        Some(true) => "✅ ",
-                        Some(false) => "❌ ",
+                        Some(true) => "✓ ",
+                        Some(false) => "✗ ",
                         None => "",
                     };
                     let class = match verdict {
@@ -274,6 +284,7 @@ tr.pass td.status { background: #dafbe1; color: #116329; font-weight: 600; white
 tr.fail td.status { background: #ffebe9; color: #b42318; font-weight: 700; white-space: nowrap; }
 tr.fail td:first-child { box-shadow: inset 4px 0 #cf222e; }
 tr.pass td:first-child { box-shadow: inset 4px 0 #2da44e; }
+td:first-child a { white-space: nowrap; }
 figure { margin: 1rem 0; } figure img { max-width: 100%; height: auto; border: 1px solid #eaeef2; }
 figcaption { font-size: .85rem; color: #57606a; }
 @media print {
@@ -292,7 +303,6 @@ const SCRIPT: &str = "\
   var errors = [];
   window.addEventListener('error', function (e) {
     errors.push(e.message || ('cannot load ' + ((e.target && e.target.src) || 'a resource')));
-    document.body.dataset.errors = errors.join('\\n');
   }, true);
   window.addEventListener('load', function () {
     var bad = [];
@@ -300,9 +310,11 @@ const SCRIPT: &str = "\
       var img = document.images[i];
       if (!(img.complete && img.naturalWidth > 0)) bad.push(img.getAttribute('src'));
     }
-    document.body.dataset.imagesTotal = String(document.images.length);
-    document.body.dataset.imagesBad = bad.join(' ');
-    document.body.dataset.imagesOk = bad.length === 0 ? 'true' : 'false';
+    var d = document.body.dataset;
+    d.imagesTotal = String(document.images.length);
+    d.imagesBad = bad.join(' ');
+    d.imagesOk = bad.length === 0 ? 'true' : 'false';
+    d.errors = errors.join(' | ');
   });
 })();
 ";
@@ -314,7 +326,10 @@ pub fn render_page(title: &str, nav: Option<(&str, &str)>, blocks: &[Block]) -> 
         String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     let _ = writeln!(out, "<title>{}</title>", escape(title));
-    let _ = writeln!(out, "<style>\n{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(
+        out,
+        "<style>\n{STYLE}</style>\n<script>\n{SCRIPT}</script>\n</head>\n<body>"
+    );
     if let Some((href, text)) = nav {
         let _ = writeln!(
             out,
@@ -325,10 +340,7 @@ pub fn render_page(title: &str, nav: Option<(&str, &str)>, blocks: &[Block]) -> 
     }
     out.push_str("<main>\n");
     out.push_str(&render_blocks(blocks));
-    let _ = writeln!(
-        out,
-        "</main>\n<script>\n{SCRIPT}</script>\n</body>\n</html>"
-    );
+    out.push_str("</main>\n</body>\n</html>\n");
     out
 }
 
@@ -400,10 +412,10 @@ mod tests {
             page.contains("<tr class=\"pass\"><td>mean close to oracle</td>"),
             "{page}"
         );
-        assert!(page.contains("<td class=\"status\">✅ pass</td>"));
+        assert!(page.contains("<td class=\"status\">✓ pass</td>"));
         assert!(page.contains("<tr class=\"fail\"><td>slope | fit</td>"));
-        assert!(page.contains("<td class=\"status\">❌ FAIL</td>"));
-        assert!(page.contains("<div class=\"outcome fail\"><dt>checks passed</dt><dd>❌ 1/2</dd>"));
+        assert!(page.contains("<td class=\"status\">✗ FAIL</td>"));
+        assert!(page.contains("<div class=\"outcome fail\"><dt>checks passed</dt><dd>✗ 1/2</dd>"));
         assert!(page.contains("<img src=\"convergence.svg\""));
         assert!(page.contains("<a href=\"../index.html\">"));
         assert!(page.contains("@media print"));

@@ -281,11 +281,11 @@ mod tests {
         // The HTML index: same rows; reports without report.html link report.md.
         let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
         assert!(
-            html.contains("<tr class=\"fail\"><td><a href=\"sample/report.md\">sample</a></td><td>❌ 1/2 checks passed</td>"),
+            html.contains("<tr class=\"fail\"><td><a href=\"sample/report.md\">sample</a></td><td>✗ 1/2 checks passed</td>"),
             "{html}"
         );
         assert!(
-            html.contains("<td>broken</td><td>❌ error: diverged</td>"),
+            html.contains("<td>broken</td><td>✗ error: diverged</td>"),
             "{html}"
         );
         assert!(html.contains("<td>this run (failed)</td>"));
