@@ -91,22 +91,22 @@ pub trait Experiment: Sync {
 /// Every registered experiment, in the order `reproduce` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
     vec![
-        &crate::gaussian_oracle::GaussianOracle,
-        &crate::mmfld_simplex::MmfldSimplex,
-        &crate::mfld_bias::MfldBias,
-        &crate::mfld_chaos::MfldChaos,
-        &crate::mfld_nn::MfldNn,
-        &crate::mf_mgdm_table::MfMgdmTable,
-        &crate::mf_mgdm_batch::MfMgdmBatch,
-        &crate::mf_mgdm_sp500::MfMgdmSp500,
-        &crate::mpgd_toy::MpgdToy,
-        &crate::mpgd_blr::MpgdBlr,
-        &crate::mpgd_digits::MpgdDigits,
-        &crate::cbo_benchmark::CboBenchmark,
-        &crate::cbo_gradient::CboGradient,
-        &crate::fisher_rao_oracle::FisherRaoOracle,
-        &crate::fisher_rao_bandwidth::FisherRaoBandwidth,
-        &crate::fisher_rao_chaos::FisherRaoChaos,
+        &crate::langevin::GaussianOracle,
+        &crate::langevin::MmfldSimplex,
+        &crate::langevin::MfldBias,
+        &crate::langevin::MfldChaos,
+        &crate::langevin::MfldNn,
+        &crate::mgdm::MfMgdmTable,
+        &crate::mgdm::MfMgdmBatch,
+        &crate::mgdm::MfMgdmSp500,
+        &crate::particle_em::MpgdToy,
+        &crate::particle_em::MpgdBlr,
+        &crate::particle_em::MpgdDigits,
+        &crate::cbo::CboBenchmark,
+        &crate::cbo::CboGradient,
+        &crate::fisher_rao::FisherRaoOracle,
+        &crate::fisher_rao::FisherRaoBandwidth,
+        &crate::fisher_rao::FisherRaoChaos,
     ]
 }
 

@@ -11,7 +11,7 @@ use common::{assert_all_checks_pass, summary};
 use meanfield_experiments::{RunContext, registry};
 
 use meanfield_energy::{Acf1, EnergyError, PathLaw};
-use meanfield_experiments::mf_mgdm::{feature_mean, run_mgdm, sample_paths};
+use meanfield_experiments::mgdm::{feature_mean, run_mgdm, sample_paths};
 use meanfield_measures::streams;
 use meanfield_integrators::Coupling;
 use meanfield_measures::ParticleRng;

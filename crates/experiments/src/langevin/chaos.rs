@@ -30,7 +30,7 @@ use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::gaussian_oracle::gaussian_ensemble;
+use crate::langevin::gaussian_oracle::gaussian_ensemble;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::data;
 use meanfield_measures::streams;
-use crate::mf_mgdm::{MgdmRun, run_mgdm, sample_paths};
+use crate::mgdm::common::{MgdmRun, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};

@@ -28,8 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use meanfield_measures::{replicate_seed, streams};
-use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
-pub use crate::mf_mgdm_case::{CaseLaws, CaseSpec};
+use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
+pub use crate::mgdm::case::{CaseLaws, CaseSpec};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
 

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use meanfield_measures::{replicate_seed, streams};
-use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
-use crate::mf_mgdm_table::case_laws;
+use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
+use crate::mgdm::table::case_laws;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};

@@ -12,7 +12,7 @@
 //! - mean interaction F(m) = (κ/2)|∫x dm − b|²: minimiser N(κb/(σ + κ), I).
 //!
 //! For both, every variant's mean-field flow stays Gaussian and solves a small ODE
-//! ([`crate::fisher_rao_common`]); forward Euler on it with the scheme's h is the exact
+//! ([`crate::fisher_rao::common`]); forward Euler on it with the scheme's h is the exact
 //! discrete-time mean-field limit of the particle system, so the weighted particle mean
 //! and variance, Richardson-extrapolated from N/4 and N to N → ∞, are checked against it
 //! within 4 Monte-Carlo standard errors (estimated from independent replicates). The
@@ -29,7 +29,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::fisher_rao_common::{
+use crate::fisher_rao::common::{
     BoxedDrift, GaussianModel, GaussianState, KERNEL_CACHE, Observation, RunSpec,
     check_proposal_margin, richardson, run_flow, short, tail_covering_sd,
 };

@@ -4,13 +4,13 @@
 //!
 //! Setting: d = 1, π = N(0, 1), linear F(m) = ∫ c x dm, true minimiser N(−c/σ, 1);
 //! Gaussian kernel. The mean-field fixed points of the kernelisations are known in closed
-//! form ([`crate::fisher_rao_common`]):
+//! form ([`crate::fisher_rao::common`]):
 //! (1), (3): N(−c/σ, 1 − ε²); (2): N(−(1 + ε²)c/σ, 1); (4): N(−(1 + ε² + ε⁴)c/σ, 1),
 //! so the error of the kernelised minimiser is ε² (variance of (1), (3)), ε²|c|/σ (mean
 //! of (2)) and (ε² + ε⁴)|c|/σ (mean of (4)). The particle system is run to stationarity
 //! (exponentiated step) at N and N/4 over independent replicates, with positions from a
 //! proposal N(0, s² I) wide enough for the kernel at each ε
-//! ([`crate::fisher_rao_common::tail_covering_sd`]); its weighted mean and variance,
+//! ([`crate::fisher_rao::common::tail_covering_sd`]); its weighted mean and variance,
 //! extrapolated N → ∞ (O(1/N) bias), are checked against the mean-field state after the
 //! same steps within 4 standard errors, and the log–log slope of the measured error
 //! against ε is fitted (expected 2).
@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::fisher_rao_common::{
+use crate::fisher_rao::common::{
     GaussianModel, KERNEL_CACHE, RunSpec, check_proposal_margin, richardson, run_flow, short,
     tail_covering_sd,
 };

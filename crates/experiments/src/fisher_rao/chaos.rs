@@ -22,7 +22,7 @@ use meanfield_measures::{KernelShape, Parallelism};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::fisher_rao_common::{RunSpec, run_flow, short};
+use crate::fisher_rao::common::{RunSpec, run_flow, short};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
