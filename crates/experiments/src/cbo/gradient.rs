@@ -26,17 +26,16 @@
 //!    its Monte-Carlo error (4 standard errors from the spread over replicates).
 //! 2. The consensus path is much closer to the proximal path than to explicit GD.
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_energy::Objective;
 use meanfield_integrators::cbo::consensus_into;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// f(x) = ½ Σ a_i (x_i − x*_i)², a smooth strongly convex objective.
 #[derive(Debug, Clone, PartialEq)]

@@ -27,12 +27,13 @@
 //! Ornstein–Uhlenbeck processes of rate ≈ 1, squared). The measured bias is v̂ − v_0. Every
 //! η (and scheme) uses its own seed, so the points of the log–log fit are independent.
 
-use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld, };
+    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld,
+};
 use meanfield_measures::{Ensemble, Identity, Parallelism};
+use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -153,7 +154,7 @@ fn run_one<D: Dynamics<State = Ensemble>>(
     let summary = dy
         .runner(steps)
         .observe(every, |o| {
-                let (k, ens) = (o.step, o.state);
+            let (k, ens) = (o.step, o.state);
             if k >= burn_in_steps && k % every == 0 {
                 let c = diag::covariance(ens);
                 snapshots.push((0..d).map(|j| c[j * d + j]).sum::<f64>() / d as f64);

@@ -20,13 +20,13 @@
 //! [`crate::study::replicate_over_sizes`]: replicate r at size 2^k has seed
 //! `replicate_seed(seed ^ case tag, k, r)`.
 
-use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
-    };
-use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic};
+};
+use meanfield_measures::streams;
+use meanfield_measures::{BoxBounds, Domain, Ensemble, Entropic, InitialLaw};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -34,7 +34,6 @@ use crate::langevin::gaussian_oracle::gaussian_ensemble;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,7 +224,12 @@ fn replicate(
             };
             let start = law.sample(n, seed, streams::INITIAL_POSITIONS)?;
             if case == Case::MirrorPaper {
-                mean_after(MirrorMfld::new(f, Entropic, params)?, start, seed, cfg.steps)
+                mean_after(
+                    MirrorMfld::new(f, Entropic, params)?,
+                    start,
+                    seed,
+                    cfg.steps,
+                )
             } else {
                 mean_after(
                     AdjustedMirrorMfld::new(f, Entropic, params)?,

@@ -12,18 +12,17 @@
 //!    the left side over many seeds for N = 2^6 … 2^14, fit the log-log slope (expected
 //!    −1) with its standard error, and compare N·MSE with the exact constant.
 
-use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner};
-use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
+use meanfield_measures::streams;
+use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

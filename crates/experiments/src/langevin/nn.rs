@@ -44,7 +44,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use meanfield_diagnostics as diag;
 use meanfield_energy::{Functional, TwoLayerNet};
 use meanfield_integrators::{
-    Checkpoint, Control, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld, };
+    Checkpoint, Control, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
+};
 use meanfield_measures::{BoxBounds, Domain, Ensemble, LogBarrier, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -31,13 +31,14 @@
 //! The KS test uses the final snapshot only (particles at one time are nearly
 //! independent; their dependence through μ_N is O(1/N)).
 
-use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::{Functional, SimplexMoment};
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinInfo, LangevinParams, MirrorMfld, ProjectedMfld,
-    };
-use meanfield_measures::{InitialLaw, Ensemble, Entropic, Parallelism};
+    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinInfo, LangevinParams, MirrorMfld,
+    ProjectedMfld,
+};
+use meanfield_measures::streams;
+use meanfield_measures::{Ensemble, Entropic, InitialLaw, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -884,12 +885,22 @@ mod tests {
     #[test]
     fn dirichlet_ensemble_moments() {
         let n = 20_000;
-        let ens = InitialLaw::Dirichlet { alpha: vec![1.0, 2.0, 5.0] }.sample(n, 3, streams::INITIAL_POSITIONS).unwrap();
+        let ens = InitialLaw::Dirichlet {
+            alpha: vec![1.0, 2.0, 5.0],
+        }
+        .sample(n, 3, streams::INITIAL_POSITIONS)
+        .unwrap();
         let m = ens.mean();
         for (mk, ek) in m.iter().zip([0.125, 0.25, 0.625]) {
             assert!((mk - ek).abs() < 0.01, "{m:?}");
         }
-        assert!(InitialLaw::Dirichlet { alpha: vec![0.3, 1.0] }.sample(2, 1, 0).is_err());
+        assert!(
+            InitialLaw::Dirichlet {
+                alpha: vec![0.3, 1.0]
+            }
+            .sample(2, 1, 0)
+            .is_err()
+        );
     }
 
     #[test]

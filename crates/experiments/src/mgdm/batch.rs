@@ -11,12 +11,12 @@ use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use meanfield_measures::{replicate_seed, streams};
 use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::mgdm::table::case_laws;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
+use meanfield_measures::{replicate_seed, streams};
 
 /// Paper's min KL for group sizes 1, 2, 4, …, 128 (N = 128).
 pub const PAPER: [(usize, f64); 8] = [

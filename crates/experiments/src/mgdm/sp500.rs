@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use meanfield_measures::streams;
 use crate::mgdm::common::{MgdmRun, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
+use meanfield_measures::streams;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -27,12 +27,12 @@ use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use meanfield_measures::{replicate_seed, streams};
-use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
 pub use crate::mgdm::case::{CaseLaws, CaseSpec};
+use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
 use crate::{Experiment, ExperimentError, Report, RunContext};
+use meanfield_measures::{replicate_seed, streams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

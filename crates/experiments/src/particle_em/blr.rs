@@ -11,18 +11,19 @@
 //! docs/particle-em.md: near the overdamped regime for the stiff likelihood directions).
 //! Both start from θ₀ = 0 and X ~ N(0, I).
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::BayesianLogistic;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::particle_em::common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{
+    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
+};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -2,16 +2,15 @@
 //! scheme settings, building PGD or MPD behind one `Box<dyn Dynamics>` with its starting
 //! state, Gaussian starting particles, and one run that records θ and an objective.
 
-use meanfield_measures::streams;
 use meanfield_energy::LatentModel;
 use meanfield_integrators::{
     Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Runner,
 };
-use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
+use meanfield_measures::streams;
+use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
-
 
 /// PGD's step sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

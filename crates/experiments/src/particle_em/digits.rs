@@ -16,17 +16,18 @@
 //! a small grid (about 20 settings on the `--quick` problem, 4 MPD variants on the full
 //! one; docs/particle-em.md); the spec fixes no step for this experiment.
 
-use meanfield_measures::streams;
 use meanfield_energy::{Decoder, DecoderShape, LatentModel, PixelLikelihood};
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::streams;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::particle_em::common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{
+    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
+};
 use crate::report::{Check, ImageGrid, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]

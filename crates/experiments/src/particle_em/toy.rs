@@ -12,17 +12,18 @@
 //! plus 4 standard deviations of the seed-to-seed spread (ours and the reference's
 //! single run, assumed equal: 4√2·sd).
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::HierarchicalGaussian;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::particle_em::common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{
+    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
+};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{Experiment, ExperimentError, Report, RunContext};
-
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -229,7 +230,11 @@ impl Experiment for MpgdToy {
         for (k, (name, scheme)) in schemes.iter().enumerate() {
             let mut runs = Vec::with_capacity(cfg.seeds);
             for r in 0..cfg.seeds {
-                runs.push(run_once(&cfg, scheme, replicate_seed(ctx.seed, 0, r as u64))?);
+                runs.push(run_once(
+                    &cfg,
+                    scheme,
+                    replicate_seed(ctx.seed, 0, r as u64),
+                )?);
                 (ctx.progress)((k * cfg.seeds + r + 1) as f64 / total, name);
             }
             let rel =
