@@ -359,12 +359,48 @@ impl Experiment for MfldNn {
         let (cfg, cfg_json) = ctx.resolve(self.name(), MfldNnConfig::defaults(ctx.quick))?;
         cfg.validate()?;
         let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+        let problem = Problem::new(&cfg, ctx.seed)?;
+        let traces = run_variants(&cfg, &problem, ctx)?;
+        fill_report(&cfg, ctx.seed, &problem, &traces, &mut report)?;
+        Ok(report)
+    }
+}
+
+/// The set-up shared by the three runs: data, functional and initial ensemble.
+struct Problem {
+    /// The functional F on the training data.
+    net: TwoLayerNet,
+    /// Held-out inputs (row-major, last column 1).
+    z_test: Vec<f64>,
+    /// Held-out targets.
+    y_test: Vec<f64>,
+    /// Sample mean of the training targets.
+    y_mean: f64,
+    /// Sample variance of the training targets.
+    y_var: f64,
+    /// σ²/2, the loss of the teacher.
+    noise_floor: f64,
+    /// The box [−B, B]⁴.
+    bounds: BoxBounds,
+    /// The initial ensemble on R⁴ (coordinates clamped to ±`clamp`).
+    raw: Ensemble,
+    /// The same particles on the box domain.
+    boxed: Ensemble,
+    /// 0.95 B.
+    clamp: f64,
+    /// Particles with a clamped coordinate.
+    clamped: usize,
+}
+
+impl Problem {
+    /// Draws the data and the initial ensemble from `seed` and builds the functional.
+    fn new(cfg: &MfldNnConfig, seed: u64) -> Result<Self, ExperimentError> {
         let b = cfg.box_bound;
         let d = INPUT_DIM + 1;
 
         // Data and functional.
-        let (z_train, y_train) = data_set(cfg.n_train, cfg.noise_std, ctx.seed, 0);
-        let (z_test, y_test) = data_set(cfg.n_test, cfg.noise_std, ctx.seed, 1);
+        let (z_train, y_train) = data_set(cfg.n_train, cfg.noise_std, seed, 0);
+        let (z_test, y_test) = data_set(cfg.n_test, cfg.noise_std, seed, 1);
         let net = TwoLayerNet::new(z_train, INPUT_DIM, y_train.clone(), cfg.l2)
             .map_err(|e| ExperimentError::Config(e.to_string()))?
             .with_parallelism(Parallelism::Rayon);
@@ -372,7 +408,7 @@ impl Experiment for MfldNn {
         let noise_floor = 0.5 * cfg.noise_std * cfg.noise_std;
 
         // Shared initial ensemble, clamped into the open box.
-        let init_streams = NoiseStreams::new(ctx.seed, streams::NN_INIT);
+        let init_streams = NoiseStreams::new(seed, streams::NN_INIT);
         let clamp = 0.95 * b;
         let mut clamped = 0usize;
         let raw = Ensemble::from_fn(cfg.n_particles, d, Domain::Euclidean, |i, row| {
@@ -394,338 +430,428 @@ impl Experiment for MfldNn {
             raw.as_slice().to_vec(),
             Domain::Box(bounds.clone()),
         )?;
+        Ok(Self {
+            net,
+            z_test,
+            y_test,
+            y_mean,
+            y_var,
+            noise_floor,
+            bounds,
+            raw,
+            boxed,
+            clamp,
+            clamped,
+        })
+    }
+}
 
-        let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
-        let mirror_params = LangevinParams::new(cfg.lambda, cfg.mirror_eta)?;
-        let done = AtomicU64::new(0);
-        let setup = RunSetup {
-            cfg: &cfg,
-            net: &net,
-            test: (&z_test, &y_test),
-            done: &done,
-            total: 3 * cfg.steps,
-            progress: ctx.progress,
-            seed: ctx.seed,
-        };
-        // The three runs are independent: run them side by side (results do not depend
-        // on the scheduling; each is a pure function of its seed).
-        let runs: Vec<Result<Trace, ExperimentError>> = (0..3)
-            .into_par_iter()
-            .map(|v| match v {
-                0 => run_variant(
-                    &mut Mfld::new(net.clone(), params)?.with_parallelism(Parallelism::Rayon),
-                    raw.clone(),
-                    &setup,
-                ),
-                1 => run_variant(
-                    &mut MirrorMfld::new(
-                        net.clone(),
-                        LogBarrier::new(bounds.clone()),
-                        mirror_params,
-                    )?
+/// The three runs from the problem's initial ensemble, side by side: MFLD on R⁴, mirror
+/// MFLD and projected MFLD on the box.
+fn run_variants(
+    cfg: &MfldNnConfig,
+    problem: &Problem,
+    ctx: &RunContext<'_>,
+) -> Result<[Trace; 3], ExperimentError> {
+    let Problem {
+        net,
+        z_test,
+        y_test,
+        bounds,
+        raw,
+        boxed,
+        ..
+    } = problem;
+    let params = LangevinParams::new(cfg.lambda, cfg.eta)?;
+    let mirror_params = LangevinParams::new(cfg.lambda, cfg.mirror_eta)?;
+    let done = AtomicU64::new(0);
+    let setup = RunSetup {
+        cfg,
+        net,
+        test: (z_test, y_test),
+        done: &done,
+        total: 3 * cfg.steps,
+        progress: ctx.progress,
+        seed: ctx.seed,
+    };
+    // The three runs are independent: run them side by side (results do not depend
+    // on the scheduling; each is a pure function of its seed).
+    let runs: Vec<Result<Trace, ExperimentError>> = (0..3)
+        .into_par_iter()
+        .map(|v| match v {
+            0 => run_variant(
+                &mut Mfld::new(net.clone(), params)?.with_parallelism(Parallelism::Rayon),
+                raw.clone(),
+                &setup,
+            ),
+            1 => run_variant(
+                &mut MirrorMfld::new(net.clone(), LogBarrier::new(bounds.clone()), mirror_params)?
                     .with_parallelism(Parallelism::Rayon),
-                    boxed.clone(),
-                    &setup,
-                ),
-                _ => run_variant(
-                    &mut ProjectedMfld::new(net.clone(), params)?
-                        .with_parallelism(Parallelism::Rayon),
-                    boxed.clone(),
-                    &setup,
-                ),
-            })
-            .collect();
-        let traces = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
-        let [free, mirror, projected] = <[Trace; 3]>::try_from(traces)
-            .map_err(|_| ExperimentError::Config("internal: expected three runs".into()))?;
-
-        report.notes.push(format!(
-            "Data: M = {} train and {} held-out test points, z = (z₁, z₂, 1) with (z₁, z₂) \
-             uniform on [−1, 1]², y = f*(z) + σε with σ = {} and the mean-field teacher \
-             f*(z) = ⅓[2.5 tanh(2z₁ + 0.5) − 2 tanh(2z₂ − 0.5) + 2 tanh(1.5z₁ − 1.5z₂)], all drawn \
-             from the seed. Train targets: mean {:.3}, variance {:.3}; noise floor of the loss \
-             σ²/2 = {:.2e}.",
-            cfg.n_train, cfg.n_test, cfg.noise_std, y_mean, y_var, noise_floor
-        ));
-        report.notes.push(format!(
-            "Student: width N = {} network f_μ(z) = E_μ[a tanh(w·z)], θ = (a, w) ∈ R⁴, \
-             F(μ) = (1/2M)Σ(f_μ(z_j) − y_j)² + (ρ/2)E|θ|² with ρ = {}, plus λ Ent with λ = {}. \
-             Initial particles N(0, {}² I), coordinates clamped to ±{:.2} ({} of {} particles \
-             touched) so that all three runs start from the same ensemble inside the box.",
-            cfg.n_particles, cfg.l2, cfg.lambda, cfg.init_std, clamp, clamped, cfg.n_particles
-        ));
-        report.notes.push(format!(
-            "Runs ({} steps each): MFLD on R⁴ with η = {}; mirror MFLD (log-barrier map of \
-             [−{b}, {b}]⁴) with dual step η_m = {:.4} (= 2η/B² matches the MFLD step at the box \
-             centre, where ∇²φ = 2/B²; the metric grows towards the faces, so steps shrink there); \
-             projected MFLD on the same box with η = {}. Step size: with the quick settings and \
-             the default seed, MFLD reached the same final loss with η = 0.5 and 1, while η = 2 \
-             stalled at ≈ 5× the noise floor (Euler instability); the default η = 0.25 keeps a \
-             factor ≥ 4 of margin.",
-            cfg.steps, cfg.eta, cfg.mirror_eta, cfg.eta
-        ));
-        report.notes.push(format!(
-            "Stabilisation: sliced W₂ ({} directions) between the ensembles Δ = {} steps apart. \
-             After the first window the per-window SW₂ plateaus at the level of the thermal \
-             jitter of N particles at temperature λ (compare the diffusion length √(2λΔη) of one \
-             free particle per window) plus the slow relaxation of the L2 term (time scale \
-             1/ρ = {}). The checks require the last window to move \
-             < 10 % of the first and less than one diffusion length; they do not claim that \
-             μ_N reached the stationary law of MFLD.",
-            cfg.sliced_projections,
-            cfg.stability_lag,
-            if cfg.l2 > 0.0 {
-                format!(
-                    "{:.0}, i.e. {:.0} MFLD steps",
-                    1.0 / cfg.l2,
-                    1.0 / (cfg.l2 * cfg.eta)
-                )
-            } else {
-                "∞ with ρ = 0".to_string()
-            }
-        ));
-
-        // Summaries.
-        let sw_seed = ctx.seed ^ 0x5357_324e_4e00;
-        // (trace, label, key, step, primal-equivalent step at the box centre)
-        let variants: [(&Trace, &'static str, &'static str, f64, f64); 3] = [
-            (&free, "MFLD (R⁴)", "mfld", cfg.eta, cfg.eta),
-            (
-                &mirror,
-                "mirror MFLD (log-barrier box)",
-                "mirror",
-                cfg.mirror_eta,
-                0.5 * cfg.mirror_eta * b * b,
+                boxed.clone(),
+                &setup,
             ),
-            (
-                &projected,
-                "projected MFLD (box)",
-                "projected",
-                cfg.eta,
-                cfg.eta,
+            _ => run_variant(
+                &mut ProjectedMfld::new(net.clone(), params)?.with_parallelism(Parallelism::Rayon),
+                boxed.clone(),
+                &setup,
             ),
-        ];
-        let mut summaries = Vec::new();
-        for (tr, label, key, eta, eta_eff) in variants {
-            let sw = window_distances(tr, cfg.sliced_projections, sw_seed)?;
-            let first_snap = &tr.snapshots[0].1;
-            let n_snap = tr.snapshots.len();
-            let (last_a, last_b) = (&tr.snapshots[n_snap - 2].1, &tr.snapshots[n_snap - 1].1);
-            let (dm, ds) = moment_changes(last_a, last_b);
-            let s = Summary {
-                label,
-                key,
-                eta,
-                init_train: tr.train[0],
-                final_train: *tr.train.last().unwrap_or(&f64::NAN),
-                final_test: *tr.test.last().unwrap_or(&f64::NAN),
-                sw_first: sw.first().map_or(f64::NAN, |w| w.1),
-                sw_last: sw.last().map_or(f64::NAN, |w| w.1),
-                sw_total: diag::sliced_w2(
-                    first_snap,
-                    &tr.final_state,
-                    cfg.sliced_projections,
-                    sw_seed,
-                )?,
-                diffusion_length: (2.0 * cfg.lambda * cfg.stability_lag as f64 * eta_eff).sqrt(),
-                mean_change_last: dm,
-                second_change_last: ds,
-            };
-            report.series.insert(
-                format!("train loss: {label}"),
-                Series {
-                    x: tr.steps.clone(),
-                    y: tr.train.clone(),
-                },
-            );
-            report.series.insert(
-                format!("test loss: {label}"),
-                Series {
-                    x: tr.steps.clone(),
-                    y: tr.test.clone(),
-                },
-            );
-            report.series.insert(
-                format!("SW2 per window: {label}"),
-                Series {
-                    x: sw.iter().map(|w| w.0).collect(),
-                    y: sw.iter().map(|w| w.1).collect(),
-                },
-            );
-            summaries.push(s);
-        }
+        })
+        .collect();
+    let traces = runs.into_iter().collect::<Result<Vec<_>, _>>()?;
+    <[Trace; 3]>::try_from(traces)
+        .map_err(|_| ExperimentError::Config("internal: expected three runs".into()))
+}
 
-        // Checks.
-        for s in &summaries {
-            report.checks.push(Check::at_most(
-                format!("{}: final / initial train loss", s.label),
-                s.final_train / s.init_train,
-                0.2,
-            ));
-            report.checks.push(Check::at_most(
-                format!("{}: final train loss / noise floor σ²/2", s.label),
-                s.final_train / noise_floor,
-                2.0,
-            ));
-            report.checks.push(Check::at_most(
-                format!("{}: final test / train loss", s.label),
-                s.final_test / s.final_train,
-                2.0,
-            ));
-            report.checks.push(Check::at_most(
-                format!("{}: SW₂ last window / first window", s.label),
-                s.sw_last / s.sw_first,
-                0.1,
-            ));
-            report.checks.push(Check::at_most(
-                format!("{}: SW₂ last window / diffusion length √(2λΔη)", s.label),
-                s.sw_last / s.diffusion_length,
-                1.0,
-            ));
-        }
-        report.checks.push(Check::at_most(
-            "mirror MFLD: particle-steps not strictly inside the box",
-            mirror.outside_open as f64,
-            0.0,
-        ));
-        report.checks.push(Check::at_most(
-            "mirror MFLD: max |θ| over all iterates / B (< 1)",
-            mirror.max_abs / b,
-            1.0,
-        ));
-        report.checks.push(Check::at_most(
-            "projected MFLD: particle-steps outside the closed box",
-            projected.outside_closed as f64,
-            0.0,
-        ));
+/// Notes, summaries (with their series), checks, tables and plots of the three runs.
+fn fill_report(
+    cfg: &MfldNnConfig,
+    seed: u64,
+    problem: &Problem,
+    traces: &[Trace; 3],
+    report: &mut Report,
+) -> Result<(), ExperimentError> {
+    push_setting_notes(cfg, problem, report);
+    let summaries = summarise(cfg, seed, traces, report)?;
+    push_checks(cfg, problem, &summaries, traces, report);
+    push_tables(cfg, problem, &summaries, traces, report);
+    push_plots(cfg, &summaries, report);
+    let f_final = problem
+        .net
+        .value(&traces[0].final_state)
+        .map_err(|e| ExperimentError::Config(e.to_string()))?;
+    report.notes.push(format!(
+        "Final MFLD energy F(μ_N) = {f_final:.4e} (loss {:.4e} + L2 term).",
+        summaries[0].final_train
+    ));
+    Ok(())
+}
 
-        // Tables.
-        let mut table = Table::new([
-            "run",
-            "η",
-            "initial train loss",
-            "final train loss",
-            "final test loss",
-            "test / train",
-            "max |θ| (all steps)",
-            "particle-steps not strictly inside [−B, B]⁴",
-            "particles on a face at the end",
-        ]);
-        for (s, tr) in summaries.iter().zip([&free, &mirror, &projected]) {
-            table.push_row(vec![
-                json!(s.label),
-                json!(s.eta),
-                json!(s.init_train),
-                json!(s.final_train),
-                json!(s.final_test),
-                json!(s.final_test / s.final_train),
-                json!(tr.max_abs),
-                json!(tr.outside_open),
-                json!(tr.on_faces_end),
-            ]);
+/// The notes on data, student, runs and the stabilisation criterion.
+fn push_setting_notes(cfg: &MfldNnConfig, problem: &Problem, report: &mut Report) {
+    let b = cfg.box_bound;
+    let Problem {
+        y_mean,
+        y_var,
+        noise_floor,
+        clamp,
+        clamped,
+        ..
+    } = problem;
+    report.notes.push(format!(
+        "Data: M = {} train and {} held-out test points, z = (z₁, z₂, 1) with (z₁, z₂) \
+         uniform on [−1, 1]², y = f*(z) + σε with σ = {} and the mean-field teacher \
+         f*(z) = ⅓[2.5 tanh(2z₁ + 0.5) − 2 tanh(2z₂ − 0.5) + 2 tanh(1.5z₁ − 1.5z₂)], all drawn \
+         from the seed. Train targets: mean {:.3}, variance {:.3}; noise floor of the loss \
+         σ²/2 = {:.2e}.",
+        cfg.n_train, cfg.n_test, cfg.noise_std, y_mean, y_var, noise_floor
+    ));
+    report.notes.push(format!(
+        "Student: width N = {} network f_μ(z) = E_μ[a tanh(w·z)], θ = (a, w) ∈ R⁴, \
+         F(μ) = (1/2M)Σ(f_μ(z_j) − y_j)² + (ρ/2)E|θ|² with ρ = {}, plus λ Ent with λ = {}. \
+         Initial particles N(0, {}² I), coordinates clamped to ±{:.2} ({} of {} particles \
+         touched) so that all three runs start from the same ensemble inside the box.",
+        cfg.n_particles, cfg.l2, cfg.lambda, cfg.init_std, clamp, clamped, cfg.n_particles
+    ));
+    report.notes.push(format!(
+        "Runs ({} steps each): MFLD on R⁴ with η = {}; mirror MFLD (log-barrier map of \
+         [−{b}, {b}]⁴) with dual step η_m = {:.4} (= 2η/B² matches the MFLD step at the box \
+         centre, where ∇²φ = 2/B²; the metric grows towards the faces, so steps shrink there); \
+         projected MFLD on the same box with η = {}. Step size: with the quick settings and \
+         the default seed, MFLD reached the same final loss with η = 0.5 and 1, while η = 2 \
+         stalled at ≈ 5× the noise floor (Euler instability); the default η = 0.25 keeps a \
+         factor ≥ 4 of margin.",
+        cfg.steps, cfg.eta, cfg.mirror_eta, cfg.eta
+    ));
+    report.notes.push(format!(
+        "Stabilisation: sliced W₂ ({} directions) between the ensembles Δ = {} steps apart. \
+         After the first window the per-window SW₂ plateaus at the level of the thermal \
+         jitter of N particles at temperature λ (compare the diffusion length √(2λΔη) of one \
+         free particle per window) plus the slow relaxation of the L2 term (time scale \
+         1/ρ = {}). The checks require the last window to move \
+         < 10 % of the first and less than one diffusion length; they do not claim that \
+         μ_N reached the stationary law of MFLD.",
+        cfg.sliced_projections,
+        cfg.stability_lag,
+        if cfg.l2 > 0.0 {
+            format!(
+                "{:.0}, i.e. {:.0} MFLD steps",
+                1.0 / cfg.l2,
+                1.0 / (cfg.l2 * cfg.eta)
+            )
+        } else {
+            "∞ with ρ = 0".to_string()
         }
-        report.tables.insert("training".into(), table);
-        let mut stab = Table::new([
-            "run",
-            "SW₂ first window",
-            "SW₂ last window",
-            "last / first",
-            "SW₂(μ_0, μ_K)",
-            "diffusion length √(2λΔη)",
-            "max |Δ mean| last window",
-            "|Δ E|θ|²| last window",
-        ]);
-        for s in &summaries {
-            stab.push_row(vec![
-                json!(s.label),
-                json!(s.sw_first),
-                json!(s.sw_last),
-                json!(s.sw_last / s.sw_first),
-                json!(s.sw_total),
-                json!(s.diffusion_length),
-                json!(s.mean_change_last),
-                json!(s.second_change_last),
-            ]);
-        }
-        report.tables.insert("stabilisation".into(), stab);
-        let mut data = Table::new([
-            "train points",
-            "test points",
-            "mean y",
-            "Var(y)",
-            "Var(y)/2",
-            "noise floor σ²/2",
-        ]);
-        data.push_row(vec![
-            json!(cfg.n_train),
-            json!(cfg.n_test),
-            json!(y_mean),
-            json!(y_var),
-            json!(0.5 * y_var),
-            json!(noise_floor),
-        ]);
-        report.tables.insert("data".into(), data);
+    ));
+}
 
-        // Plots.
-        let label_of = |k: &str| {
-            summaries
-                .iter()
-                .find(|s| s.key == k)
-                .map_or("", |s| s.label)
+/// The headline numbers of each run, in run order; also inserts their loss and SW₂
+/// series.
+fn summarise(
+    cfg: &MfldNnConfig,
+    seed: u64,
+    traces: &[Trace; 3],
+    report: &mut Report,
+) -> Result<Vec<Summary>, ExperimentError> {
+    let b = cfg.box_bound;
+    let [free, mirror, projected] = traces;
+    let sw_seed = seed ^ 0x5357_324e_4e00;
+    // (trace, label, key, step, primal-equivalent step at the box centre)
+    let variants: [(&Trace, &'static str, &'static str, f64, f64); 3] = [
+        (free, "MFLD (R⁴)", "mfld", cfg.eta, cfg.eta),
+        (
+            mirror,
+            "mirror MFLD (log-barrier box)",
+            "mirror",
+            cfg.mirror_eta,
+            0.5 * cfg.mirror_eta * b * b,
+        ),
+        (
+            projected,
+            "projected MFLD (box)",
+            "projected",
+            cfg.eta,
+            cfg.eta,
+        ),
+    ];
+    let mut summaries = Vec::new();
+    for (tr, label, key, eta, eta_eff) in variants {
+        let sw = window_distances(tr, cfg.sliced_projections, sw_seed)?;
+        let first_snap = &tr.snapshots[0].1;
+        let n_snap = tr.snapshots.len();
+        let (last_a, last_b) = (&tr.snapshots[n_snap - 2].1, &tr.snapshots[n_snap - 1].1);
+        let (dm, ds) = moment_changes(last_a, last_b);
+        let s = Summary {
+            label,
+            key,
+            eta,
+            init_train: tr.train[0],
+            final_train: *tr.train.last().unwrap_or(&f64::NAN),
+            final_test: *tr.test.last().unwrap_or(&f64::NAN),
+            sw_first: sw.first().map_or(f64::NAN, |w| w.1),
+            sw_last: sw.last().map_or(f64::NAN, |w| w.1),
+            sw_total: diag::sliced_w2(
+                first_snap,
+                &tr.final_state,
+                cfg.sliced_projections,
+                sw_seed,
+            )?,
+            diffusion_length: (2.0 * cfg.lambda * cfg.stability_lag as f64 * eta_eff).sqrt(),
+            mean_change_last: dm,
+            second_change_last: ds,
         };
-        report.plots.push(Plot {
-            name: "loss".into(),
-            title: format!("Training loss, width N = {}", cfg.n_particles),
-            x_label: "step".into(),
-            y_label: "loss (1/2M) Σ (f − y)²".into(),
-            series: vec![
-                format!("train loss: {}", label_of("mfld")),
-                format!("test loss: {}", label_of("mfld")),
-                format!("train loss: {}", label_of("mirror")),
-                format!("train loss: {}", label_of("projected")),
-            ],
-            log_x: false,
-            log_y: true,
-            scatter: false,
-        });
-        let window_starts = report
-            .series
-            .get(&format!("SW2 per window: {}", summaries[0].label))
-            .map(|s| s.x.clone())
-            .unwrap_or_default();
-        let diffusion = summaries[0].diffusion_length;
         report.series.insert(
-            DIFFUSION_SERIES.into(),
+            format!("train loss: {label}"),
             Series {
-                y: vec![diffusion; window_starts.len()],
-                x: window_starts,
+                x: tr.steps.clone(),
+                y: tr.train.clone(),
             },
         );
-        report.plots.push(Plot {
-            name: "stabilisation".into(),
-            title: format!(
-                "Law movement per window: SW₂(μ_k, μ_k+Δ), Δ = {}",
-                cfg.stability_lag
-            ),
-            x_label: "window start step k".into(),
-            y_label: "sliced W₂".into(),
-            series: summaries
-                .iter()
-                .map(|s| format!("SW2 per window: {}", s.label))
-                .chain([DIFFUSION_SERIES.to_string()])
-                .collect(),
-            log_x: false,
-            log_y: true,
-            scatter: false,
-        });
-        // Keep F (with the L2 term) of the final MFLD ensemble for the record.
-        let f_final = net
-            .value(&free.final_state)
-            .map_err(|e| ExperimentError::Config(e.to_string()))?;
-        report.notes.push(format!(
-            "Final MFLD energy F(μ_N) = {f_final:.4e} (loss {:.4e} + L2 term).",
-            summaries[0].final_train
-        ));
-        Ok(report)
+        report.series.insert(
+            format!("test loss: {label}"),
+            Series {
+                x: tr.steps.clone(),
+                y: tr.test.clone(),
+            },
+        );
+        report.series.insert(
+            format!("SW2 per window: {label}"),
+            Series {
+                x: sw.iter().map(|w| w.0).collect(),
+                y: sw.iter().map(|w| w.1).collect(),
+            },
+        );
+        summaries.push(s);
     }
+    Ok(summaries)
+}
+
+/// The checks of every run (fit, generalisation, stabilisation) and of the box
+/// constraints.
+fn push_checks(
+    cfg: &MfldNnConfig,
+    problem: &Problem,
+    summaries: &[Summary],
+    traces: &[Trace; 3],
+    report: &mut Report,
+) {
+    let (b, noise_floor) = (cfg.box_bound, problem.noise_floor);
+    let [_, mirror, projected] = traces;
+    for s in summaries {
+        report.checks.push(Check::at_most(
+            format!("{}: final / initial train loss", s.label),
+            s.final_train / s.init_train,
+            0.2,
+        ));
+        report.checks.push(Check::at_most(
+            format!("{}: final train loss / noise floor σ²/2", s.label),
+            s.final_train / noise_floor,
+            2.0,
+        ));
+        report.checks.push(Check::at_most(
+            format!("{}: final test / train loss", s.label),
+            s.final_test / s.final_train,
+            2.0,
+        ));
+        report.checks.push(Check::at_most(
+            format!("{}: SW₂ last window / first window", s.label),
+            s.sw_last / s.sw_first,
+            0.1,
+        ));
+        report.checks.push(Check::at_most(
+            format!("{}: SW₂ last window / diffusion length √(2λΔη)", s.label),
+            s.sw_last / s.diffusion_length,
+            1.0,
+        ));
+    }
+    report.checks.push(Check::at_most(
+        "mirror MFLD: particle-steps not strictly inside the box",
+        mirror.outside_open as f64,
+        0.0,
+    ));
+    report.checks.push(Check::at_most(
+        "mirror MFLD: max |θ| over all iterates / B (< 1)",
+        mirror.max_abs / b,
+        1.0,
+    ));
+    report.checks.push(Check::at_most(
+        "projected MFLD: particle-steps outside the closed box",
+        projected.outside_closed as f64,
+        0.0,
+    ));
+}
+
+/// The tables `training`, `stabilisation` and `data`.
+fn push_tables(
+    cfg: &MfldNnConfig,
+    problem: &Problem,
+    summaries: &[Summary],
+    traces: &[Trace; 3],
+    report: &mut Report,
+) {
+    let Problem {
+        y_mean,
+        y_var,
+        noise_floor,
+        ..
+    } = problem;
+    let mut table = Table::new([
+        "run",
+        "η",
+        "initial train loss",
+        "final train loss",
+        "final test loss",
+        "test / train",
+        "max |θ| (all steps)",
+        "particle-steps not strictly inside [−B, B]⁴",
+        "particles on a face at the end",
+    ]);
+    for (s, tr) in summaries.iter().zip(traces) {
+        table.push_row(vec![
+            json!(s.label),
+            json!(s.eta),
+            json!(s.init_train),
+            json!(s.final_train),
+            json!(s.final_test),
+            json!(s.final_test / s.final_train),
+            json!(tr.max_abs),
+            json!(tr.outside_open),
+            json!(tr.on_faces_end),
+        ]);
+    }
+    report.tables.insert("training".into(), table);
+    let mut stab = Table::new([
+        "run",
+        "SW₂ first window",
+        "SW₂ last window",
+        "last / first",
+        "SW₂(μ_0, μ_K)",
+        "diffusion length √(2λΔη)",
+        "max |Δ mean| last window",
+        "|Δ E|θ|²| last window",
+    ]);
+    for s in summaries {
+        stab.push_row(vec![
+            json!(s.label),
+            json!(s.sw_first),
+            json!(s.sw_last),
+            json!(s.sw_last / s.sw_first),
+            json!(s.sw_total),
+            json!(s.diffusion_length),
+            json!(s.mean_change_last),
+            json!(s.second_change_last),
+        ]);
+    }
+    report.tables.insert("stabilisation".into(), stab);
+    let mut data = Table::new([
+        "train points",
+        "test points",
+        "mean y",
+        "Var(y)",
+        "Var(y)/2",
+        "noise floor σ²/2",
+    ]);
+    data.push_row(vec![
+        json!(cfg.n_train),
+        json!(cfg.n_test),
+        json!(y_mean),
+        json!(y_var),
+        json!(0.5 * *y_var),
+        json!(noise_floor),
+    ]);
+    report.tables.insert("data".into(), data);
+}
+
+/// The loss and stabilisation plots (and the diffusion-length reference series).
+fn push_plots(cfg: &MfldNnConfig, summaries: &[Summary], report: &mut Report) {
+    let label_of = |k: &str| {
+        summaries
+            .iter()
+            .find(|s| s.key == k)
+            .map_or("", |s| s.label)
+    };
+    report.plots.push(Plot {
+        name: "loss".into(),
+        title: format!("Training loss, width N = {}", cfg.n_particles),
+        x_label: "step".into(),
+        y_label: "loss (1/2M) Σ (f − y)²".into(),
+        series: vec![
+            format!("train loss: {}", label_of("mfld")),
+            format!("test loss: {}", label_of("mfld")),
+            format!("train loss: {}", label_of("mirror")),
+            format!("train loss: {}", label_of("projected")),
+        ],
+        log_x: false,
+        log_y: true,
+        scatter: false,
+    });
+    let window_starts = report
+        .series
+        .get(&format!("SW2 per window: {}", summaries[0].label))
+        .map(|s| s.x.clone())
+        .unwrap_or_default();
+    let diffusion = summaries[0].diffusion_length;
+    report.series.insert(
+        DIFFUSION_SERIES.into(),
+        Series {
+            y: vec![diffusion; window_starts.len()],
+            x: window_starts,
+        },
+    );
+    report.plots.push(Plot {
+        name: "stabilisation".into(),
+        title: format!(
+            "Law movement per window: SW₂(μ_k, μ_k+Δ), Δ = {}",
+            cfg.stability_lag
+        ),
+        x_label: "window start step k".into(),
+        y_label: "sliced W₂".into(),
+        series: summaries
+            .iter()
+            .map(|s| format!("SW2 per window: {}", s.label))
+            .chain([DIFFUSION_SERIES.to_string()])
+            .collect(),
+        log_x: false,
+        log_y: true,
+        scatter: false,
+    });
 }
