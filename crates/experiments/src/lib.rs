@@ -7,13 +7,14 @@
 //! | family | experiments |
 //! |---|---|
 //! | [`langevin`] — mean-field Langevin dynamics | `gaussian-oracle`, `mmfld-simplex`, `mfld-bias`, `mfld-chaos`, `mfld-nn` |
-//! | [`mgdm`] — moment-guided diffusion maps | `mf-mgdm-table`, `mf-mgdm-batch`, `mf-mgdm-sp500` |
+//! | [`mgdm`] — microcanonical gradient descent (MGDM, MF-MGDM) | `mf-mgdm-table`, `mf-mgdm-batch`, `mf-mgdm-sp500` |
 //! | [`particle_em`] — particle EM (PGD, MPD) | `mpgd-toy`, `mpgd-blr`, `mpgd-digits` |
 //! | [`cbo`] — consensus-based optimisation | `cbo-benchmark`, `cbo-gradient` |
 //! | [`fisher_rao`] — kernelised Fisher–Rao flows | `fisher-rao-oracle`, `fisher-rao-bandwidth`, `fisher-rao-chaos` |
 //!
-//! Shared machinery stays at the top: [`registry`] (the catalogue, [`Experiment`] and
-//! [`RunContext`]), [`report`] (what an experiment produces), [`study`] (replicates,
+//! Shared machinery stays at the top: [`registry`] (the catalogue, [`Experiment`],
+//! [`RunContext`], and the one path every experiment takes: [`ConfiguredExperiment`] with
+//! its [`ExperimentConfig`]), [`report`] (what an experiment produces), [`study`] (replicates,
 //! batch means, progress), [`data`] (the real data sets) and [`error`].
 pub mod cbo;
 pub mod data;
@@ -27,5 +28,5 @@ pub mod report;
 pub mod study;
 
 pub use error::ExperimentError;
-pub use registry::{Experiment, RunContext};
+pub use registry::{ConfiguredExperiment, Experiment, ExperimentConfig, RunContext};
 pub use report::{Check, ImageGrid, Plot, Report, Series, Table};

@@ -28,7 +28,7 @@ use crate::fisher_rao::common::{
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,9 +54,9 @@ pub struct FisherRaoBandwidthConfig {
     pub proposal_margin: f64,
 }
 
-impl FisherRaoBandwidthConfig {
+impl ExperimentConfig for FisherRaoBandwidthConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: 1.0,
@@ -74,7 +74,6 @@ impl FisherRaoBandwidthConfig {
             proposal_margin: 1.25,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.bandwidths.len() < 3
             || self.bandwidths.iter().any(|e| !(*e > 0.0 && *e < 1.0))
@@ -173,26 +172,18 @@ fn stationary(
     })
 }
 
-impl Experiment for FisherRaoBandwidth {
-    fn name(&self) -> &'static str {
-        "fisher-rao-bandwidth"
-    }
+impl ConfiguredExperiment for FisherRaoBandwidth {
+    type Config = FisherRaoBandwidthConfig;
+    const NAME: &'static str = "fisher-rao-bandwidth";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao: error of the kernelised minimiser vs the bandwidth ε (four kernelisations)";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao: error of the kernelised minimiser vs the bandwidth ε (four kernelisations)"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
+    fn execute(
+        &self,
+        cfg: FisherRaoBandwidthConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let (c, sigma) = (cfg.slope, cfg.sigma);
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "d = 1, π = N(0, 1), F(m) = ∫ {c} x dm, σ = {sigma}: true minimiser N({}, 1). Gaussian kernel; \
              exponentiated step h = {} for {} steps (stationary); N = {} and N/4, {} replicates each; \
@@ -383,6 +374,6 @@ impl Experiment for FisherRaoBandwidth {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

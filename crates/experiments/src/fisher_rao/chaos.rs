@@ -25,7 +25,7 @@ use serde_json::json;
 use crate::fisher_rao::common::{RunSpec, run_flow, short};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,9 +49,9 @@ pub struct FisherRaoChaosConfig {
     pub seeds: usize,
 }
 
-impl FisherRaoChaosConfig {
+impl ExperimentConfig for FisherRaoChaosConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: 1.0,
@@ -63,7 +63,6 @@ impl FisherRaoChaosConfig {
             seeds: if quick { 64 } else { 48 },
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 20 {
             return Err(ExperimentError::Config(
@@ -88,25 +87,17 @@ pub struct FisherRaoChaos;
 /// with ε = 0.5 (≈ 0.38 N² pairs) keeps its matrix.
 const CHAOS_CACHE: usize = 1 << 27;
 
-impl Experiment for FisherRaoChaos {
-    fn name(&self) -> &'static str {
-        "fisher-rao-chaos"
-    }
+impl ConfiguredExperiment for FisherRaoChaos {
+    type Config = FisherRaoChaosConfig;
+    const NAME: &'static str = "fisher-rao-chaos";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: FisherRaoChaosConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let t = cfg.steps as f64 * cfg.h;
         let sk = 1.0 - (1.0 - cfg.h * cfg.sigma).powi(cfg.steps as i32);
         let exact_mean = -sk * cfg.slope / cfg.sigma;
@@ -316,7 +307,7 @@ impl Experiment for FisherRaoChaos {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }
 

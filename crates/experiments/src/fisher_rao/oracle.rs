@@ -35,7 +35,7 @@ use crate::fisher_rao::common::{
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,9 +67,9 @@ pub struct FisherRaoOracleConfig {
     pub proposal_margin: f64,
 }
 
-impl FisherRaoOracleConfig {
+impl ExperimentConfig for FisherRaoOracleConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: vec![1.0, -0.5],
@@ -84,7 +84,6 @@ impl FisherRaoOracleConfig {
             proposal_margin: 1.25,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         let d = self.slope.len();
         if d == 0 || self.anchor.len() != d {
@@ -204,28 +203,20 @@ impl Case {
     }
 }
 
-impl Experiment for FisherRaoOracle {
-    fn name(&self) -> &'static str {
-        "fisher-rao-oracle"
-    }
+impl ConfiguredExperiment for FisherRaoOracle {
+    type Config = FisherRaoOracleConfig;
+    const NAME: &'static str = "fisher-rao-oracle";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao weight flow vs exact Gaussian oracles (linear F, mean interaction), all kernelisations side by side";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao weight flow vs exact Gaussian oracles (linear F, mean interaction), all kernelisations side by side"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
+    fn execute(
+        &self,
+        cfg: FisherRaoOracleConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let d = cfg.slope.len();
         let tau2 = cfg.eps * cfg.eps;
         let proposal_sd = tail_covering_sd(cfg.eps, cfg.proposal_margin);
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "π = N(0, I_{d}); N = {} particles, i.i.d. from π with uniform weights (density ratio) or from \
              N(0, {}² I) with importance weights π/q (kernelisations); Gaussian kernel ε = {}; \
@@ -410,8 +401,8 @@ impl Experiment for FisherRaoOracle {
                             y: continuous.iter().map(|o| o.mean()[0]).collect(),
                         },
                     );
-                    energy_decay(&cfg, &runs[0], &mut report)?;
-                    step_bias(&cfg, ctx.seed, &s, &continuous, &mut report)?;
+                    energy_decay(&cfg, &runs[0], report)?;
+                    step_bias(&cfg, ctx.seed, &s, &continuous, report)?;
                 }
                 done += 1;
                 (ctx.progress)(done as f64 / total as f64, "fisher-rao oracle");
@@ -501,7 +492,7 @@ impl Experiment for FisherRaoOracle {
         report
             .tables
             .insert("kernelisations side by side".into(), side);
-        Ok(report)
+        Ok(())
     }
 }
 

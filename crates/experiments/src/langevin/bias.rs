@@ -40,7 +40,7 @@ use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::{self, SharedProgress, TimeAverage};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Checks allow this many standard errors.
 const SIGMAS: f64 = 4.0;
@@ -71,9 +71,9 @@ pub struct MfldBiasConfig {
     pub mala: bool,
 }
 
-impl MfldBiasConfig {
+impl ExperimentConfig for MfldBiasConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             kappa: 1.0,
             anchor: vec![1.0, -0.5],
@@ -91,7 +91,6 @@ impl MfldBiasConfig {
             mala: true,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         let bad_eta = self
             .etas
@@ -201,24 +200,17 @@ fn schedule(cfg: &MfldBiasConfig, eta: f64) -> (u64, u64, u64) {
     (burn, burn + avg, every)
 }
 
-impl Experiment for MfldBias {
-    fn name(&self) -> &'static str {
-        "mfld-bias"
-    }
+impl ConfiguredExperiment for MfldBias {
+    type Config = MfldBiasConfig;
+    const NAME: &'static str = "mfld-bias";
+    const DESCRIPTION: &'static str = "Time-step bias of MFLD on the Gaussian oracle: stationary variance error ∝ η (log–log slope 1), none for MALA";
 
-    fn description(&self) -> &'static str {
-        "Time-step bias of MFLD on the Gaussian oracle: stationary variance error ∝ η (log–log slope 1), none for MALA"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MfldBiasConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let functional = QuadraticInteraction::new(cfg.kappa, cfg.anchor.clone())
             .map_err(|e| ExperimentError::Config(e.to_string()))?;
         let m_star = functional.minimiser_mean();
@@ -428,7 +420,7 @@ impl Experiment for MfldBias {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }
 

@@ -33,7 +33,7 @@ use serde_json::json;
 use crate::langevin::gaussian_oracle::gaussian_ensemble;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,9 +79,9 @@ pub struct MfldChaosConfig {
     pub simplex_eta: f64,
 }
 
-impl MfldChaosConfig {
+impl ExperimentConfig for MfldChaosConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             log2_min: 6,
             log2_max: if quick { 12 } else { 14 },
@@ -104,7 +104,6 @@ impl MfldChaosConfig {
             simplex_eta: 0.01,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 24 {
             return Err(ExperimentError::Config(
@@ -278,24 +277,17 @@ fn variance_and_se(means: &[Vec<f64>]) -> Result<(f64, f64), ExperimentError> {
     Ok((v, diag::standard_error(&q)?))
 }
 
-impl Experiment for MfldChaos {
-    fn name(&self) -> &'static str {
-        "mfld-chaos"
-    }
+impl ConfiguredExperiment for MfldChaos {
+    type Config = MfldChaosConfig;
+    const NAME: &'static str = "mfld-chaos";
+    const DESCRIPTION: &'static str = "1/N propagation of chaos: variance of the empirical mean across seeds for MFLD, projected MFLD on a box, and mirror MFLD (paper and adjusted) on the simplex";
 
-    fn description(&self) -> &'static str {
-        "1/N propagation of chaos: variance of the empirical mean across seeds for MFLD, projected MFLD on a box, and mirror MFLD (paper and adjusted) on the simplex"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MfldChaosConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let sizes: Vec<u32> = (cfg.log2_min..=cfg.log2_max).collect();
         let ns: Vec<f64> = sizes.iter().map(|&k| (1u64 << k) as f64).collect();
 
@@ -440,7 +432,7 @@ impl Experiment for MfldChaos {
             cfg.simplex_eta,
             cfg.simplex_init,
         ));
-        Ok(report)
+        Ok(())
     }
 }
 

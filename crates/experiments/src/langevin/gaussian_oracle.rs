@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,9 +56,9 @@ pub struct GaussianOracleConfig {
     pub chaos_steps: u64,
 }
 
-impl GaussianOracleConfig {
+impl ExperimentConfig for GaussianOracleConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             kappa: 1.0,
             anchor: vec![1.0, -0.5],
@@ -76,6 +76,22 @@ impl GaussianOracleConfig {
         }
     }
 
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.anchor.is_empty()
+            || self.n_particles < 2
+            || self.chaos_seeds < 2
+            || self.chaos_log2_max < self.chaos_log2_min + 2
+        {
+            return Err(ExperimentError::Config(
+                "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GaussianOracleConfig {
     fn dim(&self) -> usize {
         self.anchor.len()
     }
@@ -95,33 +111,18 @@ pub fn gaussian_ensemble(
     Ok(InitialLaw::isotropic_gaussian(d, mean, std).sample(n, seed, streams::INITIAL_POSITIONS)?)
 }
 
-impl Experiment for GaussianOracle {
-    fn name(&self) -> &'static str {
-        "gaussian-oracle"
-    }
+impl ConfiguredExperiment for GaussianOracle {
+    type Config = GaussianOracleConfig;
+    const NAME: &'static str = "gaussian-oracle";
+    const DESCRIPTION: &'static str =
+        "MFLD on the Gaussian oracle: convergence to N(κb/(1+κ), λI) and 1/N propagation of chaos";
 
-    fn description(&self) -> &'static str {
-        "MFLD on the Gaussian oracle: convergence to N(κb/(1+κ), λI) and 1/N propagation of chaos"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))?;
-        if cfg.anchor.is_empty()
-            || cfg.n_particles < 2
-            || cfg.chaos_seeds < 2
-            || cfg.chaos_log2_max < cfg.chaos_log2_min + 2
-        {
-            return Err(ExperimentError::Config(
-                "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
-            ));
-        }
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: GaussianOracleConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         report.notes.push(format!(
             "F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|² on R^{d} with κ = {}, b = {:?}, λ = {}, η = {}. \
              Exact minimiser μ* = N(κb/(1+κ), λI). Euler–Maruyama MFLD from N({}·1, {}² I).",
@@ -133,9 +134,9 @@ impl Experiment for GaussianOracle {
             cfg.init_std,
             d = cfg.dim()
         ));
-        convergence_study(&cfg, ctx, &mut report)?;
-        chaos_study(&cfg, ctx, &mut report)?;
-        Ok(report)
+        convergence_study(&cfg, ctx, report)?;
+        chaos_study(&cfg, ctx, report)?;
+        Ok(())
     }
 }
 

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Reference line of the stabilisation plot.
 const DIFFUSION_SERIES: &str = "diffusion length √(2λΔη) of one free particle (MFLD η)";
@@ -99,9 +99,9 @@ pub struct MfldNnConfig {
     pub sliced_projections: usize,
 }
 
-impl MfldNnConfig {
+impl ExperimentConfig for MfldNnConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         let (eta, b) = (0.25, 3.0);
         Self {
             n_particles: if quick { 128 } else { 512 },
@@ -120,7 +120,6 @@ impl MfldNnConfig {
             sliced_projections: 64,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         let positive = [
             ("noise_std", self.noise_std, false),
@@ -341,28 +340,21 @@ struct Summary {
     second_change_last: f64,
 }
 
-impl Experiment for MfldNn {
-    fn name(&self) -> &'static str {
-        "mfld-nn"
-    }
+impl ConfiguredExperiment for MfldNn {
+    type Config = MfldNnConfig;
+    const NAME: &'static str = "mfld-nn";
+    const DESCRIPTION: &'static str = "Mean-field two-layer tanh network trained by MFLD, and on a box by mirror (log-barrier) and projected MFLD";
 
-    fn description(&self) -> &'static str {
-        "Mean-field two-layer tanh network trained by MFLD, and on a box by mirror (log-barrier) and projected MFLD"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfldNnConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfldNnConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MfldNnConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let problem = Problem::new(&cfg, ctx.seed)?;
         let traces = run_variants(&cfg, &problem, ctx)?;
-        fill_report(&cfg, ctx.seed, &problem, &traces, &mut report)?;
-        Ok(report)
+        fill_report(&cfg, ctx.seed, &problem, &traces, report)?;
+        Ok(())
     }
 }
 

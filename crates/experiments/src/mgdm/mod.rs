@@ -1,9 +1,10 @@
-//! Moment-guided diffusion maps: MGDM and its mean-field variant MF-MGDM — spec
-//! `mf-mgdm.md`.
+//! Microcanonical gradient descent: MGDM and its mean-field version MF-MGDM ("Mean-Field
+//! Microcanonical Gradient Descent", arXiv 2403.08362) — spec `mf-mgdm.md`.
 //!
-//! Paths x ∈ R^T are pushed from a latent law q₀ towards a target p by matching the mean
-//! α = E_p Φ of a feature map Φ (ACF features); MF-MGDM couples the paths of a group
-//! through their empirical feature mean. Runs track the reverse KL(q_k ‖ p) exactly.
+//! Paths x ∈ R^T start from a latent law q₀ and descend towards the set where a feature
+//! map Φ (ACF features) matches the target's mean α = E_p Φ; MF-MGDM couples the paths of
+//! a group through their empirical feature mean. Runs track the reverse KL of the pushed
+//! law against the target exactly (log-determinants by the determinant lemma).
 //!
 //! | experiment | module | what it shows |
 //! |---|---|---|

@@ -27,7 +27,7 @@ use crate::data;
 use crate::mgdm::common::{MgdmRun, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 use meanfield_measures::streams;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
@@ -58,9 +58,9 @@ pub struct MfMgdmSp500Config {
     pub standardise_features: bool,
 }
 
-impl MfMgdmSp500Config {
+impl ExperimentConfig for MfMgdmSp500Config {
     /// Defaults, or a reduced `--quick` run.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             t: if quick { 128 } else { 256 },
             stride: if quick { 32 } else { 16 },
@@ -148,23 +148,19 @@ fn excess_kurtosis(x: &[f64]) -> f64 {
 /// The experiment.
 pub struct MfMgdmSp500;
 
-impl Experiment for MfMgdmSp500 {
-    fn name(&self) -> &'static str {
-        "mf-mgdm-sp500"
-    }
+impl ConfiguredExperiment for MfMgdmSp500 {
+    type Config = MfMgdmSp500Config;
+    const NAME: &'static str = "mf-mgdm-sp500";
+    const DESCRIPTION: &'static str = "MGDM vs MF-MGDM on S&P 500 log-returns: ACFs of returns and |returns|, histograms, entropy vs step";
 
-    fn description(&self) -> &'static str {
-        "MGDM vs MF-MGDM on S&P 500 log-returns: ACFs of returns and |returns|, histograms, entropy vs step"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MfMgdmSp500Config,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let returns = data::sp500()?.log_returns();
+        // Checked here, not in `validate`: the bounds depend on the data set's length.
         let t = cfg.t;
         if cfg.stride == 0 || t < 8 || t > returns.len() || cfg.n_paths == 0 || cfg.hist_bins == 0 {
             return Err(ExperimentError::Config(format!(
@@ -231,7 +227,6 @@ impl Experiment for MfMgdmSp500 {
             runs.push((name, run));
         }
 
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "S&P 500 daily log-returns ({} returns, standardised: mean {mu:.2e}, sd {sd:.4}), \
              {n_windows} windows of T = {t} (stride {}). Features: m₁, m₃ and autocovariances of x \
@@ -275,7 +270,7 @@ impl Experiment for MfMgdmSp500 {
             acf_names.0.push(na);
             acf_names.1.push(nb);
         };
-        add(&mut report, "real", real_acf, real_abs.clone());
+        add(report, "real", real_acf, real_abs.clone());
         let hist_real = histogram(&z, cfg.hist_bins, cfg.hist_range);
         report.series.insert("histogram, real".into(), hist_real);
         let mut hist_names = vec!["histogram, real".to_string()];
@@ -326,7 +321,7 @@ impl Experiment for MfMgdmSp500 {
             let a = mean_acf(&run.paths, t, lags, |v| v)?;
             let b = mean_acf(&run.paths, t, lags, f64::abs)?;
             let abs5 = b[..5.min(lags)].iter().sum::<f64>() / 5.min(lags) as f64;
-            add(&mut report, name, a, b);
+            add(report, name, a, b);
             let hn = format!("histogram, {name}");
             report.series.insert(
                 hn.clone(),
@@ -442,6 +437,6 @@ impl Experiment for MfMgdmSp500 {
             "standardised return",
             path_names,
         ));
-        Ok(report)
+        Ok(())
     }
 }

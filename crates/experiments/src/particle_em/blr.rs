@@ -23,7 +23,7 @@ use crate::particle_em::common::{
     MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
 };
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,10 +53,10 @@ pub struct MpgdBlrConfig {
     pub record_every: u64,
 }
 
-impl MpgdBlrConfig {
+impl ExperimentConfig for MpgdBlrConfig {
     /// Defaults: 20 splits, or 5 with `--quick` (a smoke run; the report's numbers come
     /// from the full run).
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             prior_var: 5.0,
             n_particles: 100,
@@ -80,6 +80,22 @@ impl MpgdBlrConfig {
             reference_lppd: -0.076,
             record_every: 20,
         }
+    }
+
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.n_particles == 0
+            || self.splits < 2
+            || self.steps == 0
+            || self.record_every == 0
+            || !(self.test_fraction > 0.0 && self.test_fraction < 1.0)
+        {
+            return Err(ExperimentError::Config(
+                "need n_particles ≥ 1, splits ≥ 2, steps ≥ 1, record_every ≥ 1 and 0 < test_fraction < 1"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -192,36 +208,19 @@ fn run_split(
     Ok((steps, trace))
 }
 
-impl Experiment for MpgdBlr {
-    fn name(&self) -> &'static str {
-        "mpgd-blr"
-    }
+impl ConfiguredExperiment for MpgdBlr {
+    type Config = MpgdBlrConfig;
+    const NAME: &'static str = "mpgd-blr";
+    const DESCRIPTION: &'static str = "PGD vs MPD for Bayesian logistic regression on breast cancer: test error and LPPD over random splits";
 
-    fn description(&self) -> &'static str {
-        "PGD vs MPD for Bayesian logistic regression on breast cancer: test error and LPPD over random splits"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))?;
-        if cfg.n_particles == 0
-            || cfg.splits < 2
-            || cfg.steps == 0
-            || cfg.record_every == 0
-            || !(cfg.test_fraction > 0.0 && cfg.test_fraction < 1.0)
-        {
-            return Err(ExperimentError::Config(
-                "need n_particles ≥ 1, splits ≥ 2, steps ≥ 1, record_every ≥ 1 and 0 < test_fraction < 1"
-                    .into(),
-            ));
-        }
+    fn execute(
+        &self,
+        cfg: MpgdBlrConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let table = data::breast_cancer()?;
         let k = table.cols;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "Breast cancer ({} rows × {k} features, standardised on each training split), {} random \
              {:.0}/{:.0} splits; prior N(θ·1, {}I) on the weights, θ by ML; N = {}, K = {} steps, θ₀ = 0, \
@@ -401,6 +400,6 @@ impl Experiment for MpgdBlr {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

@@ -27,7 +27,7 @@ use crate::particle_em::common::{
     MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
 };
 use crate::report::{Check, ImageGrid, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,9 +53,9 @@ pub struct MpgdDigitsConfig {
     pub n_samples: usize,
 }
 
-impl MpgdDigitsConfig {
+impl ExperimentConfig for MpgdDigitsConfig {
     /// Defaults: 300 images and 1500 steps, or 100 images and 300 steps with `--quick`.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         let m = if quick { 100 } else { 300 };
         let mf = m as f64;
         let h = 2e-2;
@@ -105,23 +105,19 @@ fn initial_theta(shape: DecoderShape, seed: u64) -> Vec<f64> {
     theta
 }
 
-impl Experiment for MpgdDigits {
-    fn name(&self) -> &'static str {
-        "mpgd-digits"
-    }
+impl ConfiguredExperiment for MpgdDigits {
+    type Config = MpgdDigitsConfig;
+    const NAME: &'static str = "mpgd-digits";
+    const DESCRIPTION: &'static str = "PGD vs MPD training a small decoder (generator) on 8×8 digits: objective vs steps, generated digits";
 
-    fn description(&self) -> &'static str {
-        "PGD vs MPD training a small decoder (generator) on 8×8 digits: objective vs steps, generated digits"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MpgdDigitsConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let table = data::digits()?;
+        // Checked here, not in `validate`: the bounds depend on the data set's length.
         if cfg.n_images == 0
             || cfg.n_images > table.rows
             || cfg.latent == 0
@@ -156,7 +152,6 @@ impl Experiment for MpgdDigits {
         };
         let model = Decoder::new(shape, PixelLikelihood::Bernoulli, images.clone())
             .map_err(|e| ExperimentError::Config(e.to_string()))?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "Decoder d_z = {} → {} tanh units → 64 Bernoulli pixels ({} parameters), trained on {} random \
              binarised digits with N = {} particles per code for {} steps. Objective = (1/(NM)) Σ_i E(θ, X^i) \
@@ -283,6 +278,6 @@ impl Experiment for MpgdDigits {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

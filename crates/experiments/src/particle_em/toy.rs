@@ -23,7 +23,7 @@ use crate::particle_em::common::{
     MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
 };
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -60,9 +60,9 @@ pub struct MpgdToyConfig {
     pub record_every: u64,
 }
 
-impl MpgdToyConfig {
+impl ExperimentConfig for MpgdToyConfig {
     /// Defaults: the spec's setting; `--quick` uses fewer seeds.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             n_data: 100,
             theta_true: 100.0,
@@ -80,6 +80,30 @@ impl MpgdToyConfig {
         }
     }
 
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let schemes = self.schemes();
+        if self.n_data == 0
+            || self.n_particles == 0
+            || self.seeds < 2
+            || self.steps < 500
+            || self.record_every == 0
+            || 500 % self.record_every != 0
+            || self.steps % self.record_every != 0
+            || self.reference_500.len() != schemes.len()
+            || self.reference_2000.len() != schemes.len()
+        {
+            return Err(ExperimentError::Config(
+                "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
+                 and one reference per scheme (PGD, then each γ)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl MpgdToyConfig {
     fn schemes(&self) -> Vec<(String, Scheme)> {
         let mut v = vec![(
             "PGD".to_string(),
@@ -171,40 +195,18 @@ impl ToyRun {
     }
 }
 
-impl Experiment for MpgdToy {
-    fn name(&self) -> &'static str {
-        "mpgd-toy"
-    }
+impl ConfiguredExperiment for MpgdToy {
+    type Config = MpgdToyConfig;
+    const NAME: &'static str = "mpgd-toy";
+    const DESCRIPTION: &'static str = "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE";
 
-    fn description(&self) -> &'static str {
-        "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MpgdToyConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let schemes = cfg.schemes();
-        if cfg.n_data == 0
-            || cfg.n_particles == 0
-            || cfg.seeds < 2
-            || cfg.steps < 500
-            || cfg.record_every == 0
-            || 500 % cfg.record_every != 0
-            || cfg.steps % cfg.record_every != 0
-            || cfg.reference_500.len() != schemes.len()
-            || cfg.reference_2000.len() != schemes.len()
-        {
-            return Err(ExperimentError::Config(
-                "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
-                 and one reference per scheme (PGD, then each γ)"
-                    .into(),
-            ));
-        }
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "Toy model y_j ~ N(x_j, 1), x_j ~ N(θ, 1), M = {} observations generated with θ = {}; \
              θ₀ = 0, X ~ N(0, I), N = {} particles, {} steps, h_θ = {}, h_x = {}, MPD η_θ = η_x = {}. \
@@ -337,6 +339,6 @@ impl Experiment for MpgdToy {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

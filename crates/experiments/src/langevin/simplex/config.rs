@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ExperimentError;
+use crate::{ExperimentConfig, ExperimentError};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,9 +38,9 @@ pub struct MmfldSimplexConfig {
     pub scatter_points: usize,
 }
 
-impl MmfldSimplexConfig {
+impl ExperimentConfig for MmfldSimplexConfig {
     /// Defaults: the paper's setting, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             lambda: 0.1,
             eta: 3e-3,
@@ -58,9 +58,8 @@ impl MmfldSimplexConfig {
             scatter_points: 2_000,
         }
     }
-
     /// Rejects settings the run cannot use, naming the offending key.
-    pub fn validate(&self) -> Result<(), ExperimentError> {
+    fn validate(&self) -> Result<(), ExperimentError> {
         let positive = [
             ("lambda", self.lambda),
             ("eta", self.eta),

@@ -48,32 +48,24 @@ mod stats;
 pub use config::MmfldSimplexConfig;
 pub use oracle::dirichlet_boundary_mass;
 
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentError, Report, RunContext};
 
 /// The experiment.
 pub struct MmfldSimplex;
 
-impl Experiment for MmfldSimplex {
-    fn name(&self) -> &'static str {
-        "mmfld-simplex"
-    }
+impl ConfiguredExperiment for MmfldSimplex {
+    type Config = MmfldSimplexConfig;
+    const NAME: &'static str = "mmfld-simplex";
+    const DESCRIPTION: &'static str = "Δ³ (paper Fig. 1): projected vs mirror (paper) vs Metropolis-adjusted mirror MFLD — boundary mass, objective, ternary scatter, Dirichlet oracle";
 
-    fn description(&self) -> &'static str {
-        "Δ³ (paper Fig. 1): projected vs mirror (paper) vs Metropolis-adjusted mirror MFLD — boundary mass, objective, ternary scatter, Dirichlet oracle"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MmfldSimplexConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MmfldSimplexConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
-
+    fn execute(
+        &self,
+        cfg: MmfldSimplexConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let traces = run::run_all(&cfg, ctx)?;
-        report::fill(&cfg, ctx.seed, &traces, &mut report)?;
-        Ok(report)
+        report::fill(&cfg, ctx.seed, &traces, report)?;
+        Ok(())
     }
 }
