@@ -21,7 +21,6 @@ use meanfield_integrators::cbo::{
 };
 use meanfield_measures::{Parallelism, replicate_seed};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
@@ -166,6 +165,23 @@ pub fn two_proportion_tolerance(k1: usize, n1: usize, k2: usize, n2: usize, z: f
     z * (pooled * (1.0 - pooled) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt()
 }
 
+/// A row of the table `success rates` (columns in `Table::new` above): one function, noise and N, beside CBXpy's rate.
+#[derive(Serialize)]
+struct SuccessRow {
+    function: &'static str,
+    noise: &'static str,
+    n: usize,
+    successes: usize,
+    rate: f64,
+    lo: f64,
+    hi: f64,
+    ref_rate: Option<f64>,
+    ref_lo: Option<f64>,
+    ref_hi: Option<f64>,
+    median_dist: f64,
+    median_f: f64,
+}
+
 /// The experiment.
 pub struct CboBenchmark;
 
@@ -303,24 +319,24 @@ impl ConfiguredExperiment for CboBenchmark {
                             ));
                             ref_series.x.push(n as f64);
                             ref_series.y.push(p);
-                            (json!(p), json!(a), json!(b))
+                            (Some(p), Some(a), Some(b))
                         }
-                        _ => (json!(null), json!(null), json!(null)),
+                        _ => (None, None, None),
                     };
-                    table.push_row(vec![
-                        json!(kind.name()),
-                        json!(noise_name(noise)),
-                        json!(n),
-                        json!(successes),
-                        json!(rate),
-                        json!(lo),
-                        json!(hi),
+                    table.push_record(&SuccessRow {
+                        function: kind.name(),
+                        noise: noise_name(noise),
+                        n,
+                        successes,
+                        rate,
+                        lo,
+                        hi,
                         ref_rate,
                         ref_lo,
                         ref_hi,
-                        json!(dist[dist.len() / 2]),
-                        json!(fv[fv.len() / 2]),
-                    ]);
+                        median_dist: dist[dist.len() / 2],
+                        median_f: fv[fv.len() / 2],
+                    })?;
                     ours_series.x.push(n as f64);
                     ours_series.y.push(rate);
                     done += 1;

@@ -32,7 +32,6 @@ use meanfield_measures::NoiseStreams;
 use meanfield_measures::{replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
@@ -121,6 +120,20 @@ impl ExperimentConfig for CboGradientConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `paths`: the three iterates at one step.
+#[derive(Serialize)]
+struct PathRow<'a> {
+    step: usize,
+    #[serde(rename = "hopping x")]
+    hopping: &'a [f64],
+    #[serde(rename = "proximal x")]
+    proximal: &'a [f64],
+    #[serde(rename = "explicit GD x")]
+    gd: &'a [f64],
+    #[serde(rename = "ESS")]
+    ess: f64,
 }
 
 /// The experiment.
@@ -275,20 +288,24 @@ impl ConfiguredExperiment for CboGradient {
         ));
 
         // Table: the three paths (replicate 0 for hopping) and the ESS.
-        let mut table = Table::new(["step", "hopping x", "proximal x", "explicit GD x", "ESS"]);
+        let mut rows = Vec::new();
         let (path0, ess0) = (&paths[0].path, &paths[0].ess);
         for k in 0..=cfg.steps {
-            table.push_row(vec![
-                json!(k),
-                json!(path0[k]),
-                json!(prox[k]),
-                json!(gd[k]),
-                json!(if k == 0 { f64::NAN } else { ess0[k - 1] }),
-            ]);
+            rows.push(PathRow {
+                step: k,
+                hopping: &path0[k],
+                proximal: &prox[k],
+                gd: &gd[k],
+                ess: if k == 0 { f64::NAN } else { ess0[k - 1] },
+            });
         }
-        report.tables.insert("paths".into(), table);
-        let mut summary = Table::new(["τ = ασ²", "mean e²/V", "s.e.", "dist ratio prox/GD"]);
-        summary.push_row(vec![json!(tau), json!(z2_mean), json!(se), json!(ratio)]);
+        report
+            .tables
+            .insert("paths".into(), Table::from_named_records(&rows)?);
+        let summary = Table::from_records(
+            ["τ = ασ²", "mean e²/V", "s.e.", "dist ratio prox/GD"],
+            &[(tau, z2_mean, se, ratio)],
+        )?;
         report.tables.insert("summary".into(), summary);
 
         let steps: Vec<f64> = (0..=cfg.steps).map(|k| k as f64).collect();

@@ -20,7 +20,6 @@ use meanfield_integrators::{Kernelisation, WeightStep};
 use meanfield_measures::{KernelShape, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::fisher_rao::common::{
     GaussianModel, KERNEL_CACHE, RunSpec, check_proposal_margin, richardson, run_flow, short,
@@ -97,6 +96,52 @@ impl ExperimentConfig for FisherRaoBandwidthConfig {
         }
         check_proposal_margin(self.proposal_margin)
     }
+}
+
+/// A row of the table `error vs bandwidth`: one kernelisation at one ε.
+#[derive(Serialize)]
+struct BandwidthRow {
+    #[serde(rename = "ε")]
+    eps: f64,
+    kernelisation: &'static str,
+    #[serde(rename = "mean-field minimiser mean")]
+    fm: f64,
+    #[serde(rename = "mean, N")]
+    mean_n: f64,
+    #[serde(rename = "mean, N → ∞")]
+    mx: f64,
+    #[serde(rename = "± se")]
+    mx_se: f64,
+    #[serde(rename = "mean-field minimiser variance")]
+    fv: f64,
+    #[serde(rename = "mean-field variance after the run's steps")]
+    var_after_steps: f64,
+    #[serde(rename = "variance, N")]
+    var_n: f64,
+    #[serde(rename = "variance, N → ∞")]
+    vx: f64,
+    #[serde(rename = "± se")]
+    vx_se: f64,
+    #[serde(rename = "error of kernelised minimiser (mean field)")]
+    mf: f64,
+    #[serde(rename = "measured error (N → ∞)")]
+    meas: f64,
+    #[serde(rename = "ESS/N")]
+    ess_over_n: f64,
+}
+
+/// A row of the table `error slopes`.
+#[derive(Serialize)]
+struct SlopeRow {
+    kernelisation: &'static str,
+    #[serde(rename = "ε-signature")]
+    signature: &'static str,
+    #[serde(rename = "slope, mean field")]
+    mean_field: f64,
+    #[serde(rename = "slope, measured (N → ∞)")]
+    measured: f64,
+    #[serde(rename = "measured s.e.")]
+    measured_se: f64,
 }
 
 /// The experiment.
@@ -197,29 +242,8 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
             cfg.replicates,
             cfg.proposal_margin
         ));
-        let mut table = Table::new([
-            "ε",
-            "kernelisation",
-            "mean-field minimiser mean",
-            "mean, N",
-            "mean, N → ∞",
-            "± se",
-            "mean-field minimiser variance",
-            "mean-field variance after the run's steps",
-            "variance, N",
-            "variance, N → ∞",
-            "± se",
-            "error of kernelised minimiser (mean field)",
-            "measured error (N → ∞)",
-            "ESS/N",
-        ]);
-        let mut slopes = Table::new([
-            "kernelisation",
-            "ε-signature",
-            "slope, mean field",
-            "slope, measured (N → ∞)",
-            "measured s.e.",
-        ]);
+        let mut rows = Vec::new();
+        let mut slopes = Vec::new();
         let n = cfg.n_particles;
         let total = Kernelisation::KERNELISED.len() * cfg.bandwidths.len();
         let mut done = 0;
@@ -285,22 +309,22 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 eps_s.push(eps);
                 mf_err.push(mf);
                 meas_err.push(meas);
-                table.push_row(vec![
-                    json!(eps),
-                    json!(kern.label()),
-                    json!(fm),
-                    json!(big.mean),
-                    json!(mx),
-                    json!(mx_se),
-                    json!(fv),
-                    json!(at.variance()),
-                    json!(big.var),
-                    json!(vx),
-                    json!(vx_se),
-                    json!(mf),
-                    json!(meas),
-                    json!(big.ess_over_n),
-                ]);
+                rows.push(BandwidthRow {
+                    eps,
+                    kernelisation: kern.label(),
+                    fm,
+                    mean_n: big.mean,
+                    mx,
+                    mx_se,
+                    fv,
+                    var_after_steps: at.variance(),
+                    var_n: big.var,
+                    vx,
+                    vx_se,
+                    mf,
+                    meas,
+                    ess_over_n: big.ess_over_n,
+                });
                 done += 1;
                 (ctx.progress)(done as f64 / total as f64, "fisher-rao bandwidth");
             }
@@ -315,19 +339,18 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 2.5,
             ));
             let fit = meanfield_diagnostics::loglog_slope(&eps_s, &meas_err)?;
-            slopes.push_row(vec![
-                json!(kern.label()),
-                json!(
-                    if matches!(kern, Kernelisation::EvolvingMeasure | Kernelisation::Energy) {
-                        "variance"
-                    } else {
-                        "mean"
-                    }
-                ),
-                json!(fit_mf.slope),
-                json!(fit.slope),
-                json!(fit.slope_se),
-            ]);
+            slopes.push(SlopeRow {
+                kernelisation: kern.label(),
+                signature: if matches!(kern, Kernelisation::EvolvingMeasure | Kernelisation::Energy)
+                {
+                    "variance"
+                } else {
+                    "mean"
+                },
+                mean_field: fit_mf.slope,
+                measured: fit.slope,
+                measured_se: fit.slope_se,
+            });
             report.series.insert(
                 format!("{} error, mean field", short(kern)),
                 Series {
@@ -343,8 +366,13 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 },
             );
         }
-        report.tables.insert("error vs bandwidth".into(), table);
-        report.tables.insert("error slopes".into(), slopes);
+        report.tables.insert(
+            "error vs bandwidth".into(),
+            Table::from_named_records(&rows)?,
+        );
+        report
+            .tables
+            .insert("error slopes".into(), Table::from_named_records(&slopes)?);
         report.notes.push(
             "The measured error of the ε-signature includes the finite-N error, which grows as ε → 0 \
              (kernel density noise and the self term W^i K_ε(0), O(1/(N ε ρ)), largest for isolated tail \

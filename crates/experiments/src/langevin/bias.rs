@@ -36,7 +36,6 @@ use meanfield_measures::{Ensemble, Identity, Parallelism};
 use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::{self, SharedProgress, TimeAverage};
@@ -117,6 +116,30 @@ impl ExperimentConfig for MfldBiasConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `stationary variance bias`: one step size η.
+#[derive(Serialize)]
+struct BiasRow {
+    #[serde(rename = "η")]
+    eta: f64,
+    steps: u64,
+    #[serde(rename = "MFLD v̂ (time avg)")]
+    v_hat: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "bias v̂ − λ(1−1/N)")]
+    bias: f64,
+    #[serde(rename = "exact bias")]
+    exact: f64,
+    #[serde(rename = "(bias − exact)/s.e.")]
+    z: f64,
+    #[serde(rename = "MALA bias")]
+    mala_bias: Option<f64>,
+    #[serde(rename = "MALA s.e.")]
+    mala_se: Option<f64>,
+    #[serde(rename = "MALA acceptance")]
+    mala_acceptance: Option<f64>,
 }
 
 /// The experiment.
@@ -264,18 +287,7 @@ impl ConfiguredExperiment for MfldBias {
             .collect::<Result<Vec<_>, _>>()?;
         let (euler, mala) = results.split_at(cfg.etas.len());
 
-        let mut table = Table::new([
-            "η",
-            "steps",
-            "MFLD v̂ (time avg)",
-            "s.e.",
-            "bias v̂ − λ(1−1/N)",
-            "exact bias",
-            "(bias − exact)/s.e.",
-            "MALA bias",
-            "MALA s.e.",
-            "MALA acceptance",
-        ]);
+        let mut rows = Vec::new();
         let (mut biases, mut exact_biases) = (vec![], vec![]);
         for (j, &eta) in cfg.etas.iter().enumerate() {
             let r = &euler[j];
@@ -296,25 +308,25 @@ impl ConfiguredExperiment for MfldBias {
                     SIGMAS * m.average.se,
                 ));
             }
-            table.push_row(vec![
-                json!(eta),
-                json!(r.steps),
-                json!(r.average.mean),
-                json!(r.average.se),
-                json!(bias),
-                json!(exact),
-                json!((bias - exact) / r.average.se),
-                m.map_or(json!(null), |m| json!(m.average.mean - v0)),
-                m.map_or(json!(null), |m| json!(m.average.se)),
-                m.and_then(|m| m.acceptance)
-                    .map_or(json!(null), |a| json!(a)),
-            ]);
+            rows.push(BiasRow {
+                eta,
+                steps: r.steps,
+                v_hat: r.average.mean,
+                se: r.average.se,
+                bias,
+                exact,
+                z: (bias - exact) / r.average.se,
+                mala_bias: m.map(|m| m.average.mean - v0),
+                mala_se: m.map(|m| m.average.se),
+                mala_acceptance: m.and_then(|m| m.acceptance),
+            });
             biases.push(bias);
             exact_biases.push(exact);
         }
-        report
-            .tables
-            .insert("stationary variance bias".into(), table);
+        report.tables.insert(
+            "stationary variance bias".into(),
+            Table::from_named_records(&rows)?,
+        );
 
         // Log–log slope of the measured bias (NaN, a failed check, if a bias is ≤ 0).
         let fit = diag::loglog_slope(&cfg.etas, &biases).ok();
@@ -339,19 +351,14 @@ impl ConfiguredExperiment for MfldBias {
             resolution,
             0.2,
         ));
-        let mut fit_table = Table::new([
-            "fit",
-            "slope",
-            "slope s.e.",
-            "intercept (ln C)",
-            "R²",
-            "points",
-        ]);
+        let mut fits = Vec::new();
         if let Some(f) = fit {
-            fit_table.push_row(fit_row("measured MFLD bias", &f));
+            fits.push(FitRow::new("measured MFLD bias", &f));
         }
-        fit_table.push_row(fit_row("exact λ(1−1/N)η/(2−η)", &exact_fit));
-        report.tables.insert("bias slope fit".into(), fit_table);
+        fits.push(FitRow::new("exact λ(1−1/N)η/(2−η)", &exact_fit));
+        report
+            .tables
+            .insert("bias slope fit".into(), Table::from_named_records(&fits)?);
 
         report.notes.push(format!(
             "Gaussian oracle F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|² on R^{d}, κ = {}, b = {:?}, λ = {}, N = {n}. \
@@ -425,15 +432,32 @@ impl ConfiguredExperiment for MfldBias {
 }
 
 /// One row of the slope-fit table: label, slope, its s.e., intercept, R², points.
-fn fit_row(label: &str, f: &diag::LinearFit) -> Vec<serde_json::Value> {
-    vec![
-        json!(label),
-        json!(f.slope),
-        json!(f.slope_se),
-        json!(f.intercept),
-        json!(f.r_squared),
-        json!(f.n),
-    ]
+/// A row of the table `bias slope fit`: one log–log fit.
+#[derive(Serialize)]
+struct FitRow {
+    fit: &'static str,
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    #[serde(rename = "intercept (ln C)")]
+    intercept: f64,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    points: usize,
+}
+
+impl FitRow {
+    /// The row of fit `f`, labelled `fit`.
+    fn new(fit: &'static str, f: &diag::LinearFit) -> Self {
+        Self {
+            fit,
+            slope: f.slope,
+            slope_se: f.slope_se,
+            intercept: f.intercept,
+            r_squared: f.r_squared,
+            points: f.n,
+        }
+    }
 }
 
 #[cfg(test)]

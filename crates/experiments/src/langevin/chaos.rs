@@ -28,7 +28,6 @@ use meanfield_integrators::{
 use meanfield_measures::streams;
 use meanfield_measures::{BoxBounds, Domain, Ensemble, Entropic, InitialLaw};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::langevin::gaussian_oracle::gaussian_ensemble;
 use crate::report::{Check, Plot, Series, Table};
@@ -126,6 +125,37 @@ impl ExperimentConfig for MfldChaosConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `chaos slopes`: one case.
+#[derive(Serialize)]
+struct FitRow {
+    case: &'static str,
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    #[serde(rename = "95% t-interval")]
+    t_interval: String,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    #[serde(rename = "mean N·V̂_N")]
+    mean_n_v: f64,
+    sizes: usize,
+    #[serde(rename = "seeds per size")]
+    seeds: usize,
+}
+
+/// A row of the per-case table: one ensemble size.
+#[derive(Serialize)]
+struct SizeRow {
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "V̂_N = E|m_N − E m_N|²")]
+    v: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "N·V̂_N")]
+    n_v: f64,
 }
 
 /// The experiment.
@@ -291,16 +321,7 @@ impl ConfiguredExperiment for MfldChaos {
         let sizes: Vec<u32> = (cfg.log2_min..=cfg.log2_max).collect();
         let ns: Vec<f64> = sizes.iter().map(|&k| (1u64 << k) as f64).collect();
 
-        let mut fit_table = Table::new([
-            "case",
-            "slope",
-            "slope s.e.",
-            "95% t-interval",
-            "R²",
-            "mean N·V̂_N",
-            "sizes",
-            "seeds per size",
-        ]);
+        let mut fits = Vec::new();
         let mut plot_series = Vec::new();
         for (c, case) in Case::ALL.into_iter().enumerate() {
             let runs = study::replicate_over_sizes(
@@ -315,16 +336,16 @@ impl ConfiguredExperiment for MfldChaos {
                 },
                 |n, seed| replicate(case, &cfg, n, seed),
             )?;
-            let mut table = Table::new(["N", "V̂_N = E|m_N − E m_N|²", "s.e.", "N·V̂_N"]);
+            let mut rows = Vec::new();
             let (mut vs, mut scaled) = (vec![], vec![]);
             for size in &runs {
                 let (v, se) = variance_and_se(&size.values)?;
-                table.push_row(vec![
-                    json!(size.n),
-                    json!(v),
-                    json!(se),
-                    json!(size.n as f64 * v),
-                ]);
+                rows.push(SizeRow {
+                    n: size.n,
+                    v,
+                    se,
+                    n_v: size.n as f64 * v,
+                });
                 vs.push(v);
                 scaled.push(size.n as f64 * v);
             }
@@ -353,19 +374,19 @@ impl ConfiguredExperiment for MfldChaos {
                     4.0 * rel_sd * constant,
                 ));
             }
-            fit_table.push_row(vec![
-                json!(case.label()),
-                json!(fit.slope),
-                json!(fit.slope_se),
-                json!(format!("[{lo:.3}, {hi:.3}]")),
-                json!(fit.r_squared),
-                json!(pooled),
-                json!(sizes.len()),
-                json!(cfg.seeds),
-            ]);
+            fits.push(FitRow {
+                case: case.label(),
+                slope: fit.slope,
+                slope_se: fit.slope_se,
+                t_interval: format!("[{lo:.3}, {hi:.3}]"),
+                r_squared: fit.r_squared,
+                mean_n_v: pooled,
+                sizes: sizes.len(),
+                seeds: cfg.seeds,
+            });
             report.tables.insert(
                 format!("{}: variance of the empirical mean", case.label()),
-                table,
+                Table::from_named_records(&rows)?,
             );
             let name = format!(
                 "{} (slope {:.3} ± {:.3})",
@@ -382,7 +403,9 @@ impl ConfiguredExperiment for MfldChaos {
             );
             plot_series.push(name);
         }
-        report.tables.insert("chaos slopes".into(), fit_table);
+        report
+            .tables
+            .insert("chaos slopes".into(), Table::from_named_records(&fits)?);
         let constant = gaussian_constant(&cfg);
         let reference = format!("(a) exact {constant:.4}/N");
         report.series.insert(

@@ -18,7 +18,6 @@ use meanfield_integrators::{Checkpoint, Control, Dynamics, LangevinParams, Mfld,
 use meanfield_measures::streams;
 use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
@@ -95,6 +94,47 @@ impl GaussianOracleConfig {
     fn dim(&self) -> usize {
         self.anchor.len()
     }
+}
+
+/// A row of the table `stationary law`: one moment against its exact values.
+#[derive(Serialize)]
+struct MomentRow {
+    quantity: String,
+    ours: f64,
+    #[serde(rename = "exact (Euler, N)")]
+    euler: f64,
+    #[serde(rename = "exact (continuous μ*)")]
+    continuous: f64,
+    #[serde(rename = "MC sd")]
+    sd: f64,
+}
+
+/// A row of the table `propagation of chaos`: one ensemble size.
+#[derive(Serialize)]
+struct ChaosRow {
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "MSE of mean")]
+    mse: f64,
+    #[serde(rename = "MC sd")]
+    sd: f64,
+    exact: f64,
+    #[serde(rename = "N·MSE")]
+    n_mse: f64,
+}
+
+/// The row of the table `chaos slope fit`.
+#[derive(Serialize)]
+struct ChaosFitRow {
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    intercept: f64,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    sizes: usize,
+    #[serde(rename = "seeds per size")]
+    seeds: usize,
 }
 
 /// The experiment.
@@ -202,13 +242,7 @@ fn convergence_study(
     let sd_var = var_discrete * (2.0 / n as f64).sqrt();
     let sd_cov = var_discrete / (n as f64).sqrt();
 
-    let mut table = Table::new([
-        "quantity",
-        "ours",
-        "exact (Euler, N)",
-        "exact (continuous μ*)",
-        "MC sd",
-    ]);
+    let mut moments = Vec::new();
     for k in 0..d {
         report.checks.push(Check::within(
             format!("mean[{k}] → κb/(1+κ) (4 MC sd)"),
@@ -216,13 +250,13 @@ fn convergence_study(
             m_star[k],
             4.0 * sd_mean,
         ));
-        table.push_row(vec![
-            json!(format!("mean[{k}]")),
-            json!(m[k]),
-            json!(m_star[k]),
-            json!(m_star[k]),
-            json!(sd_mean),
-        ]);
+        moments.push(MomentRow {
+            quantity: format!("mean[{k}]"),
+            ours: m[k],
+            euler: m_star[k],
+            continuous: m_star[k],
+            sd: sd_mean,
+        });
     }
     for i in 0..d {
         for j in i..d {
@@ -238,16 +272,19 @@ fn convergence_study(
                 4.0 * sd,
             ));
             let cont = if i == j { cfg.lambda } else { 0.0 };
-            table.push_row(vec![
-                json!(format!("cov[{i}{j}]")),
-                json!(c[i * d + j]),
-                json!(target),
-                json!(cont),
-                json!(sd),
-            ]);
+            moments.push(MomentRow {
+                quantity: format!("cov[{i}{j}]"),
+                ours: c[i * d + j],
+                euler: target,
+                continuous: cont,
+                sd,
+            });
         }
     }
-    report.tables.insert("stationary law".into(), table);
+    report.tables.insert(
+        "stationary law".into(),
+        Table::from_named_records(&moments)?,
+    );
     report.notes.push(format!(
         "The Euler scheme's stationary variance is λ(1 − 1/N)/(1 − η/2) = {var_discrete:.5}, \
          an O(η) bias of {:.2e} above the continuous λ = {}; checks use the Euler value.",
@@ -319,7 +356,7 @@ fn chaos_study(
     let sizes: Vec<u32> = (cfg.chaos_log2_min..=cfg.chaos_log2_max).collect();
     let constant = exact_chaos_constant(cfg);
     let (mut ns, mut mses, mut exact) = (vec![], vec![], vec![]);
-    let mut table = Table::new(["N", "MSE of mean", "MC sd", "exact", "N·MSE"]);
+    let mut chaos = Vec::new();
     let mut scaled = Vec::new();
     let replicates = study::replicate_over_sizes(
         ctx.seed,
@@ -345,13 +382,13 @@ fn chaos_study(
         let (n, errs) = (size.n, &size.values);
         let (mse, var) = diag::sample_mean_var(errs)?;
         let sd = (var / errs.len() as f64).sqrt();
-        table.push_row(vec![
-            json!(n),
-            json!(mse),
-            json!(sd),
-            json!(constant / n as f64),
-            json!(n as f64 * mse),
-        ]);
+        chaos.push(ChaosRow {
+            n,
+            mse,
+            sd,
+            exact: constant / n as f64,
+            n_mse: n as f64 * mse,
+        });
         ns.push(n as f64);
         mses.push(mse);
         exact.push(constant / n as f64);
@@ -374,24 +411,22 @@ fn chaos_study(
         constant,
         4.0 * rel_sd * constant,
     ));
-    let mut fit_table = Table::new([
-        "slope",
-        "slope s.e.",
-        "intercept",
-        "R²",
-        "sizes",
-        "seeds per size",
-    ]);
-    fit_table.push_row(vec![
-        json!(fit.slope),
-        json!(fit.slope_se),
-        json!(fit.intercept),
-        json!(fit.r_squared),
-        json!(sizes.len()),
-        json!(cfg.chaos_seeds),
-    ]);
-    report.tables.insert("propagation of chaos".into(), table);
-    report.tables.insert("chaos slope fit".into(), fit_table);
+    let fit_row = ChaosFitRow {
+        slope: fit.slope,
+        slope_se: fit.slope_se,
+        intercept: fit.intercept,
+        r_squared: fit.r_squared,
+        sizes: sizes.len(),
+        seeds: cfg.chaos_seeds,
+    };
+    report.tables.insert(
+        "propagation of chaos".into(),
+        Table::from_named_records(&chaos)?,
+    );
+    report.tables.insert(
+        "chaos slope fit".into(),
+        Table::from_named_records(&[fit_row])?,
+    );
     report.series.insert(
         "MSE of empirical mean".into(),
         Series {

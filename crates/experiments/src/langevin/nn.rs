@@ -49,7 +49,6 @@ use meanfield_integrators::{
 use meanfield_measures::{BoxBounds, Domain, Ensemble, LogBarrier, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
@@ -156,6 +155,65 @@ impl ExperimentConfig for MfldNnConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `training`: one run.
+#[derive(Serialize)]
+struct TrainingRow {
+    run: &'static str,
+    #[serde(rename = "η")]
+    eta: f64,
+    #[serde(rename = "initial train loss")]
+    initial_train: f64,
+    #[serde(rename = "final train loss")]
+    final_train: f64,
+    #[serde(rename = "final test loss")]
+    final_test: f64,
+    #[serde(rename = "test / train")]
+    test_over_train: f64,
+    #[serde(rename = "max |θ| (all steps)")]
+    max_abs: f64,
+    #[serde(rename = "particle-steps not strictly inside [−B, B]⁴")]
+    outside_open: u64,
+    #[serde(rename = "particles on a face at the end")]
+    on_faces_end: usize,
+}
+
+/// A row of the table `stabilisation`: one run.
+#[derive(Serialize)]
+struct StabilisationRow {
+    run: &'static str,
+    #[serde(rename = "SW₂ first window")]
+    sw_first: f64,
+    #[serde(rename = "SW₂ last window")]
+    sw_last: f64,
+    #[serde(rename = "last / first")]
+    last_over_first: f64,
+    #[serde(rename = "SW₂(μ_0, μ_K)")]
+    sw_total: f64,
+    #[serde(rename = "diffusion length √(2λΔη)")]
+    diffusion_length: f64,
+    #[serde(rename = "max |Δ mean| last window")]
+    mean_change_last: f64,
+    #[serde(rename = "|Δ E|θ|²| last window")]
+    second_change_last: f64,
+}
+
+/// The row of the table `data`.
+#[derive(Serialize)]
+struct DataRow {
+    #[serde(rename = "train points")]
+    train_points: usize,
+    #[serde(rename = "test points")]
+    test_points: usize,
+    #[serde(rename = "mean y")]
+    mean_y: f64,
+    #[serde(rename = "Var(y)")]
+    var_y: f64,
+    #[serde(rename = "Var(y)/2")]
+    half_var_y: f64,
+    #[serde(rename = "noise floor σ²/2")]
+    noise_floor: f64,
 }
 
 /// The experiment.
@@ -505,7 +563,7 @@ fn fill_report(
     push_setting_notes(cfg, problem, report);
     let summaries = summarise(cfg, seed, traces, report)?;
     push_checks(cfg, problem, &summaries, traces, report);
-    push_tables(cfg, problem, &summaries, traces, report);
+    push_tables(cfg, problem, &summaries, traces, report)?;
     push_plots(cfg, &summaries, report);
     let f_final = problem
         .net
@@ -719,78 +777,54 @@ fn push_tables(
     summaries: &[Summary],
     traces: &[Trace; 3],
     report: &mut Report,
-) {
-    let Problem {
-        y_mean,
-        y_var,
-        noise_floor,
-        ..
-    } = problem;
-    let mut table = Table::new([
-        "run",
-        "η",
-        "initial train loss",
-        "final train loss",
-        "final test loss",
-        "test / train",
-        "max |θ| (all steps)",
-        "particle-steps not strictly inside [−B, B]⁴",
-        "particles on a face at the end",
-    ]);
-    for (s, tr) in summaries.iter().zip(traces) {
-        table.push_row(vec![
-            json!(s.label),
-            json!(s.eta),
-            json!(s.init_train),
-            json!(s.final_train),
-            json!(s.final_test),
-            json!(s.final_test / s.final_train),
-            json!(tr.max_abs),
-            json!(tr.outside_open),
-            json!(tr.on_faces_end),
-        ]);
-    }
-    report.tables.insert("training".into(), table);
-    let mut stab = Table::new([
-        "run",
-        "SW₂ first window",
-        "SW₂ last window",
-        "last / first",
-        "SW₂(μ_0, μ_K)",
-        "diffusion length √(2λΔη)",
-        "max |Δ mean| last window",
-        "|Δ E|θ|²| last window",
-    ]);
-    for s in summaries {
-        stab.push_row(vec![
-            json!(s.label),
-            json!(s.sw_first),
-            json!(s.sw_last),
-            json!(s.sw_last / s.sw_first),
-            json!(s.sw_total),
-            json!(s.diffusion_length),
-            json!(s.mean_change_last),
-            json!(s.second_change_last),
-        ]);
-    }
-    report.tables.insert("stabilisation".into(), stab);
-    let mut data = Table::new([
-        "train points",
-        "test points",
-        "mean y",
-        "Var(y)",
-        "Var(y)/2",
-        "noise floor σ²/2",
-    ]);
-    data.push_row(vec![
-        json!(cfg.n_train),
-        json!(cfg.n_test),
-        json!(y_mean),
-        json!(y_var),
-        json!(0.5 * *y_var),
-        json!(noise_floor),
-    ]);
-    report.tables.insert("data".into(), data);
+) -> Result<(), ExperimentError> {
+    let training: Vec<TrainingRow> = summaries
+        .iter()
+        .zip(traces)
+        .map(|(s, tr)| TrainingRow {
+            run: s.label,
+            eta: s.eta,
+            initial_train: s.init_train,
+            final_train: s.final_train,
+            final_test: s.final_test,
+            test_over_train: s.final_test / s.final_train,
+            max_abs: tr.max_abs,
+            outside_open: tr.outside_open,
+            on_faces_end: tr.on_faces_end,
+        })
+        .collect();
+    report
+        .tables
+        .insert("training".into(), Table::from_named_records(&training)?);
+    let stabilisation: Vec<StabilisationRow> = summaries
+        .iter()
+        .map(|s| StabilisationRow {
+            run: s.label,
+            sw_first: s.sw_first,
+            sw_last: s.sw_last,
+            last_over_first: s.sw_last / s.sw_first,
+            sw_total: s.sw_total,
+            diffusion_length: s.diffusion_length,
+            mean_change_last: s.mean_change_last,
+            second_change_last: s.second_change_last,
+        })
+        .collect();
+    report.tables.insert(
+        "stabilisation".into(),
+        Table::from_named_records(&stabilisation)?,
+    );
+    let data = DataRow {
+        train_points: cfg.n_train,
+        test_points: cfg.n_test,
+        mean_y: problem.y_mean,
+        var_y: problem.y_var,
+        half_var_y: 0.5 * problem.y_var,
+        noise_floor: problem.noise_floor,
+    };
+    report
+        .tables
+        .insert("data".into(), Table::from_named_records(&[data])?);
+    Ok(())
 }
 
 /// The loss and stabilisation plots (and the diffusion-length reference series).

@@ -21,7 +21,6 @@ use meanfield_energy::process::StandardGaussian;
 use meanfield_energy::{FeatureMap, MultiLagAcf, ScaledFeatures};
 use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::data;
 use crate::mgdm::common::{MgdmRun, run_mgdm, sample_paths};
@@ -143,6 +142,30 @@ fn excess_kurtosis(x: &[f64]) -> f64 {
     let m = x.iter().sum::<f64>() / n;
     let v = x.iter().map(|y| (y - m).powi(2)).sum::<f64>() / n;
     x.iter().map(|y| (y - m).powi(4)).sum::<f64>() / n / (v * v) - 3.0
+}
+
+/// A row of the table `summary`: the real windows or one scheme's generated paths.
+#[derive(Serialize)]
+struct SummaryRow {
+    paths: &'static str,
+    #[serde(rename = "entropy/T final (nats)")]
+    entropy: Option<f64>,
+    #[serde(rename = "‖Φ̄ − α‖/‖α‖")]
+    mismatch: f64,
+    #[serde(rename = "mean ACF |x| lags 1..5")]
+    abs_acf: f64,
+    #[serde(rename = "excess kurtosis")]
+    excess_kurtosis: f64,
+    frozen: Option<usize>,
+}
+
+/// A row of the table `features`: one feature's target and generated means.
+#[derive(Serialize)]
+struct FeatureRow {
+    feature: String,
+    alpha: f64,
+    mgdm: f64,
+    mf_mgdm: f64,
 }
 
 /// The experiment.
@@ -289,23 +312,16 @@ impl ConfiguredExperiment for MfMgdmSp500 {
             path_names.push(name);
         }
 
-        let mut table = Table::new([
-            "paths",
-            "entropy/T final (nats)",
-            "‖Φ̄ − α‖/‖α‖",
-            "mean ACF |x| lags 1..5",
-            "excess kurtosis",
-            "frozen",
-        ]);
+        let mut summary = Vec::new();
         let real_abs5 = real_abs[..5.min(lags)].iter().sum::<f64>() / 5.min(lags) as f64;
-        table.push_row(vec![
-            json!("real windows"),
-            json!(null),
-            json!(0.0),
-            json!(real_abs5),
-            json!(excess_kurtosis(&z)),
-            json!(null),
-        ]);
+        summary.push(SummaryRow {
+            paths: "real windows",
+            entropy: None,
+            mismatch: 0.0,
+            abs_acf: real_abs5,
+            excess_kurtosis: excess_kurtosis(&z),
+            frozen: None,
+        });
         let mut final_entropy = Vec::new();
         for (name, run) in &runs {
             let ent: Vec<f64> = run.trace.entropy().iter().map(|h| h / t as f64).collect();
@@ -342,14 +358,14 @@ impl ConfiguredExperiment for MfMgdmSp500 {
             let mismatch = feature_mismatch(&map, &run.paths, &alpha)?;
             let h_final = *ent.last().unwrap_or(&f64::NAN);
             final_entropy.push(h_final);
-            table.push_row(vec![
-                json!(name),
-                json!(h_final),
-                json!(mismatch),
-                json!(abs5),
-                json!(excess_kurtosis(&run.paths)),
-                json!(run.frozen),
-            ]);
+            summary.push(SummaryRow {
+                paths: name,
+                entropy: Some(h_final),
+                mismatch,
+                abs_acf: abs5,
+                excess_kurtosis: excess_kurtosis(&run.paths),
+                frozen: Some(run.frozen),
+            });
             if *name == "MF-MGDM" {
                 // MF-MGDM descends ‖Φ̄ − α‖ itself; MGDM descends every ‖Φ(x_i) − α‖ and its
                 // mismatch of the mean is reported, not checked
@@ -370,7 +386,9 @@ impl ConfiguredExperiment for MfMgdmSp500 {
             final_entropy[0] - final_entropy[1],
             0.0,
         ));
-        report.tables.insert("summary".into(), table);
+        report
+            .tables
+            .insert("summary".into(), Table::from_named_records(&summary)?);
         let mut feats = Table::new(["feature", "α (real windows)", "Φ̄ MGDM", "Φ̄ MF-MGDM"]);
         let fm: Vec<Vec<f64>> = runs
             .iter()
@@ -384,12 +402,12 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                 _ if j < b0 => format!("acov x, lag {}", j - a0),
                 _ => format!("acov x², lag {}", j - b0),
             };
-            feats.push_row(vec![
-                json!(label),
-                json!(a),
-                json!(fm[0][j]),
-                json!(fm[1][j]),
-            ]);
+            feats.push_record(&FeatureRow {
+                feature: label,
+                alpha: *a,
+                mgdm: fm[0][j],
+                mf_mgdm: fm[1][j],
+            })?;
         }
         report.tables.insert("features".into(), feats);
         let plot = |name: &str, title: &str, x: &str, y: &str, series: Vec<String>| Plot {

@@ -99,6 +99,27 @@ impl ExperimentConfig for MpgdBlrConfig {
     }
 }
 
+/// A row of the table `test error and LPPD`: one scheme over the splits.
+#[derive(Serialize)]
+struct SummaryRow<'a> {
+    scheme: &'a str,
+    #[serde(rename = "test error mean")]
+    error_mean: f64,
+    #[serde(rename = "test error sd")]
+    error_sd: f64,
+    #[serde(rename = "test error s.e.")]
+    error_se: f64,
+    #[serde(rename = "LPPD mean")]
+    lppd_mean: f64,
+    #[serde(rename = "LPPD sd")]
+    lppd_sd: f64,
+    #[serde(rename = "LPPD s.e.")]
+    lppd_se: f64,
+    #[serde(rename = "θ mean")]
+    theta_mean: f64,
+    splits: usize,
+}
+
 /// The experiment.
 pub struct MpgdBlr;
 
@@ -247,17 +268,7 @@ impl ConfiguredExperiment for MpgdBlr {
         let splits: Vec<Split> = (0..cfg.splits)
             .map(|s| make_split(&table, cfg.test_fraction, ctx.seed, s))
             .collect();
-        let mut summary = Table::new([
-            "scheme",
-            "test error mean",
-            "test error sd",
-            "test error s.e.",
-            "LPPD mean",
-            "LPPD sd",
-            "LPPD s.e.",
-            "θ mean",
-            "splits",
-        ]);
+        let mut summary = Vec::new();
         let mut plotted = Vec::new();
         let mut finals = Vec::new();
         let total = (schemes.len() * cfg.splits) as f64;
@@ -289,17 +300,17 @@ impl ConfiguredExperiment for MpgdBlr {
             let (lm, lv) = diag::sample_mean_var(&lppds)?;
             let (tm, _) = diag::sample_mean_var(&thetas)?;
             let sq = (cfg.splits as f64).sqrt();
-            summary.push_row(vec![
-                json!(name),
-                json!(em),
-                json!(ev.sqrt()),
-                json!(ev.sqrt() / sq),
-                json!(lm),
-                json!(lv.sqrt()),
-                json!(lv.sqrt() / sq),
-                json!(tm),
-                json!(cfg.splits),
-            ]);
+            summary.push(SummaryRow {
+                scheme: name,
+                error_mean: em,
+                error_sd: ev.sqrt(),
+                error_se: ev.sqrt() / sq,
+                lppd_mean: lm,
+                lppd_sd: lv.sqrt(),
+                lppd_se: lv.sqrt() / sq,
+                theta_mean: tm,
+                splits: cfg.splits,
+            });
             let (steps, err_curve, lppd_curve) = curve.expect("at least two splits");
             report.series.insert(
                 format!("{name} test error"),
@@ -353,29 +364,33 @@ impl ConfiguredExperiment for MpgdBlr {
         let (dem, dev) = diag::sample_mean_var(&de)?;
         let (dlm, dlv) = diag::sample_mean_var(&dl)?;
         let sq = (cfg.splits as f64).sqrt();
-        let mut paired = Table::new(["quantity", "MPD − PGD mean", "s.e. (paired)"]);
-        paired.push_row(vec![
-            json!("test error"),
-            json!(dem),
-            json!(dev.sqrt() / sq),
-        ]);
-        paired.push_row(vec![json!("LPPD"), json!(dlm), json!(dlv.sqrt() / sq)]);
-        report.tables.insert("test error and LPPD".into(), summary);
+        let paired = Table::from_records(
+            ["quantity", "MPD − PGD mean", "s.e. (paired)"],
+            &[
+                ("test error", dem, dev.sqrt() / sq),
+                ("LPPD", dlm, dlv.sqrt() / sq),
+            ],
+        )?;
+        report.tables.insert(
+            "test error and LPPD".into(),
+            Table::from_named_records(&summary)?,
+        );
         report.tables.insert("paired difference".into(), paired);
-        let mut reference = Table::new(["source", "test error", "LPPD"]);
-        reference.push_row(vec![
-            json!("ParEM paper (683-row data), PGD"),
-            json!(0.035),
-            json!(null),
-        ]);
-        reference.push_row(vec![
-            json!("spec: plain reimplementation on these 569 rows, PGD"),
-            json!(format!(
-                "{} ± {}",
-                cfg.reference_error, cfg.reference_error_sd
-            )),
-            json!(cfg.reference_lppd),
-        ]);
+        // The paper gives a number, the spec a "mean ± sd" text.
+        let reference = Table::from_records(
+            ["source", "test error", "LPPD"],
+            &[
+                ("ParEM paper (683-row data), PGD", json!(0.035), None),
+                (
+                    "spec: plain reimplementation on these 569 rows, PGD",
+                    json!(format!(
+                        "{} ± {}",
+                        cfg.reference_error, cfg.reference_error_sd
+                    )),
+                    Some(cfg.reference_lppd),
+                ),
+            ],
+        )?;
         report.tables.insert("reference".into(), reference);
         report.plots.push(Plot {
             name: "test_error".into(),

@@ -20,7 +20,6 @@ use meanfield_energy::{Decoder, DecoderShape, LatentModel, PixelLikelihood};
 use meanfield_measures::NoiseStreams;
 use meanfield_measures::streams;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::data;
 use crate::particle_em::common::{
@@ -81,6 +80,20 @@ impl ExperimentConfig for MpgdDigitsConfig {
             n_samples: 40,
         }
     }
+}
+
+/// A row of the table `objective`: one scheme.
+#[derive(Serialize)]
+struct ObjectiveRow<'a> {
+    scheme: &'a str,
+    #[serde(rename = "objective at step 0")]
+    first: f64,
+    #[serde(rename = "objective at the end")]
+    last: f64,
+    #[serde(rename = "best objective")]
+    best: f64,
+    #[serde(rename = "first step within 1 nat of PGD's final")]
+    within: Option<f64>,
 }
 
 /// The experiment.
@@ -175,13 +188,7 @@ impl ConfiguredExperiment for MpgdDigits {
         let per_image = (cfg.n_particles * cfg.n_images) as f64;
         let theta0 = initial_theta(shape, ctx.seed);
         let schemes = [("PGD", Scheme::Pgd(cfg.pgd)), ("MPD", Scheme::Mpd(cfg.mpd))];
-        let mut summary = Table::new([
-            "scheme",
-            "objective at step 0",
-            "objective at the end",
-            "best objective",
-            "first step within 1 nat of PGD's final",
-        ]);
+        let mut rows = Vec::new();
         let mut curves = Vec::new();
         for (si, (name, scheme)) in schemes.iter().enumerate() {
             let particles =
@@ -236,13 +243,13 @@ impl ConfiguredExperiment for MpgdDigits {
                 .zip(obj)
                 .find(|(_, o)| **o <= pgd_final + 1.0)
                 .map(|(s, _)| *s);
-            summary.push_row(vec![
-                json!(name),
-                json!(first),
-                json!(last),
-                json!(best),
-                json!(within),
-            ]);
+            rows.push(ObjectiveRow {
+                scheme: name,
+                first,
+                last,
+                best,
+                within,
+            });
             report.checks.push(Check::at_most(
                 format!("{name}: objective falls by at least 25 % (end / start)"),
                 last / first,
@@ -256,7 +263,9 @@ impl ConfiguredExperiment for MpgdDigits {
                 },
             );
         }
-        report.tables.insert("objective".into(), summary);
+        report
+            .tables
+            .insert("objective".into(), Table::from_named_records(&rows)?);
         report.images.push(ImageGrid {
             name: "training_digits".into(),
             title: "Training digits (binarised)".into(),

@@ -1,7 +1,7 @@
 //! The checks, tables and notes of `mmfld-simplex`, from the traces of its runs.
 
 use meanfield_diagnostics as diag;
-use serde_json::json;
+use serde::Serialize;
 
 use super::MmfldSimplexConfig;
 use super::oracle::{beta_cdf, dirichlet_boundary_mass};
@@ -41,49 +41,83 @@ pub(super) fn fill(
     barrier_case(cfg, &traces[3..], report)
 }
 
-/// Row of the comparison table for one run.
-fn scheme_row(
-    trace: &Trace,
-    stat: &Stationary,
-    cdf: impl Fn(f64) -> f64,
-) -> Result<(Vec<serde_json::Value>, diag::KsTest), ExperimentError> {
-    let x1 = diag::marginal(&trace.last, 0)?;
-    let ks = diag::ks_test(&x1, cdf)?;
-    let t_end = trace.time.last().copied().unwrap_or(0.0);
-    Ok((
-        vec![
-            json!(trace.job.scheme.label()),
-            json!(t_end),
-            json!(trace.boundary.last().copied().unwrap_or(f64::NAN)),
-            json!(stat.boundary.mean),
-            json!(stat.boundary_se),
-            json!(trace.on_face.last().copied().unwrap_or(f64::NAN)),
-            json!(stat.mean.mean),
-            json!(stat.var.mean),
-            json!(ks.statistic),
-            json!(ks.p_value),
-            trace
-                .acceptance
-                .map_or(serde_json::Value::Null, |a| json!(a)),
-        ],
-        ks,
-    ))
+/// A row of the comparison tables: one run, or the exact law.
+#[derive(Serialize)]
+struct SchemeRow {
+    scheme: String,
+    t: Option<f64>,
+    #[serde(rename = "boundary mass at t")]
+    boundary_at_t: f64,
+    #[serde(rename = "time-averaged boundary mass")]
+    boundary_avg: f64,
+    #[serde(rename = "its s.e.")]
+    boundary_se: Option<f64>,
+    #[serde(rename = "exactly on a face at t")]
+    on_face_at_t: f64,
+    #[serde(rename = "mean x_1 (time avg)")]
+    mean_x1: f64,
+    #[serde(rename = "var x_1 (time avg)")]
+    var_x1: f64,
+    #[serde(rename = "KS D (x_1 at t)")]
+    ks_statistic: Option<f64>,
+    #[serde(rename = "KS p-value")]
+    ks_p_value: Option<f64>,
+    acceptance: Option<f64>,
 }
 
-/// Columns of the comparison tables.
-const ROW_COLUMNS: [&str; 11] = [
-    "scheme",
-    "t",
-    "boundary mass at t",
-    "time-averaged boundary mass",
-    "its s.e.",
-    "exactly on a face at t",
-    "mean x_1 (time avg)",
-    "var x_1 (time avg)",
-    "KS D (x_1 at t)",
-    "KS p-value",
-    "acceptance",
-];
+impl SchemeRow {
+    /// The row of one run, with the KS test of its final x_1 against `cdf`.
+    fn of_run(
+        trace: &Trace,
+        stat: &Stationary,
+        cdf: impl Fn(f64) -> f64,
+    ) -> Result<(Self, diag::KsTest), ExperimentError> {
+        let x1 = diag::marginal(&trace.last, 0)?;
+        let ks = diag::ks_test(&x1, cdf)?;
+        let t_end = trace.time.last().copied().unwrap_or(0.0);
+        let row = Self {
+            scheme: trace.job.scheme.label().to_string(),
+            t: Some(t_end),
+            boundary_at_t: trace.boundary.last().copied().unwrap_or(f64::NAN),
+            boundary_avg: stat.boundary.mean,
+            boundary_se: Some(stat.boundary_se),
+            on_face_at_t: trace.on_face.last().copied().unwrap_or(f64::NAN),
+            mean_x1: stat.mean.mean,
+            var_x1: stat.var.mean,
+            ks_statistic: Some(ks.statistic),
+            ks_p_value: Some(ks.p_value),
+            acceptance: trace.acceptance,
+        };
+        Ok((row, ks))
+    }
+
+    /// The row of the exact law: boundary mass `mass`, no mass on the faces, mean 1/3 and
+    /// variance `var` of x_1.
+    fn exact(scheme: String, mass: f64, var: f64) -> Self {
+        Self {
+            scheme,
+            t: None,
+            boundary_at_t: mass,
+            boundary_avg: mass,
+            boundary_se: None,
+            on_face_at_t: 0.0,
+            mean_x1: 1.0 / 3.0,
+            var_x1: var,
+            ks_statistic: None,
+            ks_p_value: None,
+            acceptance: None,
+        }
+    }
+}
+
+/// A row of the barrier case's table of the boundary mass at ε.
+#[derive(Serialize)]
+struct EpsRow {
+    scheme: &'static str,
+    #[serde(rename = "boundary mass at ε (time avg)")]
+    time_avg: f64,
+    exact: f64,
+}
 
 /// Checks on the adjusted scheme against Dirichlet(a, a, a).
 #[allow(clippy::too_many_arguments)]
@@ -136,35 +170,28 @@ fn uniform_case(
 ) -> Result<(), ExperimentError> {
     let exact = dirichlet_boundary_mass(1.0, cfg.eps)?;
     let cdf = beta_cdf(1.0)?;
-    let mut table = Table::new(ROW_COLUMNS);
+    let mut rows = Vec::new();
     let mut adjusted = None;
     for trace in traces {
         let range = window(trace, cfg.horizon, cfg.burn_in_fraction);
         let stat = stationary(trace, range, cfg.batches, exact)?;
-        let (row, ks) = scheme_row(trace, &stat, &cdf)?;
-        table.push_row(row);
+        let (row, ks) = SchemeRow::of_run(trace, &stat, &cdf)?;
+        rows.push(row);
         if trace.job.scheme == Scheme::Adjusted {
             adjusted = Some((stat, ks));
         }
     }
-    table.push_row(vec![
-        json!("exact: uniform = Dirichlet(1, 1, 1)"),
-        json!(null),
-        json!(exact),
-        json!(exact),
-        json!(null),
-        json!(0.0),
-        json!(1.0 / 3.0),
-        json!(1.0 / 18.0),
-        json!(null),
-        json!(null),
-        json!(null),
-    ]);
+    rows.push(SchemeRow::exact(
+        "exact: uniform = Dirichlet(1, 1, 1)".into(),
+        exact,
+        1.0 / 18.0,
+    ));
     let (stat, ks) = adjusted.ok_or_else(|| ExperimentError::Config("no adjusted run".into()))?;
     oracle_checks(report, "β = 0", 1.0, cfg.eps, exact, &stat, &ks)?;
-    report
-        .tables
-        .insert("β = 0: boundary mass and marginal x_1".into(), table);
+    report.tables.insert(
+        "β = 0: boundary mass and marginal x_1".into(),
+        Table::from_named_records(&rows)?,
+    );
 
     let paper = &traces[1];
     let projected = &traces[0];
@@ -206,40 +233,32 @@ fn barrier_case(
     let exact = dirichlet_boundary_mass(a, cfg.barrier_eps)?;
     let exact_eps = dirichlet_boundary_mass(a, cfg.eps)?;
     let cdf = beta_cdf(a)?;
-    let mut table = Table::new(ROW_COLUMNS);
+    let mut rows = Vec::new();
     let mut adjusted = None;
-    let mut eps_row = Table::new(["scheme", "boundary mass at ε (time avg)", "exact"]);
+    let mut eps_rows = Vec::new();
     for trace in traces {
         let range = window(trace, cfg.barrier_horizon, cfg.burn_in_fraction);
         let eps_avg = {
             let w = &trace.boundary_eps[range.clone()];
             w.iter().sum::<f64>() / w.len().max(1) as f64
         };
-        eps_row.push_row(vec![
-            json!(trace.job.scheme.label()),
-            json!(eps_avg),
-            json!(exact_eps),
-        ]);
+        eps_rows.push(EpsRow {
+            scheme: trace.job.scheme.label(),
+            time_avg: eps_avg,
+            exact: exact_eps,
+        });
         let stat = stationary(trace, range, cfg.batches, exact)?;
-        let (row, ks) = scheme_row(trace, &stat, &cdf)?;
-        table.push_row(row);
+        let (row, ks) = SchemeRow::of_run(trace, &stat, &cdf)?;
+        rows.push(row);
         if trace.job.scheme == Scheme::Adjusted {
             adjusted = Some((stat, ks));
         }
     }
-    table.push_row(vec![
-        json!(format!("exact: Dirichlet({a}, {a}, {a})")),
-        json!(null),
-        json!(exact),
-        json!(exact),
-        json!(null),
-        json!(0.0),
-        json!(1.0 / 3.0),
-        json!(2.0 / (9.0 * (3.0 * a + 1.0))),
-        json!(null),
-        json!(null),
-        json!(null),
-    ]);
+    rows.push(SchemeRow::exact(
+        format!("exact: Dirichlet({a}, {a}, {a})"),
+        exact,
+        2.0 / (9.0 * (3.0 * a + 1.0)),
+    ));
     let (stat, ks) = adjusted.ok_or_else(|| ExperimentError::Config("no adjusted run".into()))?;
     let case = format!("β = {}", cfg.barrier_beta);
     oracle_checks(report, &case, a, cfg.barrier_eps, exact, &stat, &ks)?;
@@ -248,11 +267,11 @@ fn barrier_case(
             "{case}: boundary mass (ε = {:e}) and marginal x_1",
             cfg.barrier_eps
         ),
-        table,
+        Table::from_named_records(&rows)?,
     );
     report.tables.insert(
         format!("{case}: boundary mass at ε = {:e}", cfg.eps),
-        eps_row,
+        Table::from_named_records(&eps_rows)?,
     );
     report.notes.push(format!(
         "Barrier case β = {} (no projected scheme: the barrier is infinite on the faces): μ* = \
