@@ -19,11 +19,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::particle_em::common::{
-    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
-};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,10 +38,10 @@ pub struct MpgdBlrConfig {
     pub test_fraction: f64,
     /// Number of random splits.
     pub splits: usize,
-    /// PGD steps.
-    pub pgd: PgdSettings,
-    /// MPD parameters.
-    pub mpd: MpdSettings,
+    /// PGD steps (`h_theta`, `h_x`).
+    pub pgd: PgdParams,
+    /// MPD parameters (`h_theta`, `h_x`, `eta_theta`, `eta_x`, `gamma_theta`, `gamma_x`).
+    pub mpd: MpdParams,
     /// Reference PGD test error (spec: plain reimplementation on this data).
     pub reference_error: f64,
     /// Its spread over splits (sd).
@@ -63,18 +62,11 @@ impl ExperimentConfig for MpgdBlrConfig {
             steps: 400,
             test_fraction: 0.2,
             splits: if quick { 5 } else { 20 },
-            pgd: PgdSettings {
-                h_theta: 1e-2,
-                h_x: 1e-2,
-            },
-            mpd: MpdSettings {
-                h_theta: 1e-2,
-                h_x: 1e-2,
-                eta_theta: 10.0,
-                eta_x: 10.0,
-                gamma_theta: 0.3,
-                gamma_x: 0.3,
-            },
+            pgd: PgdParams::new(1e-2, 1e-2).expect("valid PGD defaults"),
+            mpd: MpdParams::new(1e-2, 1e-2)
+                .and_then(|p| p.with_theta_momentum(10.0, 0.3))
+                .and_then(|p| p.with_particle_momentum(10.0, 0.3))
+                .expect("valid MPD defaults"),
             reference_error: 0.021,
             reference_error_sd: 0.016,
             reference_lppd: -0.076,
@@ -255,14 +247,14 @@ impl ConfiguredExperiment for MpgdBlr {
             cfg.prior_var,
             cfg.n_particles,
             cfg.steps,
-            cfg.pgd.h_theta,
-            cfg.pgd.h_x,
-            cfg.mpd.h_theta,
-            cfg.mpd.h_x,
-            cfg.mpd.eta_theta,
-            cfg.mpd.eta_x,
-            cfg.mpd.gamma_theta,
-            cfg.mpd.gamma_x,
+            cfg.pgd.h_theta(),
+            cfg.pgd.h_x(),
+            cfg.mpd.h_theta(),
+            cfg.mpd.h_x(),
+            cfg.mpd.eta_theta(),
+            cfg.mpd.eta_x(),
+            cfg.mpd.gamma_theta(),
+            cfg.mpd.gamma_x(),
         ));
         let schemes = [("PGD", Scheme::Pgd(cfg.pgd)), ("MPD", Scheme::Mpd(cfg.mpd))];
         let splits: Vec<Split> = (0..cfg.splits)

@@ -22,11 +22,10 @@ use meanfield_measures::streams;
 use serde::{Deserialize, Serialize};
 
 use crate::data;
-use crate::particle_em::common::{
-    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
-};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, ImageGrid, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,10 +41,10 @@ pub struct MpgdDigitsConfig {
     pub n_particles: usize,
     /// Steps K.
     pub steps: u64,
-    /// PGD steps.
-    pub pgd: PgdSettings,
-    /// MPD parameters.
-    pub mpd: MpdSettings,
+    /// PGD steps (`h_theta`, `h_x`).
+    pub pgd: PgdParams,
+    /// MPD parameters (`h_theta`, `h_x`, `eta_theta`, `eta_x`, `gamma_theta`, `gamma_x`).
+    pub mpd: MpdParams,
     /// The objective is recorded every this many steps.
     pub record_every: u64,
     /// Generated digits per scheme in the picture.
@@ -64,18 +63,11 @@ impl ExperimentConfig for MpgdDigitsConfig {
             hidden: 32,
             n_particles: 5,
             steps: if quick { 300 } else { 1500 },
-            pgd: PgdSettings {
-                h_theta: 1.0 / mf,
-                h_x: h,
-            },
-            mpd: MpdSettings {
-                h_theta: 0.5 / mf,
-                h_x: h,
-                eta_theta: mf,
-                eta_x: 1.0,
-                gamma_theta: 0.05,
-                gamma_x: 0.5,
-            },
+            pgd: PgdParams::new(1.0 / mf, h).expect("valid PGD defaults"),
+            mpd: MpdParams::new(0.5 / mf, h)
+                .and_then(|p| p.with_theta_momentum(mf, 0.05))
+                .and_then(|p| p.with_particle_momentum(1.0, 0.5))
+                .expect("valid MPD defaults"),
             record_every: if quick { 10 } else { 25 },
             n_samples: 40,
         }
@@ -176,14 +168,14 @@ impl ConfiguredExperiment for MpgdDigits {
             cfg.n_images,
             cfg.n_particles,
             cfg.steps,
-            cfg.pgd.h_theta,
-            cfg.pgd.h_x,
-            cfg.mpd.h_theta,
-            cfg.mpd.h_x,
-            cfg.mpd.eta_theta,
-            cfg.mpd.eta_x,
-            cfg.mpd.gamma_theta,
-            cfg.mpd.gamma_x
+            cfg.pgd.h_theta(),
+            cfg.pgd.h_x(),
+            cfg.mpd.h_theta(),
+            cfg.mpd.h_x(),
+            cfg.mpd.eta_theta(),
+            cfg.mpd.eta_x(),
+            cfg.mpd.gamma_theta(),
+            cfg.mpd.gamma_x()
         ));
         let per_image = (cfg.n_particles * cfg.n_images) as f64;
         let theta0 = initial_theta(shape, ctx.seed);

@@ -18,11 +18,10 @@ use meanfield_measures::NoiseStreams;
 use meanfield_measures::{replicate_seed, streams};
 use serde::{Deserialize, Serialize};
 
-use crate::particle_em::common::{
-    MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording,
-};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -81,7 +80,7 @@ impl ExperimentConfig for MpgdToyConfig {
 
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
-        let schemes = self.schemes();
+        let n_schemes = 1 + self.gammas.len(); // PGD, then MPD for each γ
         if self.n_data == 0
             || self.n_particles == 0
             || self.seeds < 2
@@ -89,8 +88,8 @@ impl ExperimentConfig for MpgdToyConfig {
             || self.record_every == 0
             || 500 % self.record_every != 0
             || !self.steps.is_multiple_of(self.record_every)
-            || self.reference_500.len() != schemes.len()
-            || self.reference_2000.len() != schemes.len()
+            || self.reference_500.len() != n_schemes
+            || self.reference_2000.len() != n_schemes
         {
             return Err(ExperimentError::Config(
                 "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
@@ -98,33 +97,28 @@ impl ExperimentConfig for MpgdToyConfig {
                     .into(),
             ));
         }
-        Ok(())
+        self.schemes().map(|_| ())
     }
 }
 
 impl MpgdToyConfig {
-    fn schemes(&self) -> Vec<(String, Scheme)> {
+    /// PGD, then MPD with each γ of `gammas`, named; an invalid step, mass or damping is
+    /// a configuration error.
+    fn schemes(&self) -> Result<Vec<(String, Scheme)>, ExperimentError> {
+        let invalid =
+            |e: meanfield_integrators::IntegratorError| ExperimentError::Config(e.to_string());
         let mut v = vec![(
             "PGD".to_string(),
-            Scheme::Pgd(PgdSettings {
-                h_theta: self.h_theta,
-                h_x: self.h_x,
-            }),
+            Scheme::Pgd(PgdParams::new(self.h_theta, self.h_x).map_err(invalid)?),
         )];
         for &g in &self.gammas {
-            v.push((
-                format!("MPD γ = {g}"),
-                Scheme::Mpd(MpdSettings {
-                    h_theta: self.h_theta,
-                    h_x: self.h_x,
-                    eta_theta: self.eta,
-                    eta_x: self.eta,
-                    gamma_theta: g,
-                    gamma_x: g,
-                }),
-            ));
+            let params = MpdParams::new(self.h_theta, self.h_x)
+                .and_then(|p| p.with_theta_momentum(self.eta, g))
+                .and_then(|p| p.with_particle_momentum(self.eta, g))
+                .map_err(invalid)?;
+            v.push((format!("MPD γ = {g}"), Scheme::Mpd(params)));
         }
-        v
+        Ok(v)
     }
 }
 
@@ -229,7 +223,7 @@ impl ConfiguredExperiment for MpgdToy {
         ctx: &RunContext<'_>,
         report: &mut Report,
     ) -> Result<(), ExperimentError> {
-        let schemes = cfg.schemes();
+        let schemes = cfg.schemes()?;
         report.notes.push(format!(
             "Toy model y_j ~ N(x_j, 1), x_j ~ N(θ, 1), M = {} observations generated with θ = {}; \
              θ₀ = 0, X ~ N(0, I), N = {} particles, {} steps, h_θ = {}, h_x = {}, MPD η_θ = η_x = {}. \
