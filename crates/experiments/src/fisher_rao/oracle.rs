@@ -115,7 +115,7 @@ impl ExperimentConfig for FisherRaoOracleConfig {
 pub struct FisherRaoOracle;
 
 /// Replicate means over runs of one variant: per observation index, the mean over
-/// replicates and its standard error, for mean[k] and the variance.
+/// replicates and its standard error, for `mean[k]` and the variance.
 struct Summary {
     t: Vec<f64>,
     mean: Vec<Vec<f64>>,
