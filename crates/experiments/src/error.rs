@@ -25,6 +25,9 @@ pub enum ExperimentError {
     /// A configuration value has the wrong type or is invalid.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A table row does not fit its table (a record of the wrong shape or length).
+    #[error("table error: {0}")]
+    Table(String),
     /// A data file is missing or malformed.
     #[error("data error: {0}")]
     Data(String),

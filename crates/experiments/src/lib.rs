@@ -1,32 +1,32 @@
 //! # meanfield-experiments
 //!
 //! Each paper experiment as a function `config → Report`, registered in [`registry`].
-pub mod cbo_benchmark;
-pub mod cbo_gradient;
+//!
+//! The experiments are grouped by family, one folder each:
+//!
+//! | family | experiments |
+//! |---|---|
+//! | [`langevin`] — mean-field Langevin dynamics | `gaussian-oracle`, `mmfld-simplex`, `mfld-bias`, `mfld-chaos`, `mfld-nn` |
+//! | [`mgdm`] — microcanonical gradient descent (MGDM, MF-MGDM) | `mf-mgdm-table`, `mf-mgdm-batch`, `mf-mgdm-sp500` |
+//! | [`particle_em`] — particle EM (PGD, MPD) | `mpgd-toy`, `mpgd-blr`, `mpgd-digits` |
+//! | [`cbo`] — consensus-based optimisation | `cbo-benchmark`, `cbo-gradient` |
+//! | [`fisher_rao`] — kernelised Fisher–Rao flows | `fisher-rao-oracle`, `fisher-rao-bandwidth`, `fisher-rao-chaos` |
+//!
+//! Shared machinery stays at the top: [`registry`] (the catalogue, [`Experiment`],
+//! [`RunContext`], and the one path every experiment takes: [`ConfiguredExperiment`] with
+//! its [`ExperimentConfig`]), [`report`] (what an experiment produces), [`study`] (replicates,
+//! batch means, progress), [`data`] (the real data sets) and [`error`].
+pub mod cbo;
 pub mod data;
 pub mod error;
-pub mod fisher_rao_bandwidth;
-pub mod fisher_rao_chaos;
-pub mod fisher_rao_common;
-pub mod fisher_rao_oracle;
-pub mod gaussian_oracle;
-pub mod mf_mgdm;
-pub mod mf_mgdm_batch;
-pub mod mf_mgdm_case;
-pub mod mf_mgdm_sp500;
-pub mod mf_mgdm_table;
-pub mod mfld_bias;
-pub mod mfld_chaos;
-pub mod mfld_nn;
-pub mod mmfld_simplex;
-pub mod mpgd_blr;
-pub mod mpgd_common;
-pub mod mpgd_digits;
-pub mod mpgd_toy;
+pub mod fisher_rao;
+pub mod langevin;
+pub mod mgdm;
+pub mod particle_em;
 pub mod registry;
 pub mod report;
 pub mod study;
 
 pub use error::ExperimentError;
-pub use registry::{Experiment, RunContext};
+pub use registry::{ConfiguredExperiment, Experiment, ExperimentConfig, RunContext};
 pub use report::{Check, ImageGrid, Plot, Report, Series, Table};

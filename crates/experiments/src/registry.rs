@@ -1,6 +1,16 @@
 //! The experiment catalogue and the configuration layering used by `cargo xtask
 //! reproduce`: defaults (full or `--quick`) ← overrides from a TOML table, with unknown
 //! keys rejected by name.
+//!
+//! # One path through every experiment
+//!
+//! The harness sees each experiment as a `&dyn` [`Experiment`]. An experiment does not
+//! implement that trait itself: it implements [`ConfiguredExperiment`] — its name,
+//! description, typed [`ExperimentConfig`] (defaults and validation) and
+//! [`execute`](ConfiguredExperiment::execute) (its own set-up, runs and report) — and the
+//! one generic implementation of [`Experiment`] does the rest, the same way for all:
+//! resolve the configuration ([`RunContext::resolve`]) → validate it → create the
+//! [`Report`] (name, quick, seed, configuration echo) → `execute`.
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -88,25 +98,91 @@ pub trait Experiment: Sync {
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError>;
 }
 
+/// The typed configuration of an experiment: every key can be overridden with
+/// `--config`, so the struct should be `#[serde(deny_unknown_fields)]`.
+pub trait ExperimentConfig: Serialize + DeserializeOwned {
+    /// The defaults: the full study, or the reduced `--quick` settings.
+    fn defaults(quick: bool) -> Self;
+
+    /// Rejects values the experiment cannot run with, naming the offending key (an
+    /// [`ExperimentError::Config`]). Called after the overrides are applied and before
+    /// anything runs; checks that need data (the length of a data set) are made by
+    /// [`ConfiguredExperiment::execute`]. The default accepts every value.
+    ///
+    /// # Errors
+    /// The first invalid value.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        Ok(())
+    }
+}
+
+/// An experiment written against its typed configuration. Implementing it implements
+/// [`Experiment`] (module docs): the experiment writes only what is its own.
+pub trait ConfiguredExperiment: Sync {
+    /// Its configuration.
+    type Config: ExperimentConfig;
+    /// [`Experiment::name`]: the name on the command line and of the report directory.
+    const NAME: &'static str;
+    /// [`Experiment::description`]: one line for `--help` and the index.
+    const DESCRIPTION: &'static str;
+
+    /// Runs the experiment with the resolved and validated configuration `cfg` and fills
+    /// `report`, which already carries the name, `ctx.quick`, `ctx.seed` and the
+    /// configuration's JSON: its set-up, runs, checks, tables, series, plots and notes.
+    ///
+    /// # Errors
+    /// Whatever stops the run (a configuration check that needs data, a failed
+    /// integrator, missing data).
+    fn execute(
+        &self,
+        cfg: Self::Config,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError>;
+}
+
+impl<E: ConfiguredExperiment> Experiment for E {
+    fn name(&self) -> &'static str {
+        E::NAME
+    }
+
+    fn description(&self) -> &'static str {
+        E::DESCRIPTION
+    }
+
+    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
+        ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))
+            .map(|(_, json)| json)
+    }
+
+    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
+        let (cfg, json) = ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?;
+        cfg.validate()?;
+        let mut report = Report::new(E::NAME, ctx.quick, ctx.seed, json);
+        self.execute(cfg, ctx, &mut report)?;
+        Ok(report)
+    }
+}
+
 /// Every registered experiment, in the order `reproduce` runs them.
 pub fn all() -> Vec<&'static dyn Experiment> {
     vec![
-        &crate::gaussian_oracle::GaussianOracle,
-        &crate::mmfld_simplex::MmfldSimplex,
-        &crate::mfld_bias::MfldBias,
-        &crate::mfld_chaos::MfldChaos,
-        &crate::mfld_nn::MfldNn,
-        &crate::mf_mgdm_table::MfMgdmTable,
-        &crate::mf_mgdm_batch::MfMgdmBatch,
-        &crate::mf_mgdm_sp500::MfMgdmSp500,
-        &crate::mpgd_toy::MpgdToy,
-        &crate::mpgd_blr::MpgdBlr,
-        &crate::mpgd_digits::MpgdDigits,
-        &crate::cbo_benchmark::CboBenchmark,
-        &crate::cbo_gradient::CboGradient,
-        &crate::fisher_rao_oracle::FisherRaoOracle,
-        &crate::fisher_rao_bandwidth::FisherRaoBandwidth,
-        &crate::fisher_rao_chaos::FisherRaoChaos,
+        &crate::langevin::GaussianOracle,
+        &crate::langevin::MmfldSimplex,
+        &crate::langevin::MfldBias,
+        &crate::langevin::MfldChaos,
+        &crate::langevin::MfldNn,
+        &crate::mgdm::MfMgdmTable,
+        &crate::mgdm::MfMgdmBatch,
+        &crate::mgdm::MfMgdmSp500,
+        &crate::particle_em::MpgdToy,
+        &crate::particle_em::MpgdBlr,
+        &crate::particle_em::MpgdDigits,
+        &crate::cbo::CboBenchmark,
+        &crate::cbo::CboGradient,
+        &crate::fisher_rao::FisherRaoOracle,
+        &crate::fisher_rao::FisherRaoBandwidth,
+        &crate::fisher_rao::FisherRaoChaos,
     ]
 }
 

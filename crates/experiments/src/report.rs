@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use serde::ser::{Impossible, SerializeStruct, SerializeTuple, SerializeTupleStruct};
 use serde::{Deserialize, Serialize};
+
+use crate::ExperimentError;
 
 /// One verified claim: `value` compared with `reference` within `tolerance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +63,11 @@ impl Check {
 }
 
 /// A table: column names and rows of cells (numbers or text).
+///
+/// Experiments build rows from `#[derive(Serialize)]` records rather than by hand: a
+/// record's fields, in order, are the cells of a row ([`Table::push_record`],
+/// [`Table::from_records`]), and its serde field names can be the headers
+/// ([`Table::from_named_records`]).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Table {
     /// Column headers.
@@ -80,6 +88,247 @@ impl Table {
     /// Appends a row.
     pub fn push_row(&mut self, row: Vec<serde_json::Value>) {
         self.rows.push(row);
+    }
+
+    /// A table with these columns and one row per record (as [`Table::push_record`]).
+    ///
+    /// # Errors
+    /// As [`Table::push_record`].
+    pub fn from_records<S: Into<String>, R: Serialize>(
+        columns: impl IntoIterator<Item = S>,
+        records: &[R],
+    ) -> Result<Self, ExperimentError> {
+        let mut table = Self::new(columns);
+        for record in records {
+            table.push_record(record)?;
+        }
+        Ok(table)
+    }
+
+    /// A table whose columns are the field names of the records — serde's names, so
+    /// `#[serde(rename = "…")]` sets a header — and one row per record (as
+    /// [`Table::push_record`]). The names are read from the first record, so a table that
+    /// may have no rows needs [`Table::from_records`] and its columns.
+    ///
+    /// # Errors
+    /// No record, a record that is not a struct, or as [`Table::push_record`].
+    pub fn from_named_records<R: Serialize>(records: &[R]) -> Result<Self, ExperimentError> {
+        let first = records
+            .first()
+            .ok_or_else(|| ExperimentError::Table("no record to name the columns".into()))?;
+        let names = to_record(first)?.names;
+        if names.is_empty() {
+            return Err(ExperimentError::Table(
+                "a table named by its records needs struct records".into(),
+            ));
+        }
+        Self::from_records(names, records)
+    }
+
+    /// Appends a row from a record: a `#[derive(Serialize)]` struct (or a tuple) whose
+    /// fields, in declaration order, are the cells. Each field becomes the JSON value
+    /// `serde_json::to_value` gives it — the same value `json!(field)` gives — so a record
+    /// and the hand-built `vec![json!(…), …]` of its fields are the same row (`Option` is
+    /// `null` or the value, a non-finite float `null`).
+    ///
+    /// # Errors
+    /// A record that is not a struct or a tuple, a field that does not serialise, or a
+    /// number of fields different from the number of columns.
+    pub fn push_record<R: Serialize>(&mut self, record: &R) -> Result<(), ExperimentError> {
+        let cells = to_record(record)?.cells;
+        if cells.len() != self.columns.len() {
+            return Err(ExperimentError::Table(format!(
+                "a record of {} fields for {} columns ({})",
+                cells.len(),
+                self.columns.len(),
+                self.columns.join(", ")
+            )));
+        }
+        self.rows.push(cells);
+        Ok(())
+    }
+}
+
+/// The cells (and, for a struct, the field names) of a record.
+fn to_record<R: Serialize>(record: &R) -> Result<Record, ExperimentError> {
+    record
+        .serialize(RecordSerializer)
+        .map_err(|e| ExperimentError::Table(e.to_string()))
+}
+
+/// A serialised record: its cells in field order and, for a struct, its field names.
+struct Record {
+    names: Vec<&'static str>,
+    cells: Vec<serde_json::Value>,
+}
+
+/// Serialises a record (struct, tuple struct or tuple) into a [`Record`]; anything else is
+/// an error.
+struct RecordSerializer;
+
+fn not_a_record(what: &str) -> serde_json::Error {
+    serde::ser::Error::custom(format!(
+        "a table row must be a struct or a tuple, not {what}"
+    ))
+}
+
+macro_rules! reject {
+    ($($method:ident($($ty:ty),*) => $what:literal;)*) => {
+        $(fn $method(self $(, _: $ty)*) -> Result<Record, serde_json::Error> {
+            Err(not_a_record($what))
+        })*
+    };
+}
+
+impl serde::Serializer for RecordSerializer {
+    type Ok = Record;
+    type Error = serde_json::Error;
+    type SerializeSeq = Impossible<Record, serde_json::Error>;
+    type SerializeTuple = RecordBuilder;
+    type SerializeTupleStruct = RecordBuilder;
+    type SerializeTupleVariant = Impossible<Record, serde_json::Error>;
+    type SerializeMap = Impossible<Record, serde_json::Error>;
+    type SerializeStruct = RecordBuilder;
+    type SerializeStructVariant = Impossible<Record, serde_json::Error>;
+
+    reject! {
+        serialize_bool(bool) => "a bool";
+        serialize_i8(i8) => "a number";
+        serialize_i16(i16) => "a number";
+        serialize_i32(i32) => "a number";
+        serialize_i64(i64) => "a number";
+        serialize_u8(u8) => "a number";
+        serialize_u16(u16) => "a number";
+        serialize_u32(u32) => "a number";
+        serialize_u64(u64) => "a number";
+        serialize_f32(f32) => "a number";
+        serialize_f64(f64) => "a number";
+        serialize_char(char) => "a char";
+        serialize_str(&str) => "a string";
+        serialize_bytes(&[u8]) => "bytes";
+        serialize_none() => "an option";
+        serialize_unit() => "a unit";
+        serialize_unit_struct(&'static str) => "a unit struct";
+        serialize_unit_variant(&'static str, u32, &'static str) => "an enum";
+    }
+
+    fn serialize_some<T: ?Sized + Serialize>(self, _: &T) -> Result<Record, serde_json::Error> {
+        Err(not_a_record("an option"))
+    }
+    fn serialize_newtype_struct<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<Record, serde_json::Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: ?Sized + Serialize>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<Record, serde_json::Error> {
+        Err(not_a_record("an enum"))
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, serde_json::Error> {
+        Err(not_a_record("a sequence"))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<RecordBuilder, serde_json::Error> {
+        Ok(RecordBuilder::with_capacity(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<RecordBuilder, serde_json::Error> {
+        Ok(RecordBuilder::with_capacity(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, serde_json::Error> {
+        Err(not_a_record("an enum"))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, serde_json::Error> {
+        Err(not_a_record("a map"))
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<RecordBuilder, serde_json::Error> {
+        Ok(RecordBuilder::with_capacity(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, serde_json::Error> {
+        Err(not_a_record("an enum"))
+    }
+}
+
+/// Collects the cells of a record, each serialised by `serde_json::to_value`.
+struct RecordBuilder(Record);
+
+impl RecordBuilder {
+    fn with_capacity(len: usize) -> Self {
+        Self(Record {
+            names: Vec::with_capacity(len),
+            cells: Vec::with_capacity(len),
+        })
+    }
+}
+
+impl SerializeStruct for RecordBuilder {
+    type Ok = Record;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        self.0.names.push(key);
+        self.0.cells.push(serde_json::to_value(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Record, serde_json::Error> {
+        Ok(self.0)
+    }
+}
+
+impl SerializeTuple for RecordBuilder {
+    type Ok = Record;
+    type Error = serde_json::Error;
+    fn serialize_element<T: ?Sized + Serialize>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        self.0.cells.push(serde_json::to_value(value)?);
+        Ok(())
+    }
+    fn end(self) -> Result<Record, serde_json::Error> {
+        Ok(self.0)
+    }
+}
+
+impl SerializeTupleStruct for RecordBuilder {
+    type Ok = Record;
+    type Error = serde_json::Error;
+    fn serialize_field<T: ?Sized + Serialize>(
+        &mut self,
+        value: &T,
+    ) -> Result<(), serde_json::Error> {
+        SerializeTuple::serialize_element(self, value)
+    }
+    fn end(self) -> Result<Record, serde_json::Error> {
+        Ok(self.0)
     }
 }
 
@@ -186,5 +435,100 @@ impl Report {
     /// Whether every check passed.
     pub fn all_passed(&self) -> bool {
         self.checks.iter().all(|c| c.passed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Row<'a> {
+        name: &'a str,
+        #[serde(rename = "N")]
+        n: usize,
+        #[serde(rename = "mean ± s.e.")]
+        mean: f64,
+        missing: Option<f64>,
+        present: Option<f64>,
+        nan: f64,
+        text: String,
+        cell: serde_json::Value,
+    }
+
+    fn row() -> Row<'static> {
+        Row {
+            name: "a",
+            n: 7,
+            mean: 0.1 + 0.2,
+            missing: None,
+            present: Some(-0.0),
+            nan: f64::NAN,
+            text: format!("{:.3}", 1.0 / 3.0),
+            cell: json!([1, "x"]),
+        }
+    }
+
+    #[test]
+    fn a_record_is_the_row_of_its_fields_as_json() {
+        let r = row();
+        let by_hand = vec![
+            json!(r.name),
+            json!(r.n),
+            json!(r.mean),
+            json!(r.missing),
+            json!(r.present),
+            json!(r.nan),
+            json!(r.text),
+            r.cell.clone(),
+        ];
+        let mut table = Table::new(["a", "b", "c", "d", "e", "f", "g", "h"]);
+        table.push_record(&r).unwrap();
+        table.push_record(&("t", 1u64, 2.5)).unwrap_err();
+        assert_eq!(table.rows, vec![by_hand.clone()]);
+        // Serialised the same, byte for byte.
+        assert_eq!(
+            serde_json::to_string(&table.rows[0]).unwrap(),
+            serde_json::to_string(&by_hand).unwrap()
+        );
+        let tuples = Table::from_records(["x", "y"], &[("p", 1.5), ("q", f64::INFINITY)]).unwrap();
+        assert_eq!(
+            tuples.rows,
+            vec![vec![json!("p"), json!(1.5)], vec![json!("q"), json!(null)]]
+        );
+    }
+
+    #[test]
+    fn named_records_give_the_headers() {
+        let table = Table::from_named_records(&[row(), row()]).unwrap();
+        assert_eq!(
+            table.columns,
+            [
+                "name",
+                "N",
+                "mean ± s.e.",
+                "missing",
+                "present",
+                "nan",
+                "text",
+                "cell"
+            ]
+        );
+        assert_eq!(table.rows.len(), 2);
+        assert!(Table::from_named_records::<Row<'_>>(&[]).is_err());
+        assert!(Table::from_named_records(&[(1, 2)]).is_err());
+    }
+
+    #[test]
+    fn records_of_the_wrong_shape_are_errors() {
+        let mut table = Table::new(["only"]);
+        let err = table.push_record(&row()).unwrap_err().to_string();
+        assert!(err.contains("8 fields for 1 columns"), "{err}");
+        let err = table.push_record(&3.0).unwrap_err().to_string();
+        assert!(err.contains("struct or a tuple"), "{err}");
+        assert!(table.push_record(&vec![1.0]).is_err());
+        assert!(table.rows.is_empty());
     }
 }

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use meanfield_diagnostics as diag;
 use rayon::prelude::*;
 
-
 use crate::ExperimentError;
 
 /// Seed of replicate `r` at ensemble size 2^`log2n` of a study with base seed `base`:
@@ -197,7 +196,6 @@ pub fn ks_critical_value(alpha: f64, n: usize) -> Result<f64, ExperimentError> {
     }
     Ok(0.5 * (lo + hi) / (n as f64).sqrt())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -11,10 +11,10 @@ use common::{assert_all_checks_pass, summary};
 use meanfield_experiments::{RunContext, registry};
 
 use meanfield_energy::{Acf1, EnergyError, PathLaw};
-use meanfield_experiments::mf_mgdm::{feature_mean, run_mgdm, sample_paths};
-use meanfield_measures::streams;
+use meanfield_experiments::mgdm::{feature_mean, run_mgdm, sample_paths};
 use meanfield_integrators::Coupling;
 use meanfield_measures::ParticleRng;
+use meanfield_measures::streams;
 use rand_distr::{Distribution, StandardNormal};
 
 /// Stationary Gaussian AR(1) with unit variance: x_0 ~ N(0, 1), x_t = a x_{t−1} + σ ε_t,

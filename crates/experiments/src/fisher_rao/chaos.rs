@@ -20,12 +20,11 @@ use meanfield_energy::LinearPotential;
 use meanfield_integrators::{Kernelisation, WeightStep};
 use meanfield_measures::{KernelShape, Parallelism};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::fisher_rao_common::{RunSpec, run_flow, short};
+use crate::fisher_rao::common::{RunSpec, run_flow, short};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,9 +48,9 @@ pub struct FisherRaoChaosConfig {
     pub seeds: usize,
 }
 
-impl FisherRaoChaosConfig {
+impl ExperimentConfig for FisherRaoChaosConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: 1.0,
@@ -63,7 +62,6 @@ impl FisherRaoChaosConfig {
             seeds: if quick { 64 } else { 48 },
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 20 {
             return Err(ExperimentError::Config(
@@ -88,25 +86,17 @@ pub struct FisherRaoChaos;
 /// with ε = 0.5 (≈ 0.38 N² pairs) keeps its matrix.
 const CHAOS_CACHE: usize = 1 << 27;
 
-impl Experiment for FisherRaoChaos {
-    fn name(&self) -> &'static str {
-        "fisher-rao-chaos"
-    }
+impl ConfiguredExperiment for FisherRaoChaos {
+    type Config = FisherRaoChaosConfig;
+    const NAME: &'static str = "fisher-rao-chaos";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao: propagation of chaos, error vs N = 2^6 … 2^14 at fixed t, fitted slope"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoChaosConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: FisherRaoChaosConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let t = cfg.steps as f64 * cfg.h;
         let sk = 1.0 - (1.0 - cfg.h * cfg.sigma).powi(cfg.steps as i32);
         let exact_mean = -sk * cfg.slope / cfg.sigma;
@@ -117,16 +107,9 @@ impl Experiment for FisherRaoChaos {
             cfg.slope, cfg.sigma, cfg.eps, cfg.h, cfg.log2_min, cfg.log2_max, cfg.seeds
         ));
         let sizes: Vec<u32> = (cfg.log2_min..=cfg.log2_max).collect();
-        let mut slopes = Table::new([
-            "kernelisation",
-            "observable",
-            "slope",
-            "slope s.e.",
-            "R²",
-            "N·V̂ at largest N",
-        ]);
-        let mut per_n = Table::new(["kernelisation", "N", "V̂_N", "s.e.", "N·V̂_N", "ESS/N"]);
-        let mut per_n_w2 = Table::new(["kernelisation", "N", "E W₂²", "s.e.", "N·E W₂²"]);
+        let mut slopes = Vec::new();
+        let mut per_n = Vec::new();
+        let mut per_n_w2 = Vec::new();
         let total = Kernelisation::ALL.len();
         for (vi, kern) in Kernelisation::ALL.into_iter().enumerate() {
             let spec = |n: usize| RunSpec {
@@ -175,13 +158,13 @@ impl Experiment for FisherRaoChaos {
             let (mut ns, mut vs, mut mses, mut w2s) = (vec![], vec![], vec![], vec![]);
             for size in &reps {
                 let w2 = paired_w2_squared(&size.values)?;
-                per_n_w2.push_row(vec![
-                    json!(kern.label()),
-                    json!(size.n),
-                    json!(w2.0),
-                    json!(w2.1),
-                    json!(size.n as f64 * w2.0),
-                ]);
+                per_n_w2.push(W2Row {
+                    kernelisation: kern.label(),
+                    n: size.n,
+                    w2: w2.0,
+                    se: w2.1,
+                    n_w2: size.n as f64 * w2.0,
+                });
                 w2s.push(w2.0);
                 let means: Vec<Vec<f64>> = size.values.iter().map(|r| vec![r.mean]).collect();
                 let v = study::trace_variance(&means)?;
@@ -195,14 +178,14 @@ impl Experiment for FisherRaoChaos {
                 let se = meanfield_diagnostics::standard_error(&q)?;
                 let ess: Vec<f64> = size.values.iter().map(|r| r.ess_over_n).collect();
                 let ess = meanfield_diagnostics::sample_mean_var(&ess)?.0;
-                per_n.push_row(vec![
-                    json!(kern.label()),
-                    json!(size.n),
-                    json!(v),
-                    json!(se),
-                    json!(size.n as f64 * v),
-                    json!(ess),
-                ]);
+                per_n.push(VarianceRow {
+                    kernelisation: kern.label(),
+                    n: size.n,
+                    v,
+                    se,
+                    n_v: size.n as f64 * v,
+                    ess,
+                });
                 ns.push(size.n as f64);
                 vs.push(v);
                 let mse: Vec<f64> = size
@@ -219,14 +202,15 @@ impl Experiment for FisherRaoChaos {
                 -1.2,
                 -0.8,
             ));
-            slopes.push_row(vec![
-                json!(kern.label()),
-                json!("Var of weighted mean"),
-                json!(fit.slope),
-                json!(fit.slope_se),
-                json!(fit.r_squared),
-                json!(ns.last().copied().unwrap_or(0.0) * vs.last().copied().unwrap_or(0.0)),
-            ]);
+            slopes.push(SlopeRow {
+                kernelisation: kern.label(),
+                observable: "Var of weighted mean",
+                slope: fit.slope,
+                slope_se: fit.slope_se,
+                r_squared: fit.r_squared,
+                n_v_at_largest: ns.last().copied().unwrap_or(0.0)
+                    * vs.last().copied().unwrap_or(0.0),
+            });
             report.series.insert(
                 format!("{} Var(mean)", short(kern)),
                 Series {
@@ -244,14 +228,15 @@ impl Experiment for FisherRaoChaos {
                 -1.2,
                 -0.8,
             ));
-            slopes.push_row(vec![
-                json!(kern.label()),
-                json!("W₂² between independent replicates"),
-                json!(fit.slope),
-                json!(fit.slope_se),
-                json!(fit.r_squared),
-                json!(ns.last().copied().unwrap_or(0.0) * w2s.last().copied().unwrap_or(0.0)),
-            ]);
+            slopes.push(SlopeRow {
+                kernelisation: kern.label(),
+                observable: "W₂² between independent replicates",
+                slope: fit.slope,
+                slope_se: fit.slope_se,
+                r_squared: fit.r_squared,
+                n_v_at_largest: ns.last().copied().unwrap_or(0.0)
+                    * w2s.last().copied().unwrap_or(0.0),
+            });
             report.series.insert(
                 format!("{} W2^2", short(kern)),
                 Series {
@@ -267,23 +252,30 @@ impl Experiment for FisherRaoChaos {
                     -1.2,
                     -0.8,
                 ));
-                slopes.push_row(vec![
-                    json!(kern.label()),
-                    json!("MSE about exact limit"),
-                    json!(fit.slope),
-                    json!(fit.slope_se),
-                    json!(fit.r_squared),
-                    json!(ns.last().copied().unwrap_or(0.0) * mses.last().copied().unwrap_or(0.0)),
-                ]);
+                slopes.push(SlopeRow {
+                    kernelisation: kern.label(),
+                    observable: "MSE about exact limit",
+                    slope: fit.slope,
+                    slope_se: fit.slope_se,
+                    r_squared: fit.r_squared,
+                    n_v_at_largest: ns.last().copied().unwrap_or(0.0)
+                        * mses.last().copied().unwrap_or(0.0),
+                });
                 report.series.insert(
                     "ratio MSE about exact limit".into(),
                     Series { x: ns, y: mses },
                 );
             }
         }
-        report.tables.insert("chaos slopes".into(), slopes);
-        report.tables.insert("variance per N".into(), per_n);
-        report.tables.insert("W2 per N".into(), per_n_w2);
+        report
+            .tables
+            .insert("chaos slopes".into(), Table::from_named_records(&slopes)?);
+        report
+            .tables
+            .insert("variance per N".into(), Table::from_named_records(&per_n)?);
+        report
+            .tables
+            .insert("W2 per N".into(), Table::from_named_records(&per_n_w2)?);
         let mut series: Vec<String> = Kernelisation::ALL
             .iter()
             .map(|k| format!("{} Var(mean)", short(*k)))
@@ -316,8 +308,52 @@ impl Experiment for FisherRaoChaos {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
+}
+
+/// A row of the table `chaos slopes`: the fitted log–log slope of one observable.
+#[derive(Serialize)]
+struct SlopeRow {
+    kernelisation: &'static str,
+    observable: &'static str,
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    #[serde(rename = "N·V̂ at largest N")]
+    n_v_at_largest: f64,
+}
+
+/// A row of the table `variance per N`.
+#[derive(Serialize)]
+struct VarianceRow {
+    kernelisation: &'static str,
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "V̂_N")]
+    v: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "N·V̂_N")]
+    n_v: f64,
+    #[serde(rename = "ESS/N")]
+    ess: f64,
+}
+
+/// A row of the table `W2 per N`.
+#[derive(Serialize)]
+struct W2Row {
+    kernelisation: &'static str,
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "E W₂²")]
+    w2: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "N·E W₂²")]
+    n_w2: f64,
 }
 
 /// What one chaos run keeps: the weighted mean and ESS/N at t, and the final weighted

@@ -7,16 +7,15 @@
 //! stream (s, P, 0, j)), every parallel loop writes per-path slots that are reduced in
 //! path order, so runs are bitwise identical for any thread count.
 
-use meanfield_measures::streams;
 use meanfield_diagnostics::ReverseKlTrace;
 use meanfield_energy::{FeatureMap, PathLaw};
 use meanfield_integrators::{Checkpoint, Control, Coupling, Dynamics, Mgdm, MgdmParams};
 use meanfield_measures::compensated::NeumaierSum;
+use meanfield_measures::streams;
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use rayon::prelude::*;
 
 use crate::ExperimentError;
-
 
 /// `n` independent paths of `law` (row-major n × T) from the streams of (seed, purpose).
 ///

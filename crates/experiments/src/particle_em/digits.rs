@@ -16,17 +16,16 @@
 //! a small grid (about 20 settings on the `--quick` problem, 4 MPD variants on the full
 //! one; docs/particle-em.md); the spec fixes no step for this experiment.
 
-use meanfield_measures::streams;
 use meanfield_energy::{Decoder, DecoderShape, LatentModel, PixelLikelihood};
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::streams;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::data;
-use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, ImageGrid, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,19 +41,19 @@ pub struct MpgdDigitsConfig {
     pub n_particles: usize,
     /// Steps K.
     pub steps: u64,
-    /// PGD steps.
-    pub pgd: PgdSettings,
-    /// MPD parameters.
-    pub mpd: MpdSettings,
+    /// PGD steps (`h_theta`, `h_x`).
+    pub pgd: PgdParams,
+    /// MPD parameters (`h_theta`, `h_x`, `eta_theta`, `eta_x`, `gamma_theta`, `gamma_x`).
+    pub mpd: MpdParams,
     /// The objective is recorded every this many steps.
     pub record_every: u64,
     /// Generated digits per scheme in the picture.
     pub n_samples: usize,
 }
 
-impl MpgdDigitsConfig {
+impl ExperimentConfig for MpgdDigitsConfig {
     /// Defaults: 300 images and 1500 steps, or 100 images and 300 steps with `--quick`.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         let m = if quick { 100 } else { 300 };
         let mf = m as f64;
         let h = 2e-2;
@@ -64,22 +63,29 @@ impl MpgdDigitsConfig {
             hidden: 32,
             n_particles: 5,
             steps: if quick { 300 } else { 1500 },
-            pgd: PgdSettings {
-                h_theta: 1.0 / mf,
-                h_x: h,
-            },
-            mpd: MpdSettings {
-                h_theta: 0.5 / mf,
-                h_x: h,
-                eta_theta: mf,
-                eta_x: 1.0,
-                gamma_theta: 0.05,
-                gamma_x: 0.5,
-            },
+            pgd: PgdParams::new(1.0 / mf, h).expect("valid PGD defaults"),
+            mpd: MpdParams::new(0.5 / mf, h)
+                .and_then(|p| p.with_theta_momentum(mf, 0.05))
+                .and_then(|p| p.with_particle_momentum(1.0, 0.5))
+                .expect("valid MPD defaults"),
             record_every: if quick { 10 } else { 25 },
             n_samples: 40,
         }
     }
+}
+
+/// A row of the table `objective`: one scheme.
+#[derive(Serialize)]
+struct ObjectiveRow<'a> {
+    scheme: &'a str,
+    #[serde(rename = "objective at step 0")]
+    first: f64,
+    #[serde(rename = "objective at the end")]
+    last: f64,
+    #[serde(rename = "best objective")]
+    best: f64,
+    #[serde(rename = "first step within 1 nat of PGD's final")]
+    within: Option<f64>,
 }
 
 /// The experiment.
@@ -104,23 +110,19 @@ fn initial_theta(shape: DecoderShape, seed: u64) -> Vec<f64> {
     theta
 }
 
-impl Experiment for MpgdDigits {
-    fn name(&self) -> &'static str {
-        "mpgd-digits"
-    }
+impl ConfiguredExperiment for MpgdDigits {
+    type Config = MpgdDigitsConfig;
+    const NAME: &'static str = "mpgd-digits";
+    const DESCRIPTION: &'static str = "PGD vs MPD training a small decoder (generator) on 8×8 digits: objective vs steps, generated digits";
 
-    fn description(&self) -> &'static str {
-        "PGD vs MPD training a small decoder (generator) on 8×8 digits: objective vs steps, generated digits"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdDigitsConfig::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MpgdDigitsConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let table = data::digits()?;
+        // Checked here, not in `validate`: the bounds depend on the data set's length.
         if cfg.n_images == 0
             || cfg.n_images > table.rows
             || cfg.latent == 0
@@ -155,7 +157,6 @@ impl Experiment for MpgdDigits {
         };
         let model = Decoder::new(shape, PixelLikelihood::Bernoulli, images.clone())
             .map_err(|e| ExperimentError::Config(e.to_string()))?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "Decoder d_z = {} → {} tanh units → 64 Bernoulli pixels ({} parameters), trained on {} random \
              binarised digits with N = {} particles per code for {} steps. Objective = (1/(NM)) Σ_i E(θ, X^i) \
@@ -167,25 +168,19 @@ impl Experiment for MpgdDigits {
             cfg.n_images,
             cfg.n_particles,
             cfg.steps,
-            cfg.pgd.h_theta,
-            cfg.pgd.h_x,
-            cfg.mpd.h_theta,
-            cfg.mpd.h_x,
-            cfg.mpd.eta_theta,
-            cfg.mpd.eta_x,
-            cfg.mpd.gamma_theta,
-            cfg.mpd.gamma_x
+            cfg.pgd.h_theta(),
+            cfg.pgd.h_x(),
+            cfg.mpd.h_theta(),
+            cfg.mpd.h_x(),
+            cfg.mpd.eta_theta(),
+            cfg.mpd.eta_x(),
+            cfg.mpd.gamma_theta(),
+            cfg.mpd.gamma_x()
         ));
         let per_image = (cfg.n_particles * cfg.n_images) as f64;
         let theta0 = initial_theta(shape, ctx.seed);
         let schemes = [("PGD", Scheme::Pgd(cfg.pgd)), ("MPD", Scheme::Mpd(cfg.mpd))];
-        let mut summary = Table::new([
-            "scheme",
-            "objective at step 0",
-            "objective at the end",
-            "best objective",
-            "first step within 1 nat of PGD's final",
-        ]);
+        let mut rows = Vec::new();
         let mut curves = Vec::new();
         for (si, (name, scheme)) in schemes.iter().enumerate() {
             let particles =
@@ -240,13 +235,13 @@ impl Experiment for MpgdDigits {
                 .zip(obj)
                 .find(|(_, o)| **o <= pgd_final + 1.0)
                 .map(|(s, _)| *s);
-            summary.push_row(vec![
-                json!(name),
-                json!(first),
-                json!(last),
-                json!(best),
-                json!(within),
-            ]);
+            rows.push(ObjectiveRow {
+                scheme: name,
+                first,
+                last,
+                best,
+                within,
+            });
             report.checks.push(Check::at_most(
                 format!("{name}: objective falls by at least 25 % (end / start)"),
                 last / first,
@@ -260,7 +255,9 @@ impl Experiment for MpgdDigits {
                 },
             );
         }
-        report.tables.insert("objective".into(), summary);
+        report
+            .tables
+            .insert("objective".into(), Table::from_named_records(&rows)?);
         report.images.push(ImageGrid {
             name: "training_digits".into(),
             title: "Training digits (binarised)".into(),
@@ -282,6 +279,6 @@ impl Experiment for MpgdDigits {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

@@ -4,13 +4,13 @@
 //!
 //! Setting: d = 1, π = N(0, 1), linear F(m) = ∫ c x dm, true minimiser N(−c/σ, 1);
 //! Gaussian kernel. The mean-field fixed points of the kernelisations are known in closed
-//! form ([`crate::fisher_rao_common`]):
+//! form ([`crate::fisher_rao::common`]):
 //! (1), (3): N(−c/σ, 1 − ε²); (2): N(−(1 + ε²)c/σ, 1); (4): N(−(1 + ε² + ε⁴)c/σ, 1),
 //! so the error of the kernelised minimiser is ε² (variance of (1), (3)), ε²|c|/σ (mean
 //! of (2)) and (ε² + ε⁴)|c|/σ (mean of (4)). The particle system is run to stationarity
 //! (exponentiated step) at N and N/4 over independent replicates, with positions from a
 //! proposal N(0, s² I) wide enough for the kernel at each ε
-//! ([`crate::fisher_rao_common::tail_covering_sd`]); its weighted mean and variance,
+//! ([`crate::fisher_rao::common::tail_covering_sd`]); its weighted mean and variance,
 //! extrapolated N → ∞ (O(1/N) bias), are checked against the mean-field state after the
 //! same steps within 4 standard errors, and the log–log slope of the measured error
 //! against ε is fitted (expected 2).
@@ -20,15 +20,14 @@ use meanfield_integrators::{Kernelisation, WeightStep};
 use meanfield_measures::{KernelShape, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::fisher_rao_common::{
+use crate::fisher_rao::common::{
     GaussianModel, KERNEL_CACHE, RunSpec, check_proposal_margin, richardson, run_flow, short,
     tail_covering_sd,
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,9 +53,9 @@ pub struct FisherRaoBandwidthConfig {
     pub proposal_margin: f64,
 }
 
-impl FisherRaoBandwidthConfig {
+impl ExperimentConfig for FisherRaoBandwidthConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: 1.0,
@@ -74,7 +73,6 @@ impl FisherRaoBandwidthConfig {
             proposal_margin: 1.25,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.bandwidths.len() < 3
             || self.bandwidths.iter().any(|e| !(*e > 0.0 && *e < 1.0))
@@ -98,6 +96,52 @@ impl FisherRaoBandwidthConfig {
         }
         check_proposal_margin(self.proposal_margin)
     }
+}
+
+/// A row of the table `error vs bandwidth`: one kernelisation at one ε.
+#[derive(Serialize)]
+struct BandwidthRow {
+    #[serde(rename = "ε")]
+    eps: f64,
+    kernelisation: &'static str,
+    #[serde(rename = "mean-field minimiser mean")]
+    fm: f64,
+    #[serde(rename = "mean, N")]
+    mean_n: f64,
+    #[serde(rename = "mean, N → ∞")]
+    mx: f64,
+    #[serde(rename = "± se")]
+    mx_se: f64,
+    #[serde(rename = "mean-field minimiser variance")]
+    fv: f64,
+    #[serde(rename = "mean-field variance after the run's steps")]
+    var_after_steps: f64,
+    #[serde(rename = "variance, N")]
+    var_n: f64,
+    #[serde(rename = "variance, N → ∞")]
+    vx: f64,
+    #[serde(rename = "± se")]
+    vx_se: f64,
+    #[serde(rename = "error of kernelised minimiser (mean field)")]
+    mf: f64,
+    #[serde(rename = "measured error (N → ∞)")]
+    meas: f64,
+    #[serde(rename = "ESS/N")]
+    ess_over_n: f64,
+}
+
+/// A row of the table `error slopes`.
+#[derive(Serialize)]
+struct SlopeRow {
+    kernelisation: &'static str,
+    #[serde(rename = "ε-signature")]
+    signature: &'static str,
+    #[serde(rename = "slope, mean field")]
+    mean_field: f64,
+    #[serde(rename = "slope, measured (N → ∞)")]
+    measured: f64,
+    #[serde(rename = "measured s.e.")]
+    measured_se: f64,
 }
 
 /// The experiment.
@@ -173,26 +217,18 @@ fn stationary(
     })
 }
 
-impl Experiment for FisherRaoBandwidth {
-    fn name(&self) -> &'static str {
-        "fisher-rao-bandwidth"
-    }
+impl ConfiguredExperiment for FisherRaoBandwidth {
+    type Config = FisherRaoBandwidthConfig;
+    const NAME: &'static str = "fisher-rao-bandwidth";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao: error of the kernelised minimiser vs the bandwidth ε (four kernelisations)";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao: error of the kernelised minimiser vs the bandwidth ε (four kernelisations)"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoBandwidthConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
+    fn execute(
+        &self,
+        cfg: FisherRaoBandwidthConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let (c, sigma) = (cfg.slope, cfg.sigma);
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "d = 1, π = N(0, 1), F(m) = ∫ {c} x dm, σ = {sigma}: true minimiser N({}, 1). Gaussian kernel; \
              exponentiated step h = {} for {} steps (stationary); N = {} and N/4, {} replicates each; \
@@ -206,29 +242,8 @@ impl Experiment for FisherRaoBandwidth {
             cfg.replicates,
             cfg.proposal_margin
         ));
-        let mut table = Table::new([
-            "ε",
-            "kernelisation",
-            "mean-field minimiser mean",
-            "mean, N",
-            "mean, N → ∞",
-            "± se",
-            "mean-field minimiser variance",
-            "mean-field variance after the run's steps",
-            "variance, N",
-            "variance, N → ∞",
-            "± se",
-            "error of kernelised minimiser (mean field)",
-            "measured error (N → ∞)",
-            "ESS/N",
-        ]);
-        let mut slopes = Table::new([
-            "kernelisation",
-            "ε-signature",
-            "slope, mean field",
-            "slope, measured (N → ∞)",
-            "measured s.e.",
-        ]);
+        let mut rows = Vec::new();
+        let mut slopes = Vec::new();
         let n = cfg.n_particles;
         let total = Kernelisation::KERNELISED.len() * cfg.bandwidths.len();
         let mut done = 0;
@@ -294,22 +309,22 @@ impl Experiment for FisherRaoBandwidth {
                 eps_s.push(eps);
                 mf_err.push(mf);
                 meas_err.push(meas);
-                table.push_row(vec![
-                    json!(eps),
-                    json!(kern.label()),
-                    json!(fm),
-                    json!(big.mean),
-                    json!(mx),
-                    json!(mx_se),
-                    json!(fv),
-                    json!(at.variance()),
-                    json!(big.var),
-                    json!(vx),
-                    json!(vx_se),
-                    json!(mf),
-                    json!(meas),
-                    json!(big.ess_over_n),
-                ]);
+                rows.push(BandwidthRow {
+                    eps,
+                    kernelisation: kern.label(),
+                    fm,
+                    mean_n: big.mean,
+                    mx,
+                    mx_se,
+                    fv,
+                    var_after_steps: at.variance(),
+                    var_n: big.var,
+                    vx,
+                    vx_se,
+                    mf,
+                    meas,
+                    ess_over_n: big.ess_over_n,
+                });
                 done += 1;
                 (ctx.progress)(done as f64 / total as f64, "fisher-rao bandwidth");
             }
@@ -324,19 +339,18 @@ impl Experiment for FisherRaoBandwidth {
                 2.5,
             ));
             let fit = meanfield_diagnostics::loglog_slope(&eps_s, &meas_err)?;
-            slopes.push_row(vec![
-                json!(kern.label()),
-                json!(
-                    if matches!(kern, Kernelisation::EvolvingMeasure | Kernelisation::Energy) {
-                        "variance"
-                    } else {
-                        "mean"
-                    }
-                ),
-                json!(fit_mf.slope),
-                json!(fit.slope),
-                json!(fit.slope_se),
-            ]);
+            slopes.push(SlopeRow {
+                kernelisation: kern.label(),
+                signature: if matches!(kern, Kernelisation::EvolvingMeasure | Kernelisation::Energy)
+                {
+                    "variance"
+                } else {
+                    "mean"
+                },
+                mean_field: fit_mf.slope,
+                measured: fit.slope,
+                measured_se: fit.slope_se,
+            });
             report.series.insert(
                 format!("{} error, mean field", short(kern)),
                 Series {
@@ -352,8 +366,13 @@ impl Experiment for FisherRaoBandwidth {
                 },
             );
         }
-        report.tables.insert("error vs bandwidth".into(), table);
-        report.tables.insert("error slopes".into(), slopes);
+        report.tables.insert(
+            "error vs bandwidth".into(),
+            Table::from_named_records(&rows)?,
+        );
+        report
+            .tables
+            .insert("error slopes".into(), Table::from_named_records(&slopes)?);
         report.notes.push(
             "The measured error of the ε-signature includes the finite-N error, which grows as ε → 0 \
              (kernel density noise and the self term W^i K_ε(0), O(1/(N ε ρ)), largest for isolated tail \
@@ -383,6 +402,6 @@ impl Experiment for FisherRaoBandwidth {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

@@ -12,17 +12,16 @@
 //! plus 4 standard deviations of the seed-to-seed spread (ours and the reference's
 //! single run, assumed equal: 4√2·sd).
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::HierarchicalGaussian;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -59,9 +58,9 @@ pub struct MpgdToyConfig {
     pub record_every: u64,
 }
 
-impl MpgdToyConfig {
+impl ExperimentConfig for MpgdToyConfig {
     /// Defaults: the spec's setting; `--quick` uses fewer seeds.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             n_data: 100,
             theta_true: 100.0,
@@ -79,29 +78,72 @@ impl MpgdToyConfig {
         }
     }
 
-    fn schemes(&self) -> Vec<(String, Scheme)> {
-        let mut v = vec![(
-            "PGD".to_string(),
-            Scheme::Pgd(PgdSettings {
-                h_theta: self.h_theta,
-                h_x: self.h_x,
-            }),
-        )];
-        for &g in &self.gammas {
-            v.push((
-                format!("MPD γ = {g}"),
-                Scheme::Mpd(MpdSettings {
-                    h_theta: self.h_theta,
-                    h_x: self.h_x,
-                    eta_theta: self.eta,
-                    eta_x: self.eta,
-                    gamma_theta: g,
-                    gamma_x: g,
-                }),
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let n_schemes = 1 + self.gammas.len(); // PGD, then MPD for each γ
+        if self.n_data == 0
+            || self.n_particles == 0
+            || self.seeds < 2
+            || self.steps < 500
+            || self.record_every == 0
+            || 500 % self.record_every != 0
+            || !self.steps.is_multiple_of(self.record_every)
+            || self.reference_500.len() != n_schemes
+            || self.reference_2000.len() != n_schemes
+        {
+            return Err(ExperimentError::Config(
+                "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
+                 and one reference per scheme (PGD, then each γ)"
+                    .into(),
             ));
         }
-        v
+        self.schemes().map(|_| ())
     }
+}
+
+impl MpgdToyConfig {
+    /// PGD, then MPD with each γ of `gammas`, named; an invalid step, mass or damping is
+    /// a configuration error.
+    fn schemes(&self) -> Result<Vec<(String, Scheme)>, ExperimentError> {
+        let invalid =
+            |e: meanfield_integrators::IntegratorError| ExperimentError::Config(e.to_string());
+        let mut v = vec![(
+            "PGD".to_string(),
+            Scheme::Pgd(PgdParams::new(self.h_theta, self.h_x).map_err(invalid)?),
+        )];
+        for &g in &self.gammas {
+            let params = MpdParams::new(self.h_theta, self.h_x)
+                .and_then(|p| p.with_theta_momentum(self.eta, g))
+                .and_then(|p| p.with_particle_momentum(self.eta, g))
+                .map_err(invalid)?;
+            v.push((format!("MPD γ = {g}"), Scheme::Mpd(params)));
+        }
+        Ok(v)
+    }
+}
+
+/// A row of the table `θ against the reference`: one scheme over the seeds.
+#[derive(Serialize)]
+struct SchemeRow<'a> {
+    scheme: &'a str,
+    #[serde(rename = "θ̂ (seed 0)")]
+    mle: f64,
+    #[serde(rename = "θ@500 (seed 0)")]
+    theta_500: f64,
+    #[serde(rename = "θ@500 − θ̂ mean ± sd")]
+    offset_500: String,
+    #[serde(rename = "reference θ@500 − θ̂")]
+    reference_500: f64,
+    #[serde(rename = "θ@2000 − θ̂ mean ± sd")]
+    offset_2000: String,
+    #[serde(rename = "reference θ@2000 − θ̂")]
+    reference_2000: f64,
+    #[serde(rename = "first step |θ − θ̂| < tol (seed 0)")]
+    first_step: String,
+    #[serde(rename = "first step mean over seeds")]
+    first_step_mean: String,
+    #[serde(rename = "stays within tol from step (seed 0)")]
+    settles: String,
 }
 
 /// The experiment.
@@ -170,40 +212,18 @@ impl ToyRun {
     }
 }
 
-impl Experiment for MpgdToy {
-    fn name(&self) -> &'static str {
-        "mpgd-toy"
-    }
+impl ConfiguredExperiment for MpgdToy {
+    type Config = MpgdToyConfig;
+    const NAME: &'static str = "mpgd-toy";
+    const DESCRIPTION: &'static str = "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE";
 
-    fn description(&self) -> &'static str {
-        "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdToyConfig::defaults(ctx.quick))?;
-        let schemes = cfg.schemes();
-        if cfg.n_data == 0
-            || cfg.n_particles == 0
-            || cfg.seeds < 2
-            || cfg.steps < 500
-            || cfg.record_every == 0
-            || 500 % cfg.record_every != 0
-            || cfg.steps % cfg.record_every != 0
-            || cfg.reference_500.len() != schemes.len()
-            || cfg.reference_2000.len() != schemes.len()
-        {
-            return Err(ExperimentError::Config(
-                "need n_data, n_particles ≥ 1, seeds ≥ 2, steps ≥ 500, record_every dividing 500 and steps, \
-                 and one reference per scheme (PGD, then each γ)"
-                    .into(),
-            ));
-        }
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MpgdToyConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
+        let schemes = cfg.schemes()?;
         report.notes.push(format!(
             "Toy model y_j ~ N(x_j, 1), x_j ~ N(θ, 1), M = {} observations generated with θ = {}; \
              θ₀ = 0, X ~ N(0, I), N = {} particles, {} steps, h_θ = {}, h_x = {}, MPD η_θ = η_x = {}. \
@@ -211,25 +231,18 @@ impl Experiment for MpgdToy {
              to our data (module docs); the spread is over {} seeds (data and noise).",
             cfg.n_data, cfg.theta_true, cfg.n_particles, cfg.steps, cfg.h_theta, cfg.h_x, cfg.eta, cfg.seeds
         ));
-        let mut table = Table::new([
-            "scheme",
-            "θ̂ (seed 0)",
-            "θ@500 (seed 0)",
-            "θ@500 − θ̂ mean ± sd",
-            "reference θ@500 − θ̂",
-            "θ@2000 − θ̂ mean ± sd",
-            "reference θ@2000 − θ̂",
-            "first step |θ − θ̂| < tol (seed 0)",
-            "first step mean over seeds",
-            "stays within tol from step (seed 0)",
-        ]);
+        let mut rows = Vec::new();
         let total = (schemes.len() * cfg.seeds) as f64;
         let mut reach = Vec::new();
         let mut series_names = Vec::new();
         for (k, (name, scheme)) in schemes.iter().enumerate() {
             let mut runs = Vec::with_capacity(cfg.seeds);
             for r in 0..cfg.seeds {
-                runs.push(run_once(&cfg, scheme, replicate_seed(ctx.seed, 0, r as u64))?);
+                runs.push(run_once(
+                    &cfg,
+                    scheme,
+                    replicate_seed(ctx.seed, 0, r as u64),
+                )?);
                 (ctx.progress)((k * cfg.seeds + r + 1) as f64 / total, name);
             }
             let rel =
@@ -266,26 +279,24 @@ impl Experiment for MpgdToy {
                 .collect();
             let mean_first = firsts.iter().sum::<f64>() / firsts.len() as f64;
             reach.push((name.clone(), mean_first));
-            table.push_row(vec![
-                json!(name),
-                json!(runs[0].mle),
-                json!(runs[0].mle + o500),
-                json!(format!("{m500:.3} ± {sd500:.3}")),
-                json!(ref500),
-                json!(format!("{m2000:.3} ± {sd2000:.3}")),
-                json!(ref2000),
-                json!(first.map_or("not reached".to_string(), |s| format!("{s}"))),
-                json!(if mean_first.is_finite() {
+            rows.push(SchemeRow {
+                scheme: name,
+                mle: runs[0].mle,
+                theta_500: runs[0].mle + o500,
+                offset_500: format!("{m500:.3} ± {sd500:.3}"),
+                reference_500: ref500,
+                offset_2000: format!("{m2000:.3} ± {sd2000:.3}"),
+                reference_2000: ref2000,
+                first_step: first.map_or("not reached".to_string(), |s| format!("{s}")),
+                first_step_mean: if mean_first.is_finite() {
                     format!("{mean_first:.0}")
                 } else {
                     "not reached by all".to_string()
-                }),
-                json!(
-                    runs[0]
-                        .settles(cfg.reach_tolerance)
-                        .map_or("not settled".to_string(), |s| format!("{s}"))
-                ),
-            ]);
+                },
+                settles: runs[0]
+                    .settles(cfg.reach_tolerance)
+                    .map_or("not settled".to_string(), |s| format!("{s}")),
+            });
             let sname = format!("θ {name}");
             report.series.insert(
                 sname.clone(),
@@ -318,9 +329,10 @@ impl Experiment for MpgdToy {
                 pgd,
             ));
         }
-        report
-            .tables
-            .insert("θ against the reference".into(), table);
+        report.tables.insert(
+            "θ against the reference".into(),
+            Table::from_named_records(&rows)?,
+        );
         series_names.push("θ̂ (MLE)".into());
         report.plots.push(Plot {
             name: "theta".into(),
@@ -332,6 +344,6 @@ impl Experiment for MpgdToy {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

@@ -12,18 +12,16 @@
 //!    the left side over many seeds for N = 2^6 … 2^14, fit the log-log slope (expected
 //!    −1) with its standard error, and compare N·MSE with the exact constant.
 
-use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{Checkpoint, Control, Dynamics, LangevinParams, Mfld, Runner};
-use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
+use meanfield_measures::streams;
+use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,9 +55,9 @@ pub struct GaussianOracleConfig {
     pub chaos_steps: u64,
 }
 
-impl GaussianOracleConfig {
+impl ExperimentConfig for GaussianOracleConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             kappa: 1.0,
             anchor: vec![1.0, -0.5],
@@ -77,9 +75,66 @@ impl GaussianOracleConfig {
         }
     }
 
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.anchor.is_empty()
+            || self.n_particles < 2
+            || self.chaos_seeds < 2
+            || self.chaos_log2_max < self.chaos_log2_min + 2
+        {
+            return Err(ExperimentError::Config(
+                "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl GaussianOracleConfig {
     fn dim(&self) -> usize {
         self.anchor.len()
     }
+}
+
+/// A row of the table `stationary law`: one moment against its exact values.
+#[derive(Serialize)]
+struct MomentRow {
+    quantity: String,
+    ours: f64,
+    #[serde(rename = "exact (Euler, N)")]
+    euler: f64,
+    #[serde(rename = "exact (continuous μ*)")]
+    continuous: f64,
+    #[serde(rename = "MC sd")]
+    sd: f64,
+}
+
+/// A row of the table `propagation of chaos`: one ensemble size.
+#[derive(Serialize)]
+struct ChaosRow {
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "MSE of mean")]
+    mse: f64,
+    #[serde(rename = "MC sd")]
+    sd: f64,
+    exact: f64,
+    #[serde(rename = "N·MSE")]
+    n_mse: f64,
+}
+
+/// The row of the table `chaos slope fit`.
+#[derive(Serialize)]
+struct ChaosFitRow {
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    intercept: f64,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    sizes: usize,
+    #[serde(rename = "seeds per size")]
+    seeds: usize,
 }
 
 /// The experiment.
@@ -96,33 +151,18 @@ pub fn gaussian_ensemble(
     Ok(InitialLaw::isotropic_gaussian(d, mean, std).sample(n, seed, streams::INITIAL_POSITIONS)?)
 }
 
-impl Experiment for GaussianOracle {
-    fn name(&self) -> &'static str {
-        "gaussian-oracle"
-    }
+impl ConfiguredExperiment for GaussianOracle {
+    type Config = GaussianOracleConfig;
+    const NAME: &'static str = "gaussian-oracle";
+    const DESCRIPTION: &'static str =
+        "MFLD on the Gaussian oracle: convergence to N(κb/(1+κ), λI) and 1/N propagation of chaos";
 
-    fn description(&self) -> &'static str {
-        "MFLD on the Gaussian oracle: convergence to N(κb/(1+κ), λI) and 1/N propagation of chaos"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), GaussianOracleConfig::defaults(ctx.quick))?;
-        if cfg.anchor.is_empty()
-            || cfg.n_particles < 2
-            || cfg.chaos_seeds < 2
-            || cfg.chaos_log2_max < cfg.chaos_log2_min + 2
-        {
-            return Err(ExperimentError::Config(
-                "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
-            ));
-        }
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: GaussianOracleConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         report.notes.push(format!(
             "F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|² on R^{d} with κ = {}, b = {:?}, λ = {}, η = {}. \
              Exact minimiser μ* = N(κb/(1+κ), λI). Euler–Maruyama MFLD from N({}·1, {}² I).",
@@ -134,9 +174,9 @@ impl Experiment for GaussianOracle {
             cfg.init_std,
             d = cfg.dim()
         ));
-        convergence_study(&cfg, ctx, &mut report)?;
-        chaos_study(&cfg, ctx, &mut report)?;
-        Ok(report)
+        convergence_study(&cfg, ctx, report)?;
+        chaos_study(&cfg, ctx, report)?;
+        Ok(())
     }
 }
 
@@ -202,13 +242,7 @@ fn convergence_study(
     let sd_var = var_discrete * (2.0 / n as f64).sqrt();
     let sd_cov = var_discrete / (n as f64).sqrt();
 
-    let mut table = Table::new([
-        "quantity",
-        "ours",
-        "exact (Euler, N)",
-        "exact (continuous μ*)",
-        "MC sd",
-    ]);
+    let mut moments = Vec::new();
     for k in 0..d {
         report.checks.push(Check::within(
             format!("mean[{k}] → κb/(1+κ) (4 MC sd)"),
@@ -216,13 +250,13 @@ fn convergence_study(
             m_star[k],
             4.0 * sd_mean,
         ));
-        table.push_row(vec![
-            json!(format!("mean[{k}]")),
-            json!(m[k]),
-            json!(m_star[k]),
-            json!(m_star[k]),
-            json!(sd_mean),
-        ]);
+        moments.push(MomentRow {
+            quantity: format!("mean[{k}]"),
+            ours: m[k],
+            euler: m_star[k],
+            continuous: m_star[k],
+            sd: sd_mean,
+        });
     }
     for i in 0..d {
         for j in i..d {
@@ -238,16 +272,19 @@ fn convergence_study(
                 4.0 * sd,
             ));
             let cont = if i == j { cfg.lambda } else { 0.0 };
-            table.push_row(vec![
-                json!(format!("cov[{i}{j}]")),
-                json!(c[i * d + j]),
-                json!(target),
-                json!(cont),
-                json!(sd),
-            ]);
+            moments.push(MomentRow {
+                quantity: format!("cov[{i}{j}]"),
+                ours: c[i * d + j],
+                euler: target,
+                continuous: cont,
+                sd,
+            });
         }
     }
-    report.tables.insert("stationary law".into(), table);
+    report.tables.insert(
+        "stationary law".into(),
+        Table::from_named_records(&moments)?,
+    );
     report.notes.push(format!(
         "The Euler scheme's stationary variance is λ(1 − 1/N)/(1 − η/2) = {var_discrete:.5}, \
          an O(η) bias of {:.2e} above the continuous λ = {}; checks use the Euler value.",
@@ -319,7 +356,7 @@ fn chaos_study(
     let sizes: Vec<u32> = (cfg.chaos_log2_min..=cfg.chaos_log2_max).collect();
     let constant = exact_chaos_constant(cfg);
     let (mut ns, mut mses, mut exact) = (vec![], vec![], vec![]);
-    let mut table = Table::new(["N", "MSE of mean", "MC sd", "exact", "N·MSE"]);
+    let mut chaos = Vec::new();
     let mut scaled = Vec::new();
     let replicates = study::replicate_over_sizes(
         ctx.seed,
@@ -345,13 +382,13 @@ fn chaos_study(
         let (n, errs) = (size.n, &size.values);
         let (mse, var) = diag::sample_mean_var(errs)?;
         let sd = (var / errs.len() as f64).sqrt();
-        table.push_row(vec![
-            json!(n),
-            json!(mse),
-            json!(sd),
-            json!(constant / n as f64),
-            json!(n as f64 * mse),
-        ]);
+        chaos.push(ChaosRow {
+            n,
+            mse,
+            sd,
+            exact: constant / n as f64,
+            n_mse: n as f64 * mse,
+        });
         ns.push(n as f64);
         mses.push(mse);
         exact.push(constant / n as f64);
@@ -374,24 +411,22 @@ fn chaos_study(
         constant,
         4.0 * rel_sd * constant,
     ));
-    let mut fit_table = Table::new([
-        "slope",
-        "slope s.e.",
-        "intercept",
-        "R²",
-        "sizes",
-        "seeds per size",
-    ]);
-    fit_table.push_row(vec![
-        json!(fit.slope),
-        json!(fit.slope_se),
-        json!(fit.intercept),
-        json!(fit.r_squared),
-        json!(sizes.len()),
-        json!(cfg.chaos_seeds),
-    ]);
-    report.tables.insert("propagation of chaos".into(), table);
-    report.tables.insert("chaos slope fit".into(), fit_table);
+    let fit_row = ChaosFitRow {
+        slope: fit.slope,
+        slope_se: fit.slope_se,
+        intercept: fit.intercept,
+        r_squared: fit.r_squared,
+        sizes: sizes.len(),
+        seeds: cfg.chaos_seeds,
+    };
+    report.tables.insert(
+        "propagation of chaos".into(),
+        Table::from_named_records(&chaos)?,
+    );
+    report.tables.insert(
+        "chaos slope fit".into(),
+        Table::from_named_records(&[fit_row])?,
+    );
     report.series.insert(
         "MSE of empirical mean".into(),
         Series {

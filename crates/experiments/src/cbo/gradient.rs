@@ -26,17 +26,15 @@
 //!    its Monte-Carlo error (4 standard errors from the spread over replicates).
 //! 2. The consensus path is much closer to the proximal path than to explicit GD.
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_energy::Objective;
 use meanfield_integrators::cbo::consensus_into;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// f(x) = ½ Σ a_i (x_i − x*_i)², a smooth strongly convex objective.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,9 +86,9 @@ pub struct CboGradientConfig {
     pub replicates: usize,
 }
 
-impl CboGradientConfig {
+impl ExperimentConfig for CboGradientConfig {
     /// Defaults: full or `--quick`.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             a: vec![1.0, 3.0],
             x_star: vec![1.0, -1.0],
@@ -102,6 +100,40 @@ impl CboGradientConfig {
             replicates: if quick { 24 } else { 64 },
         }
     }
+
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let d = self.a.len();
+        if d == 0
+            || self.x_star.len() != d
+            || self.x0.len() != d
+            || self.a.iter().any(|a| !(a.is_finite() && *a > 0.0))
+            || !(self.alpha > 0.0 && self.alpha.is_finite())
+            || !(self.sigma > 0.0 && self.sigma.is_finite())
+            || self.samples < 2
+            || self.steps == 0
+            || self.replicates < 2
+        {
+            return Err(ExperimentError::Config(
+                "need a, x_star, x0 of one length d ≥ 1, a > 0, α > 0, σ > 0, samples ≥ 2, steps ≥ 1, replicates ≥ 2".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A row of the table `paths`: the three iterates at one step.
+#[derive(Serialize)]
+struct PathRow<'a> {
+    step: usize,
+    #[serde(rename = "hopping x")]
+    hopping: &'a [f64],
+    #[serde(rename = "proximal x")]
+    proximal: &'a [f64],
+    #[serde(rename = "explicit GD x")]
+    gd: &'a [f64],
+    #[serde(rename = "ESS")]
+    ess: f64,
 }
 
 /// The experiment.
@@ -155,43 +187,24 @@ fn hopping_path(
     Ok(HoppingPath { path, ess, var })
 }
 
-impl Experiment for CboGradient {
-    fn name(&self) -> &'static str {
-        "cbo-gradient"
-    }
+impl ConfiguredExperiment for CboGradient {
+    type Config = CboGradientConfig;
+    const NAME: &'static str = "cbo-gradient";
+    const DESCRIPTION: &'static str =
+        "CBO consensus hopping on a convex quadratic follows the proximal gradient path (τ = ασ²)";
 
-    fn description(&self) -> &'static str {
-        "CBO consensus hopping on a convex quadratic follows the proximal gradient path (τ = ασ²)"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), CboGradientConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), CboGradientConfig::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: CboGradientConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let d = cfg.a.len();
-        if d == 0
-            || cfg.x_star.len() != d
-            || cfg.x0.len() != d
-            || cfg.a.iter().any(|a| !(a.is_finite() && *a > 0.0))
-            || !(cfg.alpha > 0.0 && cfg.alpha.is_finite())
-            || !(cfg.sigma > 0.0 && cfg.sigma.is_finite())
-            || cfg.samples < 2
-            || cfg.steps == 0
-            || cfg.replicates < 2
-        {
-            return Err(ExperimentError::Config(
-                "need a, x_star, x0 of one length d ≥ 1, a > 0, α > 0, σ > 0, samples ≥ 2, steps ≥ 1, replicates ≥ 2".into(),
-            ));
-        }
         let f = DiagonalQuadratic {
             a: cfg.a.clone(),
             x_star: cfg.x_star.clone(),
         };
         let tau = cfg.alpha * cfg.sigma * cfg.sigma;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "f(x) = ½ Σ a_i (x_i − x*_i)², a = {:?}, x* = {:?}, x₀ = {:?}; consensus hopping with \
              N = {} samples from N(x_k, σ²I), σ = {}, α = {}: τ = ασ² = {tau}. Explicit GD with \
@@ -275,20 +288,24 @@ impl Experiment for CboGradient {
         ));
 
         // Table: the three paths (replicate 0 for hopping) and the ESS.
-        let mut table = Table::new(["step", "hopping x", "proximal x", "explicit GD x", "ESS"]);
+        let mut rows = Vec::new();
         let (path0, ess0) = (&paths[0].path, &paths[0].ess);
         for k in 0..=cfg.steps {
-            table.push_row(vec![
-                json!(k),
-                json!(path0[k]),
-                json!(prox[k]),
-                json!(gd[k]),
-                json!(if k == 0 { f64::NAN } else { ess0[k - 1] }),
-            ]);
+            rows.push(PathRow {
+                step: k,
+                hopping: &path0[k],
+                proximal: &prox[k],
+                gd: &gd[k],
+                ess: if k == 0 { f64::NAN } else { ess0[k - 1] },
+            });
         }
-        report.tables.insert("paths".into(), table);
-        let mut summary = Table::new(["τ = ασ²", "mean e²/V", "s.e.", "dist ratio prox/GD"]);
-        summary.push_row(vec![json!(tau), json!(z2_mean), json!(se), json!(ratio)]);
+        report
+            .tables
+            .insert("paths".into(), Table::from_named_records(&rows)?);
+        let summary = Table::from_records(
+            ["τ = ασ²", "mean e²/V", "s.e.", "dist ratio prox/GD"],
+            &[(tau, z2_mean, se, ratio)],
+        )?;
         report.tables.insert("summary".into(), summary);
 
         let steps: Vec<f64> = (0..=cfg.steps).map(|k| k as f64).collect();
@@ -353,6 +370,6 @@ impl Experiment for CboGradient {
                 scatter: false,
             });
         }
-        Ok(report)
+        Ok(())
     }
 }

@@ -12,7 +12,7 @@
 //! - mean interaction F(m) = (κ/2)|∫x dm − b|²: minimiser N(κb/(σ + κ), I).
 //!
 //! For both, every variant's mean-field flow stays Gaussian and solves a small ODE
-//! ([`crate::fisher_rao_common`]); forward Euler on it with the scheme's h is the exact
+//! ([`crate::fisher_rao::common`]); forward Euler on it with the scheme's h is the exact
 //! discrete-time mean-field limit of the particle system, so the weighted particle mean
 //! and variance, Richardson-extrapolated from N/4 and N to N → ∞, are checked against it
 //! within 4 Monte-Carlo standard errors (estimated from independent replicates). The
@@ -27,15 +27,14 @@ use meanfield_integrators::{Kernelisation, WeightStep};
 use meanfield_measures::{KernelShape, Parallelism};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::fisher_rao_common::{
+use crate::fisher_rao::common::{
     BoxedDrift, GaussianModel, GaussianState, KERNEL_CACHE, Observation, RunSpec,
     check_proposal_margin, richardson, run_flow, short, tail_covering_sd,
 };
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,9 +66,9 @@ pub struct FisherRaoOracleConfig {
     pub proposal_margin: f64,
 }
 
-impl FisherRaoOracleConfig {
+impl ExperimentConfig for FisherRaoOracleConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             sigma: 1.0,
             slope: vec![1.0, -0.5],
@@ -84,7 +83,6 @@ impl FisherRaoOracleConfig {
             proposal_margin: 1.25,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         let d = self.slope.len();
         if d == 0 || self.anchor.len() != d {
@@ -117,7 +115,7 @@ impl FisherRaoOracleConfig {
 pub struct FisherRaoOracle;
 
 /// Replicate means over runs of one variant: per observation index, the mean over
-/// replicates and its standard error, for mean[k] and the variance.
+/// replicates and its standard error, for `mean[k]` and the variance.
 struct Summary {
     t: Vec<f64>,
     mean: Vec<Vec<f64>>,
@@ -188,6 +186,60 @@ fn extrapolate(big: &Summary, small: &Summary) -> Summary {
     x
 }
 
+/// A row of the table `kernelisations side by side`: one variant at the final time.
+#[derive(Serialize)]
+struct SideRow {
+    case: &'static str,
+    kernelisation: &'static str,
+    #[serde(rename = "mean[0], N/4")]
+    mean_quarter: f64,
+    #[serde(rename = "mean[0], N")]
+    mean_n: f64,
+    #[serde(rename = "mean[0], N → ∞")]
+    mean_limit: f64,
+    #[serde(rename = "± se")]
+    mean_se: f64,
+    #[serde(rename = "mean[0] oracle")]
+    mean_oracle: f64,
+    #[serde(rename = "variance, N/4")]
+    var_quarter: f64,
+    #[serde(rename = "variance, N")]
+    var_n: f64,
+    #[serde(rename = "variance, N → ∞")]
+    var_limit: f64,
+    #[serde(rename = "± se")]
+    var_se: f64,
+    #[serde(rename = "variance oracle")]
+    var_oracle: f64,
+    #[serde(rename = "ε-bias of mean[0] (oracle − unkernelised)")]
+    mean_eps_bias: f64,
+    #[serde(rename = "ε-bias of variance")]
+    var_eps_bias: f64,
+    #[serde(rename = "fixed point mean[0]")]
+    fixed_mean: f64,
+    #[serde(rename = "fixed point variance")]
+    fixed_var: f64,
+    #[serde(rename = "ESS/N at t")]
+    ess_over_n: f64,
+    #[serde(rename = "variance bias decay exponent (N/4 → N)")]
+    var_bias_exponent: f64,
+}
+
+/// A row of the table `time-step bias (density ratio, linear F)`.
+#[derive(Serialize)]
+struct StepBiasRow {
+    scheme: &'static str,
+    h: f64,
+    t: f64,
+    #[serde(rename = "mean[0] particles")]
+    mean: f64,
+    #[serde(rename = "± se")]
+    se: f64,
+    #[serde(rename = "exact m_t mean[0]")]
+    exact: f64,
+    gap: f64,
+}
+
 /// The two functionals of the experiment.
 #[derive(Clone, Copy, PartialEq)]
 enum Case {
@@ -204,28 +256,20 @@ impl Case {
     }
 }
 
-impl Experiment for FisherRaoOracle {
-    fn name(&self) -> &'static str {
-        "fisher-rao-oracle"
-    }
+impl ConfiguredExperiment for FisherRaoOracle {
+    type Config = FisherRaoOracleConfig;
+    const NAME: &'static str = "fisher-rao-oracle";
+    const DESCRIPTION: &'static str = "Kernelised Fisher–Rao weight flow vs exact Gaussian oracles (linear F, mean interaction), all kernelisations side by side";
 
-    fn description(&self) -> &'static str {
-        "Kernelised Fisher–Rao weight flow vs exact Gaussian oracles (linear F, mean interaction), all kernelisations side by side"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) =
-            ctx.resolve(self.name(), FisherRaoOracleConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
+    fn execute(
+        &self,
+        cfg: FisherRaoOracleConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let d = cfg.slope.len();
         let tau2 = cfg.eps * cfg.eps;
         let proposal_sd = tail_covering_sd(cfg.eps, cfg.proposal_margin);
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "π = N(0, I_{d}); N = {} particles, i.i.d. from π with uniform weights (density ratio) or from \
              N(0, {}² I) with importance weights π/q (kernelisations); Gaussian kernel ε = {}; \
@@ -240,26 +284,7 @@ impl Experiment for FisherRaoOracle {
             cfg.steps as f64 * cfg.h,
             cfg.replicates
         ));
-        let mut side = Table::new([
-            "case",
-            "kernelisation",
-            "mean[0], N/4",
-            "mean[0], N",
-            "mean[0], N → ∞",
-            "± se",
-            "mean[0] oracle",
-            "variance, N/4",
-            "variance, N",
-            "variance, N → ∞",
-            "± se",
-            "variance oracle",
-            "ε-bias of mean[0] (oracle − unkernelised)",
-            "ε-bias of variance",
-            "fixed point mean[0]",
-            "fixed point variance",
-            "ESS/N at t",
-            "variance bias decay exponent (N/4 → N)",
-        ]);
+        let mut side = Vec::new();
         let total = 2 * Kernelisation::ALL.len();
         let mut done = 0;
         for case in [Case::Linear, Case::Interaction] {
@@ -355,31 +380,29 @@ impl Experiment for FisherRaoOracle {
                         4.0 * x.var_se[j],
                     ));
                 }
-                side.push_row(vec![
-                    json!(case.label()),
-                    json!(kern.label()),
-                    json!(small.mean[last][0]),
-                    json!(s.mean[last][0]),
-                    json!(x.mean[last][0]),
-                    json!(x.mean_se[last][0]),
-                    json!(oracle[last].mean()[0]),
-                    json!(small.var[last]),
-                    json!(s.var[last]),
-                    json!(x.var[last]),
-                    json!(x.var_se[last]),
-                    json!(oracle[last].variance()),
-                    json!(oracle[last].mean()[0] - unkernelised[last].mean()[0]),
-                    json!(oracle[last].variance() - unkernelised[last].variance()),
-                    json!(fixed.mean()[0]),
-                    json!(fixed.variance()),
-                    json!(s.ess_over_n[last]),
-                    json!(
-                        ((small.var[last] - oracle[last].variance()).abs()
-                            / (s.var[last] - oracle[last].variance()).abs())
-                        .ln()
-                            / 4f64.ln()
-                    ),
-                ]);
+                side.push(SideRow {
+                    case: case.label(),
+                    kernelisation: kern.label(),
+                    mean_quarter: small.mean[last][0],
+                    mean_n: s.mean[last][0],
+                    mean_limit: x.mean[last][0],
+                    mean_se: x.mean_se[last][0],
+                    mean_oracle: oracle[last].mean()[0],
+                    var_quarter: small.var[last],
+                    var_n: s.var[last],
+                    var_limit: x.var[last],
+                    var_se: x.var_se[last],
+                    var_oracle: oracle[last].variance(),
+                    mean_eps_bias: oracle[last].mean()[0] - unkernelised[last].mean()[0],
+                    var_eps_bias: oracle[last].variance() - unkernelised[last].variance(),
+                    fixed_mean: fixed.mean()[0],
+                    fixed_var: fixed.variance(),
+                    ess_over_n: s.ess_over_n[last],
+                    var_bias_exponent: ((small.var[last] - oracle[last].variance()).abs()
+                        / (s.var[last] - oracle[last].variance()).abs())
+                    .ln()
+                        / 4f64.ln(),
+                });
                 let tag = format!("{} {}", case.label(), short(kern));
                 report.series.insert(
                     format!("{tag}: particle mean[0]"),
@@ -410,8 +433,8 @@ impl Experiment for FisherRaoOracle {
                             y: continuous.iter().map(|o| o.mean()[0]).collect(),
                         },
                     );
-                    energy_decay(&cfg, &runs[0], &mut report)?;
-                    step_bias(&cfg, ctx.seed, &s, &continuous, &mut report)?;
+                    energy_decay(&cfg, &runs[0], report)?;
+                    step_bias(&cfg, ctx.seed, &s, &continuous, report)?;
                 }
                 done += 1;
                 (ctx.progress)(done as f64 / total as f64, "fisher-rao oracle");
@@ -482,26 +505,31 @@ impl Experiment for FisherRaoOracle {
                 "condition NOT met: expect the 1/N extrapolation to leave a bias"
             }
         ));
-        let mut stationary = Table::new(["quantity", "exact", "density-ratio oracle fixed point"]);
         let sigma = cfg.sigma;
-        stationary.push_row(vec![
-            json!("linear F minimiser mean[0] = −c₀/σ"),
-            json!(-cfg.slope[0] / sigma),
-            json!(-cfg.slope[0] / sigma),
-        ]);
         let mi = MeanInteraction::new(cfg.kappa, cfg.anchor.clone())
             .map_err(|e| ExperimentError::Config(e.to_string()))?;
         let target = mi.minimiser_mean(sigma);
-        stationary.push_row(vec![
-            json!("mean interaction minimiser mean[0] = κb₀/(σ + κ)"),
-            json!(target[0]),
-            json!(target[0]),
-        ]);
+        let stationary = Table::from_records(
+            ["quantity", "exact", "density-ratio oracle fixed point"],
+            &[
+                (
+                    "linear F minimiser mean[0] = −c₀/σ",
+                    -cfg.slope[0] / sigma,
+                    -cfg.slope[0] / sigma,
+                ),
+                (
+                    "mean interaction minimiser mean[0] = κb₀/(σ + κ)",
+                    target[0],
+                    target[0],
+                ),
+            ],
+        )?;
         report.tables.insert("minimisers".into(), stationary);
-        report
-            .tables
-            .insert("kernelisations side by side".into(), side);
-        Ok(report)
+        report.tables.insert(
+            "kernelisations side by side".into(),
+            Table::from_named_records(&side)?,
+        );
+        Ok(())
     }
 }
 
@@ -585,18 +613,20 @@ fn energy_decay(
         predicted,
         0.05 * predicted.abs(),
     ));
-    let mut table = Table::new([
-        "fitted log-rate",
-        "predicted 2 ln(1 − hσ)/h",
-        "continuous −2σ",
-        "gap at t = 0",
-    ]);
-    table.push_row(vec![
-        json!(fit.slope),
-        json!(predicted),
-        json!(-2.0 * cfg.sigma),
-        json!(gap.first().copied().unwrap_or(0.0)),
-    ]);
+    let table = Table::from_records(
+        [
+            "fitted log-rate",
+            "predicted 2 ln(1 − hσ)/h",
+            "continuous −2σ",
+            "gap at t = 0",
+        ],
+        &[(
+            fit.slope,
+            predicted,
+            -2.0 * cfg.sigma,
+            gap.first().copied().unwrap_or(0.0),
+        )],
+    )?;
     report
         .tables
         .insert("energy decay (density ratio)".into(), table);
@@ -651,34 +681,27 @@ fn step_bias(
     let exact = continuous.last().map(|s| s.mean()[0]).unwrap_or(0.0);
     let closed = -(1.0 - (-cfg.sigma * t_final).exp()) * cfg.slope[0] / cfg.sigma;
     let last = exp_summary.t.len() - 1;
-    let mut table = Table::new([
-        "scheme",
-        "h",
-        "t",
-        "mean[0] particles",
-        "± se",
-        "exact m_t mean[0]",
-        "gap",
-    ]);
-    table.push_row(vec![
-        json!("exponentiated"),
-        json!(cfg.h),
-        json!(exp_summary.t[last]),
-        json!(exp_summary.mean[last][0]),
-        json!(exp_summary.mean_se[last][0]),
-        json!(closed),
-        json!(exp_summary.mean[last][0] - closed),
-    ]);
     let el = euler.t.len() - 1;
-    table.push_row(vec![
-        json!("Euler (W ← W(1 − h a))"),
-        json!(cfg.euler_h),
-        json!(euler.t[el]),
-        json!(euler.mean[el][0]),
-        json!(euler.mean_se[el][0]),
-        json!(closed),
-        json!(euler.mean[el][0] - closed),
-    ]);
+    let table = Table::from_named_records(&[
+        StepBiasRow {
+            scheme: "exponentiated",
+            h: cfg.h,
+            t: exp_summary.t[last],
+            mean: exp_summary.mean[last][0],
+            se: exp_summary.mean_se[last][0],
+            exact: closed,
+            gap: exp_summary.mean[last][0] - closed,
+        },
+        StepBiasRow {
+            scheme: "Euler (W ← W(1 − h a))",
+            h: cfg.euler_h,
+            t: euler.t[el],
+            mean: euler.mean[el][0],
+            se: euler.mean_se[el][0],
+            exact: closed,
+            gap: euler.mean[el][0] - closed,
+        },
+    ])?;
     report.checks.push(Check::within(
         "continuous oracle ODE reproduces the closed form −(1 − e^{−σt})c/σ",
         exact,

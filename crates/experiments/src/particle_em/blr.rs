@@ -11,18 +11,18 @@
 //! docs/particle-em.md: near the overdamped regime for the stiff likelihood directions).
 //! Both start from θ₀ = 0 and X ~ N(0, I).
 
-use meanfield_measures::{replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::BayesianLogistic;
 use meanfield_measures::NoiseStreams;
+use meanfield_measures::{replicate_seed, streams};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::data;
-use crate::mpgd_common::{MpdSettings, PgdSettings, Scheme, gaussian_particles, run_recording};
+use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_integrators::{MpdParams, PgdParams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -38,10 +38,10 @@ pub struct MpgdBlrConfig {
     pub test_fraction: f64,
     /// Number of random splits.
     pub splits: usize,
-    /// PGD steps.
-    pub pgd: PgdSettings,
-    /// MPD parameters.
-    pub mpd: MpdSettings,
+    /// PGD steps (`h_theta`, `h_x`).
+    pub pgd: PgdParams,
+    /// MPD parameters (`h_theta`, `h_x`, `eta_theta`, `eta_x`, `gamma_theta`, `gamma_x`).
+    pub mpd: MpdParams,
     /// Reference PGD test error (spec: plain reimplementation on this data).
     pub reference_error: f64,
     /// Its spread over splits (sd).
@@ -52,34 +52,64 @@ pub struct MpgdBlrConfig {
     pub record_every: u64,
 }
 
-impl MpgdBlrConfig {
+impl ExperimentConfig for MpgdBlrConfig {
     /// Defaults: 20 splits, or 5 with `--quick` (a smoke run; the report's numbers come
     /// from the full run).
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             prior_var: 5.0,
             n_particles: 100,
             steps: 400,
             test_fraction: 0.2,
             splits: if quick { 5 } else { 20 },
-            pgd: PgdSettings {
-                h_theta: 1e-2,
-                h_x: 1e-2,
-            },
-            mpd: MpdSettings {
-                h_theta: 1e-2,
-                h_x: 1e-2,
-                eta_theta: 10.0,
-                eta_x: 10.0,
-                gamma_theta: 0.3,
-                gamma_x: 0.3,
-            },
+            pgd: PgdParams::new(1e-2, 1e-2).expect("valid PGD defaults"),
+            mpd: MpdParams::new(1e-2, 1e-2)
+                .and_then(|p| p.with_theta_momentum(10.0, 0.3))
+                .and_then(|p| p.with_particle_momentum(10.0, 0.3))
+                .expect("valid MPD defaults"),
             reference_error: 0.021,
             reference_error_sd: 0.016,
             reference_lppd: -0.076,
             record_every: 20,
         }
     }
+
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.n_particles == 0
+            || self.splits < 2
+            || self.steps == 0
+            || self.record_every == 0
+            || !(self.test_fraction > 0.0 && self.test_fraction < 1.0)
+        {
+            return Err(ExperimentError::Config(
+                "need n_particles ≥ 1, splits ≥ 2, steps ≥ 1, record_every ≥ 1 and 0 < test_fraction < 1"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A row of the table `test error and LPPD`: one scheme over the splits.
+#[derive(Serialize)]
+struct SummaryRow<'a> {
+    scheme: &'a str,
+    #[serde(rename = "test error mean")]
+    error_mean: f64,
+    #[serde(rename = "test error sd")]
+    error_sd: f64,
+    #[serde(rename = "test error s.e.")]
+    error_se: f64,
+    #[serde(rename = "LPPD mean")]
+    lppd_mean: f64,
+    #[serde(rename = "LPPD sd")]
+    lppd_sd: f64,
+    #[serde(rename = "LPPD s.e.")]
+    lppd_se: f64,
+    #[serde(rename = "θ mean")]
+    theta_mean: f64,
+    splits: usize,
 }
 
 /// The experiment.
@@ -191,36 +221,19 @@ fn run_split(
     Ok((steps, trace))
 }
 
-impl Experiment for MpgdBlr {
-    fn name(&self) -> &'static str {
-        "mpgd-blr"
-    }
+impl ConfiguredExperiment for MpgdBlr {
+    type Config = MpgdBlrConfig;
+    const NAME: &'static str = "mpgd-blr";
+    const DESCRIPTION: &'static str = "PGD vs MPD for Bayesian logistic regression on breast cancer: test error and LPPD over random splits";
 
-    fn description(&self) -> &'static str {
-        "PGD vs MPD for Bayesian logistic regression on breast cancer: test error and LPPD over random splits"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MpgdBlrConfig::defaults(ctx.quick))?;
-        if cfg.n_particles == 0
-            || cfg.splits < 2
-            || cfg.steps == 0
-            || cfg.record_every == 0
-            || !(cfg.test_fraction > 0.0 && cfg.test_fraction < 1.0)
-        {
-            return Err(ExperimentError::Config(
-                "need n_particles ≥ 1, splits ≥ 2, steps ≥ 1, record_every ≥ 1 and 0 < test_fraction < 1"
-                    .into(),
-            ));
-        }
+    fn execute(
+        &self,
+        cfg: MpgdBlrConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let table = data::breast_cancer()?;
         let k = table.cols;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "Breast cancer ({} rows × {k} features, standardised on each training split), {} random \
              {:.0}/{:.0} splits; prior N(θ·1, {}I) on the weights, θ by ML; N = {}, K = {} steps, θ₀ = 0, \
@@ -234,30 +247,20 @@ impl Experiment for MpgdBlr {
             cfg.prior_var,
             cfg.n_particles,
             cfg.steps,
-            cfg.pgd.h_theta,
-            cfg.pgd.h_x,
-            cfg.mpd.h_theta,
-            cfg.mpd.h_x,
-            cfg.mpd.eta_theta,
-            cfg.mpd.eta_x,
-            cfg.mpd.gamma_theta,
-            cfg.mpd.gamma_x,
+            cfg.pgd.h_theta(),
+            cfg.pgd.h_x(),
+            cfg.mpd.h_theta(),
+            cfg.mpd.h_x(),
+            cfg.mpd.eta_theta(),
+            cfg.mpd.eta_x(),
+            cfg.mpd.gamma_theta(),
+            cfg.mpd.gamma_x(),
         ));
         let schemes = [("PGD", Scheme::Pgd(cfg.pgd)), ("MPD", Scheme::Mpd(cfg.mpd))];
         let splits: Vec<Split> = (0..cfg.splits)
             .map(|s| make_split(&table, cfg.test_fraction, ctx.seed, s))
             .collect();
-        let mut summary = Table::new([
-            "scheme",
-            "test error mean",
-            "test error sd",
-            "test error s.e.",
-            "LPPD mean",
-            "LPPD sd",
-            "LPPD s.e.",
-            "θ mean",
-            "splits",
-        ]);
+        let mut summary = Vec::new();
         let mut plotted = Vec::new();
         let mut finals = Vec::new();
         let total = (schemes.len() * cfg.splits) as f64;
@@ -289,17 +292,17 @@ impl Experiment for MpgdBlr {
             let (lm, lv) = diag::sample_mean_var(&lppds)?;
             let (tm, _) = diag::sample_mean_var(&thetas)?;
             let sq = (cfg.splits as f64).sqrt();
-            summary.push_row(vec![
-                json!(name),
-                json!(em),
-                json!(ev.sqrt()),
-                json!(ev.sqrt() / sq),
-                json!(lm),
-                json!(lv.sqrt()),
-                json!(lv.sqrt() / sq),
-                json!(tm),
-                json!(cfg.splits),
-            ]);
+            summary.push(SummaryRow {
+                scheme: name,
+                error_mean: em,
+                error_sd: ev.sqrt(),
+                error_se: ev.sqrt() / sq,
+                lppd_mean: lm,
+                lppd_sd: lv.sqrt(),
+                lppd_se: lv.sqrt() / sq,
+                theta_mean: tm,
+                splits: cfg.splits,
+            });
             let (steps, err_curve, lppd_curve) = curve.expect("at least two splits");
             report.series.insert(
                 format!("{name} test error"),
@@ -353,29 +356,33 @@ impl Experiment for MpgdBlr {
         let (dem, dev) = diag::sample_mean_var(&de)?;
         let (dlm, dlv) = diag::sample_mean_var(&dl)?;
         let sq = (cfg.splits as f64).sqrt();
-        let mut paired = Table::new(["quantity", "MPD − PGD mean", "s.e. (paired)"]);
-        paired.push_row(vec![
-            json!("test error"),
-            json!(dem),
-            json!(dev.sqrt() / sq),
-        ]);
-        paired.push_row(vec![json!("LPPD"), json!(dlm), json!(dlv.sqrt() / sq)]);
-        report.tables.insert("test error and LPPD".into(), summary);
+        let paired = Table::from_records(
+            ["quantity", "MPD − PGD mean", "s.e. (paired)"],
+            &[
+                ("test error", dem, dev.sqrt() / sq),
+                ("LPPD", dlm, dlv.sqrt() / sq),
+            ],
+        )?;
+        report.tables.insert(
+            "test error and LPPD".into(),
+            Table::from_named_records(&summary)?,
+        );
         report.tables.insert("paired difference".into(), paired);
-        let mut reference = Table::new(["source", "test error", "LPPD"]);
-        reference.push_row(vec![
-            json!("ParEM paper (683-row data), PGD"),
-            json!(0.035),
-            json!(null),
-        ]);
-        reference.push_row(vec![
-            json!("spec: plain reimplementation on these 569 rows, PGD"),
-            json!(format!(
-                "{} ± {}",
-                cfg.reference_error, cfg.reference_error_sd
-            )),
-            json!(cfg.reference_lppd),
-        ]);
+        // The paper gives a number, the spec a "mean ± sd" text.
+        let reference = Table::from_records(
+            ["source", "test error", "LPPD"],
+            &[
+                ("ParEM paper (683-row data), PGD", json!(0.035), None),
+                (
+                    "spec: plain reimplementation on these 569 rows, PGD",
+                    json!(format!(
+                        "{} ± {}",
+                        cfg.reference_error, cfg.reference_error_sd
+                    )),
+                    Some(cfg.reference_lppd),
+                ),
+            ],
+        )?;
         report.tables.insert("reference".into(), reference);
         report.plots.push(Plot {
             name: "test_error".into(),
@@ -400,6 +407,6 @@ impl Experiment for MpgdBlr {
             log_y: false,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }

@@ -20,21 +20,19 @@
 //! [`crate::study::replicate_over_sizes`]: replicate r at size 2^k has seed
 //! `replicate_seed(seed ^ case tag, k, r)`.
 
-use meanfield_measures::streams;
 use meanfield_diagnostics as diag;
 use meanfield_energy::{QuadraticInteraction, SimplexMoment};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Dynamics, LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
-    };
-use meanfield_measures::{InitialLaw, BoxBounds, Domain, Ensemble, Entropic};
+};
+use meanfield_measures::streams;
+use meanfield_measures::{BoxBounds, Domain, Ensemble, Entropic, InitialLaw};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::gaussian_oracle::gaussian_ensemble;
+use crate::langevin::gaussian_oracle::gaussian_ensemble;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study;
-use crate::{Experiment, ExperimentError, Report, RunContext};
-
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -80,9 +78,9 @@ pub struct MfldChaosConfig {
     pub simplex_eta: f64,
 }
 
-impl MfldChaosConfig {
+impl ExperimentConfig for MfldChaosConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             log2_min: 6,
             log2_max: if quick { 12 } else { 14 },
@@ -105,7 +103,6 @@ impl MfldChaosConfig {
             simplex_eta: 0.01,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 24 {
             return Err(ExperimentError::Config(
@@ -128,6 +125,37 @@ impl MfldChaosConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `chaos slopes`: one case.
+#[derive(Serialize)]
+struct FitRow {
+    case: &'static str,
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    #[serde(rename = "95% t-interval")]
+    t_interval: String,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    #[serde(rename = "mean N·V̂_N")]
+    mean_n_v: f64,
+    sizes: usize,
+    #[serde(rename = "seeds per size")]
+    seeds: usize,
+}
+
+/// A row of the per-case table: one ensemble size.
+#[derive(Serialize)]
+struct SizeRow {
+    #[serde(rename = "N")]
+    n: usize,
+    #[serde(rename = "V̂_N = E|m_N − E m_N|²")]
+    v: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "N·V̂_N")]
+    n_v: f64,
 }
 
 /// The experiment.
@@ -225,7 +253,12 @@ fn replicate(
             };
             let start = law.sample(n, seed, streams::INITIAL_POSITIONS)?;
             if case == Case::MirrorPaper {
-                mean_after(MirrorMfld::new(f, Entropic, params)?, start, seed, cfg.steps)
+                mean_after(
+                    MirrorMfld::new(f, Entropic, params)?,
+                    start,
+                    seed,
+                    cfg.steps,
+                )
             } else {
                 mean_after(
                     AdjustedMirrorMfld::new(f, Entropic, params)?,
@@ -274,37 +307,21 @@ fn variance_and_se(means: &[Vec<f64>]) -> Result<(f64, f64), ExperimentError> {
     Ok((v, diag::standard_error(&q)?))
 }
 
-impl Experiment for MfldChaos {
-    fn name(&self) -> &'static str {
-        "mfld-chaos"
-    }
+impl ConfiguredExperiment for MfldChaos {
+    type Config = MfldChaosConfig;
+    const NAME: &'static str = "mfld-chaos";
+    const DESCRIPTION: &'static str = "1/N propagation of chaos: variance of the empirical mean across seeds for MFLD, projected MFLD on a box, and mirror MFLD (paper and adjusted) on the simplex";
 
-    fn description(&self) -> &'static str {
-        "1/N propagation of chaos: variance of the empirical mean across seeds for MFLD, projected MFLD on a box, and mirror MFLD (paper and adjusted) on the simplex"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfldChaosConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MfldChaosConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let sizes: Vec<u32> = (cfg.log2_min..=cfg.log2_max).collect();
         let ns: Vec<f64> = sizes.iter().map(|&k| (1u64 << k) as f64).collect();
 
-        let mut fit_table = Table::new([
-            "case",
-            "slope",
-            "slope s.e.",
-            "95% t-interval",
-            "R²",
-            "mean N·V̂_N",
-            "sizes",
-            "seeds per size",
-        ]);
+        let mut fits = Vec::new();
         let mut plot_series = Vec::new();
         for (c, case) in Case::ALL.into_iter().enumerate() {
             let runs = study::replicate_over_sizes(
@@ -319,16 +336,16 @@ impl Experiment for MfldChaos {
                 },
                 |n, seed| replicate(case, &cfg, n, seed),
             )?;
-            let mut table = Table::new(["N", "V̂_N = E|m_N − E m_N|²", "s.e.", "N·V̂_N"]);
+            let mut rows = Vec::new();
             let (mut vs, mut scaled) = (vec![], vec![]);
             for size in &runs {
                 let (v, se) = variance_and_se(&size.values)?;
-                table.push_row(vec![
-                    json!(size.n),
-                    json!(v),
-                    json!(se),
-                    json!(size.n as f64 * v),
-                ]);
+                rows.push(SizeRow {
+                    n: size.n,
+                    v,
+                    se,
+                    n_v: size.n as f64 * v,
+                });
                 vs.push(v);
                 scaled.push(size.n as f64 * v);
             }
@@ -357,19 +374,19 @@ impl Experiment for MfldChaos {
                     4.0 * rel_sd * constant,
                 ));
             }
-            fit_table.push_row(vec![
-                json!(case.label()),
-                json!(fit.slope),
-                json!(fit.slope_se),
-                json!(format!("[{lo:.3}, {hi:.3}]")),
-                json!(fit.r_squared),
-                json!(pooled),
-                json!(sizes.len()),
-                json!(cfg.seeds),
-            ]);
+            fits.push(FitRow {
+                case: case.label(),
+                slope: fit.slope,
+                slope_se: fit.slope_se,
+                t_interval: format!("[{lo:.3}, {hi:.3}]"),
+                r_squared: fit.r_squared,
+                mean_n_v: pooled,
+                sizes: sizes.len(),
+                seeds: cfg.seeds,
+            });
             report.tables.insert(
                 format!("{}: variance of the empirical mean", case.label()),
-                table,
+                Table::from_named_records(&rows)?,
             );
             let name = format!(
                 "{} (slope {:.3} ± {:.3})",
@@ -386,7 +403,9 @@ impl Experiment for MfldChaos {
             );
             plot_series.push(name);
         }
-        report.tables.insert("chaos slopes".into(), fit_table);
+        report
+            .tables
+            .insert("chaos slopes".into(), Table::from_named_records(&fits)?);
         let constant = gaussian_constant(&cfg);
         let reference = format!("(a) exact {constant:.4}/N");
         report.series.insert(
@@ -436,7 +455,7 @@ impl Experiment for MfldChaos {
             cfg.simplex_eta,
             cfg.simplex_init,
         ));
-        Ok(report)
+        Ok(())
     }
 }
 

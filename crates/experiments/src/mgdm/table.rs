@@ -25,14 +25,13 @@
 use meanfield_energy::Acf1;
 use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use meanfield_measures::{replicate_seed, streams};
-use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
-pub use crate::mf_mgdm_case::{CaseLaws, CaseSpec};
+pub use crate::mgdm::case::{CaseLaws, CaseSpec};
+use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_measures::{replicate_seed, streams};
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,10 +66,10 @@ pub struct MfMgdmTableConfig {
     pub compare_with_paper: bool,
 }
 
-impl MfMgdmTableConfig {
+impl ExperimentConfig for MfMgdmTableConfig {
     /// Defaults: the paper's protocol, or a reduced `--quick` run (T = 256, N = 64,
     /// AR(0.1) and CIR0 only, no comparison with the paper's numbers).
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         if quick {
             Self {
                 cases: paper_cases(&["ar(0.1)", "cir0"]),
@@ -103,7 +102,52 @@ impl MfMgdmTableConfig {
             }
         }
     }
+
+    /// Rejects settings the run cannot use: no paths, too short paths, no cases, a case
+    /// listed twice or one with zero seeds.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.n_paths == 0 || self.t < 4 || self.cases.is_empty() {
+            return Err(ExperimentError::Config(
+                "need n_paths ≥ 1, t ≥ 4 and at least one case".into(),
+            ));
+        }
+        self.plan().map(|_| ())
+    }
 }
+
+impl MfMgdmTableConfig {
+    /// Every case of `cases` in order: (case, canonical name, paper row, steps, seeds).
+    ///
+    /// # Errors
+    /// A case listed twice (by canonical name) or with zero seeds.
+    fn plan(&self) -> Result<Vec<PlannedCase<'_>>, ExperimentError> {
+        let mut plan: Vec<PlannedCase<'_>> = Vec::new();
+        for case in &self.cases {
+            let name = case.to_string();
+            if plan.iter().any(|p| p.1 == name) {
+                return Err(ExperimentError::Config(format!(
+                    "case `{name}` is listed twice"
+                )));
+            }
+            let (steps, seeds) = match (case, name.as_str()) {
+                (_, "ar(0.1)") => (self.ar_steps, self.ar01_seeds),
+                (_, "cir0") => (self.cir0_steps, self.cir_seeds),
+                (CaseSpec::Ar { .. }, _) => (self.ar_steps, self.ar_seeds),
+                (CaseSpec::Cir { .. }, _) => (self.cir1_steps, self.cir_seeds),
+            };
+            if seeds == 0 {
+                return Err(ExperimentError::Config(format!(
+                    "{name}: seeds must be ≥ 1"
+                )));
+            }
+            plan.push((case, name, paper_row(case), steps, seeds));
+        }
+        Ok(plan)
+    }
+}
+
+/// One planned case: (case, canonical name, paper row, steps, seeds).
+type PlannedCase<'a> = (&'a CaseSpec, String, Option<&'static PaperRow>, u64, usize);
 
 /// The paper's cases of these names (all of [`CASES`] parse; a unit test checks it).
 fn paper_cases(names: &[&str]) -> Vec<CaseSpec> {
@@ -246,59 +290,47 @@ pub fn run_case(
     Ok(res)
 }
 
+/// A row of the table `min_kl`: one method on one case.
+#[derive(Serialize)]
+struct MinKlRow<'a> {
+    case: &'a str,
+    method: &'static str,
+    #[serde(rename = "paper min KL")]
+    paper: Option<f64>,
+    #[serde(rename = "ours (mean)")]
+    mean: f64,
+    #[serde(rename = "ours (sd)")]
+    sd: f64,
+    seeds: usize,
+    #[serde(rename = "ours − paper")]
+    diff: Option<f64>,
+    #[serde(rename = "argmin (mean)")]
+    argmin: f64,
+    #[serde(rename = "paper argmin")]
+    paper_argmin: Option<u64>,
+}
+
 /// The experiment.
 pub struct MfMgdmTable;
 
-impl Experiment for MfMgdmTable {
-    fn name(&self) -> &'static str {
-        "mf-mgdm-table"
-    }
+impl ConfiguredExperiment for MfMgdmTable {
+    type Config = MfMgdmTableConfig;
+    const NAME: &'static str = "mf-mgdm-table";
+    const DESCRIPTION: &'static str = "MGDM vs MF-MGDM minimum reverse KL with ACF(1) features on AR and CIR targets (paper table, ACF column)";
 
-    fn description(&self) -> &'static str {
-        "MGDM vs MF-MGDM minimum reverse KL with ACF(1) features on AR and CIR targets (paper table, ACF column)"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmTableConfig::defaults(ctx.quick))?;
-        if cfg.n_paths == 0 || cfg.t < 4 || cfg.cases.is_empty() {
-            return Err(ExperimentError::Config(
-                "need n_paths ≥ 1, t ≥ 4 and at least one case".into(),
-            ));
-        }
-        // (case, canonical name, paper row, steps, seeds)
-        let mut plan: Vec<(&CaseSpec, String, Option<&PaperRow>, u64, usize)> = Vec::new();
-        for case in &cfg.cases {
-            let name = case.to_string();
-            if plan.iter().any(|p| p.1 == name) {
-                return Err(ExperimentError::Config(format!(
-                    "case `{name}` is listed twice"
-                )));
-            }
-            let (steps, seeds) = match (case, name.as_str()) {
-                (_, "ar(0.1)") => (cfg.ar_steps, cfg.ar01_seeds),
-                (_, "cir0") => (cfg.cir0_steps, cfg.cir_seeds),
-                (CaseSpec::Ar { .. }, _) => (cfg.ar_steps, cfg.ar_seeds),
-                (CaseSpec::Cir { .. }, _) => (cfg.cir1_steps, cfg.cir_seeds),
-            };
-            if seeds == 0 {
-                return Err(ExperimentError::Config(format!(
-                    "{name}: seeds must be ≥ 1"
-                )));
-            }
-            plan.push((case, name, paper_row(case), steps, seeds));
-        }
+    fn execute(
+        &self,
+        cfg: MfMgdmTableConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
+        let plan = cfg.plan()?;
         let total: u64 = plan
             .iter()
             .map(|(.., steps, seeds)| 2 * steps * *seeds as u64 * cfg.n_paths as u64)
             .sum();
         let progress = SharedProgress::new(total, "MGDM / MF-MGDM", ctx.progress);
 
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "ACF(1) features, N = {}, T = {}, γ = {}, α from {} target paths. MGDM and MF-MGDM \
              (one group of N) start from the same latent paths; CIR runs use the positivity \
@@ -317,17 +349,7 @@ impl Experiment for MfMgdmTable {
                 without_paper.join(", ")
             ));
         }
-        let mut table = Table::new([
-            "case",
-            "method",
-            "paper min KL",
-            "ours (mean)",
-            "ours (sd)",
-            "seeds",
-            "ours − paper",
-            "argmin (mean)",
-            "paper argmin",
-        ]);
+        let mut rows = Vec::new();
         for (case, name, row, steps, seeds) in &plan {
             let res = run_case(
                 case,
@@ -358,17 +380,17 @@ impl Experiment for MfMgdmTable {
             ] {
                 let (m, sd) = mean_sd(mins);
                 let arg = argmins.iter().sum::<usize>() as f64 / argmins.len() as f64;
-                table.push_row(vec![
-                    json!(name),
-                    json!(method),
-                    json!(paper.map(|p| p.0)),
-                    json!(m),
-                    json!(sd),
-                    json!(mins.len()),
-                    json!(paper.map(|p| m - p.0)),
-                    json!(arg),
-                    json!(paper_arg),
-                ]);
+                rows.push(MinKlRow {
+                    case: name,
+                    method,
+                    paper: paper.map(|p| p.0),
+                    mean: m,
+                    sd,
+                    seeds: mins.len(),
+                    diff: paper.map(|p| m - p.0),
+                    argmin: arg,
+                    paper_argmin: paper_arg,
+                });
                 if cfg.compare_with_paper
                     && let Some((paper, tol)) = paper
                 {
@@ -429,8 +451,10 @@ impl Experiment for MfMgdmTable {
                 });
             }
         }
-        report.tables.insert("min_kl".into(), table);
-        Ok(report)
+        report
+            .tables
+            .insert("min_kl".into(), Table::from_named_records(&rows)?);
+        Ok(())
     }
 }
 

@@ -21,10 +21,9 @@ use meanfield_integrators::cbo::{
 };
 use meanfield_measures::{Parallelism, replicate_seed};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// CBXpy's measured successes for one configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,9 +111,9 @@ fn cbxpy_reference() -> Vec<ReferenceRate> {
     .collect()
 }
 
-impl CboBenchmarkConfig {
+impl ExperimentConfig for CboBenchmarkConfig {
     /// The full protocol, or the `--quick` one (N = 50 only, 16 runs).
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             d: 20,
             sizes: if quick { vec![50] } else { vec![50, 100, 200] },
@@ -134,6 +133,16 @@ impl CboBenchmarkConfig {
             success_tol: 0.25,
             reference: cbxpy_reference(),
         }
+    }
+
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        if self.d == 0 || self.runs == 0 || self.sizes.is_empty() || self.sizes.contains(&0) {
+            return Err(ExperimentError::Config(
+                "need d ≥ 1, runs ≥ 1 and non-empty positive sizes".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -156,6 +165,23 @@ pub fn two_proportion_tolerance(k1: usize, n1: usize, k2: usize, n2: usize, z: f
     z * (pooled * (1.0 - pooled) * (1.0 / n1 as f64 + 1.0 / n2 as f64)).sqrt()
 }
 
+/// A row of the table `success rates` (columns in `Table::new` above): one function, noise and N, beside CBXpy's rate.
+#[derive(Serialize)]
+struct SuccessRow {
+    function: &'static str,
+    noise: &'static str,
+    n: usize,
+    successes: usize,
+    rate: f64,
+    lo: f64,
+    hi: f64,
+    ref_rate: Option<f64>,
+    ref_lo: Option<f64>,
+    ref_hi: Option<f64>,
+    median_dist: f64,
+    median_f: f64,
+}
+
 /// The experiment.
 pub struct CboBenchmark;
 
@@ -166,28 +192,17 @@ fn noise_name(noise: CboNoise) -> &'static str {
     }
 }
 
-impl Experiment for CboBenchmark {
-    fn name(&self) -> &'static str {
-        "cbo-benchmark"
-    }
+impl ConfiguredExperiment for CboBenchmark {
+    type Config = CboBenchmarkConfig;
+    const NAME: &'static str = "cbo-benchmark";
+    const DESCRIPTION: &'static str = "CBO success rates (Rastrigin, Ackley; d = 20; isotropic vs anisotropic) beside CBXpy 1.0.4";
 
-    fn description(&self) -> &'static str {
-        "CBO success rates (Rastrigin, Ackley; d = 20; isotropic vs anisotropic) beside CBXpy 1.0.4"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), CboBenchmarkConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), CboBenchmarkConfig::defaults(ctx.quick))?;
-        if cfg.d == 0 || cfg.runs == 0 || cfg.sizes.is_empty() || cfg.sizes.contains(&0) {
-            return Err(ExperimentError::Config(
-                "need d ≥ 1, runs ≥ 1 and non-empty positive sizes".into(),
-            ));
-        }
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: CboBenchmarkConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         report.notes.push(format!(
             "d = {}, X₀ ~ U[−{b}, {b}]^d, λ = {}, dt = {}, α₀ = {} ×{} per step up to {:e}, {} steps, \
              {} runs; σ = {} anisotropic, {} isotropic; success ‖v_α − x*‖_∞ < {}; x* = {}·1.",
@@ -304,24 +319,24 @@ impl Experiment for CboBenchmark {
                             ));
                             ref_series.x.push(n as f64);
                             ref_series.y.push(p);
-                            (json!(p), json!(a), json!(b))
+                            (Some(p), Some(a), Some(b))
                         }
-                        _ => (json!(null), json!(null), json!(null)),
+                        _ => (None, None, None),
                     };
-                    table.push_row(vec![
-                        json!(kind.name()),
-                        json!(noise_name(noise)),
-                        json!(n),
-                        json!(successes),
-                        json!(rate),
-                        json!(lo),
-                        json!(hi),
+                    table.push_record(&SuccessRow {
+                        function: kind.name(),
+                        noise: noise_name(noise),
+                        n,
+                        successes,
+                        rate,
+                        lo,
+                        hi,
                         ref_rate,
                         ref_lo,
                         ref_hi,
-                        json!(dist[dist.len() / 2]),
-                        json!(fv[fv.len() / 2]),
-                    ]);
+                        median_dist: dist[dist.len() / 2],
+                        median_f: fv[fv.len() / 2],
+                    })?;
                     ours_series.x.push(n as f64);
                     ours_series.y.push(rate);
                     done += 1;
@@ -348,6 +363,6 @@ impl Experiment for CboBenchmark {
             }
         }
         report.tables.insert("success rates".into(), table);
-        Ok(report)
+        Ok(())
     }
 }

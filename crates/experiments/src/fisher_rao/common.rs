@@ -39,7 +39,7 @@ use meanfield_integrators::{
 use meanfield_measures::{Ensemble, Kernel, KernelShape, Parallelism, Weights};
 
 use crate::ExperimentError;
-use crate::gaussian_oracle::gaussian_ensemble;
+use crate::langevin::gaussian_oracle::gaussian_ensemble;
 
 /// Kernel-matrix cache bound of the experiments' runs: 2^24 non-zeros (200 MiB), enough
 /// for N = 4096 with a kernel covering every pair.

@@ -27,19 +27,19 @@
 //! Ornstein–Uhlenbeck processes of rate ≈ 1, squared). The measured bias is v̂ − v_0. Every
 //! η (and scheme) uses its own seed, so the points of the log–log fit are independent.
 
-use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use meanfield_diagnostics as diag;
 use meanfield_energy::QuadraticInteraction;
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld, };
+    AdjustedMirrorMfld, Checkpoint, Control, Dynamics, LangevinParams, Mfld,
+};
 use meanfield_measures::{Ensemble, Identity, Parallelism};
+use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::{self, SharedProgress, TimeAverage};
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
 /// Checks allow this many standard errors.
 const SIGMAS: f64 = 4.0;
@@ -70,9 +70,9 @@ pub struct MfldBiasConfig {
     pub mala: bool,
 }
 
-impl MfldBiasConfig {
+impl ExperimentConfig for MfldBiasConfig {
     /// Defaults: full study, or the reduced `--quick` one.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             kappa: 1.0,
             anchor: vec![1.0, -0.5],
@@ -90,7 +90,6 @@ impl MfldBiasConfig {
             mala: true,
         }
     }
-
     fn validate(&self) -> Result<(), ExperimentError> {
         let bad_eta = self
             .etas
@@ -117,6 +116,30 @@ impl MfldBiasConfig {
         }
         Ok(())
     }
+}
+
+/// A row of the table `stationary variance bias`: one step size η.
+#[derive(Serialize)]
+struct BiasRow {
+    #[serde(rename = "η")]
+    eta: f64,
+    steps: u64,
+    #[serde(rename = "MFLD v̂ (time avg)")]
+    v_hat: f64,
+    #[serde(rename = "s.e.")]
+    se: f64,
+    #[serde(rename = "bias v̂ − λ(1−1/N)")]
+    bias: f64,
+    #[serde(rename = "exact bias")]
+    exact: f64,
+    #[serde(rename = "(bias − exact)/s.e.")]
+    z: f64,
+    #[serde(rename = "MALA bias")]
+    mala_bias: Option<f64>,
+    #[serde(rename = "MALA s.e.")]
+    mala_se: Option<f64>,
+    #[serde(rename = "MALA acceptance")]
+    mala_acceptance: Option<f64>,
 }
 
 /// The experiment.
@@ -153,7 +176,7 @@ fn run_one<D: Dynamics<State = Ensemble>>(
     let summary = dy
         .runner(steps)
         .observe(every, |o| {
-                let (k, ens) = (o.step, o.state);
+            let (k, ens) = (o.step, o.state);
             if k >= burn_in_steps && k % every == 0 {
                 let c = diag::covariance(ens);
                 snapshots.push((0..d).map(|j| c[j * d + j]).sum::<f64>() / d as f64);
@@ -200,24 +223,17 @@ fn schedule(cfg: &MfldBiasConfig, eta: f64) -> (u64, u64, u64) {
     (burn, burn + avg, every)
 }
 
-impl Experiment for MfldBias {
-    fn name(&self) -> &'static str {
-        "mfld-bias"
-    }
+impl ConfiguredExperiment for MfldBias {
+    type Config = MfldBiasConfig;
+    const NAME: &'static str = "mfld-bias";
+    const DESCRIPTION: &'static str = "Time-step bias of MFLD on the Gaussian oracle: stationary variance error ∝ η (log–log slope 1), none for MALA";
 
-    fn description(&self) -> &'static str {
-        "Time-step bias of MFLD on the Gaussian oracle: stationary variance error ∝ η (log–log slope 1), none for MALA"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfldBiasConfig::defaults(ctx.quick))?;
-        cfg.validate()?;
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
+    fn execute(
+        &self,
+        cfg: MfldBiasConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let functional = QuadraticInteraction::new(cfg.kappa, cfg.anchor.clone())
             .map_err(|e| ExperimentError::Config(e.to_string()))?;
         let m_star = functional.minimiser_mean();
@@ -271,18 +287,7 @@ impl Experiment for MfldBias {
             .collect::<Result<Vec<_>, _>>()?;
         let (euler, mala) = results.split_at(cfg.etas.len());
 
-        let mut table = Table::new([
-            "η",
-            "steps",
-            "MFLD v̂ (time avg)",
-            "s.e.",
-            "bias v̂ − λ(1−1/N)",
-            "exact bias",
-            "(bias − exact)/s.e.",
-            "MALA bias",
-            "MALA s.e.",
-            "MALA acceptance",
-        ]);
+        let mut rows = Vec::new();
         let (mut biases, mut exact_biases) = (vec![], vec![]);
         for (j, &eta) in cfg.etas.iter().enumerate() {
             let r = &euler[j];
@@ -303,25 +308,25 @@ impl Experiment for MfldBias {
                     SIGMAS * m.average.se,
                 ));
             }
-            table.push_row(vec![
-                json!(eta),
-                json!(r.steps),
-                json!(r.average.mean),
-                json!(r.average.se),
-                json!(bias),
-                json!(exact),
-                json!((bias - exact) / r.average.se),
-                m.map_or(json!(null), |m| json!(m.average.mean - v0)),
-                m.map_or(json!(null), |m| json!(m.average.se)),
-                m.and_then(|m| m.acceptance)
-                    .map_or(json!(null), |a| json!(a)),
-            ]);
+            rows.push(BiasRow {
+                eta,
+                steps: r.steps,
+                v_hat: r.average.mean,
+                se: r.average.se,
+                bias,
+                exact,
+                z: (bias - exact) / r.average.se,
+                mala_bias: m.map(|m| m.average.mean - v0),
+                mala_se: m.map(|m| m.average.se),
+                mala_acceptance: m.and_then(|m| m.acceptance),
+            });
             biases.push(bias);
             exact_biases.push(exact);
         }
-        report
-            .tables
-            .insert("stationary variance bias".into(), table);
+        report.tables.insert(
+            "stationary variance bias".into(),
+            Table::from_named_records(&rows)?,
+        );
 
         // Log–log slope of the measured bias (NaN, a failed check, if a bias is ≤ 0).
         let fit = diag::loglog_slope(&cfg.etas, &biases).ok();
@@ -346,19 +351,14 @@ impl Experiment for MfldBias {
             resolution,
             0.2,
         ));
-        let mut fit_table = Table::new([
-            "fit",
-            "slope",
-            "slope s.e.",
-            "intercept (ln C)",
-            "R²",
-            "points",
-        ]);
+        let mut fits = Vec::new();
         if let Some(f) = fit {
-            fit_table.push_row(fit_row("measured MFLD bias", &f));
+            fits.push(FitRow::new("measured MFLD bias", &f));
         }
-        fit_table.push_row(fit_row("exact λ(1−1/N)η/(2−η)", &exact_fit));
-        report.tables.insert("bias slope fit".into(), fit_table);
+        fits.push(FitRow::new("exact λ(1−1/N)η/(2−η)", &exact_fit));
+        report
+            .tables
+            .insert("bias slope fit".into(), Table::from_named_records(&fits)?);
 
         report.notes.push(format!(
             "Gaussian oracle F(μ) = ∫|x|²/2 dμ + (κ/2)|E x − b|² on R^{d}, κ = {}, b = {:?}, λ = {}, N = {n}. \
@@ -427,20 +427,37 @@ impl Experiment for MfldBias {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }
 
 /// One row of the slope-fit table: label, slope, its s.e., intercept, R², points.
-fn fit_row(label: &str, f: &diag::LinearFit) -> Vec<serde_json::Value> {
-    vec![
-        json!(label),
-        json!(f.slope),
-        json!(f.slope_se),
-        json!(f.intercept),
-        json!(f.r_squared),
-        json!(f.n),
-    ]
+/// A row of the table `bias slope fit`: one log–log fit.
+#[derive(Serialize)]
+struct FitRow {
+    fit: &'static str,
+    slope: f64,
+    #[serde(rename = "slope s.e.")]
+    slope_se: f64,
+    #[serde(rename = "intercept (ln C)")]
+    intercept: f64,
+    #[serde(rename = "R²")]
+    r_squared: f64,
+    points: usize,
+}
+
+impl FitRow {
+    /// The row of fit `f`, labelled `fit`.
+    fn new(fit: &'static str, f: &diag::LinearFit) -> Self {
+        Self {
+            fit,
+            slope: f.slope,
+            slope_se: f.slope_se,
+            intercept: f.intercept,
+            r_squared: f.r_squared,
+            points: f.n,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -21,14 +21,13 @@ use meanfield_energy::process::StandardGaussian;
 use meanfield_energy::{FeatureMap, MultiLagAcf, ScaledFeatures};
 use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::data;
-use meanfield_measures::streams;
-use crate::mf_mgdm::{MgdmRun, run_mgdm, sample_paths};
+use crate::mgdm::common::{MgdmRun, run_mgdm, sample_paths};
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_measures::streams;
 
 /// Parameters of the experiment (every key can be overridden with `--config`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,9 +57,9 @@ pub struct MfMgdmSp500Config {
     pub standardise_features: bool,
 }
 
-impl MfMgdmSp500Config {
+impl ExperimentConfig for MfMgdmSp500Config {
     /// Defaults, or a reduced `--quick` run.
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         Self {
             t: if quick { 128 } else { 256 },
             stride: if quick { 32 } else { 16 },
@@ -145,26 +144,46 @@ fn excess_kurtosis(x: &[f64]) -> f64 {
     x.iter().map(|y| (y - m).powi(4)).sum::<f64>() / n / (v * v) - 3.0
 }
 
+/// A row of the table `summary`: the real windows or one scheme's generated paths.
+#[derive(Serialize)]
+struct SummaryRow {
+    paths: &'static str,
+    #[serde(rename = "entropy/T final (nats)")]
+    entropy: Option<f64>,
+    #[serde(rename = "‖Φ̄ − α‖/‖α‖")]
+    mismatch: f64,
+    #[serde(rename = "mean ACF |x| lags 1..5")]
+    abs_acf: f64,
+    #[serde(rename = "excess kurtosis")]
+    excess_kurtosis: f64,
+    frozen: Option<usize>,
+}
+
+/// A row of the table `features`: one feature's target and generated means.
+#[derive(Serialize)]
+struct FeatureRow {
+    feature: String,
+    alpha: f64,
+    mgdm: f64,
+    mf_mgdm: f64,
+}
+
 /// The experiment.
 pub struct MfMgdmSp500;
 
-impl Experiment for MfMgdmSp500 {
-    fn name(&self) -> &'static str {
-        "mf-mgdm-sp500"
-    }
+impl ConfiguredExperiment for MfMgdmSp500 {
+    type Config = MfMgdmSp500Config;
+    const NAME: &'static str = "mf-mgdm-sp500";
+    const DESCRIPTION: &'static str = "MGDM vs MF-MGDM on S&P 500 log-returns: ACFs of returns and |returns|, histograms, entropy vs step";
 
-    fn description(&self) -> &'static str {
-        "MGDM vs MF-MGDM on S&P 500 log-returns: ACFs of returns and |returns|, histograms, entropy vs step"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmSp500Config::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MfMgdmSp500Config,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let returns = data::sp500()?.log_returns();
+        // Checked here, not in `validate`: the bounds depend on the data set's length.
         let t = cfg.t;
         if cfg.stride == 0 || t < 8 || t > returns.len() || cfg.n_paths == 0 || cfg.hist_bins == 0 {
             return Err(ExperimentError::Config(format!(
@@ -231,7 +250,6 @@ impl Experiment for MfMgdmSp500 {
             runs.push((name, run));
         }
 
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "S&P 500 daily log-returns ({} returns, standardised: mean {mu:.2e}, sd {sd:.4}), \
              {n_windows} windows of T = {t} (stride {}). Features: m₁, m₃ and autocovariances of x \
@@ -275,7 +293,7 @@ impl Experiment for MfMgdmSp500 {
             acf_names.0.push(na);
             acf_names.1.push(nb);
         };
-        add(&mut report, "real", real_acf, real_abs.clone());
+        add(report, "real", real_acf, real_abs.clone());
         let hist_real = histogram(&z, cfg.hist_bins, cfg.hist_range);
         report.series.insert("histogram, real".into(), hist_real);
         let mut hist_names = vec!["histogram, real".to_string()];
@@ -294,23 +312,16 @@ impl Experiment for MfMgdmSp500 {
             path_names.push(name);
         }
 
-        let mut table = Table::new([
-            "paths",
-            "entropy/T final (nats)",
-            "‖Φ̄ − α‖/‖α‖",
-            "mean ACF |x| lags 1..5",
-            "excess kurtosis",
-            "frozen",
-        ]);
+        let mut summary = Vec::new();
         let real_abs5 = real_abs[..5.min(lags)].iter().sum::<f64>() / 5.min(lags) as f64;
-        table.push_row(vec![
-            json!("real windows"),
-            json!(null),
-            json!(0.0),
-            json!(real_abs5),
-            json!(excess_kurtosis(&z)),
-            json!(null),
-        ]);
+        summary.push(SummaryRow {
+            paths: "real windows",
+            entropy: None,
+            mismatch: 0.0,
+            abs_acf: real_abs5,
+            excess_kurtosis: excess_kurtosis(&z),
+            frozen: None,
+        });
         let mut final_entropy = Vec::new();
         for (name, run) in &runs {
             let ent: Vec<f64> = run.trace.entropy().iter().map(|h| h / t as f64).collect();
@@ -326,7 +337,7 @@ impl Experiment for MfMgdmSp500 {
             let a = mean_acf(&run.paths, t, lags, |v| v)?;
             let b = mean_acf(&run.paths, t, lags, f64::abs)?;
             let abs5 = b[..5.min(lags)].iter().sum::<f64>() / 5.min(lags) as f64;
-            add(&mut report, name, a, b);
+            add(report, name, a, b);
             let hn = format!("histogram, {name}");
             report.series.insert(
                 hn.clone(),
@@ -347,14 +358,14 @@ impl Experiment for MfMgdmSp500 {
             let mismatch = feature_mismatch(&map, &run.paths, &alpha)?;
             let h_final = *ent.last().unwrap_or(&f64::NAN);
             final_entropy.push(h_final);
-            table.push_row(vec![
-                json!(name),
-                json!(h_final),
-                json!(mismatch),
-                json!(abs5),
-                json!(excess_kurtosis(&run.paths)),
-                json!(run.frozen),
-            ]);
+            summary.push(SummaryRow {
+                paths: name,
+                entropy: Some(h_final),
+                mismatch,
+                abs_acf: abs5,
+                excess_kurtosis: excess_kurtosis(&run.paths),
+                frozen: Some(run.frozen),
+            });
             if *name == "MF-MGDM" {
                 // MF-MGDM descends ‖Φ̄ − α‖ itself; MGDM descends every ‖Φ(x_i) − α‖ and its
                 // mismatch of the mean is reported, not checked
@@ -375,7 +386,9 @@ impl Experiment for MfMgdmSp500 {
             final_entropy[0] - final_entropy[1],
             0.0,
         ));
-        report.tables.insert("summary".into(), table);
+        report
+            .tables
+            .insert("summary".into(), Table::from_named_records(&summary)?);
         let mut feats = Table::new(["feature", "α (real windows)", "Φ̄ MGDM", "Φ̄ MF-MGDM"]);
         let fm: Vec<Vec<f64>> = runs
             .iter()
@@ -389,12 +402,12 @@ impl Experiment for MfMgdmSp500 {
                 _ if j < b0 => format!("acov x, lag {}", j - a0),
                 _ => format!("acov x², lag {}", j - b0),
             };
-            feats.push_row(vec![
-                json!(label),
-                json!(a),
-                json!(fm[0][j]),
-                json!(fm[1][j]),
-            ]);
+            feats.push_record(&FeatureRow {
+                feature: label,
+                alpha: *a,
+                mgdm: fm[0][j],
+                mf_mgdm: fm[1][j],
+            })?;
         }
         report.tables.insert("features".into(), feats);
         let plot = |name: &str, title: &str, x: &str, y: &str, series: Vec<String>| Plot {
@@ -442,6 +455,6 @@ impl Experiment for MfMgdmSp500 {
             "standardised return",
             path_names,
         ));
-        Ok(report)
+        Ok(())
     }
 }

@@ -1,53 +1,24 @@
 //! What the particle-EM experiments (`mpgd-toy`, `mpgd-blr`, `mpgd-digits`) share: the
-//! scheme settings, building PGD or MPD behind one `Box<dyn Dynamics>` with its starting
-//! state, Gaussian starting particles, and one run that records θ and an objective.
+//! choice of scheme with its parameters (the integrator's own validated [`PgdParams`] and
+//! [`MpdParams`], which the configurations also deserialise into), building PGD or MPD
+//! behind one `Box<dyn Dynamics>` with its starting state, Gaussian starting particles,
+//! and one run that records θ and an objective.
 
-use meanfield_measures::streams;
+use crate::ExperimentError;
 use meanfield_energy::LatentModel;
 use meanfield_integrators::{
     Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Runner,
 };
-use meanfield_measures::{InitialLaw, Ensemble, Parallelism};
-use serde::{Deserialize, Serialize};
+use meanfield_measures::streams;
+use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 
-use crate::ExperimentError;
-
-
-/// PGD's step sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PgdSettings {
-    /// θ step h_θ.
-    pub h_theta: f64,
-    /// Particle step h_x.
-    pub h_x: f64,
-}
-
-/// MPD's steps, masses and dampings.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MpdSettings {
-    /// θ step h_θ.
-    pub h_theta: f64,
-    /// Particle step h_x.
-    pub h_x: f64,
-    /// θ momentum mass η_θ.
-    pub eta_theta: f64,
-    /// Particle momentum mass η_x.
-    pub eta_x: f64,
-    /// θ damping γ_θ.
-    pub gamma_theta: f64,
-    /// Particle damping γ_x.
-    pub gamma_x: f64,
-}
-
-/// One of the two schemes with its settings.
+/// One of the two schemes with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scheme {
     /// Particle gradient descent.
-    Pgd(PgdSettings),
+    Pgd(PgdParams),
     /// Momentum particle descent.
-    Mpd(MpdSettings),
+    Mpd(MpdParams),
 }
 
 /// PGD or MPD behind one type (the particle-EM experiments pick the scheme at run time).
@@ -64,14 +35,10 @@ impl Scheme {
         particles: Ensemble,
     ) -> Result<(BoxedParticleEm, Checkpoint<LatentState>), ExperimentError> {
         let dynamics: BoxedParticleEm = match *self {
-            Scheme::Pgd(s) => Box::new(
-                Pgd::new(model, PgdParams::new(s.h_theta, s.h_x)?)?
-                    .with_parallelism(Parallelism::Rayon),
-            ),
-            Scheme::Mpd(s) => {
-                let params = MpdParams::new(s.h_theta, s.h_x)?
-                    .with_theta_momentum(s.eta_theta, s.gamma_theta)?
-                    .with_particle_momentum(s.eta_x, s.gamma_x)?;
+            Scheme::Pgd(params) => {
+                Box::new(Pgd::new(model, params)?.with_parallelism(Parallelism::Rayon))
+            }
+            Scheme::Mpd(params) => {
                 Box::new(Mpd::new(model, params)?.with_parallelism(Parallelism::Rayon))
             }
         };

@@ -9,14 +9,13 @@
 use meanfield_energy::Acf1;
 use meanfield_integrators::Coupling;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use meanfield_measures::{replicate_seed, streams};
-use crate::mf_mgdm::{feature_mean, mean_sd, run_mgdm, sample_paths};
-use crate::mf_mgdm_table::case_laws;
+use crate::mgdm::common::{feature_mean, mean_sd, run_mgdm, sample_paths};
+use crate::mgdm::table::case_laws;
 use crate::report::{Check, Plot, Series, Table};
 use crate::study::SharedProgress;
-use crate::{Experiment, ExperimentError, Report, RunContext};
+use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
+use meanfield_measures::{replicate_seed, streams};
 
 /// Paper's min KL for group sizes 1, 2, 4, …, 128 (N = 128).
 pub const PAPER: [(usize, f64); 8] = [
@@ -50,9 +49,9 @@ pub struct MfMgdmBatchConfig {
     pub seeds: usize,
 }
 
-impl MfMgdmBatchConfig {
+impl ExperimentConfig for MfMgdmBatchConfig {
     /// Defaults: the paper's sweep, or a reduced `--quick` one (N = 32, T = 256).
-    pub fn defaults(quick: bool) -> Self {
+    fn defaults(quick: bool) -> Self {
         if quick {
             Self {
                 n_paths: 32,
@@ -75,38 +74,59 @@ impl MfMgdmBatchConfig {
             }
         }
     }
+
+    /// Rejects settings the run cannot use.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let n = self.n_paths;
+        if n == 0 || self.seeds == 0 || self.group_sizes.len() < 2 {
+            return Err(ExperimentError::Config(
+                "need n_paths ≥ 1, seeds ≥ 1 and at least two group sizes".into(),
+            ));
+        }
+        if let Some(g) = self
+            .group_sizes
+            .iter()
+            .find(|&&g| g == 0 || !n.is_multiple_of(g))
+        {
+            return Err(ExperimentError::Config(format!(
+                "group size {g} does not divide n_paths = {n}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A row of the table `min_kl_vs_group_size`: one coupling group size.
+#[derive(Serialize)]
+struct GroupSizeRow {
+    #[serde(rename = "group size")]
+    group_size: usize,
+    #[serde(rename = "paper min KL")]
+    paper: Option<f64>,
+    #[serde(rename = "ours (mean)")]
+    mean: f64,
+    #[serde(rename = "ours (sd)")]
+    sd: f64,
+    #[serde(rename = "ours − paper")]
+    diff: Option<f64>,
 }
 
 /// The experiment.
 pub struct MfMgdmBatch;
 
-impl Experiment for MfMgdmBatch {
-    fn name(&self) -> &'static str {
-        "mf-mgdm-batch"
-    }
+impl ConfiguredExperiment for MfMgdmBatch {
+    type Config = MfMgdmBatchConfig;
+    const NAME: &'static str = "mf-mgdm-batch";
+    const DESCRIPTION: &'static str =
+        "MF-MGDM batch-size sweep on AR(0.1): minimum reverse KL vs coupling group size";
 
-    fn description(&self) -> &'static str {
-        "MF-MGDM batch-size sweep on AR(0.1): minimum reverse KL vs coupling group size"
-    }
-
-    fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
-        ctx.resolve(self.name(), MfMgdmBatchConfig::defaults(ctx.quick))
-            .map(|(_, json)| json)
-    }
-
-    fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
-        let (cfg, cfg_json) = ctx.resolve(self.name(), MfMgdmBatchConfig::defaults(ctx.quick))?;
+    fn execute(
+        &self,
+        cfg: MfMgdmBatchConfig,
+        ctx: &RunContext<'_>,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
         let n = cfg.n_paths;
-        if n == 0 || cfg.seeds == 0 || cfg.group_sizes.len() < 2 {
-            return Err(ExperimentError::Config(
-                "need n_paths ≥ 1, seeds ≥ 1 and at least two group sizes".into(),
-            ));
-        }
-        if let Some(g) = cfg.group_sizes.iter().find(|&&g| g == 0 || n % g != 0) {
-            return Err(ExperimentError::Config(format!(
-                "group size {g} does not divide n_paths = {n}"
-            )));
-        }
         let (target, latent) = case_laws("ar(0.1)", cfg.t)?;
         let map = Acf1::new(cfg.t)?;
         let alpha = feature_mean(&map, target.as_ref(), cfg.alpha_samples, ctx.seed)?;
@@ -136,32 +156,25 @@ impl Experiment for MfMgdmBatch {
             }
         }
 
-        let mut report = Report::new(self.name(), ctx.quick, ctx.seed, cfg_json);
         report.notes.push(format!(
             "AR(0.1), ACF(1) features, N = {n}, T = {}, γ = {}, {} steps, {} seeds; groups of n \
              consecutive paths share their mean features (n = 1: MGDM). Paper values are for \
              N = 128, T = 1024.",
             cfg.t, cfg.gamma, cfg.steps, cfg.seeds
         ));
-        let mut table = Table::new([
-            "group size",
-            "paper min KL",
-            "ours (mean)",
-            "ours (sd)",
-            "ours − paper",
-        ]);
+        let mut rows = Vec::new();
         let (mut xs, mut ys, mut px, mut py) = (vec![], vec![], vec![], vec![]);
         let mut means = Vec::new();
         for (j, &g) in cfg.group_sizes.iter().enumerate() {
             let (m, sd) = mean_sd(&mins[j]);
             let paper = PAPER.iter().find(|p| p.0 == g && n == 128).map(|p| p.1);
-            table.push_row(vec![
-                json!(g),
-                json!(paper),
-                json!(m),
-                json!(sd),
-                json!(paper.map(|p| m - p)),
-            ]);
+            rows.push(GroupSizeRow {
+                group_size: g,
+                paper,
+                mean: m,
+                sd,
+                diff: paper.map(|p| m - p),
+            });
             xs.push(g as f64);
             ys.push(m);
             if let Some(p) = paper {
@@ -176,7 +189,10 @@ impl Experiment for MfMgdmBatch {
             increases as f64,
             0.0,
         ));
-        report.tables.insert("min_kl_vs_group_size".into(), table);
+        report.tables.insert(
+            "min_kl_vs_group_size".into(),
+            Table::from_named_records(&rows)?,
+        );
         report.series.insert("ours".into(), Series { x: xs, y: ys });
         let mut plotted = vec!["ours".to_string()];
         if !px.is_empty() {
@@ -212,6 +228,6 @@ impl Experiment for MfMgdmBatch {
             log_y: true,
             scatter: false,
         });
-        Ok(report)
+        Ok(())
     }
 }
