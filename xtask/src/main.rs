@@ -551,6 +551,7 @@ mod test_support {
             Series {
                 x: vec![0.0, 1.0, 2.0, 3.0],
                 y: vec![2.0, 1.2, 0.8, 0.6],
+                y_err: None,
             },
         );
         r.series.insert(
@@ -558,6 +559,7 @@ mod test_support {
             Series {
                 x: vec![64.0, 128.0, 256.0],
                 y: vec![1e-2, 5e-3, -1.0],
+                y_err: None,
             },
         );
         r.plots.push(Plot {

@@ -173,6 +173,29 @@ struct Line {
     /// the `simplex edges` of the ternary plots): drawn as a thin line beneath the
     /// markers, not as markers that would hide the particles on the faces.
     outline: bool,
+    /// Error bars (x, y − 2 s.e., y + 2 s.e.) of the points whose series has standard
+    /// errors ([`Series::y_err`]); on a log y axis a lower end ≤ 0 is drawn at y.
+    bars: Vec<(f64, f64, f64)>,
+}
+
+/// The ±2 s.e. bars of a series (empty without standard errors), keeping only the points
+/// that are drawn.
+fn error_bars(s: &Series, plot: &Plot) -> Vec<(f64, f64, f64)> {
+    let Some(se) = &s.y_err else {
+        return Vec::new();
+    };
+    s.x.iter()
+        .zip(&s.y)
+        .zip(se)
+        .filter(|&((&x, &y), &e)| {
+            usable(x, plot.log_x) && usable(y, plot.log_y) && e.is_finite() && e >= 0.0
+        })
+        .map(|((&x, &y), &e)| {
+            let lo = y - 2.0 * e;
+            let lo = if plot.log_y && lo <= 0.0 { y } else { lo };
+            (x, lo, y + 2.0 * e)
+        })
+        .collect()
 }
 
 /// Whether a series of a scatter plot is an outline (see [`Line::outline`]).
@@ -222,6 +245,7 @@ pub fn render_plot(plot: &Plot, series: &BTreeMap<String, Series>) -> Result<Ren
         lines.push(Line {
             name: name.clone(),
             outline: is_outline(plot, name),
+            bars: error_bars(s, plot),
             points,
         });
     }
@@ -233,7 +257,12 @@ pub fn render_plot(plot: &Plot, series: &BTreeMap<String, Series>) -> Result<Ren
         plot.log_x,
     );
     let mut y_range = axis_range(
-        lines.iter().flat_map(|l| l.points.iter().map(|q| q.1)),
+        lines.iter().flat_map(|l| {
+            l.points
+                .iter()
+                .map(|q| q.1)
+                .chain(l.bars.iter().flat_map(|b| [b.1, b.2]))
+        }),
         plot.log_y,
     );
     // A domain drawn by its outline (the ternary triangle) keeps its shape: equal x and
@@ -505,6 +534,13 @@ where
             continue;
         }
         let color = *colors.next().unwrap_or(&PALETTE[0]);
+        if !line.bars.is_empty() {
+            chart
+                .draw_series(line.bars.iter().map(|&(x, lo, hi)| {
+                    PathElement::new(vec![(x, lo), (x, hi)], color.stroke_width(1))
+                }))
+                .map_err(err)?;
+        }
         if plot.scatter {
             chart
                 .draw_series(points.iter().map(|&p| Circle::new(p, 3, color.filled())))
@@ -627,6 +663,7 @@ mod tests {
             Series {
                 x: vec![64.0, 128.0, 256.0, 512.0],
                 y: vec![1e-2, 5e-3, 2.4e-3, 1.3e-3],
+                y_err: None,
             },
         );
         series.insert(
@@ -634,6 +671,7 @@ mod tests {
             Series {
                 x: vec![64.0, 512.0],
                 y: vec![1e-2, 1.25e-3],
+                y_err: None,
             },
         );
         for (lx, ly) in [(true, true), (true, false), (false, true)] {
@@ -653,6 +691,41 @@ mod tests {
         }
     }
 
+    /// A series with standard errors gets one vertical ±2 s.e. bar per usable point,
+    /// within the y range; on a log axis a lower end ≤ 0 is clipped to the point; a NaN
+    /// error draws no bar.
+    #[test]
+    fn error_bars_are_drawn_where_the_series_has_standard_errors() {
+        let with = Series {
+            x: vec![1.0, 2.0, 4.0],
+            y: vec![1.0, 0.5, 0.25],
+            y_err: Some(vec![0.1, 0.4, f64::NAN]),
+        };
+        let bars = error_bars(&with, &plot("p", &["s"], false, false, false));
+        assert_eq!(bars.len(), 2);
+        assert!((bars[0].1 - 0.8).abs() < 1e-12 && (bars[0].2 - 1.2).abs() < 1e-12);
+        let log = error_bars(&with, &plot("p", &["s"], true, true, false));
+        assert_eq!(log[1], (2.0, 0.5, 1.3));
+        let without = Series {
+            y_err: None,
+            ..with.clone()
+        };
+        assert!(error_bars(&without, &plot("p", &["s"], false, false, false)).is_empty());
+        let render = |s: &Series| {
+            let mut series = BTreeMap::new();
+            series.insert("s".to_string(), s.clone());
+            render_plot(&plot("p", &["s"], false, false, false), &series)
+                .unwrap()
+                .svg
+        };
+        let (a, b) = (render(&with), render(&without));
+        assert_eq!(
+            a.matches("<polyline").count(),
+            b.matches("<polyline").count() + 2,
+            "one polyline per bar"
+        );
+    }
+
     #[test]
     fn degenerate_series_do_not_panic() {
         let mut series = BTreeMap::new();
@@ -662,6 +735,7 @@ mod tests {
             Series {
                 x: vec![1.0, 2.0, 3.0],
                 y: vec![5.0; 3],
+                y_err: None,
             },
         );
         series.insert(
@@ -669,6 +743,7 @@ mod tests {
             Series {
                 x: vec![0.0],
                 y: vec![0.0],
+                y_err: None,
             },
         );
         series.insert(
@@ -676,6 +751,7 @@ mod tests {
             Series {
                 x: vec![f64::NAN, 1.0],
                 y: vec![1.0, f64::INFINITY],
+                y_err: None,
             },
         );
         for names in [
@@ -711,12 +787,20 @@ mod tests {
                 ey.push(a.1 + s * (b.1 - a.1));
             }
         }
-        series.insert("simplex edges".to_string(), Series { x: ex, y: ey });
+        series.insert(
+            "simplex edges".to_string(),
+            Series {
+                x: ex,
+                y: ey,
+                y_err: None,
+            },
+        );
         series.insert(
             "ternary: p".to_string(),
             Series {
                 x: vec![0.5, 0.0, 1.0],
                 y: vec![0.0, 0.0, 0.0],
+                y_err: None,
             },
         );
         let p = plot(

@@ -339,6 +339,10 @@ pub struct Series {
     pub x: Vec<f64>,
     /// Ordinates.
     pub y: Vec<f64>,
+    /// Monte-Carlo standard errors of the ordinates, when the experiment has them: the
+    /// renderers draw error bars of ±2 s.e. (absent from report.json when `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y_err: Option<Vec<f64>>,
 }
 
 /// How a series is drawn (a hint to the renderer; not part of the JSON schema's data).

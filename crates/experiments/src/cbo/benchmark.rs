@@ -247,10 +247,12 @@ impl ConfiguredExperiment for CboBenchmark {
                 let mut ours_series = Series {
                     x: vec![],
                     y: vec![],
+                    y_err: None,
                 };
                 let mut ref_series = Series {
                     x: vec![],
                     y: vec![],
+                    y_err: None,
                 };
                 for &n in &cfg.sizes {
                     (ctx.progress)(

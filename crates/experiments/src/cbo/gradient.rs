@@ -321,6 +321,7 @@ impl ConfiguredExperiment for CboGradient {
                     Series {
                         x: steps.clone(),
                         y: path.iter().map(|p| p[i]).collect(),
+                        y_err: None,
                     },
                 );
             }
@@ -330,6 +331,7 @@ impl ConfiguredExperiment for CboGradient {
                     Series {
                         x: path.iter().map(|p| p[0]).collect(),
                         y: path.iter().map(|p| p[1]).collect(),
+                        y_err: None,
                     },
                 );
                 plane.push(format!("{name} (plane)"));

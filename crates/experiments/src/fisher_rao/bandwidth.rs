@@ -356,6 +356,7 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 Series {
                     x: eps_s.clone(),
                     y: mf_err,
+                    y_err: None,
                 },
             );
             report.series.insert(
@@ -363,6 +364,7 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 Series {
                     x: eps_s,
                     y: meas_err,
+                    y_err: None,
                 },
             );
         }

@@ -216,6 +216,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 Series {
                     x: ns.clone(),
                     y: vs,
+                    y_err: None,
                 },
             );
             let fit = meanfield_diagnostics::loglog_slope(&ns, &w2s)?;
@@ -242,6 +243,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 Series {
                     x: ns.clone(),
                     y: w2s,
+                    y_err: None,
                 },
             );
             if kern == Kernelisation::DensityRatio {
@@ -263,7 +265,11 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 });
                 report.series.insert(
                     "ratio MSE about exact limit".into(),
-                    Series { x: ns, y: mses },
+                    Series {
+                        x: ns,
+                        y: mses,
+                        y_err: None,
+                    },
                 );
             }
         }

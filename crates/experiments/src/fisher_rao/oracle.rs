@@ -409,6 +409,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                     Series {
                         x: s.t.clone(),
                         y: s.mean.iter().map(|m| m[0]).collect(),
+                        y_err: None,
                     },
                 );
                 report.series.insert(
@@ -416,6 +417,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                     Series {
                         x: s.t.clone(),
                         y: oracle.iter().map(|o| o.mean()[0]).collect(),
+                        y_err: None,
                     },
                 );
                 report.series.insert(
@@ -423,6 +425,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                     Series {
                         x: s.t.clone(),
                         y: s.ess_over_n.clone(),
+                        y_err: None,
                     },
                 );
                 if case == Case::Linear && kern == Kernelisation::DensityRatio {
@@ -431,6 +434,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                         Series {
                             x: s.t.clone(),
                             y: continuous.iter().map(|o| o.mean()[0]).collect(),
+                            y_err: None,
                         },
                     );
                     energy_decay(&cfg, &runs[0], report)?;
@@ -630,9 +634,14 @@ fn energy_decay(
     report
         .tables
         .insert("energy decay (density ratio)".into(), table);
-    report
-        .series
-        .insert("V_N(W_t) − min V_N".into(), Series { x: t, y: gap });
+    report.series.insert(
+        "V_N(W_t) − min V_N".into(),
+        Series {
+            x: t,
+            y: gap,
+            y_err: None,
+        },
+    );
     report.plots.push(Plot {
         name: "energy-decay".into(),
         title: "Density-ratio flow: V^σ_N(W_t) − min V^σ_N (exponential decay)".into(),

@@ -288,7 +288,7 @@ impl ConfiguredExperiment for MfldBias {
         let (euler, mala) = results.split_at(cfg.etas.len());
 
         let mut rows = Vec::new();
-        let (mut biases, mut exact_biases) = (vec![], vec![]);
+        let (mut biases, mut bias_ses, mut exact_biases) = (vec![], vec![], vec![]);
         for (j, &eta) in cfg.etas.iter().enumerate() {
             let r = &euler[j];
             let bias = r.average.mean - v0;
@@ -321,6 +321,7 @@ impl ConfiguredExperiment for MfldBias {
                 mala_acceptance: m.and_then(|m| m.acceptance),
             });
             biases.push(bias);
+            bias_ses.push(r.average.se);
             exact_biases.push(exact);
         }
         report.tables.insert(
@@ -390,6 +391,7 @@ impl ConfiguredExperiment for MfldBias {
             Series {
                 x: cfg.etas.clone(),
                 y: biases.clone(),
+                y_err: Some(bias_ses),
             },
         );
         report.series.insert(
@@ -397,6 +399,7 @@ impl ConfiguredExperiment for MfldBias {
             Series {
                 x: cfg.etas.clone(),
                 y: exact_biases,
+                y_err: None,
             },
         );
         let mut names = vec![
@@ -413,6 +416,7 @@ impl ConfiguredExperiment for MfldBias {
                         .iter()
                         .map(|m| (m.average.mean - v0).abs() + 2.0 * m.average.se)
                         .collect(),
+                    y_err: None,
                 },
             );
             names.push("MALA |bias| + 2 s.e.".into());

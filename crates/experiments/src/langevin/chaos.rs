@@ -399,6 +399,7 @@ impl ConfiguredExperiment for MfldChaos {
                 Series {
                     x: ns.clone(),
                     y: vs,
+                    y_err: None,
                 },
             );
             plot_series.push(name);
@@ -413,6 +414,7 @@ impl ConfiguredExperiment for MfldChaos {
             Series {
                 x: ns.clone(),
                 y: ns.iter().map(|n| constant / n).collect(),
+                y_err: None,
             },
         );
         plot_series.push(reference);

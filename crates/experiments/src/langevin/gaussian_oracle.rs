@@ -296,6 +296,7 @@ fn convergence_study(
         Series {
             x: t_s.clone(),
             y: mean_err,
+            y_err: None,
         },
     );
     report.series.insert(
@@ -303,11 +304,17 @@ fn convergence_study(
         Series {
             x: t_s.clone(),
             y: cov_err,
+            y_err: None,
         },
     );
-    report
-        .series
-        .insert("W2(marginal 0, μ*_0)".into(), Series { x: t_s, y: w2 });
+    report.series.insert(
+        "W2(marginal 0, μ*_0)".into(),
+        Series {
+            x: t_s,
+            y: w2,
+            y_err: None,
+        },
+    );
     report.plots.push(Plot {
         name: "convergence".into(),
         title: "MFLD convergence to the Gaussian oracle".into(),
@@ -355,7 +362,7 @@ fn chaos_study(
         .map_err(|e| ExperimentError::Config(e.to_string()))?;
     let sizes: Vec<u32> = (cfg.chaos_log2_min..=cfg.chaos_log2_max).collect();
     let constant = exact_chaos_constant(cfg);
-    let (mut ns, mut mses, mut exact) = (vec![], vec![], vec![]);
+    let (mut ns, mut mses, mut mse_sds, mut exact) = (vec![], vec![], vec![], vec![]);
     let mut chaos = Vec::new();
     let mut scaled = Vec::new();
     let replicates = study::replicate_over_sizes(
@@ -391,6 +398,7 @@ fn chaos_study(
         });
         ns.push(n as f64);
         mses.push(mse);
+        mse_sds.push(sd);
         exact.push(constant / n as f64);
         scaled.push(n as f64 * mse);
     }
@@ -432,11 +440,17 @@ fn chaos_study(
         Series {
             x: ns.clone(),
             y: mses,
+            y_err: Some(mse_sds),
         },
     );
-    report
-        .series
-        .insert("exact d·C/N".into(), Series { x: ns, y: exact });
+    report.series.insert(
+        "exact d·C/N".into(),
+        Series {
+            x: ns,
+            y: exact,
+            y_err: None,
+        },
+    );
     report.plots.push(Plot {
         name: "chaos".into(),
         title: format!(

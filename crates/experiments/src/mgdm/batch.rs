@@ -193,12 +193,24 @@ impl ConfiguredExperiment for MfMgdmBatch {
             "min_kl_vs_group_size".into(),
             Table::from_named_records(&rows)?,
         );
-        report.series.insert("ours".into(), Series { x: xs, y: ys });
+        report.series.insert(
+            "ours".into(),
+            Series {
+                x: xs,
+                y: ys,
+                y_err: None,
+            },
+        );
         let mut plotted = vec!["ours".to_string()];
         if !px.is_empty() {
-            report
-                .series
-                .insert("paper".into(), Series { x: px, y: py });
+            report.series.insert(
+                "paper".into(),
+                Series {
+                    x: px,
+                    y: py,
+                    y_err: None,
+                },
+            );
             plotted.push("paper".into());
         }
         report.plots.push(Plot {
@@ -215,7 +227,14 @@ impl ConfiguredExperiment for MfMgdmBatch {
         for (j, kl) in curves.into_iter().enumerate() {
             let name = format!("KL, n = {}", cfg.group_sizes[j]);
             let x = (0..kl.len()).map(|k| k as f64).collect();
-            report.series.insert(name.clone(), Series { x, y: kl });
+            report.series.insert(
+                name.clone(),
+                Series {
+                    x,
+                    y: kl,
+                    y_err: None,
+                },
+            );
             names.push(name);
         }
         report.plots.push(Plot {

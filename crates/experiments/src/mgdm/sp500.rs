@@ -108,6 +108,7 @@ fn histogram(x: &[f64], bins: usize, r: f64) -> Series {
     Series {
         x: (0..bins).map(|b| -r + (b as f64 + 0.5) * w).collect(),
         y: counts.into_iter().map(|c| c / (n * w)).collect(),
+        y_err: None,
     }
 }
 
@@ -281,6 +282,7 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                 Series {
                     x: lag_x.clone(),
                     y: a,
+                    y_err: None,
                 },
             );
             report.series.insert(
@@ -288,6 +290,7 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                 Series {
                     x: lag_x.clone(),
                     y: b,
+                    y_err: None,
                 },
             );
             acf_names.0.push(na);
@@ -307,6 +310,7 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                 Series {
                     x: (0..t).map(|s| s as f64).collect(),
                     y: windows[w * t..(w + 1) * t].to_vec(),
+                    y_err: None,
                 },
             );
             path_names.push(name);
@@ -331,6 +335,7 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                 Series {
                     x: (0..ent.len()).map(|k| k as f64).collect(),
                     y: ent.clone(),
+                    y_err: None,
                 },
             );
             entropy_names.push(en);
@@ -351,6 +356,7 @@ impl ConfiguredExperiment for MfMgdmSp500 {
                     Series {
                         x: (0..t).map(|s| s as f64).collect(),
                         y: run.paths[p * t..(p + 1) * t].to_vec(),
+                        y_err: None,
                     },
                 );
                 path_names.push(pn);

@@ -436,9 +436,17 @@ impl ConfiguredExperiment for MfMgdmTable {
                     Series {
                         x: xs.clone(),
                         y: a,
+                        y_err: None,
                     },
                 );
-                report.series.insert(key("MF-MGDM"), Series { x: xs, y: b });
+                report.series.insert(
+                    key("MF-MGDM"),
+                    Series {
+                        x: xs,
+                        y: b,
+                        y_err: None,
+                    },
+                );
                 report.plots.push(Plot {
                     name: format!("kl_{}", slug(name)),
                     title: format!("{name}: reverse KL vs step (first seed)"),

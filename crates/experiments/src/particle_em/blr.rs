@@ -309,6 +309,7 @@ impl ConfiguredExperiment for MpgdBlr {
                 Series {
                     x: steps.clone(),
                     y: err_curve,
+                    y_err: None,
                 },
             );
             report.series.insert(
@@ -316,6 +317,7 @@ impl ConfiguredExperiment for MpgdBlr {
                 Series {
                     x: steps,
                     y: lppd_curve,
+                    y_err: None,
                 },
             );
             plotted.push(name.to_string());

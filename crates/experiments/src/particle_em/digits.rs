@@ -252,6 +252,7 @@ impl ConfiguredExperiment for MpgdDigits {
                 Series {
                     x: steps.clone(),
                     y: obj.clone(),
+                    y_err: None,
                 },
             );
         }

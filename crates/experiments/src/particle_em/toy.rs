@@ -303,6 +303,7 @@ impl ConfiguredExperiment for MpgdToy {
                 Series {
                     x: runs[0].steps.clone(),
                     y: runs[0].theta.clone(),
+                    y_err: None,
                 },
             );
             series_names.push(sname);
@@ -312,6 +313,7 @@ impl ConfiguredExperiment for MpgdToy {
                     Series {
                         x: vec![0.0, cfg.steps as f64],
                         y: vec![runs[0].mle; 2],
+                        y_err: None,
                     },
                 );
             }

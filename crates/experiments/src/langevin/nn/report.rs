@@ -266,6 +266,7 @@ fn summarise(
             Series {
                 x: tr.steps.clone(),
                 y: tr.train.clone(),
+                y_err: None,
             },
         );
         report.series.insert(
@@ -273,6 +274,7 @@ fn summarise(
             Series {
                 x: tr.steps.clone(),
                 y: tr.test.clone(),
+                y_err: None,
             },
         );
         report.series.insert(
@@ -280,6 +282,7 @@ fn summarise(
             Series {
                 x: sw.iter().map(|w| w.0).collect(),
                 y: sw.iter().map(|w| w.1).collect(),
+                y_err: None,
             },
         );
         summaries.push(s);
@@ -433,6 +436,7 @@ fn push_plots(cfg: &MfldNnConfig, summaries: &[Summary], report: &mut Report) {
         Series {
             y: vec![diffusion; window_starts.len()],
             x: window_starts,
+            y_err: None,
         },
     );
     report.plots.push(Plot {

@@ -105,7 +105,7 @@ fn positive_series(time: &[f64], values: &[f64]) -> Series {
         .filter(|(_, v)| **v > 0.0 && v.is_finite())
         .map(|(t, v)| (*t, *v))
         .unzip();
-    Series { x, y }
+    Series { x, y, y_err: None }
 }
 
 /// Ternary coordinates (x_2 + x_3/2, x_3·√3/2) of the first `k` particles.
@@ -116,7 +116,7 @@ fn ternary(ens: &Ensemble, k: usize) -> Series {
         .take(k)
         .map(|p| (p[1] + 0.5 * p[2], h * p[2]))
         .unzip();
-    Series { x, y }
+    Series { x, y, y_err: None }
 }
 
 /// The triangle's edges, densely sampled so that a scatter plot draws them as lines.
@@ -132,7 +132,7 @@ fn triangle_edges() -> Series {
             y.push(a.1 + s * (b.1 - a.1));
         }
     }
-    Series { x, y }
+    Series { x, y, y_err: None }
 }
 
 /// Adds one boundary-mass series per scheme plus the exact value as a flat line, and a
@@ -161,6 +161,7 @@ fn push_boundary_mass_plot(
         Series {
             x: times.clone(),
             y: vec![exact; times.len()],
+            y_err: None,
         },
     );
     names.push(exact_name);
