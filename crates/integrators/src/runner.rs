@@ -358,7 +358,9 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
         }
         let start = Instant::now();
         let mut summary = Tally::new(checkpoint.step);
-        if checkpoint.step == 0 && self.notify(checkpoint, None, true)? == Control::Stop {
+        if checkpoint.step == 0
+            && self.notify(&observation(checkpoint, None), true)? == Control::Stop
+        {
             return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
         }
         while checkpoint.step < self.total_steps {
@@ -375,9 +377,10 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
             if let Some(p) = self.progress.as_mut() {
                 p(checkpoint.step, self.total_steps);
             }
-            let fired = self.first_criterion(checkpoint, &info)?;
+            let obs = observation(checkpoint, Some(&info));
+            let fired = self.first_criterion(&obs)?;
             let last = checkpoint.step == self.total_steps || fired.is_some();
-            let control = self.notify(checkpoint, Some(&info), last)?;
+            let control = self.notify(&obs, last)?;
             summary.last_info = Some(info);
             if control == Control::Stop {
                 return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
@@ -394,16 +397,10 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
 
     /// The reason of the first criterion that fires after this step, if any (every
     /// criterion sees every step, so stateful ones such as stagnation keep count).
-    fn first_criterion(&mut self, c: &Checkpoint<S>, info: &I) -> Result<Option<StopReason>> {
-        let obs = Observation {
-            step: c.step,
-            time: c.time,
-            state: &c.state,
-            info: Some(info),
-        };
+    fn first_criterion(&mut self, obs: &Observation<'_, S, I>) -> Result<Option<StopReason>> {
         let mut fired = None;
         for criterion in &mut self.criteria {
-            if criterion.should_stop(&obs)? && fired.is_none() {
+            if criterion.should_stop(obs)? && fired.is_none() {
                 fired = Some(criterion.reason());
             }
         }
@@ -412,22 +409,16 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
 
     /// Calls every observer that is due (or all of them when `force`); `Stop` if any
     /// asked to stop.
-    fn notify(&mut self, c: &Checkpoint<S>, info: Option<&I>, force: bool) -> Result<Control> {
-        let obs = Observation {
-            step: c.step,
-            time: c.time,
-            state: &c.state,
-            info,
-        };
+    fn notify(&mut self, obs: &Observation<'_, S, I>, force: bool) -> Result<Control> {
         let mut control = Control::Continue;
         for (every, observer) in &mut self.observers {
-            if force || c.step.is_multiple_of(*every) {
-                match observer(&obs) {
+            if force || obs.step.is_multiple_of(*every) {
+                match observer(obs) {
                     Ok(Control::Continue) => {}
                     Ok(Control::Stop) => control = Control::Stop,
                     Err(source) => {
                         return Err(IntegratorError::Observer {
-                            step: c.step,
+                            step: obs.step,
                             source: source.into(),
                         });
                     }
@@ -435,6 +426,19 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
             }
         }
         Ok(control)
+    }
+}
+
+/// What observers and criteria see of `checkpoint` after a step with `info`.
+fn observation<'s, S, I>(
+    checkpoint: &'s Checkpoint<S>,
+    info: Option<&'s I>,
+) -> Observation<'s, S, I> {
+    Observation {
+        step: checkpoint.step,
+        time: checkpoint.time,
+        state: &checkpoint.state,
+        info,
     }
 }
 

@@ -745,7 +745,7 @@ where
     O: Objective,
     I: Fn(usize) -> Result<Ensemble> + Sync,
 {
-    rule.runner()?;
+    rule.runner()?; // a bad rule fails before any replica is built, also for `runs = 0`
     crate::runner::run_many(
         runs,
         seed,

@@ -642,6 +642,14 @@ fn centre(a: &mut [f64], w: &[f64]) {
     }
 }
 
+/// Gives an unweighted ensemble the uniform weights 1/N (the flow's default start).
+fn weigh_uniformly_if_unweighted(ens: &mut Ensemble) -> Result<()> {
+    if ens.weights().is_none() {
+        ens.set_weights(Weights::uniform(ens.n())?)?;
+    }
+    Ok(())
+}
+
 impl<F: Functional> Dynamics for FisherRao<F> {
     type State = Ensemble;
     type Info = FisherRaoInfo;
@@ -677,18 +685,16 @@ impl<F: Functional> Dynamics for FisherRao<F> {
 
     /// The ensemble with its weights; an unweighted ensemble gets uniform weights 1/N.
     fn init_state(&self, mut ensemble: Ensemble, _seed: u64) -> Result<Ensemble> {
-        if ensemble.weights().is_none() {
-            ensemble.set_weights(Weights::uniform(ensemble.n())?)?;
-        }
+        weigh_uniformly_if_unweighted(&mut ensemble)?;
         Ok(ensemble)
     }
 
     fn step(&mut self, key: StepKey, ens: &mut Ensemble) -> Result<FisherRaoInfo> {
         let step = key.step();
-        if ens.weights().is_none() {
-            ens.set_weights(Weights::uniform(ens.n())?)?;
-        }
+        // A hand-built state may come without weights: the same default as `init_state`.
+        weigh_uniformly_if_unweighted(ens)?;
         self.compute_rate(ens, step)?;
+        let max_rate = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut dt = self.h;
         let weights = ens.weights_mut().expect("weights set above");
         match self.step_rule {
@@ -697,24 +703,22 @@ impl<F: Functional> Dynamics for FisherRao<F> {
                 weights.multiply_exp_and_normalise(&g)?;
             }
             WeightStep::Euler => {
-                let max_a = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                if self.h * max_a >= 1.0 {
+                if self.h * max_rate >= 1.0 {
                     match self.guard {
                         PositivityGuard::Error => {
                             return Err(IntegratorError::PositivityLost {
                                 step,
                                 h: self.h,
-                                max_rate: max_a,
+                                max_rate,
                             });
                         }
-                        PositivityGuard::Shrink { safety } => dt = safety / max_a,
+                        PositivityGuard::Shrink { safety } => dt = safety / max_rate,
                     }
                 }
                 let factors: Vec<f64> = self.rate.iter().map(|a| 1.0 - dt * a).collect();
                 weights.multiply_and_normalise(&factors)?;
             }
         }
-        let max_rate = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let resampled = self.maybe_resample(ens, key)?;
         if self.transport {
             self.transport(ens, key, dt)?;
