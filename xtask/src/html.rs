@@ -7,7 +7,6 @@
 //! from the rendered DOM.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use meanfield_experiments::Report;
 
@@ -353,26 +352,10 @@ pub fn render_report(report: &Report, description: &str) -> String {
     )
 }
 
-/// Writes `contents` to `path` complete-or-absent: into a temporary file in the same
-/// directory, then renamed into place (a reader never sees a half-written page).
-pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "page".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = std::fs::write(&tmp, contents).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{sample_report, unique_temp_dir};
+    use crate::test_support::sample_report;
     use meanfield_experiments::{Check, Table};
     use serde_json::json;
 
@@ -488,18 +471,5 @@ mod tests {
     fn urls_are_encoded() {
         assert_eq!(url("a b/report.html"), "a%20b/report.html");
         assert_eq!(url("x\"y"), "x%22y");
-    }
-
-    #[test]
-    fn atomic_write_leaves_no_temporary() {
-        let dir = unique_temp_dir("html");
-        let path = dir.join("page.html");
-        write_atomic(&path, "one").unwrap();
-        write_atomic(&path, "two").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().collect();
-        assert_eq!(names.len(), 1);
-        assert!(write_atomic(&dir.join("missing/page.html"), "x").is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -9,6 +9,7 @@ use meanfield_experiments::registry;
 
 use crate::document::{Block, Cell, Inline, ReportLink, Row, TableBlock};
 use crate::markdown::fmt_num;
+use crate::output::write_atomic;
 
 /// What the index needs from a `report.json` (read leniently: NaN values are stored as
 /// `null` by serde_json and must not make the report unreadable).
@@ -54,6 +55,24 @@ impl ReportSummary {
     }
 }
 
+/// Where an experiment selected by this invocation stands. The index is rewritten at
+/// every change, so it is current even if the run is cut short.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    /// Not started yet.
+    Queued,
+    /// Running now.
+    Running,
+    /// Finished and its report published.
+    Done,
+    /// Stopped with this error; no report was published.
+    Failed(String),
+    /// Finished, but its report could not be written (this error).
+    NotWritten(String),
+    /// Cut short by a signal while running; no report was published.
+    Interrupted,
+}
+
 /// One experiment's line in the index.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -61,18 +80,16 @@ pub struct Entry {
     pub name: String,
     /// The report on disk, or why it could not be read; `None` if there is none.
     pub report: Option<Result<ReportSummary, String>>,
-    /// Whether this invocation ran the experiment.
-    pub this_run: bool,
-    /// The error of this invocation's run, if it failed.
-    pub error: Option<String>,
+    /// This invocation's status of the experiment; `None` if it was not selected.
+    pub status: Option<RunStatus>,
     /// Whether `NAME/report.html` exists.
     pub has_html: bool,
 }
 
 /// Gathers the entries: every subdirectory of `out` holding a `report.json`, plus the
-/// experiments of this run (`ran`: name → error if it failed). Registry order first, then
-/// other names alphabetically.
-pub fn collect(out: &Path, ran: &BTreeMap<String, Option<String>>) -> Vec<Entry> {
+/// experiments of this run (`ran`: name → status). Registry order first, then other names
+/// alphabetically.
+pub fn collect(out: &Path, ran: &BTreeMap<String, RunStatus>) -> Vec<Entry> {
     let mut found: BTreeMap<String, Option<Result<ReportSummary, String>>> = BTreeMap::new();
     if let Ok(dir) = std::fs::read_dir(out) {
         for e in dir.flatten() {
@@ -99,8 +116,7 @@ pub fn collect(out: &Path, ran: &BTreeMap<String, Option<String>>) -> Vec<Entry>
         .map(|name| Entry {
             has_html: out.join(&name).join("report.html").is_file(),
             report: found.remove(&name).flatten(),
-            this_run: ran.contains_key(&name),
-            error: ran.get(&name).cloned().flatten(),
+            status: ran.get(&name).cloned(),
             name,
         })
         .collect()
@@ -119,7 +135,8 @@ pub fn blocks(entries: &[Entry]) -> Vec<Block> {
             Inline::Text(
                 ". Each line links an experiment's report; \"this run\" marks reports written \
                  by the latest invocation, \"earlier\" ones were left in this directory by \
-                 previous runs."
+                 previous runs. The page is rewritten after every experiment, so it also \
+                 shows what is running, what is still queued and what was interrupted."
                     .into(),
             ),
         ]),
@@ -180,14 +197,6 @@ fn row(e: &Entry) -> Row {
         }
         None => String::new(),
     };
-    if let Some(err) = &e.error {
-        verdict = Some(false);
-        status = if e.report.is_some() {
-            format!("❌ error in this run: {err} (report below is from an earlier run: {status})")
-        } else {
-            format!("❌ error: {err}")
-        };
-    }
     let (wall, settings) = match &e.report {
         Some(Ok(s)) => (
             s.wall_seconds
@@ -205,10 +214,41 @@ fn row(e: &Entry) -> Row {
         ),
         _ => (String::new(), String::new()),
     };
-    let updated = match (e.this_run, &e.error) {
-        (true, None) => "this run",
-        (true, Some(_)) => "this run (failed)",
-        (false, _) => "earlier",
+    let earlier = |status: &str| {
+        if e.report.is_some() {
+            format!(" (report below is from an earlier run: {status})")
+        } else {
+            String::new()
+        }
+    };
+    let updated = match &e.status {
+        None => "earlier",
+        Some(RunStatus::Done) => "this run",
+        Some(RunStatus::Queued) => {
+            status = format!("⏳ queued{}", earlier(&status));
+            verdict = None;
+            "this run (queued)"
+        }
+        Some(RunStatus::Running) => {
+            status = format!("▶️ running{}", earlier(&status));
+            verdict = None;
+            "this run (running)"
+        }
+        Some(RunStatus::Interrupted) => {
+            status = format!("⚠️ interrupted{}", earlier(&status));
+            verdict = Some(false);
+            "this run (interrupted)"
+        }
+        Some(RunStatus::Failed(err)) => {
+            status = format!("❌ error: {err}{}", earlier(&status));
+            verdict = Some(false);
+            "this run (failed)"
+        }
+        Some(RunStatus::NotWritten(err)) => {
+            status = format!("❌ report not written: {err}{}", earlier(&status));
+            verdict = Some(false);
+            "this run (failed)"
+        }
     };
     Row {
         cells: vec![
@@ -223,15 +263,15 @@ fn row(e: &Entry) -> Row {
     }
 }
 
-/// Collects, renders and writes `out/index.md` and `out/index.html` (the latter
-/// complete-or-absent); returns the path of the Markdown.
-pub fn write(out: &Path, ran: &BTreeMap<String, Option<String>>) -> std::io::Result<PathBuf> {
+/// Collects, renders and writes `out/index.md` and `out/index.html` (each complete or
+/// absent); returns the path of the Markdown.
+pub fn write(out: &Path, ran: &BTreeMap<String, RunStatus>) -> std::io::Result<PathBuf> {
     let blocks = blocks(&collect(out, ran));
     let path = out.join("index.md");
-    std::fs::write(&path, crate::markdown::render_blocks(&blocks))?;
-    crate::html::write_atomic(
+    write_atomic(&path, crate::markdown::render_blocks(&blocks).as_bytes())?;
+    write_atomic(
         &out.join("index.html"),
-        &crate::html::render_page("Reproduction reports", None, &blocks),
+        crate::html::render_page("Reproduction reports", None, &blocks).as_bytes(),
     )?;
     Ok(path)
 }
@@ -263,8 +303,11 @@ mod tests {
         .unwrap();
         std::fs::create_dir_all(dir.join("not-a-report")).unwrap();
         let mut ran = BTreeMap::new();
-        ran.insert("sample".to_string(), None);
-        ran.insert("broken".to_string(), Some("diverged".to_string()));
+        ran.insert("sample".to_string(), RunStatus::Done);
+        ran.insert(
+            "broken".to_string(),
+            RunStatus::Failed("diverged".to_string()),
+        );
 
         let path = write(&dir, &ran).unwrap();
         let md = std::fs::read_to_string(path).unwrap();
@@ -295,6 +338,53 @@ mod tests {
         assert!(
             html.contains("<a href=\"sample/report.html\">sample</a>"),
             "{html}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Mid-run, the index tells queued, running and interrupted experiments apart, and an
+    /// earlier report of one of them is labelled as earlier.
+    #[test]
+    fn marks_queued_running_interrupted_and_unwritten_experiments() {
+        let dir = unique_temp_dir("index-status");
+        std::fs::create_dir_all(dir.join("sample")).unwrap();
+        std::fs::write(
+            dir.join("sample/report.json"),
+            serde_json::to_string(&sample_report()).unwrap(),
+        )
+        .unwrap();
+        for (status, text, updated) in [
+            (
+                RunStatus::Queued,
+                "⏳ queued (report below is from an earlier run: ❌ 1/2 checks passed)",
+                "this run (queued)",
+            ),
+            (
+                RunStatus::Running,
+                "▶️ running (report below is from an earlier run: ❌ 1/2 checks passed)",
+                "this run (running)",
+            ),
+            (
+                RunStatus::Interrupted,
+                "⚠️ interrupted (report below is from an earlier run: ❌ 1/2 checks passed)",
+                "this run (interrupted)",
+            ),
+            (
+                RunStatus::NotWritten("disk full".into()),
+                "❌ report not written: disk full (report below is from an earlier run: ❌ 1/2 checks passed)",
+                "this run (failed)",
+            ),
+        ] {
+            let ran = BTreeMap::from([("sample".to_string(), status.clone())]);
+            let md = render(&collect(&dir, &ran));
+            let expected = format!("| {text} | 1.5 s | quick, seed 7 | {updated} |");
+            assert!(md.contains(&expected), "{status:?}: {md}");
+        }
+        let ran = BTreeMap::from([("fresh".to_string(), RunStatus::Interrupted)]);
+        let md = render(&collect(&dir, &ran));
+        assert!(
+            md.contains("| fresh | ⚠️ interrupted |  |  | this run (interrupted) |"),
+            "{md}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -8,30 +8,27 @@
 //!
 //! Exit codes: 0 success; 1 an experiment failed with an error (or, with `--check`, a
 //! check failed) or outputs could not be written; 2 a usage error (unknown experiment
-//! name, bad `--config` file, bad option).
+//! name, bad `--config` file or value, bad option, a thread pool that cannot be built);
+//! 3 the output directory is in use by another run; 130 (143) interrupted by SIGINT
+//! (SIGTERM), after the write in progress and with the index marking the interruption.
 
 mod config;
 mod document;
 mod html;
 mod index;
 mod markdown;
+mod output;
 mod progress;
+mod reproduce;
 mod svg;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use meanfield_experiments::{Experiment, Report, RunContext, registry};
+use meanfield_experiments::{Experiment, registry};
 
-use crate::markdown::fmt_seconds;
-use crate::progress::Progress;
-
-/// Default base seed of `reproduce` (20261123). It is fixed so that reports written
-/// without `--seed` are reproducible bit for bit; pass `--seed` to vary it.
-const DEFAULT_SEED: u64 = 20261123;
+use crate::reproduce::ReproduceArgs;
 
 /// Tasks of the meanfield workspace: reproduce the paper's experiments.
 #[derive(Debug, Parser)]
@@ -74,54 +71,6 @@ struct ConfigArgs {
     quick: bool,
 }
 
-#[derive(Debug, Args)]
-struct ReproduceArgs {
-    /// Experiments to run, by name (see `cargo xtask list`). Without any name, every
-    /// experiment runs, in catalogue order.
-    #[arg(value_name = "NAME")]
-    names: Vec<String>,
-
-    /// Use each experiment's reduced settings (chosen by the experiment: e.g. fewer
-    /// particles or seeds) for a fast smoke run instead of the full study.
-    #[arg(long)]
-    quick: bool,
-
-    /// Directory for the reports; each experiment writes DIR/NAME/, and DIR/index.md and
-    /// DIR/index.html list every report found in DIR. (default: `<workspace root>/target/reports`)
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-
-    /// TOML file of configuration overrides: one table per experiment, e.g.
-    /// `[gaussian-oracle]` followed by `steps = 100`. Tables of experiments not being run
-    /// are ignored; a table naming no experiment, or a key the experiment does not have,
-    /// is an error.
-    #[arg(long, value_name = "FILE.toml")]
-    config: Option<PathBuf>,
-
-    /// Base random seed. All randomness of an experiment derives from it, so the same
-    /// seed and settings give the same report (whatever the thread count).
-    #[arg(long, value_name = "S", default_value_t = DEFAULT_SEED)]
-    seed: u64,
-
-    /// Number of worker threads experiments may use (a rayon thread pool). Results do not
-    /// depend on it. [default: the number of available CPUs]
-    #[arg(long, value_name = "T", value_parser = parse_threads)]
-    threads: Option<usize>,
-
-    /// Exit with status 1 if any check of any experiment failed (for CI). Without it,
-    /// failed checks are reported but the exit status stays 0.
-    #[arg(long)]
-    check: bool,
-}
-
-fn parse_threads(s: &str) -> Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("the thread count must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(e) => Err(format!("not a thread count: {e}")),
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -129,7 +78,7 @@ fn main() -> ExitCode {
             list();
             ExitCode::SUCCESS
         }
-        Command::Reproduce(args) => reproduce(args),
+        Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Config(args) => print_config(&args),
     }
 }
@@ -218,288 +167,6 @@ fn select(names: &[String]) -> Result<Vec<&'static dyn Experiment>, String> {
             unknown.join(", "),
             known.join(", ")
         ))
-    }
-}
-
-/// One line of the console summary.
-struct SummaryRow {
-    name: String,
-    checks: String,
-    wall: String,
-    path: String,
-}
-
-fn reproduce(args: ReproduceArgs) -> ExitCode {
-    let experiments = match select(&args.names) {
-        Ok(e) => e,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return ExitCode::from(2);
-        }
-    };
-
-    let mut overrides = config::Overrides::new();
-    if let Some(path) = &args.config {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: cannot read config file {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        };
-        let known: Vec<&str> = registry::all().iter().map(|e| e.name()).collect();
-        match config::parse_overrides(&text, &known) {
-            Ok(o) => overrides = o,
-            Err(msg) => {
-                eprintln!("error: config file {}: {msg}", path.display());
-                return ExitCode::from(2);
-            }
-        }
-    }
-
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
-    if let Err(e) = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global()
-    {
-        eprintln!("warning: could not configure {threads} worker threads: {e}");
-    }
-
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| workspace_root().join("target").join("reports"));
-    if let Err(e) = std::fs::create_dir_all(&out) {
-        eprintln!(
-            "error: cannot create output directory {}: {e}",
-            out.display()
-        );
-        return ExitCode::FAILURE;
-    }
-
-    eprintln!(
-        "reproducing {} experiment{} ({} settings, seed {}, {threads} thread{}) into {}",
-        experiments.len(),
-        if experiments.len() == 1 { "" } else { "s" },
-        if args.quick { "quick" } else { "full" },
-        args.seed,
-        if threads == 1 { "" } else { "s" },
-        out.display()
-    );
-
-    let mut ran: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut rows = Vec::new();
-    let mut any_error = false;
-    let mut any_failed_check = false;
-    let total = experiments.len();
-    for (i, exp) in experiments.iter().enumerate() {
-        let name = exp.name();
-        let progress = Progress::start(name, i + 1, total);
-        let callback = |fraction: f64, message: &str| progress.update(fraction, message);
-        let ctx = RunContext {
-            quick: args.quick,
-            seed: args.seed,
-            overrides: overrides.get(name).cloned().unwrap_or_default(),
-            progress: &callback,
-        };
-        let start = Instant::now();
-        let result = run_guarded(*exp, &ctx);
-        let wall = start.elapsed().as_secs_f64();
-
-        match result {
-            Ok(mut report) => {
-                report.wall_seconds = wall;
-                if report.experiment != name {
-                    eprintln!(
-                        "warning: {name}: the report names itself `{}`; written under {name}/",
-                        report.experiment
-                    );
-                }
-                let passed = report.checks.iter().filter(|c| c.passed).count();
-                let n = report.checks.len();
-                any_failed_check |= passed < n;
-                progress.finish(&format!(
-                    "{} {passed}/{n} checks passed in {}",
-                    if passed == n {
-                        "done,"
-                    } else {
-                        "done, FAILED CHECKS:"
-                    },
-                    fmt_seconds(wall)
-                ));
-                for c in report.checks.iter().filter(|c| !c.passed) {
-                    eprintln!(
-                        "  ❌ {}: ours {} vs reference {} ± {}",
-                        c.name,
-                        markdown::fmt_num(c.value),
-                        markdown::fmt_num(c.reference),
-                        markdown::fmt_num(c.tolerance)
-                    );
-                }
-                match write_outputs(&out, name, exp.description(), &report) {
-                    Ok((md, warnings)) => {
-                        for w in warnings {
-                            eprintln!("warning: {name}: {w}");
-                        }
-                        ran.insert(name.to_string(), None);
-                        rows.push(SummaryRow {
-                            name: name.into(),
-                            checks: format!("{passed}/{n}{}", if passed == n { "" } else { " ❌" }),
-                            wall: format!("{wall:.2}"),
-                            path: md.display().to_string(),
-                        });
-                    }
-                    Err(msg) => {
-                        any_error = true;
-                        eprintln!("error: {name}: cannot write the report: {msg}");
-                        ran.insert(name.to_string(), Some(format!("report not written: {msg}")));
-                        rows.push(SummaryRow {
-                            name: name.into(),
-                            checks: format!("{passed}/{n}"),
-                            wall: format!("{wall:.2}"),
-                            path: "(not written)".into(),
-                        });
-                    }
-                }
-            }
-            Err(msg) => {
-                any_error = true;
-                progress.finish(&format!("ERROR after {}", fmt_seconds(wall)));
-                eprintln!("error: experiment `{name}` failed: {msg}");
-                ran.insert(name.to_string(), Some(msg.clone()));
-                rows.push(SummaryRow {
-                    name: name.into(),
-                    checks: "error".into(),
-                    wall: format!("{wall:.2}"),
-                    path: "(not written)".into(),
-                });
-            }
-        }
-    }
-
-    let index_path = match index::write(&out, &ran) {
-        Ok(p) => Some(p),
-        Err(e) => {
-            any_error = true;
-            eprintln!(
-                "error: cannot write {}: {e}",
-                out.join("index.md").display()
-            );
-            None
-        }
-    };
-
-    print_summary(&rows);
-    if let Some(p) = index_path {
-        println!("index: {}", p.display());
-    }
-
-    if any_error || (args.check && any_failed_check) {
-        if args.check && any_failed_check {
-            eprintln!("error: some checks failed (--check)");
-        }
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// Runs the experiment, turning a panic into an error so the other experiments still run.
-fn run_guarded(exp: &dyn Experiment, ctx: &RunContext<'_>) -> Result<Report, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exp.run(ctx))) {
-        Ok(Ok(report)) => Ok(report),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(payload) => {
-            let msg = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(format!("panicked: {msg}"))
-        }
-    }
-}
-
-/// Writes `out/name/{report.json, report.md, report.html, *.svg}`; returns the Markdown path and
-/// rendering warnings. SVG files of plots the report no longer has are removed.
-fn write_outputs(
-    out: &Path,
-    name: &str,
-    description: &str,
-    report: &Report,
-) -> Result<(PathBuf, Vec<String>), String> {
-    let dir = out.join(name);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-
-    let json = serde_json::to_string_pretty(report).map_err(|e| e.to_string())?;
-    let json_path = dir.join("report.json");
-    std::fs::write(&json_path, json + "\n").map_err(|e| format!("{}: {e}", json_path.display()))?;
-
-    let (svgs, warnings) = svg::render_all(report, &dir);
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for entry in entries.flatten() {
-            let p = entry.path();
-            if p.extension().is_some_and(|x| x == "svg") && !svgs.contains(&p) {
-                let _ = std::fs::remove_file(&p);
-            }
-        }
-    }
-
-    let md_path = dir.join("report.md");
-    std::fs::write(&md_path, markdown::render_report(report, description))
-        .map_err(|e| format!("{}: {e}", md_path.display()))?;
-    let html_path = dir.join("report.html");
-    html::write_atomic(&html_path, &html::render_report(report, description))
-        .map_err(|e| format!("{}: {e}", html_path.display()))?;
-    Ok((md_path, warnings))
-}
-
-fn print_summary(rows: &[SummaryRow]) {
-    let header = ["experiment", "checks passed", "wall s", "report"];
-    let cells: Vec<[&str; 4]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.name.as_str(),
-                r.checks.as_str(),
-                r.wall.as_str(),
-                r.path.as_str(),
-            ]
-        })
-        .collect();
-    let mut width = header.map(|h| h.chars().count());
-    for row in &cells {
-        for (w, c) in width.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |row: [&str; 4]| {
-        let parts: Vec<String> = row
-            .iter()
-            .zip(width)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                if i == 3 {
-                    c.to_string()
-                } else {
-                    format!("{c:w$}")
-                }
-            })
-            .collect();
-        parts.join("  ").trim_end().to_string()
-    };
-    println!();
-    println!("{}", line(header));
-    println!(
-        "{}",
-        line(width.map(|w| "-".repeat(w)).each_ref().map(String::as_str))
-    );
-    for row in cells {
-        println!("{}", line(row));
     }
 }
 
@@ -600,7 +267,9 @@ mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reproduce::DEFAULT_SEED;
     use clap::CommandFactory;
+    use meanfield_experiments::RunContext;
 
     #[test]
     fn cli_is_consistent() {
@@ -697,42 +366,5 @@ mod tests {
             assert!(err.contains(e.name()), "{err}");
         }
         assert_eq!(select(&[]).unwrap().len(), registry::all().len());
-    }
-
-    #[test]
-    fn writes_all_outputs() {
-        let dir = test_support::unique_temp_dir("outputs");
-        let report = test_support::sample_report();
-        std::fs::create_dir_all(dir.join("sample")).unwrap();
-        std::fs::write(dir.join("sample/stale.svg"), "<svg/>").unwrap();
-        let (md, warnings) = write_outputs(&dir, "sample", "Sample.", &report).unwrap();
-        assert!(md.is_file());
-        assert!(!warnings.is_empty());
-        for f in [
-            "report.json",
-            "report.html",
-            "convergence.svg",
-            "chaos.svg",
-            "scatter.svg",
-        ] {
-            assert!(dir.join("sample").join(f).is_file(), "{f} missing");
-        }
-        assert!(!dir.join("sample/stale.svg").exists());
-        let json: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("sample/report.json")).unwrap())
-                .unwrap();
-        for key in [
-            "experiment",
-            "quick",
-            "seed",
-            "config",
-            "wall_seconds",
-            "checks",
-            "tables",
-            "series",
-        ] {
-            assert!(json.get(key).is_some(), "key {key} missing");
-        }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -94,6 +94,14 @@ pub trait Experiment: Sync {
     fn default_config(&self, quick: bool) -> Result<serde_json::Value, ExperimentError> {
         self.resolve_config(&RunContext::quiet(quick, 0))
     }
+    /// Resolves and validates the configuration the experiment would run with under
+    /// `ctx`, without running anything: the harness calls it for every selected
+    /// experiment before the first one starts, so a bad `--config` fails at once.
+    ///
+    /// # Errors
+    /// As [`Experiment::resolve_config`], or the first value the configuration's
+    /// `validate` rejects.
+    fn check_config(&self, ctx: &RunContext<'_>) -> Result<(), ExperimentError>;
     /// Runs the experiment and returns its report (the harness fills `wall_seconds`).
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError>;
 }
@@ -153,6 +161,12 @@ impl<E: ConfiguredExperiment> Experiment for E {
     fn resolve_config(&self, ctx: &RunContext<'_>) -> Result<serde_json::Value, ExperimentError> {
         ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))
             .map(|(_, json)| json)
+    }
+
+    fn check_config(&self, ctx: &RunContext<'_>) -> Result<(), ExperimentError> {
+        ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?
+            .0
+            .validate()
     }
 
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
