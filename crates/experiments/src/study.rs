@@ -139,6 +139,29 @@ pub fn trace_variance(samples: &[Vec<f64>]) -> Result<f64, ExperimentError> {
     Ok(total)
 }
 
+/// [`trace_variance`] V̂ with its Monte-Carlo standard error: V̂ is the average of
+/// q_r = R/(R−1)·|m^(r) − m̄|², so its standard error is the standard error of the q_r
+/// (their dependence through m̄ is O(1/R)).
+pub fn trace_variance_with_se(samples: &[Vec<f64>]) -> Result<(f64, f64), ExperimentError> {
+    let v = trace_variance(samples)?;
+    let r = samples.len() as f64;
+    let d = samples[0].len();
+    let centre: Vec<f64> = (0..d)
+        .map(|k| samples.iter().map(|m| m[k]).sum::<f64>() / r)
+        .collect();
+    let q: Vec<f64> = samples
+        .iter()
+        .map(|m| {
+            r / (r - 1.0)
+                * m.iter()
+                    .zip(&centre)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f64>()
+        })
+        .collect();
+    Ok((v, diag::standard_error(&q)?))
+}
+
 /// A stationary time average with its batch-means standard error (module docs).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeAverage {
@@ -236,6 +259,11 @@ mod tests {
         // Var(0,2,4) = 4, Var(1,1,4) = 3.
         assert!((trace_variance(&s).unwrap() - 7.0).abs() < 1e-14);
         assert!(trace_variance(&s[..1]).is_err());
+        // q = 3/2·|m − (2, 2)|² = (7.5, 1.5, 12): mean 7, sample variance 27.75, se √(27.75/3).
+        let (v, se) = trace_variance_with_se(&s).unwrap();
+        assert!((v - 7.0).abs() < 1e-12);
+        assert!((se - (27.75f64 / 3.0).sqrt()).abs() < 1e-12, "{se}");
+        assert!(trace_variance_with_se(&s[..1]).is_err());
     }
 
     #[test]

@@ -156,6 +156,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 },
             )?;
             let (mut ns, mut vs, mut mses, mut w2s) = (vec![], vec![], vec![], vec![]);
+            let (mut v_ses, mut mse_ses, mut w2_ses) = (vec![], vec![], vec![]);
             for size in &reps {
                 let w2 = paired_w2_squared(&size.values)?;
                 per_n_w2.push(W2Row {
@@ -166,16 +167,9 @@ impl ConfiguredExperiment for FisherRaoChaos {
                     n_w2: size.n as f64 * w2.0,
                 });
                 w2s.push(w2.0);
+                w2_ses.push(w2.1);
                 let means: Vec<Vec<f64>> = size.values.iter().map(|r| vec![r.mean]).collect();
-                let v = study::trace_variance(&means)?;
-                // s.e. of V̂ from the spread of q_r = R/(R−1)(m_r − m̄)².
-                let r = means.len() as f64;
-                let mbar = means.iter().map(|m| m[0]).sum::<f64>() / r;
-                let q: Vec<f64> = means
-                    .iter()
-                    .map(|m| r / (r - 1.0) * (m[0] - mbar).powi(2))
-                    .collect();
-                let se = meanfield_diagnostics::standard_error(&q)?;
+                let (v, se) = study::trace_variance_with_se(&means)?;
                 let ess: Vec<f64> = size.values.iter().map(|r| r.ess_over_n).collect();
                 let ess = meanfield_diagnostics::sample_mean_var(&ess)?.0;
                 per_n.push(VarianceRow {
@@ -188,12 +182,14 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 });
                 ns.push(size.n as f64);
                 vs.push(v);
+                v_ses.push(se);
                 let mse: Vec<f64> = size
                     .values
                     .iter()
                     .map(|r| (r.mean - exact_mean).powi(2))
                     .collect();
                 mses.push(meanfield_diagnostics::sample_mean_var(&mse)?.0);
+                mse_ses.push(meanfield_diagnostics::standard_error(&mse)?);
             }
             let fit = meanfield_diagnostics::loglog_slope(&ns, &vs)?;
             report.checks.push(Check::in_band(
@@ -216,7 +212,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 Series {
                     x: ns.clone(),
                     y: vs,
-                    y_err: None,
+                    y_err: Some(v_ses),
                 },
             );
             let fit = meanfield_diagnostics::loglog_slope(&ns, &w2s)?;
@@ -243,7 +239,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 Series {
                     x: ns.clone(),
                     y: w2s,
-                    y_err: None,
+                    y_err: Some(w2_ses),
                 },
             );
             if kern == Kernelisation::DensityRatio {
@@ -268,7 +264,7 @@ impl ConfiguredExperiment for FisherRaoChaos {
                     Series {
                         x: ns,
                         y: mses,
-                        y_err: None,
+                        y_err: Some(mse_ses),
                     },
                 );
             }

@@ -286,27 +286,6 @@ fn gaussian_constant(cfg: &MfldChaosConfig) -> f64 {
             + 2.0 * cfg.gaussian_lambda * cfg.gaussian_eta * geometric)
 }
 
-/// V̂_N and its standard error from the replicate means (module docs).
-fn variance_and_se(means: &[Vec<f64>]) -> Result<(f64, f64), ExperimentError> {
-    let v = study::trace_variance(means)?;
-    let r = means.len() as f64;
-    let d = means[0].len();
-    let centre: Vec<f64> = (0..d)
-        .map(|k| means.iter().map(|m| m[k]).sum::<f64>() / r)
-        .collect();
-    let q: Vec<f64> = means
-        .iter()
-        .map(|m| {
-            r / (r - 1.0)
-                * m.iter()
-                    .zip(&centre)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f64>()
-        })
-        .collect();
-    Ok((v, diag::standard_error(&q)?))
-}
-
 impl ConfiguredExperiment for MfldChaos {
     type Config = MfldChaosConfig;
     const NAME: &'static str = "mfld-chaos";
@@ -337,9 +316,9 @@ impl ConfiguredExperiment for MfldChaos {
                 |n, seed| replicate(case, &cfg, n, seed),
             )?;
             let mut rows = Vec::new();
-            let (mut vs, mut scaled) = (vec![], vec![]);
+            let (mut vs, mut ses, mut scaled) = (vec![], vec![], vec![]);
             for size in &runs {
-                let (v, se) = variance_and_se(&size.values)?;
+                let (v, se) = study::trace_variance_with_se(&size.values)?;
                 rows.push(SizeRow {
                     n: size.n,
                     v,
@@ -347,6 +326,7 @@ impl ConfiguredExperiment for MfldChaos {
                     n_v: size.n as f64 * v,
                 });
                 vs.push(v);
+                ses.push(se);
                 scaled.push(size.n as f64 * v);
             }
             let fit = diag::loglog_slope(&ns, &vs)?;
@@ -399,7 +379,7 @@ impl ConfiguredExperiment for MfldChaos {
                 Series {
                     x: ns.clone(),
                     y: vs,
-                    y_err: None,
+                    y_err: Some(ses),
                 },
             );
             plot_series.push(name);
@@ -472,13 +452,5 @@ mod tests {
         assert!(m.iter().all(|v| (v - 1.5).abs() < 0.03), "{m:?}");
         let below = ens.rows().filter(|x| x[0] < 0.75).count() as f64 / 20_000.0;
         assert!((below - 0.25).abs() < 0.015, "{below}");
-    }
-
-    #[test]
-    fn variance_and_se_of_replicates() {
-        let means = vec![vec![0.0, 1.0], vec![2.0, 1.0], vec![4.0, 4.0]];
-        let (v, se) = variance_and_se(&means).unwrap();
-        assert!((v - 7.0).abs() < 1e-12);
-        assert!(se > 0.0);
     }
 }

@@ -164,6 +164,7 @@ impl ConfiguredExperiment for MfMgdmBatch {
         ));
         let mut rows = Vec::new();
         let (mut xs, mut ys, mut px, mut py) = (vec![], vec![], vec![], vec![]);
+        let mut ses = Vec::new();
         let mut means = Vec::new();
         for (j, &g) in cfg.group_sizes.iter().enumerate() {
             let (m, sd) = mean_sd(&mins[j]);
@@ -177,6 +178,8 @@ impl ConfiguredExperiment for MfMgdmBatch {
             });
             xs.push(g as f64);
             ys.push(m);
+            // Standard error of the mean over the independent seeds.
+            ses.push(sd / (mins[j].len() as f64).sqrt());
             if let Some(p) = paper {
                 px.push(g as f64);
                 py.push(p);
@@ -198,7 +201,7 @@ impl ConfiguredExperiment for MfMgdmBatch {
             Series {
                 x: xs,
                 y: ys,
-                y_err: None,
+                y_err: (cfg.seeds >= 2).then_some(ses),
             },
         );
         let mut plotted = vec!["ours".to_string()];
