@@ -76,6 +76,12 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "T", value_parser = parse_threads)]
     pub threads: Option<usize>,
 
+    /// Largest single buffer an experiment may allocate, e.g. `512M`, `8G` (binary units).
+    /// A configuration needing more is an error before anything runs (exit 2) instead of
+    /// an abort of the whole process. [default: half the physical memory]
+    #[arg(long, value_name = "SIZE", value_parser = meanfield_measures::alloc::parse_bytes)]
+    pub max_memory: Option<u64>,
+
     /// Exit with status 1 if any check of any experiment failed (for CI). Without it,
     /// failed checks are reported but the exit status stays 0.
     #[arg(long)]
@@ -155,6 +161,10 @@ pub fn reproduce(args: ReproduceArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
+    if let Some(bytes) = args.max_memory {
+        meanfield_measures::alloc::set_max_bytes(bytes);
+    }
 
     let mut overrides = config::Overrides::new();
     if let Some(path) = &args.config {

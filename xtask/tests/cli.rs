@@ -216,3 +216,40 @@ fn an_interrupted_run_leaves_no_output_that_looks_complete() {
         "leftover staging, lock or partial report"
     );
 }
+
+/// A size the machine cannot hold is refused while the configuration is checked (the
+/// product n_paths × T would otherwise abort the process on allocation, or wrap).
+#[test]
+fn an_oversized_configuration_is_refused_before_anything_runs() {
+    let dir = scratch("oversized");
+    let out = dir.join("reports");
+    let config = dir.join("overrides.toml");
+    for (n_paths, max_memory) in [
+        ("100000000", None),
+        ("72057594037927936", None), // 2⁵⁶: n_paths × T wraps in 64 bits
+        ("4096", Some("1M")),        // 4096 × T f64s > 1 MiB
+    ] {
+        std::fs::write(&config, format!("[mf-mgdm-batch]\nn_paths = {n_paths}\n")).unwrap();
+        let mut args = vec![
+            "mf-mgdm-batch",
+            "--quick",
+            "--config",
+            config.to_str().unwrap(),
+        ];
+        if let Some(m) = max_memory {
+            args.extend(["--max-memory", m]);
+        }
+        let output = run(xtask(&args, &out));
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{n_paths}: {err}");
+        assert!(
+            err.contains("MGDM paths (n_paths × T)")
+                && err.contains(n_paths)
+                && err.contains("--max-memory"),
+            "{n_paths}: {err}"
+        );
+        assert!(!out.exists());
+    }
+    let output = run(xtask(&["cbo-gradient", "--max-memory", "lots"], &out));
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}

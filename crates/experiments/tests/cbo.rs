@@ -61,4 +61,9 @@ fn bad_cbo_config_is_a_clear_error() {
     let mut ctx = RunContext::quiet(true, 1);
     ctx.overrides.insert("sizes".into(), serde_json::json!([0]));
     assert!(exp.run(&ctx).is_err());
+    // steps = 0 once counted every run as a success (empty consensus, distance 0).
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides.insert("steps".into(), serde_json::json!(0));
+    let err = exp.check_config(&ctx).unwrap_err().to_string();
+    assert!(err.contains("steps = 0"), "{err}");
 }

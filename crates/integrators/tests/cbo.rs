@@ -276,7 +276,7 @@ fn anisotropic_cbo_finds_the_shifted_rastrigin_minimiser() {
     )
     .unwrap();
     for (r, o) in out.iter().enumerate() {
-        assert!(o.sup_distance(&x_star) < 0.25, "run {r}: {o:?}");
+        assert!(o.sup_distance(&x_star).unwrap() < 0.25, "run {r}: {o:?}");
         assert!(o.best_f <= f.value(&o.best_x) + 1e-12);
     }
 }
@@ -369,7 +369,7 @@ fn mini_batches_move_only_the_batch_and_still_converge() {
     assert_eq!(moved, 10);
     assert_eq!(s.state.evaluations, 10);
     let o = cbo.run(&mut s, &StoppingRule::max_steps(6000)).unwrap();
-    assert!(o.sup_distance(&[0.0; 5]) < 0.25, "{o:?}");
+    assert!(o.sup_distance(&[0.0; 5]).unwrap() < 0.25, "{o:?}");
 }
 
 #[test]
@@ -410,6 +410,15 @@ fn bad_input_is_a_typed_error() {
         cbo.step_with_noise(StepKey::new(0, 0), &mut s.state, &[0.0; 4])
             .is_err()
     );
+    // Zero steps leave no consensus point: the success distance is an error, not 0.
+    let none = cbo.run(&mut s, &StoppingRule::max_steps(0)).unwrap();
+    assert!(none.consensus.is_empty());
+    let err = none.sup_distance(&[0.0; 3]).unwrap_err().to_string();
+    assert!(err.contains("no consensus point"), "{err}");
+    let one = cbo.run(&mut s, &StoppingRule::max_steps(1)).unwrap();
+    assert!(one.sup_distance(&[0.0; 3]).is_ok());
+    let err = one.sup_distance(&[0.0; 2]).unwrap_err().to_string();
+    assert!(err.contains("x* has 2 coordinates"), "{err}");
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .run(&mut cbo, &mut run)?;
     let out = cbo.outcome(&run, &summary);
-    let (v, dist) = (&out.consensus, out.sup_distance(&x_star));
+    let (v, dist) = (&out.consensus, out.sup_distance(&x_star)?);
     println!(
         "{:?} after {} steps, {} evaluations",
         out.reason, out.steps, out.evaluations

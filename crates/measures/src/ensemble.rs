@@ -65,26 +65,18 @@ impl Ensemble {
     /// Builds an ensemble by evaluating `f(i, row)` for every particle row.
     ///
     /// The shape is checked before anything is allocated: N = 0, d = 0 and an N·d that
-    /// overflows or exceeds the largest possible allocation are errors, not panics.
+    /// overflows or exceeds the per-buffer limit of [`crate::alloc`] are errors, not panics.
     pub fn from_fn(
         n: usize,
         d: usize,
         domain: Domain,
         mut f: impl FnMut(usize, &mut [f64]),
     ) -> Result<Self> {
-        let len = match n.checked_mul(d) {
-            Some(len) if n > 0 && d > 0 => len,
+        if n == 0 || d == 0 || n.checked_mul(d).is_none() {
             // `new` reports the precise shape error without touching the buffer.
-            _ => return Self::new(n, d, Vec::new(), domain),
-        };
-        let mut data = Vec::new();
-        data.try_reserve_exact(len)
-            .map_err(|_| MeasuresError::DimensionMismatch {
-                what: "ensemble buffer (N·d too large to allocate)",
-                expected: len,
-                got: 0,
-            })?;
-        data.resize(len, 0.0);
+            return Self::new(n, d, Vec::new(), domain);
+        }
+        let mut data = crate::alloc::zeroed_f64("ensemble buffer (N × d)", &[n, d])?;
         for (i, row) in data.chunks_exact_mut(d).enumerate() {
             f(i, row);
         }

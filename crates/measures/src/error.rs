@@ -62,6 +62,25 @@ pub enum MeasuresError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A buffer sized from user input is larger than the per-buffer limit (or its size
+    /// overflows): see [`crate::alloc`].
+    #[error(
+        "{what} of {} elements needs {}, more than the limit of {} per buffer \
+         (raise it with --max-memory or meanfield_measures::alloc::set_max_bytes)",
+        .dims.iter().map(usize::to_string).collect::<Vec<_>>().join(" × "),
+        crate::alloc::fmt_bytes(*.bytes),
+        crate::alloc::fmt_bytes(*.limit as f64)
+    )]
+    TooLarge {
+        /// Which buffer.
+        what: &'static str,
+        /// Its dimensions, whose product is the element count.
+        dims: Vec<usize>,
+        /// Bytes it would need (as f64: the exact product may not fit in an integer).
+        bytes: f64,
+        /// The limit in force.
+        limit: u64,
+    },
 }
 
 /// Result alias of the measures crate.

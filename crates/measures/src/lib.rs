@@ -8,6 +8,7 @@
 //!
 //! | module | concept |
 //! |---|---|
+//! | [`alloc`] | buffers sized from user input: checked sizes, a per-buffer limit |
 //! | [`ensemble`] | N × d particle positions, contiguous row-major |
 //! | [`weights`] | normalised weights, compensated sums, ESS |
 //! | [`domain`] | R^d, simplex, box / orthant |
@@ -20,6 +21,7 @@
 //! | [`kernel`] | Gaussian and bump kernels K_ε, kernel sums and densities K_ε * m^N |
 //! | [`neighbours`] | fixed-radius neighbour search (cell list) |
 
+pub mod alloc;
 pub mod compensated;
 pub mod domain;
 pub mod ensemble;

@@ -142,6 +142,11 @@ impl ExperimentConfig for CboBenchmarkConfig {
                 "need d ≥ 1, runs ≥ 1 and non-empty positive sizes".into(),
             ));
         }
+        if self.steps == 0 {
+            return Err(ExperimentError::Config(
+                "steps = 0: a run needs at least one step to have a consensus point".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -287,8 +292,10 @@ impl ConfiguredExperiment for CboBenchmark {
                         &StoppingRule::max_steps(cfg.steps),
                         Parallelism::Rayon,
                     )?;
-                    let mut dist: Vec<f64> =
-                        outcomes.iter().map(|o| o.sup_distance(&x_star)).collect();
+                    let mut dist = outcomes
+                        .iter()
+                        .map(|o| o.sup_distance(&x_star))
+                        .collect::<Result<Vec<f64>, _>>()?;
                     let successes = dist.iter().filter(|&&e| e < cfg.success_tol).count();
                     let mut fv: Vec<f64> = outcomes.iter().map(|o| o.consensus_value).collect();
                     dist.sort_by(f64::total_cmp);

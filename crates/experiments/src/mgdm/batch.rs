@@ -92,6 +92,7 @@ impl ExperimentConfig for MfMgdmBatchConfig {
                 "group size {g} does not divide n_paths = {n}"
             )));
         }
+        meanfield_measures::alloc::f64_len("MGDM paths (n_paths × T)", &[n, self.t])?;
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ pub fn sample_paths(
 ) -> Result<Vec<f64>, ExperimentError> {
     let t = law.len();
     let streams = NoiseStreams::new(seed, purpose).at_step(0);
-    let mut x = vec![0.0; n * t];
+    let mut x = meanfield_measures::alloc::zeroed_f64("MGDM paths (n_paths × T)", &[n, t])?;
     x.par_chunks_exact_mut(t)
         .enumerate()
         .map(|(j, row)| law.sample(&mut streams.rng(j as u64), row))

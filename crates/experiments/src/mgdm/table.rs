@@ -111,6 +111,7 @@ impl ExperimentConfig for MfMgdmTableConfig {
                 "need n_paths ≥ 1, t ≥ 4 and at least one case".into(),
             ));
         }
+        meanfield_measures::alloc::f64_len("MGDM paths (n_paths × T)", &[self.n_paths, self.t])?;
         self.plan().map(|_| ())
     }
 }

@@ -705,12 +705,31 @@ pub struct CboOutcome {
 
 impl CboOutcome {
     /// ‖v_α − x*‖_∞: the benchmark's success distance.
-    pub fn sup_distance(&self, x_star: &[f64]) -> f64 {
-        self.consensus
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] when there is no consensus point (the run
+    /// took no step) or `x_star` does not have its dimension — never a distance of 0
+    /// that would count as a success.
+    pub fn sup_distance(&self, x_star: &[f64]) -> Result<f64> {
+        if self.consensus.is_empty() {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "no consensus point to measure: the run stopped after {} steps ({:?})",
+                self.steps, self.reason
+            )));
+        }
+        if x_star.len() != self.consensus.len() {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "x* has {} coordinates, the consensus point {}",
+                x_star.len(),
+                self.consensus.len()
+            )));
+        }
+        Ok(self
+            .consensus
             .iter()
             .zip(x_star)
             .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max)
+            .fold(0.0, f64::max))
     }
 }
 
