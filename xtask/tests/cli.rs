@@ -253,3 +253,19 @@ fn an_oversized_configuration_is_refused_before_anything_runs() {
     let output = run(xtask(&["cbo-gradient", "--max-memory", "lots"], &out));
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
+
+/// `MEANFIELD_DATA_DIR=""` once meant the current directory, silently.
+#[test]
+fn an_empty_data_dir_variable_is_an_error_naming_it() {
+    let dir = scratch("data-dir");
+    let out = dir.join("reports");
+    let mut cmd = xtask(&["mpgd-blr", "--quick"], &out);
+    cmd.env("MEANFIELD_DATA_DIR", "");
+    let output = run(cmd);
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{err}");
+    assert!(err.contains("MEANFIELD_DATA_DIR is set but empty"), "{err}");
+    assert!(!out.join("mpgd-blr").exists());
+    let index = std::fs::read_to_string(out.join("index.md")).unwrap();
+    assert!(index.contains("| mpgd-blr | ❌ error:"), "{index}");
+}

@@ -45,16 +45,28 @@ impl DataFile {
         }
     }
 
-    /// The data folder: `$MEANFIELD_DATA_DIR`, or `<workspace>/data`.
-    pub fn dir() -> PathBuf {
-        std::env::var_os("MEANFIELD_DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data")))
+    /// The data folder: `$MEANFIELD_DATA_DIR`, or `<workspace>/data` when it is unset.
+    ///
+    /// # Errors
+    /// `MEANFIELD_DATA_DIR` set but empty (it would silently mean the current directory).
+    pub fn dir() -> Result<PathBuf, ExperimentError> {
+        match std::env::var_os("MEANFIELD_DATA_DIR") {
+            Some(v) if v.is_empty() => Err(ExperimentError::Data(
+                "MEANFIELD_DATA_DIR is set but empty; unset it to use the bundled data/ \
+                 folder, or set it to the folder holding the data files"
+                    .into(),
+            )),
+            Some(v) => Ok(PathBuf::from(v)),
+            None => Ok(PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../data"
+            ))),
+        }
     }
 
     /// The file's text from [`DataFile::dir`]; see [`DataFile::read_text_in`].
     pub fn read_text(self) -> Result<String, ExperimentError> {
-        self.read_text_in(&Self::dir())
+        self.read_text_in(&Self::dir()?)
     }
 
     /// The file's text from folder `dir`: checksum verified, gunzipped when the name

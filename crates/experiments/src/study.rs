@@ -120,6 +120,10 @@ impl<'a> SharedProgress<'a> {
     }
 }
 
+/// Largest ensemble exponent of the size sweeps (N = 2^k up to 2^24 ≈ 1.7·10⁷ particles):
+/// beyond it one replicate alone outlasts any realistic run.
+pub const MAX_LOG2_SIZE: u32 = 24;
+
 /// Trace of the unbiased sample covariance of vectors (Σ_k s²_k over coordinates k),
 /// i.e. the estimate of E|m − E m|² from independent replicates m^(1), …, m^(R), R ≥ 2.
 pub fn trace_variance(samples: &[Vec<f64>]) -> Result<f64, ExperimentError> {

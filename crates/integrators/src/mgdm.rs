@@ -218,11 +218,13 @@ where
             });
         }
         let alpha_norm2: f64 = alpha.iter().map(|a| a * a).sum();
-        if alpha_norm2 <= 0.0 {
+        // ‖α‖² overflows for finite α with entries ≳ 1e154: the loss would be 0 and the
+        // paths would never move.
+        if !(alpha_norm2 > 0.0 && alpha_norm2.is_finite()) {
             return Err(IntegratorError::InvalidParameter {
                 name: "‖alpha‖²",
                 value: alpha_norm2,
-                reason: "the target must be non-zero (it normalises the loss)",
+                reason: "the target must be non-zero with a finite squared norm (it normalises the loss)",
             });
         }
         Ok(Self {

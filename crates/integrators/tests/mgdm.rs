@@ -238,6 +238,11 @@ fn bad_input_is_a_typed_error() {
     assert!(Mgdm::new(map, vec![0.0, 0.0], p).is_err());
     assert!(Mgdm::new(map, vec![1.0], p).is_err());
     assert!(Mgdm::new(map, vec![f64::NAN, 1.0], p).is_err());
+    // Finite entries whose squared norm overflows: the loss would vanish, paths never move.
+    assert!(matches!(
+        Mgdm::new(map, vec![1e200, 1.0], p),
+        Err(IntegratorError::InvalidParameter { name: "‖alpha‖²", value, .. }) if value.is_infinite()
+    ));
     assert!(matches!(
         MgdmParams::new(1.0)
             .unwrap()

@@ -75,6 +75,22 @@ impl ExperimentConfig for FisherRaoChaosConfig {
                 )));
             }
         }
+        // The discrete oracle m_k = −(1 − (1 − hσ)^k) c/σ of the exponentiated step
+        // overshoots for hσ ≥ 1, and the weights collapse onto a single particle.
+        if self.h * self.sigma >= 1.0 {
+            return Err(ExperimentError::Config(format!(
+                "h = {}: the exponentiated weight step needs h·σ < 1 (here h·σ = {}), \
+                 i.e. h < 1/σ = {}; larger steps collapse the weights onto one particle",
+                self.h,
+                self.h * self.sigma,
+                1.0 / self.sigma
+            )));
+        }
+        if self.steps == 0 {
+            return Err(ExperimentError::Config(
+                "steps = 0: the study needs a horizon t = steps·h > 0".into(),
+            ));
+        }
         Ok(())
     }
 }

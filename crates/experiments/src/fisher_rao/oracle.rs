@@ -107,6 +107,15 @@ impl ExperimentConfig for FisherRaoOracleConfig {
                 )));
             }
         }
+        // The Euler reference runs round(t/euler_h) steps to the same horizon t.
+        let horizon = self.steps as f64 * self.h;
+        if (horizon / self.euler_h).round() < 1.0 {
+            return Err(ExperimentError::Config(format!(
+                "euler_h = {}: longer than twice the horizon t = steps·h = {horizon}, so the \
+                 Euler reference would take 0 steps; use euler_h ≤ t",
+                self.euler_h
+            )));
+        }
         check_proposal_margin(self.proposal_margin)
     }
 }

@@ -104,10 +104,15 @@ impl ExperimentConfig for MfldChaosConfig {
         }
     }
     fn validate(&self) -> Result<(), ExperimentError> {
-        if self.seeds < 3 || self.log2_max < self.log2_min + 2 || self.log2_max > 24 {
-            return Err(ExperimentError::Config(
-                "need seeds ≥ 3 and at least 3 sizes with log2_max ≤ 24".into(),
-            ));
+        if self.seeds < 3
+            || self.log2_max < self.log2_min + 2
+            || self.log2_max > study::MAX_LOG2_SIZE
+        {
+            return Err(ExperimentError::Config(format!(
+                "need seeds ≥ 3 and at least 3 sizes with log2_max ≤ {} (got log2_max = {})",
+                study::MAX_LOG2_SIZE,
+                self.log2_max
+            )));
         }
         if self.gaussian_anchor.is_empty() || self.box_anchor.is_empty() {
             return Err(ExperimentError::Config("anchors must be non-empty".into()));

@@ -86,6 +86,13 @@ impl ExperimentConfig for GaussianOracleConfig {
                 "need a non-empty anchor, n_particles ≥ 2, chaos_seeds ≥ 2 and at least 3 chaos sizes".into(),
             ));
         }
+        if self.chaos_log2_max > crate::study::MAX_LOG2_SIZE {
+            return Err(ExperimentError::Config(format!(
+                "chaos_log2_max = {} is above the largest supported size exponent {}",
+                self.chaos_log2_max,
+                crate::study::MAX_LOG2_SIZE
+            )));
+        }
         Ok(())
     }
 }

@@ -1,0 +1,51 @@
+//! Degenerate settings are configuration errors naming the key and value, found by
+//! `Experiment::check_config` before anything runs — never a silent success, a run of
+//! zero steps or an unrelated message from deep inside (docs/harness.md §3).
+
+use meanfield_experiments::{RunContext, registry};
+
+/// The `check_config` error of `name` with `key = value` over its quick defaults.
+fn config_error(name: &str, key: &str, value: serde_json::Value) -> String {
+    let exp = registry::find(name).expect("registered");
+    let mut ctx = RunContext::quiet(true, 1);
+    ctx.overrides.insert(key.into(), value.clone());
+    match exp.check_config(&ctx) {
+        Ok(()) => panic!("{name}: {key} = {value} accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_weight_step_that_collapses_the_weights_is_refused_naming_h() {
+    // Once: "too few points in sample: need at least 2, got 1", naming neither.
+    let err = config_error("fisher-rao-chaos", "h", serde_json::json!(100.0));
+    assert!(err.contains("h = 100") && err.contains("h·σ < 1"), "{err}");
+    let err = config_error("fisher-rao-chaos", "steps", serde_json::json!(0));
+    assert!(err.contains("steps = 0"), "{err}");
+}
+
+#[test]
+fn an_euler_reference_of_zero_steps_is_refused() {
+    // Once: silently 0 Euler steps.
+    let err = config_error("fisher-rao-oracle", "euler_h", serde_json::json!(100.0));
+    assert!(err.contains("euler_h = 100") && err.contains("0 steps"), "{err}");
+}
+
+#[test]
+fn size_exponents_are_capped() {
+    let err = config_error("gaussian-oracle", "chaos_log2_max", serde_json::json!(40));
+    assert!(err.contains("chaos_log2_max = 40"), "{err}");
+    let err = config_error("mfld-chaos", "log2_max", serde_json::json!(40));
+    assert!(err.contains("log2_max = 40"), "{err}");
+}
+
+#[test]
+fn the_shipped_defaults_pass_the_same_checks() {
+    for exp in registry::all() {
+        for quick in [true, false] {
+            let ctx = RunContext::quiet(quick, 1);
+            exp.check_config(&ctx)
+                .unwrap_or_else(|e| panic!("{} (quick = {quick}): {e}", exp.name()));
+        }
+    }
+}
