@@ -12,6 +12,7 @@
 //! 3 the output directory is in use by another run; 130 (143) interrupted by SIGINT
 //! (SIGTERM), after the write in progress and with the index marking the interruption.
 
+mod calibrate;
 mod config;
 mod document;
 mod html;
@@ -58,6 +59,12 @@ enum Command {
     /// Exit status: 0 on success; 1 if the configuration cannot be written as TOML; 2 for
     /// an unknown experiment name.
     Config(ConfigArgs),
+    /// Run one experiment at many independent seeds and count, per check, the seeds at
+    /// which it failed: the false-alarm rate of its randomised checks.
+    ///
+    /// Exit status: 0 when it ran; 1 if a run stopped with an error; 2 for an unknown
+    /// name or bad options; 3 if the output directory is in use.
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +87,7 @@ fn main() -> ExitCode {
         }
         Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Config(args) => print_config(&args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
     }
 }
 

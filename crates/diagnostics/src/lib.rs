@@ -40,7 +40,7 @@ pub use ks::{KsTest, kolmogorov_survival, ks_p_value, ks_statistic, ks_test};
 pub use mmd::{median_bandwidth, mmd2_biased, mmd2_unbiased};
 pub use moments::{covariance, marginal, mean, sample_mean_var, standard_error};
 pub use reverse_kl::ReverseKlTrace;
-pub use slope::{LinearFit, linear_fit, loglog_slope};
+pub use slope::{LinearFit, WeightedFit, linear_fit, loglog_slope, weighted_loglog_slope};
 pub use wasserstein::{
     sliced_w2, w1_1d, w2_1d, w2_1d_to_quantile, w2_1d_to_quantile_refined, wp_1d, wp_1d_weighted,
 };

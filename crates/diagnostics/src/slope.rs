@@ -149,9 +149,106 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> Result<LinearFit> {
     linear_fit(&logs(x, "x")?, &logs(y, "y")?)
 }
 
+/// A weighted log–log fit with known standard errors of the ordinates
+/// ([`weighted_loglog_slope`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WeightedFit {
+    /// b = Σ w (u − ū)(v − v̄) / Σ w (u − ū)², u = ln x, v = ln y, w = (y / se)².
+    pub slope: f64,
+    /// a = v̄ − b ū (weighted means).
+    pub intercept: f64,
+    /// se(b) = (Σ w (u − ū)²)^{−1/2}: from the given standard errors, not the residuals.
+    pub slope_se: f64,
+    /// χ² = Σ w (v − a − b u)², ≈ χ²_{n−2} when the model and the standard errors hold.
+    pub chi2: f64,
+    /// Number of points n (≥ 3).
+    pub n: usize,
+}
+
+/// Weighted least squares for ln y ≈ a + b ln x when each y_k is an estimate with known
+/// (Monte-Carlo) standard error se_k: by the delta method Var(ln y_k) ≈ (se_k / y_k)², so
+/// the weights are w_k = (y_k / se_k)² and (b − β) / se(b) is ≈ N(0, 1) — the basis of a
+/// slope check whose false-alarm rate is its stated level. Every x, y, se must be finite
+/// and > 0, n ≥ 3 with non-constant x.
+pub fn weighted_loglog_slope(x: &[f64], y: &[f64], y_se: &[f64]) -> Result<WeightedFit> {
+    validate::same_len("y", x.len(), y.len())?;
+    validate::same_len("y_se", x.len(), y_se.len())?;
+    validate::at_least("weighted log–log fit", 3, x.len())?;
+    for (what, v) in [("x", x), ("y", y), ("y_se", y_se)] {
+        validate::finite_nonempty(what, v)?;
+        if let Some((index, &value)) = v.iter().enumerate().find(|(_, v)| **v <= 0.0) {
+            return Err(DiagnosticsError::InvalidValue {
+                what,
+                index,
+                value,
+                reason: "a weighted log–log fit needs strictly positive values",
+            });
+        }
+    }
+    let u: Vec<f64> = x.iter().map(|v| v.ln()).collect();
+    let v: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let w: Vec<f64> = y.iter().zip(y_se).map(|(y, s)| (y / s) * (y / s)).collect();
+    let sw = meanfield_measures::compensated::compensated_sum(&w);
+    let mean = |z: &[f64]| {
+        let mut s = NeumaierSum::new();
+        for (wi, zi) in w.iter().zip(z) {
+            s.add(wi * zi);
+        }
+        s.value() / sw
+    };
+    let (ubar, vbar) = (mean(&u), mean(&v));
+    let (mut suu, mut suv) = (NeumaierSum::new(), NeumaierSum::new());
+    for ((wi, ui), vi) in w.iter().zip(&u).zip(&v) {
+        suu.add(wi * (ui - ubar) * (ui - ubar));
+        suv.add(wi * (ui - ubar) * (vi - vbar));
+    }
+    let (suu, suv) = (suu.value(), suv.value());
+    if !(suu > 0.0 && suu.is_finite()) {
+        return Err(DiagnosticsError::Degenerate {
+            what: "x",
+            reason: "the abscissae must not all be equal (S_xx = 0)",
+        });
+    }
+    let slope = suv / suu;
+    let intercept = vbar - slope * ubar;
+    let mut chi2 = NeumaierSum::new();
+    for ((wi, ui), vi) in w.iter().zip(&u).zip(&v) {
+        let r = vi - intercept - slope * ui;
+        chi2.add(wi * r * r);
+    }
+    Ok(WeightedFit {
+        slope,
+        intercept,
+        slope_se: suu.sqrt().recip(),
+        chi2: chi2.value(),
+        n: x.len(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_fit_by_hand() {
+        // Exact power law: slope −1, χ² = 0; equal relative errors 0.1 give w = 100 and
+        // se(b) = 1/sqrt(Σ w (u − ū)²) with u = (0, ln 2, 2 ln 2), ū = ln 2.
+        let x = [1.0, 2.0, 4.0];
+        let y: Vec<f64> = x.iter().map(|v| 3.0 / v).collect();
+        let se: Vec<f64> = y.iter().map(|v| 0.1 * v).collect();
+        let f = weighted_loglog_slope(&x, &y, &se).unwrap();
+        assert!(close(f.slope, -1.0, 1e-14) && f.chi2 < 1e-24, "{f:?}");
+        let l2 = 2f64.ln();
+        let suu = 100.0 * (l2 * l2 + 0.0 + l2 * l2);
+        assert!(close(f.slope_se, 1.0 / suu.sqrt(), 1e-13), "{f:?}");
+        // A point with a huge error barely moves the fit.
+        let y2 = [3.0, 1.5, 100.0];
+        let se2 = [0.3, 0.15, 1e6];
+        let g = weighted_loglog_slope(&x, &y2, &se2).unwrap();
+        assert!(close(g.slope, -1.0, 1e-6), "{g:?}");
+        assert!(weighted_loglog_slope(&x, &y, &[0.1, 0.0, 0.1]).is_err());
+        assert!(weighted_loglog_slope(&x[..2], &y[..2], &se[..2]).is_err());
+    }
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol * (1.0 + b.abs())

@@ -28,7 +28,10 @@ fn a_weight_step_that_collapses_the_weights_is_refused_naming_h() {
 fn an_euler_reference_of_zero_steps_is_refused() {
     // Once: silently 0 Euler steps.
     let err = config_error("fisher-rao-oracle", "euler_h", serde_json::json!(100.0));
-    assert!(err.contains("euler_h = 100") && err.contains("0 steps"), "{err}");
+    assert!(
+        err.contains("euler_h = 100") && err.contains("0 steps"),
+        "{err}"
+    );
 }
 
 #[test]

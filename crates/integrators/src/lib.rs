@@ -46,6 +46,7 @@ pub use particle_em::{
 };
 pub use projected::ProjectedMfld;
 pub use runner::{
-    Checkpoint, Control, EnergyBelow, EssBelow, Observation, ObserverResult, Predicate, RunSummary,
-    Runner, Stagnation, Stop, StopCriterion, StopReason, run_many,
+    CHECKPOINT_FORMAT, Checkpoint, Control, EnergyBelow, EssBelow, MAX_CHECKPOINT_STEP,
+    Observation, ObserverResult, Predicate, RunSummary, Runner, Stagnation, Stop, StopCriterion,
+    StopReason, run_many,
 };

@@ -62,6 +62,7 @@ const MIN_PARTICLES_PER_TASK: usize = 4;
 
 /// Momentum variables of MPD: m for θ, U^i for the particles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Momenta {
     /// θ-momentum m (length p).
     pub theta: Vec<f64>,
@@ -71,6 +72,7 @@ pub struct Momenta {
 
 /// State of particle EM: parameters θ, particles X^i and, for MPD, the momenta.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LatentState {
     /// Parameters θ (length p).
     pub theta: Vec<f64>,

@@ -19,10 +19,29 @@ use crate::error::{
     IntegratorError, ObserverError, Result, check_at_least_one, check_non_negative,
 };
 
+/// Version of the checkpoint encoding written by [`Checkpoint::to_json`]. A checkpoint
+/// without a `format` field is format 1 (written before the field existed).
+pub const CHECKPOINT_FORMAT: u32 = 1;
+
+/// Largest `step` a checkpoint may hold (2^62): the runner adds step counts to it.
+pub const MAX_CHECKPOINT_STEP: u64 = 1 << 62;
+
+fn format_one() -> u32 {
+    1
+}
+
 /// A resumable snapshot: the state after `step` steps at time `time` of the run with
 /// seed `seed`.
+///
+/// Decoding ([`Checkpoint::from_json`]) rejects unknown fields (here and in the state
+/// types), a `format` newer than [`CHECKPOINT_FORMAT`], and a `time`/`step` pair no run
+/// can produce ([`Checkpoint::validate`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Checkpoint<S> {
+    /// Encoding version ([`CHECKPOINT_FORMAT`]).
+    #[serde(default = "format_one")]
+    pub format: u32,
     /// [`Dynamics::fingerprint`] of the dynamics that produced it.
     pub fingerprint: String,
     /// The run's seed (every step's randomness is keyed by it).
@@ -52,6 +71,7 @@ impl<S: DynamicsState> Checkpoint<S> {
     pub fn from_state<D: Dynamics<State = S>>(dynamics: &D, state: S, seed: u64) -> Result<Self> {
         dynamics.check_state(&state)?;
         Ok(Self {
+            format: CHECKPOINT_FORMAT,
             fingerprint: dynamics.fingerprint(),
             seed,
             step: 0,
@@ -70,9 +90,66 @@ impl<S: DynamicsState> Checkpoint<S> {
         serde_json::to_string(self).map_err(|e| IntegratorError::Checkpoint(e.to_string()))
     }
 
-    /// Decodes a checkpoint written by [`Checkpoint::to_json`].
+    /// Decodes a checkpoint written by [`Checkpoint::to_json`] and [validates](Self::validate) it.
+    ///
+    /// # Errors
+    /// [`IntegratorError::Checkpoint`]: invalid JSON, a missing or unknown field, a
+    /// format newer than [`CHECKPOINT_FORMAT`] (named before any other field is read, so
+    /// a newer layout is not reported as a mere unknown field), or an invalid time/step.
     pub fn from_json(s: &str) -> Result<Self> {
-        serde_json::from_str(s).map_err(|e| IntegratorError::Checkpoint(e.to_string()))
+        let err = |e: serde_json::Error| IntegratorError::Checkpoint(e.to_string());
+        let value: serde_json::Value = serde_json::from_str(s).map_err(err)?;
+        if let Some(format) = value.get("format") {
+            match format.as_u64() {
+                Some(f) if f <= u64::from(CHECKPOINT_FORMAT) => {}
+                _ => {
+                    return Err(IntegratorError::Checkpoint(format!(
+                        "checkpoint format {format} is not supported: this build reads \
+                         format {CHECKPOINT_FORMAT} and older (written by a newer meanfield?)"
+                    )));
+                }
+            }
+        }
+        // With the path of the offending element ("state.data[3]: invalid type: null…").
+        let checkpoint: Self = serde_path_to_error::deserialize(value)
+            .map_err(|e| IntegratorError::Checkpoint(format!("{}: {}", e.path(), e.inner())))?;
+        checkpoint.validate()?;
+        Ok(checkpoint)
+    }
+
+    /// Checks what every run guarantees of its checkpoints: `format` ≥ 1 and known,
+    /// `time` finite and ≥ 0, `time = 0` exactly when `step = 0` (every step advances
+    /// time by its dt > 0), and `step` ≤ [`MAX_CHECKPOINT_STEP`].
+    ///
+    /// # Errors
+    /// [`IntegratorError::Checkpoint`] naming the field and value.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: String| Err(IntegratorError::Checkpoint(what));
+        if self.format == 0 || self.format > CHECKPOINT_FORMAT {
+            return bad(format!(
+                "checkpoint format {} is not supported (this build: 1 … {CHECKPOINT_FORMAT})",
+                self.format
+            ));
+        }
+        if !(self.time.is_finite() && self.time >= 0.0) {
+            return bad(format!(
+                "checkpoint time = {} must be finite and ≥ 0",
+                self.time
+            ));
+        }
+        if self.step > MAX_CHECKPOINT_STEP {
+            return bad(format!(
+                "checkpoint step = {} is above the largest supported {MAX_CHECKPOINT_STEP}",
+                self.step
+            ));
+        }
+        if (self.step == 0) != (self.time == 0.0) {
+            return bad(format!(
+                "checkpoint step = {} and time = {} disagree: time is 0 exactly at step 0",
+                self.step, self.time
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -342,6 +419,7 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
         dynamics: &mut D,
         checkpoint: &mut Checkpoint<S>,
     ) -> Result<RunSummary<I>> {
+        checkpoint.validate()?;
         if checkpoint.fingerprint != dynamics.fingerprint() {
             return Err(IntegratorError::Checkpoint(format!(
                 "checkpoint was written by `{}`, not by `{}`",

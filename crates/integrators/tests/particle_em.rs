@@ -342,6 +342,7 @@ fn bad_input_is_a_typed_error() {
         Err(IntegratorError::IncompatibleState(_))
     ));
     let mut ck = Checkpoint {
+        format: meanfield_integrators::CHECKPOINT_FORMAT,
         fingerprint: pgd.fingerprint(),
         seed: 1,
         step: 0,
@@ -362,6 +363,7 @@ fn bad_input_is_a_typed_error() {
         "{err}"
     );
     let mut ck = Checkpoint {
+        format: meanfield_integrators::CHECKPOINT_FORMAT,
         fingerprint: mpd.fingerprint(),
         seed: 1,
         step: 0,

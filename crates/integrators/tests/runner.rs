@@ -3,7 +3,8 @@
 
 use meanfield_energy::{Functional, QuadraticInteraction};
 use meanfield_integrators::{
-    Checkpoint, Control, Dynamics, IntegratorError, LangevinParams, Mfld, Runner, StopReason,
+    CHECKPOINT_FORMAT, Checkpoint, Control, Dynamics, IntegratorError, LangevinParams,
+    MAX_CHECKPOINT_STEP, Mfld, Runner, StopReason,
 };
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
 use proptest::prelude::*;
@@ -114,6 +115,7 @@ fn bad_parameters_and_states_are_typed_errors() {
     // A checkpoint whose state was not checked (built by hand, or edited JSON).
     fn unchecked<D: Dynamics>(dy: &D, state: D::State) -> Checkpoint<D::State> {
         Checkpoint {
+            format: meanfield_integrators::CHECKPOINT_FORMAT,
             fingerprint: dy.fingerprint(),
             seed: 0,
             step: 0,
@@ -208,4 +210,64 @@ fn observers_and_budgets() {
         }
         other => panic!("expected an observer error at step 0, got {other:?}"),
     }
+}
+
+/// An edited checkpoint is refused with an error naming what is wrong; the file as
+/// written (with or without its `format` field) loads and resumes.
+#[test]
+fn edited_checkpoints_are_refused_naming_the_field() {
+    let mut dy = mfld(2, Parallelism::Sequential);
+    let mut ck = Checkpoint::start(&dy, start(16, 2, 3), 3).unwrap();
+    Runner::new(4).run(&mut dy, &mut ck).unwrap();
+    let json = ck.to_json().unwrap();
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["format"], serde_json::json!(CHECKPOINT_FORMAT));
+    let edited = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = value.clone();
+        f(&mut v);
+        Checkpoint::<Ensemble>::from_json(&v.to_string())
+    };
+    let refused = |f: &dyn Fn(&mut serde_json::Value), needle: &str| {
+        let err = edited(f).expect_err(needle).to_string();
+        assert!(err.contains(needle), "{needle}: {err}");
+    };
+    // Written before the field existed: format 1.
+    let old = edited(&|v| {
+        v.as_object_mut().unwrap().remove("format");
+    })
+    .unwrap();
+    assert_eq!(old, ck);
+    refused(
+        &|v| v["format"] = serde_json::json!(2),
+        "checkpoint format 2",
+    );
+    refused(
+        &|v| v["format"] = serde_json::json!(0),
+        "checkpoint format 0",
+    );
+    refused(
+        &|v| v["extra"] = serde_json::json!(1),
+        "unknown field `extra`",
+    );
+    refused(
+        &|v| v["state"]["note"] = serde_json::json!("x"),
+        "unknown field `note`",
+    );
+    refused(&|v| v["time"] = serde_json::json!(-1.0), "time = -1");
+    refused(&|v| v["time"] = serde_json::json!(0.0), "disagree");
+    refused(&|v| v["step"] = serde_json::json!(0), "disagree");
+    refused(
+        &|v| v["step"] = serde_json::json!(u64::MAX),
+        "above the largest supported",
+    );
+    refused(&|v| v["time"] = serde_json::Value::Null, "time");
+    // A hand-built checkpoint gets the same checks from the runner.
+    let mut bad = ck.clone();
+    bad.time = f64::NAN;
+    let err = Runner::new(1)
+        .run(&mut dy, &mut bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("time = NaN"), "{err}");
+    const { assert!(MAX_CHECKPOINT_STEP < u64::MAX / 2) };
 }

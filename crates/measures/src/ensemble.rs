@@ -216,6 +216,7 @@ impl Ensemble {
 
 /// The serialised form of an [`Ensemble`], validated by `TryFrom` on load.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EnsembleRepr {
     n: usize,
     d: usize,

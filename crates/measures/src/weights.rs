@@ -178,6 +178,7 @@ fn exp_normalise_in_place(v: &mut [f64]) -> Result<()> {
 
 /// The serialised form of [`Weights`], validated on load.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct WeightsRepr {
     w: Vec<f64>,
 }

@@ -207,22 +207,16 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 mses.push(meanfield_diagnostics::sample_mean_var(&mse)?.0);
                 mse_ses.push(meanfield_diagnostics::standard_error(&mse)?);
             }
-            let fit = meanfield_diagnostics::loglog_slope(&ns, &vs)?;
-            report.checks.push(Check::in_band(
-                format!("{}: chaos slope of Var(weighted mean) vs N", kern.label()),
-                fit.slope,
-                -1.2,
-                -0.8,
-            ));
-            slopes.push(SlopeRow {
-                kernelisation: kern.label(),
-                observable: "Var of weighted mean",
-                slope: fit.slope,
-                slope_se: fit.slope_se,
-                r_squared: fit.r_squared,
-                n_v_at_largest: ns.last().copied().unwrap_or(0.0)
-                    * vs.last().copied().unwrap_or(0.0),
-            });
+            let (check, row) = chaos_slope(
+                kern,
+                "Var of weighted mean",
+                "chaos slope of Var(weighted mean) vs N",
+                &ns,
+                &vs,
+                &v_ses,
+            )?;
+            report.checks.push(check);
+            slopes.push(row);
             report.series.insert(
                 format!("{} Var(mean)", short(kern)),
                 Series {
@@ -231,25 +225,16 @@ impl ConfiguredExperiment for FisherRaoChaos {
                     y_err: Some(v_ses),
                 },
             );
-            let fit = meanfield_diagnostics::loglog_slope(&ns, &w2s)?;
-            report.checks.push(Check::in_band(
-                format!(
-                    "{}: chaos slope of E W₂²(m^N, m̃^N) between independent replicates vs N",
-                    kern.label()
-                ),
-                fit.slope,
-                -1.2,
-                -0.8,
-            ));
-            slopes.push(SlopeRow {
-                kernelisation: kern.label(),
-                observable: "W₂² between independent replicates",
-                slope: fit.slope,
-                slope_se: fit.slope_se,
-                r_squared: fit.r_squared,
-                n_v_at_largest: ns.last().copied().unwrap_or(0.0)
-                    * w2s.last().copied().unwrap_or(0.0),
-            });
+            let (check, row) = chaos_slope(
+                kern,
+                "W₂² between independent replicates",
+                "chaos slope of E W₂²(m^N, m̃^N) between independent replicates vs N",
+                &ns,
+                &w2s,
+                &w2_ses,
+            )?;
+            report.checks.push(check);
+            slopes.push(row);
             report.series.insert(
                 format!("{} W2^2", short(kern)),
                 Series {
@@ -259,22 +244,16 @@ impl ConfiguredExperiment for FisherRaoChaos {
                 },
             );
             if kern == Kernelisation::DensityRatio {
-                let fit = meanfield_diagnostics::loglog_slope(&ns, &mses)?;
-                report.checks.push(Check::in_band(
-                    "density ratio: chaos slope of MSE(weighted mean) about the exact limit",
-                    fit.slope,
-                    -1.2,
-                    -0.8,
-                ));
-                slopes.push(SlopeRow {
-                    kernelisation: kern.label(),
-                    observable: "MSE about exact limit",
-                    slope: fit.slope,
-                    slope_se: fit.slope_se,
-                    r_squared: fit.r_squared,
-                    n_v_at_largest: ns.last().copied().unwrap_or(0.0)
-                        * mses.last().copied().unwrap_or(0.0),
-                });
+                let (check, row) = chaos_slope(
+                    kern,
+                    "MSE about exact limit",
+                    "chaos slope of MSE(weighted mean) about the exact limit",
+                    &ns,
+                    &mses,
+                    &mse_ses,
+                )?;
+                report.checks.push(check);
+                slopes.push(row);
                 report.series.insert(
                     "ratio MSE about exact limit".into(),
                     Series {
@@ -336,12 +315,49 @@ struct SlopeRow {
     kernelisation: &'static str,
     observable: &'static str,
     slope: f64,
-    #[serde(rename = "slope s.e.")]
+    #[serde(rename = "slope s.e. (MC)")]
     slope_se: f64,
-    #[serde(rename = "R²")]
-    r_squared: f64,
+    #[serde(rename = "χ²/(n−2)")]
+    chi2_per_dof: f64,
     #[serde(rename = "N·V̂ at largest N")]
     n_v_at_largest: f64,
+}
+
+/// z of the slope checks: two-sided level 0.001 (a false alarm at 1 seed in 1000 per check).
+const SLOPE_Z: f64 = 3.29;
+
+/// The 1/N check of one observable: the weighted log–log slope of its per-N estimates
+/// (weights from their Monte-Carlo standard errors, [`weighted_loglog_slope`]) must be
+/// within [`SLOPE_Z`] standard errors of −1, and the slopes-table row.
+///
+/// [`weighted_loglog_slope`]: meanfield_diagnostics::weighted_loglog_slope
+fn chaos_slope(
+    kern: Kernelisation,
+    observable: &'static str,
+    what: &str,
+    ns: &[f64],
+    ys: &[f64],
+    ses: &[f64],
+) -> Result<(Check, SlopeRow), ExperimentError> {
+    let fit = meanfield_diagnostics::weighted_loglog_slope(ns, ys, ses)?;
+    let check = Check::within(
+        format!(
+            "{}: {what}: within {SLOPE_Z} MC s.e. of −1 (level 0.001)",
+            kern.label()
+        ),
+        fit.slope,
+        -1.0,
+        SLOPE_Z * fit.slope_se,
+    );
+    let row = SlopeRow {
+        kernelisation: kern.label(),
+        observable,
+        slope: fit.slope,
+        slope_se: fit.slope_se,
+        chi2_per_dof: fit.chi2 / (fit.n as f64 - 2.0),
+        n_v_at_largest: ns.last().copied().unwrap_or(0.0) * ys.last().copied().unwrap_or(0.0),
+    };
+    Ok((check, row))
 }
 
 /// A row of the table `variance per N`.

@@ -181,6 +181,7 @@ impl CboParams {
 
 /// The evolving state of a CBO run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CboState {
     /// The particles.
     pub ensemble: Ensemble,
