@@ -4,8 +4,10 @@
 //! X^i_{k+1} = P_X( X^i_k − η ∇_x (δF/δμ)(μ_N(k), X^i_k) + √(2λη) ξ^i_k ),
 //! ξ^i_k ~ N(0, I_d),  P_X(z) = argmin_{x ∈ X} |x − z|.
 //!
-//! - Simplex Δ = {x ≥ 0, Σx = 1} (full coordinates): the sort-based projection
-//!   ([`project_simplex_in_place`](meanfield_measures::projection::project_simplex_in_place)).
+//! - Simplex Δ = {x ≥ 0, Σx = 1} (full coordinates): the sort-free (Michelot
+//!   fixed-point) projection
+//!   ([`project_simplex_in_place`](meanfield_measures::projection::project_simplex_in_place)),
+//!   equal to the sort-based one to rounding.
 //! - Box Π [l_i, u_i]: coordinate-wise clamping.
 //! - R^d: no projection; the scheme is then plain MFLD ([`crate::Mfld`]) bit for bit.
 //!
@@ -29,25 +31,27 @@ use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result};
 use crate::langevin::{LangevinCore, LangevinInfo, LangevinParams, check_dim_positive};
 
-/// Scratch lengths up to this many `f64` use a small stack array (cheap to zero).
-const SMALL_SCRATCH: usize = 32;
-/// Scratch lengths up to this many `f64` live on the stack (2 KiB) instead of the heap.
-const STACK_SCRATCH: usize = 256;
+thread_local! {
+    /// The per-thread scratch buffer behind [`with_scratch`] (grown, never shrunk).
+    static SCRATCH: std::cell::Cell<Vec<f64>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
-/// Runs `f` with a zeroed scratch slice of length `len`: a stack array when
-/// `len ≤ 256` (every practical particle dimension; a 32-entry one for the common small
-/// case, so that zeroing costs nothing), a heap buffer otherwise. Keeps per-particle work
-/// free of allocations without a shared, thread-unsafe buffer.
+/// Runs `f` with a zeroed scratch slice of length `len`, taken from a per-thread buffer
+/// that is reused from particle to particle: per-particle work stays free of
+/// allocations (a mirror step at d = 100 needs 3d = 300 entries, which used to be a heap
+/// allocation per particle) without a shared, thread-unsafe buffer, and only the `len`
+/// entries used are zeroed. A nested call (the buffer is taken out while in use) gets a
+/// fresh buffer, so nesting is correct, just not free.
 pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
-    if len <= SMALL_SCRATCH {
-        let mut buf = [0.0; SMALL_SCRATCH];
-        f(&mut buf[..len])
-    } else if len <= STACK_SCRATCH {
-        let mut buf = [0.0; STACK_SCRATCH];
-        f(&mut buf[..len])
-    } else {
-        f(&mut vec![0.0; len])
+    let mut buf = SCRATCH.take();
+    if buf.len() < len {
+        buf.resize(len, 0.0);
     }
+    let scratch = &mut buf[..len];
+    scratch.fill(0.0);
+    let r = f(scratch);
+    SCRATCH.set(buf);
+    r
 }
 
 /// Projected MFLD on a simplex, a box, or (degenerately) R^d.

@@ -1,13 +1,15 @@
 //! Property tests of the Euclidean projections (`meanfield_measures::projection`):
 //! the simplex projection lands in the closed simplex, is idempotent and satisfies the
 //! variational inequality of the nearest point; the box clamp lands in the box and is
-//! exactly idempotent.
+//! exactly idempotent; the sort-free simplex projection used by the integrators agrees
+//! with the sort-based oracle to rounding.
 
 mod common;
 
 use common::{box_side, config, signed_up_to, simplex_point, sum};
 use meanfield_measures::projection::{
-    project_box_in_place, project_in_place, project_simplex_in_place,
+    project_box_in_place, project_in_place, project_simplex_fixed_point_in_place,
+    project_simplex_in_place, project_simplex_sort_in_place,
 };
 use meanfield_measures::{BoxBounds, Domain};
 use proptest::collection::vec;
@@ -18,6 +20,48 @@ fn project_simplex(z: &[f64]) -> Vec<f64> {
     let mut scratch = vec![0.0; z.len()];
     project_simplex_in_place(&mut x, &mut scratch);
     x
+}
+
+/// The sort-based reference projection (the oracle of the sort-free one).
+fn project_simplex_by_sorting(z: &[f64]) -> Vec<f64> {
+    let mut x = z.to_vec();
+    let mut scratch = vec![0.0; z.len()];
+    project_simplex_sort_in_place(&mut x, &mut scratch);
+    x
+}
+
+/// The fixed-point projection alone (without the dispatch to the sort for d ≤ 8).
+fn project_simplex_by_fixed_point(z: &[f64]) -> Vec<f64> {
+    let mut x = z.to_vec();
+    let mut scratch = vec![0.0; z.len()];
+    project_simplex_fixed_point_in_place(&mut x, &mut scratch);
+    x
+}
+
+/// The fixed-point and the sort-based projections of `z` lie in the closed simplex and
+/// agree entry by entry to `tol` (absolute: the entries are in [0, 1]).
+fn assert_matches_oracle(z: &[f64], tol: f64) -> Result<(), TestCaseError> {
+    let (p, q) = (
+        project_simplex_by_fixed_point(z),
+        project_simplex_by_sorting(z),
+    );
+    assert_closed_simplex(&p)?;
+    assert_closed_simplex(&q)?;
+    for (k, (a, b)) in p.iter().zip(&q).enumerate() {
+        prop_assert!(
+            (a - b).abs() <= tol,
+            "entry {k}: sort-free {a:e} vs sorted {b:e} (diff {:e}) for z = {z:?}",
+            a - b
+        );
+    }
+    Ok(())
+}
+
+/// Inputs like a projected Langevin step's: a point of the simplex of dimension d plus
+/// Gaussian-sized noise of scale `noise` (many entries then leave the simplex).
+fn langevin_like_input(d: usize, noise: f64) -> impl Strategy<Value = Vec<f64>> {
+    (simplex_point(d), vec(-1.0..=1.0f64, d))
+        .prop_map(move |(x, e)| x.iter().zip(&e).map(|(x, e)| x + noise * e).collect())
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -141,6 +185,38 @@ proptest! {
     }
 
     #[test]
+    fn sort_free_projection_matches_the_sort_based_oracle(
+        z in prop_oneof![
+            vector(1e3),
+            vector(1e300),
+            (2usize..=300).prop_flat_map(|d| langevin_like_input(d, 0.05)),
+            (2usize..=300).prop_flat_map(|d| langevin_like_input(d, 1e-4)),
+            vec(prop_oneof![Just(0.0), Just(1e-3), -1e-12..=1e-12f64], 1..=400),
+        ]
+    ) {
+        // Same τ* (the support is found exactly by both), summed in a different order:
+        // the entries then differ by a few ulps of 1 at most.
+        assert_matches_oracle(&z, 8.0 * f64::EPSILON)?;
+    }
+
+    #[test]
+    fn sort_free_projection_matches_the_oracle_on_projected_points(
+        (big, near_zero, far) in (
+            vec(0.05..=1.0f64, 1..=3),
+            vec(prop_oneof![Just(0.0), -1e-300..=1e-300f64, -1e-12..=1e-12f64], 100..=500),
+            vec(prop_oneof![Just(-3e163), -1e3..=-2.0f64], 0..=200),
+        )
+    ) {
+        // Hundreds of ties exactly at the threshold, projected once and again. On a
+        // projected point the ties sit at τ* itself, where each algorithm decides by
+        // rounding how many to admit (each admitted tie moves the others by ~ε), so
+        // there the agreement is the idempotence tolerance of the tests above, 1e-12.
+        let z = [big, near_zero, far].concat();
+        assert_matches_oracle(&z, 8.0 * f64::EPSILON)?;
+        assert_matches_oracle(&project_simplex_by_sorting(&z), 1e-12)?;
+    }
+
+    #[test]
     fn box_clamp_lands_in_box_and_is_idempotent(
         (sides, infinite, z) in (1usize..=10).prop_flat_map(|d| (
             vec(box_side(), d),
@@ -197,6 +273,25 @@ fn simplex_projection_examples() {
         (p[0] - 0.5).abs() < 1e-15 && (p[1] - 0.5).abs() < 1e-15 && p[2] == 0.0,
         "{p:?}"
     );
+}
+
+#[test]
+fn sort_free_and_sorted_examples_agree_exactly() {
+    for z in [
+        vec![0.3, 0.7],
+        vec![2.0, 0.0],
+        vec![0.0, 0.0],
+        vec![5.0],
+        vec![1e20, 5e19],
+        vec![f64::MAX, -f64::MAX, f64::MAX],
+        vec![-f64::MAX, -f64::MAX],
+    ] {
+        assert_eq!(
+            project_simplex_by_fixed_point(&z),
+            project_simplex_by_sorting(&z),
+            "{z:?}"
+        );
+    }
 }
 
 #[test]
