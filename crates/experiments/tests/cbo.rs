@@ -1,6 +1,7 @@
-//! The `cbo-benchmark --quick` and `cbo-gradient --quick` reports: every check passes
-//! (success rates within binomial error of CBXpy's, consensus hopping Monte-Carlo
-//! consistent with the proximal path), the rounded summaries are pinned by insta
+//! The `cbo-benchmark --quick`, `cbo-gradient --quick` and `cbs-sampling --quick`
+//! reports: every check passes (success rates within binomial error of CBXpy's, consensus
+//! hopping Monte-Carlo consistent with the proximal path, CBS moments within Monte-Carlo
+//! error of the Gaussian target), the CBO summaries are pinned by insta
 //! snapshots, and the benchmark's outcome does not depend on the thread count.
 
 mod common;
@@ -61,4 +62,20 @@ fn bad_cbo_config_is_a_clear_error() {
     let mut ctx = RunContext::quiet(true, 1);
     ctx.overrides.insert("sizes".into(), serde_json::json!([0]));
     assert!(exp.run(&ctx).is_err());
+}
+
+#[test]
+fn cbs_sampling_quick_passes() {
+    let exp = registry::find("cbs-sampling").expect("registered");
+    let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&report.tables["moments"]).unwrap()
+    );
+    assert_all_checks_pass(&report);
+    assert_eq!(
+        report.checks.len(),
+        8,
+        "d = 2, 10 × two schemes × (mean, covariance)"
+    );
 }
