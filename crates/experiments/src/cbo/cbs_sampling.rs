@@ -14,11 +14,12 @@
 //! exact ones are divided by their Monte-Carlo standard errors (the spread over
 //! replicates / √R); the check is max |z| over the d + d(d+1)/2 moments against the
 //! Bonferroni bound z = Φ⁻¹(1 − 0.005/k) (1 % family-wise level). Checks: the mean of
-//! every case, and mean and covariance of the exponential scheme, within that bound; the
-//! Euler covariance explained by its factor c (|tr ratio − c| ≤ 0.1 |tr ratio − 1|). The
-//! finite-N bias of the self-normalised weights is not hidden in a tolerance: the table
-//! reports the relative trace error beside its standard error (at N = 10³ it is a
-//! significant −1 % to −2 %, docs/cbo.md §8).
+//! every case within that bound; mean and covariance of the exponential scheme at the
+//! largest N within it; the finite-N bias of the self-normalised weights decays like 1/N
+//! (N · relative trace bias agrees between the smallest and largest N, |z| ≤ 3); the Euler
+//! covariance explained by its factor c (|tr ratio − c| ≤ 0.1 |tr ratio − 1|). The bias is
+//! not hidden in a tolerance: the table reports the relative trace error beside its
+//! standard error (at N = 10³, d = 10 it is a significant −1.6 %, docs/cbo.md §8).
 
 use meanfield_diagnostics as diag;
 use meanfield_energy::GaussianTarget;
@@ -54,12 +55,12 @@ pub struct CbsSamplingConfig {
 }
 
 impl ExperimentConfig for CbsSamplingConfig {
-    /// Defaults: N = 10³ (quick) or 10³ and 10⁴ (full).
+    /// Defaults: N = 10³ and 4·10³ (quick) or 10³ and 10⁴ (full).
     fn defaults(quick: bool) -> Self {
         Self {
             dims: vec![2, 10],
             n_particles: if quick {
-                vec![1000]
+                vec![1000, 4000]
             } else {
                 vec![1000, 10_000]
             },
@@ -251,6 +252,8 @@ impl ConfiguredExperiment for CbsSampling {
         ));
         let normal = Normal::new(0.0, 1.0).map_err(|e| ExperimentError::Config(e.to_string()))?;
         let mut rows = Vec::new();
+        // (d, N, relative trace bias, its s.e.) of the exponential scheme.
+        let mut trace_bias: Vec<(usize, usize, f64, f64)> = Vec::new();
         let cases: Vec<(usize, usize, CbsScheme)> = cfg
             .dims
             .iter()
@@ -312,14 +315,18 @@ impl ConfiguredExperiment for CbsSampling {
                 z_mean,
                 bound(d),
             ));
+            let largest = cfg.n_particles.iter().max() == Some(&n);
             match scheme {
-                CbsScheme::Exponential => report.checks.push(Check::at_most(
+                // Entry-wise within Monte-Carlo error at the largest N only: below it the
+                // O(1/N) bias of the weights exceeds the Monte-Carlo error (module docs).
+                CbsScheme::Exponential if largest => report.checks.push(Check::at_most(
                     format!(
                         "d = {d}, N = {n}, exponential: max |z| of mean and covariance vs N(m, A⁻¹)"
                     ),
                     max_z,
                     z_bound,
                 )),
+                CbsScheme::Exponential => {}
                 // Euler's covariance is off by its O(dt) factor c: the measured trace ratio
                 // must be far closer to c than to the exact 1.
                 CbsScheme::EulerMaruyama => report.checks.push(Check::at_most(
@@ -329,6 +336,9 @@ impl ConfiguredExperiment for CbsSampling {
                     (t / tr_a - c_euler).abs() / (t / tr_a - 1.0).abs(),
                     0.1,
                 )),
+            }
+            if scheme == CbsScheme::Exponential {
+                trace_bias.push((d, n, t / tr - 1.0, t_se / tr));
             }
             rows.push(MomentRow {
                 d,
@@ -362,6 +372,31 @@ impl ConfiguredExperiment for CbsSampling {
                     },
                 );
             }
+        }
+        // The finite-N bias decays like 1/N: N · bias agrees between the smallest and the
+        // largest N (z of the difference ≤ 3).
+        for &d in &cfg.dims {
+            let of_d: Vec<_> = trace_bias.iter().filter(|t| t.0 == d).collect();
+            let (Some(lo), Some(hi)) = (
+                of_d.iter().min_by_key(|t| t.1),
+                of_d.iter().max_by_key(|t| t.1),
+            ) else {
+                continue;
+            };
+            if lo.1 == hi.1 {
+                continue;
+            }
+            let (n1, n2) = (lo.1 as f64, hi.1 as f64);
+            let z =
+                (n1 * lo.2 - n2 * hi.2).abs() / ((n1 * lo.3).powi(2) + (n2 * hi.3).powi(2)).sqrt();
+            report.checks.push(Check::at_most(
+                format!(
+                    "d = {d}, exponential: N · (tr bias) agrees at N = {} and {} (1/N decay; |z| of the difference)",
+                    lo.1, hi.1
+                ),
+                z,
+                3.0,
+            ));
         }
         report
             .tables

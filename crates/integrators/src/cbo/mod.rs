@@ -22,6 +22,10 @@
 //! is evaluated; with `partial` only the batch moves, otherwise every particle drifts
 //! towards the batch consensus.
 //!
+//! Variants of the consensus family live beside it, one module each, sharing the
+//! log-space consensus, the α schedules, [`CboState`] / [`CboInfo`] and the stopping
+//! presets: [`cbs`] (consensus-based sampling).
+//!
 //! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
 //! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
 //! [`Cbo::run`] runs one checkpoint to a [`CboOutcome`], and [`run_replicas`] runs many
@@ -181,7 +185,7 @@ impl CboParams {
     }
 }
 
-/// The evolving state of a CBO run.
+/// The evolving state of a CBO run (shared by the consensus variants, e.g. [`Cbs`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CboState {
     /// The particles.
