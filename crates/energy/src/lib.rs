@@ -11,6 +11,7 @@
 //! | [`frozen`] | first variation at arbitrary points under a frozen μ_N (for Metropolis steps) |
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
+//! | [`gaussian_target`] | the Gaussian target f(x) = ½(x − m)ᵀA(x − m) of N(m, A⁻¹) (CBS oracle) |
 //! | [`objectives`] | objectives f: R^d → R for CBO and the test functions (Rastrigin, Ackley, …) |
 //! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`linear_potential`] | F(μ) = ∫ c·x dμ (Fisher–Rao oracle) |
@@ -25,6 +26,7 @@ pub mod feature_map;
 pub mod fingerprint;
 pub mod frozen;
 pub mod functional;
+pub mod gaussian_target;
 pub mod latent;
 pub mod linear_potential;
 pub mod mean_interaction;
@@ -41,6 +43,7 @@ pub use feature_map::{
 pub use fingerprint::Fingerprint;
 pub use frozen::{FrozenFirstVariation, FrozenPotential};
 pub use functional::Functional;
+pub use gaussian_target::GaussianTarget;
 pub use latent::{
     BayesianLogistic, Decoder, DecoderShape, HierarchicalGaussian, LatentModel, PixelLikelihood,
 };

@@ -194,6 +194,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::particle_em::MpgdDigits,
         &crate::cbo::CboBenchmark,
         &crate::cbo::CboGradient,
+        &crate::cbo::CbsSampling,
         &crate::fisher_rao::FisherRaoOracle,
         &crate::fisher_rao::FisherRaoBandwidth,
         &crate::fisher_rao::FisherRaoChaos,

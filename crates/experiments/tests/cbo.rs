@@ -1,6 +1,7 @@
-//! The `cbo-benchmark --quick` and `cbo-gradient --quick` reports: every check passes
-//! (success rates within binomial error of CBXpy's, consensus hopping Monte-Carlo
-//! consistent with the proximal path), the rounded summaries are pinned by insta
+//! The `cbo-benchmark --quick`, `cbo-gradient --quick` and `cbs-sampling --quick`
+//! reports: every check passes (success rates within binomial error of CBXpy's, consensus
+//! hopping Monte-Carlo consistent with the proximal path, CBS moments within Monte-Carlo
+//! error of the Gaussian target), the CBO summaries are pinned by insta
 //! snapshots, and the benchmark's outcome does not depend on the thread count.
 
 mod common;
@@ -66,4 +67,18 @@ fn bad_cbo_config_is_a_clear_error() {
     ctx.overrides.insert("steps".into(), serde_json::json!(0));
     let err = exp.check_config(&ctx).unwrap_err().to_string();
     assert!(err.contains("steps = 0"), "{err}");
+}
+
+#[test]
+fn cbs_sampling_quick_passes() {
+    let exp = registry::find("cbs-sampling").expect("registered");
+    let report = exp.run(&RunContext::quiet(true, 20261123)).expect("runs");
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&report.tables["moments"]).unwrap()
+    );
+    assert_all_checks_pass(&report);
+    // Per d: 4 mean checks (2 sizes × 2 schemes), the covariance at the largest N, the
+    // Euler factor at both sizes and the 1/N decay of the bias.
+    assert_eq!(report.checks.len(), 16);
 }

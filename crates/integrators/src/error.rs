@@ -74,6 +74,20 @@ pub enum IntegratorError {
         /// max_i a(m^N, X^i).
         max_rate: f64,
     },
+    /// The weighted covariance C_β of consensus-based sampling is not numerically
+    /// positive definite, so its Cholesky factor does not exist (fewer than d + 1
+    /// particles carry weight, or the weights collapsed onto one particle).
+    #[error(
+        "step {step}: the weighted covariance C_β lost definiteness (Cholesky pivot {pivot} ≤ 0, trace {trace:e}); lower β, add particles or use CovarianceRoot::Symmetric"
+    )]
+    CovarianceNotPositiveDefinite {
+        /// Step index (0-based, the step that was refused).
+        step: u64,
+        /// Index of the first non-positive Cholesky pivot.
+        pivot: usize,
+        /// tr C_β, the scale of the covariance.
+        trace: f64,
+    },
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),

@@ -6,7 +6,7 @@
 //!
 //! | module | concept |
 //! |---|---|
-//! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) |
+//! | [`cbo`] | consensus-based optimisation (isotropic / anisotropic, α schedules, mini-batches, many runs) and consensus-based sampling ([`cbo::cbs`]) |
 //! | [`dynamics`] | the [`Dynamics`] contract: construction, [`Dynamics::init_state`], `step(key, state) -> Info`, [`StepInfo`], [`StepKey`] |
 //! | [`fisher_rao`] | kernelised Fisher–Rao weight flow (four kernelisations), Euler / exponentiated steps, resampling, WFR |
 //! | [`runner`] | the one [`Runner`] (stop criteria, observers, budgets), [`Checkpoint`] (resume), [`run_many`] (replicas) |
@@ -28,7 +28,8 @@ pub mod projected;
 pub mod runner;
 
 pub use cbo::{
-    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, StoppingRule,
+    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, Cbs, CbsMode,
+    CbsParams, CbsScheme, CovarianceRoot, StoppingRule,
 };
 pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};

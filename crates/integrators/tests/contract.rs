@@ -1336,6 +1336,54 @@ mod cbo {
     }
 }
 
+/// Consensus-based sampling (sampling mode, ESS-adapted β, exponential scheme).
+mod cbs {
+    use super::*;
+    use meanfield_integrators::{Cbs, CbsMode, CbsParams};
+
+    const SEED: u64 = 23;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params() -> CbsParams {
+        CbsParams::new(CbsMode::Sampling, 0.3)
+            .unwrap()
+            .with_schedule(AlphaSchedule::EffectiveSampleSize {
+                eta: 0.5,
+                min: 1e-5,
+                max: 1e5,
+            })
+            .unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -3.0, 3.0, 9).unwrap()
+    }
+
+    fn make(par: Parallelism) -> Cbs<TestFunction> {
+        Cbs::new(objective(vec![0.5, -0.5, 0.25]), params())
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_shift_is_refused() {
+        let mut other = Cbs::new(objective(vec![0.5, -0.5, 0.0]), params()).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
 /// Constructors of the stop criteria validate their parameters.
 #[test]
 fn stop_criteria_validate_their_parameters() {

@@ -22,12 +22,17 @@
 //! is evaluated; with `partial` only the batch moves, otherwise every particle drifts
 //! towards the batch consensus.
 //!
+//! Variants of the consensus family live beside it, one module each, sharing the
+//! log-space consensus, the α schedules, [`CboState`] / [`CboInfo`] and the stopping
+//! presets: [`cbs`] (consensus-based sampling).
+//!
 //! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
 //! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
 //! [`Cbo::run`] runs one checkpoint to a [`CboOutcome`], and [`run_replicas`] runs many
 //! independent ones through the generic [`run_many`](crate::run_many) (rayon across
 //! runs, each run its own streams: results independent of the thread count).
 
+pub mod cbs;
 pub mod consensus;
 pub mod schedule;
 
@@ -41,6 +46,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::runner::{Checkpoint, RunSummary, Runner, Stop, StopReason};
 
+pub use cbs::{Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot};
 pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_size};
 pub use schedule::AlphaSchedule;
 
@@ -179,7 +185,7 @@ impl CboParams {
     }
 }
 
-/// The evolving state of a CBO run.
+/// The evolving state of a CBO run (shared by the consensus variants, e.g. [`Cbs`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CboState {
@@ -217,6 +223,68 @@ impl CboState {
             f_min: f64::INFINITY,
             evaluations: 0,
         }
+    }
+}
+
+impl CboState {
+    /// Step 4 of the module docs: the step's smallest energy `stats.f_min` (of the
+    /// positions before the move, ensemble row `argmin`) becomes `f_min`, and the best
+    /// particle if it improves on it.
+    pub(crate) fn record_best(&mut self, stats: &ConsensusStats, argmin: usize) {
+        self.f_min = stats.f_min;
+        if stats.f_min < self.best_f {
+            self.best_f = stats.f_min;
+            self.best_x.clear();
+            self.best_x
+                .extend_from_slice(self.ensemble.particle(argmin));
+        }
+    }
+
+    /// Step 5 of the module docs: stores the step's consensus point `v` and
+    /// ‖v_k − v_{k−1}‖_∞ (∞ at the first step).
+    pub(crate) fn record_consensus(&mut self, v: &[f64]) {
+        self.consensus_change = if self.consensus.len() == v.len() {
+            self.consensus
+                .iter()
+                .zip(v)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        } else {
+            f64::INFINITY
+        };
+        self.consensus.clear();
+        self.consensus.extend_from_slice(v);
+    }
+}
+
+/// The state check of every consensus dynamics: particles in R^d with d the objective's
+/// dimension, α finite and ≥ 0.
+pub(crate) fn check_consensus_state(state: &CboState, dim: usize) -> Result<()> {
+    let ens = &state.ensemble;
+    if ens.dim() != dim {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "ensemble has dimension {}, the objective expects {dim}",
+            ens.dim(),
+        )));
+    }
+    if *ens.domain() != Domain::Euclidean {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "consensus dynamics run on R^d; this ensemble lives on the {} domain",
+            ens.domain().name()
+        )));
+    }
+    consensus::check_alpha(state.alpha)?;
+    Ok(())
+}
+
+/// A non-finite consensus coordinate is a divergence at step `step + 1`.
+pub(crate) fn check_consensus_finite(v: &[f64], step: u64) -> Result<()> {
+    match v.iter().position(|v| !v.is_finite()) {
+        Some(k) => Err(IntegratorError::Diverged {
+            step: step + 1,
+            reason: format!("consensus coordinate {k} is {}", v[k]),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -353,23 +421,6 @@ impl<O: Objective> Cbo<O> {
         &self.params
     }
 
-    fn check_dim(&self, ens: &Ensemble) -> Result<()> {
-        if ens.dim() != self.objective.dim() {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "ensemble has dimension {}, the objective expects {}",
-                ens.dim(),
-                self.objective.dim()
-            )));
-        }
-        if *ens.domain() != Domain::Euclidean {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "CBO runs on R^d; this ensemble lives on the {} domain",
-                ens.domain().name()
-            )));
-        }
-        Ok(())
-    }
-
     /// The batch size B of this ensemble (N when unbatched or B ≥ N).
     fn batch_size(&self, n: usize) -> usize {
         self.params.batch.map_or(n, |b| b.size.min(n))
@@ -459,25 +510,15 @@ impl<O: Objective> Cbo<O> {
             .map_err(err_at)?
         };
         state.evaluations += b as u64;
-        if let Some(k) = ws.consensus.iter().position(|v| !v.is_finite()) {
-            return Err(IntegratorError::Diverged {
-                step: step + 1,
-                reason: format!("consensus coordinate {k} is {}", ws.consensus[k]),
-            });
-        }
+        check_consensus_finite(&ws.consensus, step)?;
 
         // 4 (before the move, as the energies belong to the old positions): best particle.
-        state.f_min = stats.f_min;
-        if stats.f_min < state.best_f {
-            state.best_f = stats.f_min;
-            let i = if batched {
-                ws.perm[(step % (n / b) as u64) as usize * b + stats.argmin]
-            } else {
-                stats.argmin
-            };
-            state.best_x.clear();
-            state.best_x.extend_from_slice(state.ensemble.particle(i));
-        }
+        let best = if batched {
+            ws.perm[(step % (n / b) as u64) as usize * b + stats.argmin]
+        } else {
+            stats.argmin
+        };
+        state.record_best(&stats, best);
 
         // 3: drift and explore.
         let p = &self.params;
@@ -505,18 +546,7 @@ impl<O: Objective> Cbo<O> {
         }
 
         // 5: consensus bookkeeping and the α schedule.
-        state.consensus_change = if state.consensus.len() == d {
-            state
-                .consensus
-                .iter()
-                .zip(v)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max)
-        } else {
-            f64::INFINITY
-        };
-        state.consensus.clear();
-        state.consensus.extend_from_slice(v);
+        state.record_consensus(v);
         state.alpha = p.schedule.next(alpha, &ws.energies)?;
         Ok(CboInfo {
             dt: p.dt,
@@ -543,21 +573,7 @@ impl<O: Objective> Cbo<O> {
         checkpoint: &Checkpoint<CboState>,
         summary: &RunSummary<CboInfo>,
     ) -> CboOutcome {
-        let state = &checkpoint.state;
-        CboOutcome {
-            consensus: state.consensus.clone(),
-            consensus_value: if state.consensus.is_empty() {
-                f64::NAN
-            } else {
-                self.objective.value(&state.consensus)
-            },
-            best_x: state.best_x.clone(),
-            best_f: state.best_f,
-            steps: checkpoint.step,
-            alpha: state.alpha,
-            evaluations: state.evaluations,
-            reason: summary.reason,
-        }
+        CboOutcome::of(&self.objective, checkpoint, summary)
     }
 }
 
@@ -705,6 +721,30 @@ pub struct CboOutcome {
 }
 
 impl CboOutcome {
+    /// The outcome of a consensus run (CBO or any variant sharing [`CboState`]) of
+    /// `objective` that ended at `checkpoint` with `summary`.
+    pub fn of<O: Objective>(
+        objective: &O,
+        checkpoint: &Checkpoint<CboState>,
+        summary: &RunSummary<CboInfo>,
+    ) -> Self {
+        let state = &checkpoint.state;
+        CboOutcome {
+            consensus: state.consensus.clone(),
+            consensus_value: if state.consensus.is_empty() {
+                f64::NAN
+            } else {
+                objective.value(&state.consensus)
+            },
+            best_x: state.best_x.clone(),
+            best_f: state.best_f,
+            steps: checkpoint.step,
+            alpha: state.alpha,
+            evaluations: state.evaluations,
+            reason: summary.reason,
+        }
+    }
+
     /// ‖v_α − x*‖_∞: the benchmark's success distance.
     ///
     /// # Errors
@@ -794,9 +834,7 @@ impl<O: Objective> Dynamics for Cbo<O> {
     }
 
     fn check_state(&self, state: &CboState) -> Result<()> {
-        self.check_dim(&state.ensemble)?;
-        consensus::check_alpha(state.alpha)?;
-        Ok(())
+        check_consensus_state(state, self.objective.dim())
     }
 
     /// α = α₀ of the parameters, no consensus yet, best value +∞.
