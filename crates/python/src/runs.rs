@@ -226,7 +226,7 @@ where
         }
     });
     let step = checkpoint.step;
-    if let Some(e) = slot.take("callback", step) {
+    if let Some(e) = slot.take("objective", step) {
         return Err(e);
     }
     result.map_err(crate::errors::integrator)
