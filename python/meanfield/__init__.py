@@ -6,7 +6,7 @@ delegates. See ``python/README.md`` for a five-minute tour and ``docs/python.md`
 """
 
 from . import errors
-from ._core import CBO, CboRun, __version__, test_function
+from ._core import CBO, MFLD, CboRun, LangevinRun, __version__, test_function
 from .errors import *  # noqa: F401,F403
 
-__all__ = ["CBO", "CboRun", "test_function", "errors", "__version__"] + errors.__all__
+__all__ = ["CBO", "CboRun", "MFLD", "LangevinRun", "test_function", "errors", "__version__"] + errors.__all__

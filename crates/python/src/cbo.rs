@@ -228,6 +228,7 @@ impl PyCbo {
         )?;
         let s = runs::run::<_, CboObs>(
             py,
+            "objective",
             &mut self.cbo,
             &mut run.cp,
             opts,

@@ -3,7 +3,7 @@
 //! The native module `meanfield._core` of the Python package in `python/` (built by
 //! maturin). It only converts and delegates: NumPy arrays ↔ ensembles ([`arrays`]),
 //! Rust errors → Python exceptions ([`errors`]), Python callables as objectives
-//! ([`objective`]) and runner callbacks ([`runs`], [`callback`]); every number is
+//! ([`objective`]), functionals ([`mfld`]) and runner callbacks ([`runs`], [`callback`]); every number is
 //! computed by the Rust crates. The Python API is documented in `python/README.md` and
 //! `docs/python.md`.
 
@@ -11,6 +11,7 @@ pub mod arrays;
 pub mod callback;
 pub mod cbo;
 pub mod errors;
+pub mod mfld;
 pub mod objective;
 pub mod runs;
 
@@ -42,6 +43,8 @@ fn test_function<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cbo::PyCbo>()?;
     m.add_class::<cbo::CboRun>()?;
+    m.add_class::<mfld::PyMfld>()?;
+    m.add_class::<mfld::LangevinRun>()?;
     m.add_function(wrap_pyfunction!(test_function, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

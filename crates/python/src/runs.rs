@@ -119,9 +119,11 @@ fn observation<'py, S, I, C: Observe<S, I>>(
 
 /// Runs `checkpoint` with `dynamics` under `opts` with the GIL released (inside `pool`
 /// when given); callbacks park their failures in `slot`, which is raised in preference to
-/// the Rust error it caused.
+/// the Rust error it caused (`what` names the energy callback in its messages).
+#[allow(clippy::too_many_arguments)]
 pub fn run<D, C>(
     py: Python<'_>,
+    what: &str,
     dynamics: &mut D,
     checkpoint: &mut Checkpoint<D::State>,
     opts: RunOptions,
@@ -226,7 +228,7 @@ where
         }
     });
     let step = checkpoint.step;
-    if let Some(e) = slot.take("objective", step) {
+    if let Some(e) = slot.take(what, step) {
         return Err(e);
     }
     result.map_err(crate::errors::integrator)
