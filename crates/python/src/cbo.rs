@@ -1,0 +1,450 @@
+//! `meanfield.CBO` and `meanfield.CboRun`: consensus-based optimisation on a built-in
+//! test function or a Python objective, delegating to `meanfield_integrators::cbo`.
+
+use meanfield_integrators::cbo::run_replicas;
+use meanfield_integrators::{
+    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, Checkpoint, StoppingRule,
+};
+use meanfield_measures::{Ensemble, Parallelism};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays;
+use crate::callback::Slot;
+use crate::errors;
+use crate::objective::{AnyObjective, FDim, PyObjective, builtin};
+use crate::runs::{self, Observe, RunOptions};
+
+/// Observation dicts of CBO.
+struct CboObs;
+
+impl Observe<CboState, CboInfo> for CboObs {
+    fn state<'py>(py: Python<'py>, s: &CboState) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let e = &s.ensemble;
+        d.set_item("x", arrays::matrix(py, e.as_slice(), e.n(), e.dim())?)?;
+        d.set_item("alpha", s.alpha)?;
+        d.set_item("consensus", arrays::array1(py, &s.consensus))?;
+        d.set_item("best_x", arrays::array1(py, &s.best_x))?;
+        d.set_item("best_f", s.best_f)?;
+        d.set_item("f_min", s.f_min)?;
+        d.set_item("evaluations", s.evaluations)?;
+        Ok(d)
+    }
+
+    fn info<'py>(py: Python<'py>, i: &CboInfo) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("dt", i.dt)?;
+        d.set_item("alpha", i.alpha)?;
+        d.set_item("f_min", i.stats.f_min)?;
+        d.set_item("argmin", i.stats.argmin)?;
+        d.set_item("ess", i.stats.ess)?;
+        d.set_item("consensus_change", i.consensus_change)?;
+        Ok(d)
+    }
+}
+
+/// The α schedule from Python: `"constant"`, `"multiply"` (CBXpy default ×1.05 to 1e5),
+/// or a dict `{"kind": "multiplicative", "factor", "max"}` /
+/// `{"kind": "effective_sample_size", "eta", "min", "max"}` (the Rust serde form).
+fn schedule(obj: Option<&Bound<'_, PyAny>>) -> PyResult<AlphaSchedule> {
+    let Some(obj) = obj else {
+        return Ok(AlphaSchedule::Constant);
+    };
+    if let Ok(s) = obj.extract::<String>() {
+        return match s.as_str() {
+            "constant" => Ok(AlphaSchedule::Constant),
+            "multiply" | "multiplicative" => Ok(AlphaSchedule::cbxpy_default()),
+            _ => Err(PyValueError::new_err(format!(
+                "schedule: expected \"constant\", \"multiply\" or a dict, got {s:?}"
+            ))),
+        };
+    }
+    let d = obj.cast::<PyDict>().map_err(|_| {
+        PyValueError::new_err("schedule: expected \"constant\", \"multiply\" or a dict")
+    })?;
+    let get = |k: &str| -> PyResult<f64> {
+        d.get_item(k)?
+            .ok_or_else(|| PyValueError::new_err(format!("schedule: missing key {k:?}")))?
+            .extract::<f64>()
+    };
+    let kind: String = d
+        .get_item("kind")?
+        .ok_or_else(|| PyValueError::new_err("schedule: missing key \"kind\""))?
+        .extract()?;
+    match kind.as_str() {
+        "multiplicative" => Ok(AlphaSchedule::Multiplicative {
+            factor: get("factor")?,
+            max: get("max")?,
+        }),
+        "effective_sample_size" => Ok(AlphaSchedule::EffectiveSampleSize {
+            eta: get("eta")?,
+            min: get("min")?,
+            max: get("max")?,
+        }),
+        _ => Err(PyValueError::new_err(format!(
+            "schedule: unknown kind {kind:?} (multiplicative, effective_sample_size)"
+        ))),
+    }
+}
+
+/// Consensus-based optimisation (see `python/README.md` and `docs/python.md`).
+#[pyclass(name = "CBO", module = "meanfield._core")]
+pub struct PyCbo {
+    cbo: Cbo<AnyObjective>,
+    slot: Slot,
+    pool: Option<rayon::ThreadPool>,
+    threads: usize,
+}
+
+#[pymethods]
+impl PyCbo {
+    /// CBO on `objective`: a test-function name (`"rastrigin"`, `"ackley"`,
+    /// `"rosenbrock"`, `"griewank"`, `"schwefel"`, optionally `shift`ed) or a callable
+    /// `f(X)` called once per step on the whole array (`f_dim="2D"`: X of shape (N, d) →
+    /// (N,); `"3D"`: X of shape (1, N, d) → (1, N)).
+    #[new]
+    #[pyo3(signature = (objective, d, *, lam=1.0, sigma=1.0, dt=0.01, alpha=1.0, schedule=None,
+        noise="anisotropic", batch_size=None, batch_partial=true, f_dim="2D", shift=None, threads=1))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        objective: &Bound<'_, PyAny>,
+        d: usize,
+        lam: f64,
+        sigma: f64,
+        dt: f64,
+        alpha: f64,
+        schedule: Option<&Bound<'_, PyAny>>,
+        noise: &str,
+        batch_size: Option<usize>,
+        batch_partial: bool,
+        f_dim: &str,
+        shift: Option<&Bound<'_, PyAny>>,
+        threads: usize,
+    ) -> PyResult<Self> {
+        let noise = match noise {
+            "anisotropic" => CboNoise::Anisotropic,
+            "isotropic" => CboNoise::Isotropic,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "noise: expected \"anisotropic\" or \"isotropic\", got {noise:?}"
+                )));
+            }
+        };
+        let schedule = self::schedule(schedule)?;
+        let params = CboParams::new(lam, sigma, dt)
+            .and_then(|p| p.with_alpha(alpha))
+            .and_then(|p| p.with_schedule(schedule))
+            .map_err(errors::integrator)?;
+        let params = params
+            .with_noise(noise)
+            .with_batch(batch_size.map(|size| Batch {
+                size,
+                partial: batch_partial,
+            }))
+            .map_err(errors::integrator)?;
+        let slot = Slot::default();
+        let f_dim = FDim::parse(f_dim)?;
+        let objective = if let Ok(name) = objective.extract::<String>() {
+            let shift = shift.map(|s| arrays::vector("shift", s, d)).transpose()?;
+            AnyObjective::Builtin(builtin(&name, d, shift)?)
+        } else if objective.is_callable() {
+            if shift.is_some() {
+                return Err(PyValueError::new_err(
+                    "shift: only for built-in test functions (shift a callable yourself)",
+                ));
+            }
+            let name = objective
+                .getattr("__qualname__")
+                .and_then(|n| n.extract::<String>())
+                .unwrap_or_else(|_| "callable".into());
+            AnyObjective::Python(PyObjective::new(
+                objective.clone().unbind(),
+                d,
+                f_dim,
+                name,
+                slot.clone(),
+            ))
+        } else {
+            return Err(PyValueError::new_err(
+                "objective: expected a test-function name or a callable f(X)",
+            ));
+        };
+        let python = objective.is_python();
+        let mut cbo = Cbo::new(objective, params).map_err(errors::integrator)?;
+        // A Python objective keeps the particle loops on one thread, so that it is called
+        // once per step on the whole array.
+        if threads > 1 && !python {
+            cbo = cbo.with_parallelism(Parallelism::Rayon);
+        }
+        let _ = py;
+        Ok(Self {
+            cbo,
+            slot,
+            pool: runs::pool(threads)?,
+            threads,
+        })
+    }
+
+    /// A fresh run from the (N, d) ensemble `x0` with seed `seed`.
+    #[pyo3(signature = (x0, seed=0))]
+    fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<CboRun> {
+        let ens = arrays::ensemble("x0", x0)?;
+        let cp = Checkpoint::start(&self.cbo, ens, seed).map_err(errors::integrator)?;
+        Ok(CboRun { cp })
+    }
+
+    /// Advances `run` until it has `steps` steps in total, or a stop criterion, an
+    /// observer, the predicate `stop_when(obs)` or the time budget (seconds) ends it.
+    /// Observers are `(every, f)` pairs, `f(obs)` returning True stops; `progress` is
+    /// True (a text bar) or `progress(step, total)`. Returns the run summary as a dict.
+    #[pyo3(signature = (run, steps, *, energy_tol=None, stagnation=None, ess_below=None,
+        time_budget=None, stop_when=None, observers=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run<'py>(
+        &mut self,
+        py: Python<'py>,
+        run: &mut CboRun,
+        steps: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+        ess_below: Option<f64>,
+        time_budget: Option<f64>,
+        stop_when: Option<Py<PyAny>>,
+        observers: Option<Vec<(u64, Py<PyAny>)>>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let opts = RunOptions::parse(
+            steps,
+            energy_tol,
+            stagnation,
+            ess_below,
+            time_budget,
+            stop_when,
+            observers,
+            progress,
+        )?;
+        let s = runs::run::<_, CboObs>(
+            py,
+            "objective",
+            &mut self.cbo,
+            &mut run.cp,
+            opts,
+            &self.slot,
+            self.pool.as_ref(),
+        )?;
+        runs::summary::<_, _, CboObs>(py, &s)
+    }
+
+    /// Runs independent runs to their outcomes: `x0` of shape (N, d) is one run, (M, N, d)
+    /// M runs (run r with seed `replicate_seed(seed, 0, r)`, the Rust `run_replicas`),
+    /// each until `max_steps`, `energy_tol` or `stagnation = (tol, patience)`. Returns a
+    /// dict of arrays: consensus (M, d), consensus_value, best_x (M, d), best_f, steps,
+    /// alpha, evaluations (M,) and reason (list).
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let (data, dims) = match arrays::float_array("x0", x0, &["N", "d"]) {
+            Ok(v) => (v.0, vec![1, v.1[0], v.1[1]]),
+            Err(_) => arrays::float_array("x0", x0, &["M", "N", "d"])?,
+        };
+        let (m, n, d) = (dims[0], dims[1], dims[2]);
+        if m == 0 || n == 0 || d == 0 {
+            return Err(PyValueError::new_err(format!(
+                "x0: expected shape (N, d) or (M, N, d) with M, N, d ≥ 1, got {dims:?}"
+            )));
+        }
+        let rule = StoppingRule {
+            max_steps,
+            energy_tol,
+            stagnation: stagnation
+                .map(|(tol, patience)| meanfield_integrators::cbo::Stagnation { tol, patience }),
+        };
+        let par = if self.threads > 1 && !self.cbo.objective().is_python() {
+            Parallelism::Rayon
+        } else {
+            Parallelism::Sequential
+        };
+        self.slot.clear();
+        let init = |r: usize| {
+            Ensemble::new(
+                n,
+                d,
+                data[r * n * d..(r + 1) * n * d].to_vec(),
+                meanfield_measures::Domain::Euclidean,
+            )
+            .map_err(Into::into)
+        };
+        let objective = self.cbo.objective();
+        let params = self.cbo.params();
+        let pool = self.pool.as_ref();
+        let out = py.detach(|| {
+            let go = || run_replicas(objective, params, m, seed, init, &rule, par);
+            match pool {
+                Some(p) => p.install(go),
+                None => go(),
+            }
+        });
+        if let Some(e) = self.slot.take("objective", 0) {
+            return Err(e);
+        }
+        let outs = out.map_err(errors::integrator)?;
+        let dict = PyDict::new(py);
+        let cat = |f: &dyn Fn(&meanfield_integrators::CboOutcome) -> &[f64]| {
+            outs.iter()
+                .flat_map(|o| f(o).iter().copied())
+                .collect::<Vec<f64>>()
+        };
+        let cons = cat(&|o| &o.consensus);
+        let best = cat(&|o| &o.best_x);
+        dict.set_item(
+            "consensus",
+            arrays::matrix(py, &cons, m, cons.len() / m.max(1))?,
+        )?;
+        dict.set_item(
+            "best_x",
+            arrays::matrix(py, &best, m, best.len() / m.max(1))?,
+        )?;
+        let col = |f: &dyn Fn(&meanfield_integrators::CboOutcome) -> f64| {
+            arrays::array1(py, &outs.iter().map(f).collect::<Vec<_>>())
+        };
+        dict.set_item("consensus_value", col(&|o| o.consensus_value))?;
+        dict.set_item("best_f", col(&|o| o.best_f))?;
+        dict.set_item("alpha", col(&|o| o.alpha))?;
+        dict.set_item("steps", outs.iter().map(|o| o.steps).collect::<Vec<_>>())?;
+        dict.set_item(
+            "evaluations",
+            outs.iter().map(|o| o.evaluations).collect::<Vec<_>>(),
+        )?;
+        dict.set_item(
+            "reason",
+            outs.iter()
+                .map(|o| runs::reason_name(o.reason))
+                .collect::<Vec<_>>(),
+        )?;
+        Ok(dict)
+    }
+
+    /// The fingerprint stored in this optimiser's checkpoints.
+    fn fingerprint(&self) -> String {
+        meanfield_integrators::Dynamics::fingerprint(&self.cbo)
+    }
+
+    /// The objective's values at the rows of the (N, d) array `x` (the same code the
+    /// optimiser calls).
+    fn objective_values<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        use meanfield_energy::Objective;
+        let ens = arrays::ensemble("x", x)?;
+        let f = self.cbo.objective();
+        if ens.dim() != f.dim() {
+            return Err(PyValueError::new_err(format!(
+                "x: expected shape (N, {}), got ({}, {})",
+                f.dim(),
+                ens.n(),
+                ens.dim()
+            )));
+        }
+        let mut out = vec![0.0; ens.n()];
+        self.slot.clear();
+        f.values(ens.as_slice(), &mut out);
+        if let Some(e) = self.slot.take("objective", 0) {
+            return Err(e);
+        }
+        Ok(arrays::array1(py, &out))
+    }
+}
+
+/// A resumable CBO run: the Rust `Checkpoint<CboState>`.
+#[pyclass(module = "meanfield._core")]
+pub struct CboRun {
+    cp: Checkpoint<CboState>,
+}
+
+#[pymethods]
+impl CboRun {
+    /// The particles, a new (N, d) array.
+    #[getter]
+    fn x<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let e = &self.cp.state.ensemble;
+        arrays::matrix(py, e.as_slice(), e.n(), e.dim())
+    }
+    /// Steps taken so far.
+    #[getter]
+    fn step(&self) -> u64 {
+        self.cp.step
+    }
+    /// Physical time reached.
+    #[getter]
+    fn time(&self) -> f64 {
+        self.cp.time
+    }
+    /// The run's seed.
+    #[getter]
+    fn seed(&self) -> u64 {
+        self.cp.seed
+    }
+    /// α of the next step.
+    #[getter]
+    fn alpha(&self) -> f64 {
+        self.cp.state.alpha
+    }
+    /// Consensus point of the last step (empty before the first).
+    #[getter]
+    fn consensus<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        arrays::array1(py, &self.cp.state.consensus)
+    }
+    /// Best particle seen so far.
+    #[getter]
+    fn best_x<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        arrays::array1(py, &self.cp.state.best_x)
+    }
+    /// Its objective value (inf before the first step).
+    #[getter]
+    fn best_f(&self) -> f64 {
+        self.cp.state.best_f
+    }
+    /// Objective evaluations so far.
+    #[getter]
+    fn evaluations(&self) -> u64 {
+        self.cp.state.evaluations
+    }
+    /// The observation dict of the current state (as observers receive it).
+    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        CboObs::state(py, &self.cp.state)
+    }
+    /// The checkpoint as a JSON string (floats round-trip exactly).
+    fn to_json(&self) -> PyResult<String> {
+        runs::to_json(&self.cp)
+    }
+    /// A run from a JSON string written by `to_json`.
+    #[staticmethod]
+    fn from_json(s: &str) -> PyResult<Self> {
+        Ok(Self {
+            cp: runs::from_json(s)?,
+        })
+    }
+    /// Writes the checkpoint JSON to `path`.
+    fn save(&self, path: &str) -> PyResult<()> {
+        runs::save(&self.cp, path)
+    }
+    /// Reads a run from a checkpoint file written by `save`.
+    #[staticmethod]
+    fn load(path: &str) -> PyResult<Self> {
+        Ok(Self {
+            cp: runs::load(path)?,
+        })
+    }
+}

@@ -1,0 +1,51 @@
+//! # meanfield-python
+//!
+//! The native module `meanfield._core` of the Python package in `python/` (built by
+//! maturin). It only converts and delegates: NumPy arrays ↔ ensembles ([`arrays`]),
+//! Rust errors → Python exceptions ([`errors`]), Python callables as objectives
+//! ([`objective`]), functionals ([`mfld`]) and runner callbacks ([`runs`], [`callback`]); every number is
+//! computed by the Rust crates. The Python API is documented in `python/README.md` and
+//! `docs/python.md`.
+
+pub mod arrays;
+pub mod callback;
+pub mod cbo;
+pub mod errors;
+pub mod mfld;
+pub mod objective;
+pub mod runs;
+
+use pyo3::prelude::*;
+
+/// The test functions of `meanfield_energy::objectives` as NumPy functions: values of
+/// `name` at the rows of the (N, d) array `x`.
+#[pyfunction]
+#[pyo3(signature = (name, x, shift=None))]
+fn test_function<'py>(
+    py: Python<'py>,
+    name: &str,
+    x: &Bound<'py, PyAny>,
+    shift: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    use meanfield_energy::Objective;
+    let ens = arrays::ensemble("x", x)?;
+    let shift = shift
+        .map(|s| arrays::vector("shift", s, ens.dim()))
+        .transpose()?;
+    let f = objective::builtin(name, ens.dim(), shift)?;
+    let mut out = vec![0.0; ens.n()];
+    f.values(ens.as_slice(), &mut out);
+    Ok(arrays::array1(py, &out))
+}
+
+/// The native module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<cbo::PyCbo>()?;
+    m.add_class::<cbo::CboRun>()?;
+    m.add_class::<mfld::PyMfld>()?;
+    m.add_class::<mfld::LangevinRun>()?;
+    m.add_function(wrap_pyfunction!(test_function, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,300 @@
+//! The Python face of the Rust [`Runner`]: stop criteria, observers, a stop predicate
+//! and progress given as keyword arguments, checkpoints as JSON strings or files. The run
+//! itself happens with the GIL released; Python callbacks re-acquire it.
+
+use std::io::Write;
+use std::time::Duration;
+
+use meanfield_integrators::{
+    Checkpoint, Control, Dynamics, DynamicsState, IntegratorError, Observation, RunSummary, Runner,
+    Stop, StopReason,
+};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::callback::{Failure, Slot};
+
+/// Converts a family's state and info to Python dicts for observers.
+pub trait Observe<S, I> {
+    /// The state as a dict (arrays are copies).
+    fn state<'py>(py: Python<'py>, state: &S) -> PyResult<Bound<'py, PyDict>>;
+    /// The step info as a dict.
+    fn info<'py>(py: Python<'py>, info: &I) -> PyResult<Bound<'py, PyDict>>;
+}
+
+/// The run options shared by every family (`run(...)` keyword arguments).
+#[derive(Default)]
+pub struct RunOptions {
+    /// Run until the run has this many steps in total.
+    pub steps: u64,
+    /// Stop once the step's energy is below this.
+    pub energy_tol: Option<f64>,
+    /// Stop once the iterate moved less than tol in `patience` consecutive steps.
+    pub stagnation: Option<(f64, u64)>,
+    /// Stop once the ESS is below this floor.
+    pub ess_below: Option<f64>,
+    /// Wall-time budget in seconds.
+    pub time_budget: Option<f64>,
+    /// `stop_when(obs) -> bool`.
+    pub stop_when: Option<Py<PyAny>>,
+    /// `(every, observer)` pairs; `observer(obs)` returning True stops the run.
+    pub observers: Vec<(u64, Py<PyAny>)>,
+    /// `progress(step, total)`, or a text bar on stderr.
+    pub progress: Progress,
+}
+
+/// How progress is reported.
+#[derive(Default)]
+pub enum Progress {
+    /// Not at all.
+    #[default]
+    Off,
+    /// A text progress bar on stderr.
+    Bar,
+    /// A Python callable `progress(step, total)`.
+    Call(Py<PyAny>),
+}
+
+impl RunOptions {
+    /// Parses the keyword arguments of `run`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        steps: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+        ess_below: Option<f64>,
+        time_budget: Option<f64>,
+        stop_when: Option<Py<PyAny>>,
+        observers: Option<Vec<(u64, Py<PyAny>)>>,
+        progress: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        if let Some(b) = time_budget
+            && !(b.is_finite() && b >= 0.0)
+        {
+            return Err(PyValueError::new_err(format!(
+                "time_budget: expected seconds ≥ 0, got {b}"
+            )));
+        }
+        let progress = match progress {
+            None => Progress::Off,
+            Some(p) if p.is_none() => Progress::Off,
+            Some(p) if p.is_callable() => Progress::Call(p.clone().unbind()),
+            Some(p) => {
+                if p.is_truthy()? {
+                    Progress::Bar
+                } else {
+                    Progress::Off
+                }
+            }
+        };
+        Ok(Self {
+            steps,
+            energy_tol,
+            stagnation,
+            ess_below,
+            time_budget,
+            stop_when,
+            observers: observers.unwrap_or_default(),
+            progress,
+        })
+    }
+}
+
+/// A Python observation dict: step, time, state, info (None at step 0).
+fn observation<'py, S, I, C: Observe<S, I>>(
+    py: Python<'py>,
+    obs: &Observation<'_, S, I>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("step", obs.step)?;
+    d.set_item("time", obs.time)?;
+    d.set_item("state", C::state(py, obs.state)?)?;
+    match obs.info {
+        Some(i) => d.set_item("info", C::info(py, i)?)?,
+        None => d.set_item("info", py.None())?,
+    }
+    Ok(d)
+}
+
+/// Runs `checkpoint` with `dynamics` under `opts` with the GIL released (inside `pool`
+/// when given); callbacks park their failures in `slot`, which is raised in preference to
+/// the Rust error it caused (`what` names the energy callback in its messages).
+#[allow(clippy::too_many_arguments)]
+pub fn run<D, C>(
+    py: Python<'_>,
+    what: &str,
+    dynamics: &mut D,
+    checkpoint: &mut Checkpoint<D::State>,
+    opts: RunOptions,
+    slot: &Slot,
+    pool: Option<&rayon::ThreadPool>,
+) -> PyResult<RunSummary<D::Info>>
+where
+    D: Dynamics + Send,
+    D::Info: Send,
+    C: Observe<D::State, D::Info>,
+{
+    slot.clear();
+    let result = py.detach(|| {
+        let mut go = || -> Result<RunSummary<D::Info>, IntegratorError> {
+            let mut runner: Runner<'_, D::State, D::Info> = Runner::new(opts.steps);
+            // A parked failure (progress, objective) stops the run at once.
+            let s0 = slot.clone();
+            runner = runner.stop_when(Stop::when(move |_: &Observation<'_, D::State, D::Info>| {
+                s0.failed()
+            }));
+            if let Some(tol) = opts.energy_tol {
+                runner = runner.stop_when(Stop::energy_below(tol)?);
+            }
+            if let Some((tol, patience)) = opts.stagnation {
+                runner = runner.stop_when(Stop::stagnation(tol, patience)?);
+            }
+            if let Some(floor) = opts.ess_below {
+                runner = runner.stop_when(Stop::ess_below(floor)?);
+            }
+            if let Some(b) = opts.time_budget {
+                runner = runner.time_budget(Duration::from_secs_f64(b));
+            }
+            if let Some(pred) = &opts.stop_when {
+                let s = slot.clone();
+                runner = runner.stop_when(Stop::when(
+                    move |obs: &Observation<'_, D::State, D::Info>| {
+                        Python::attach(|py| {
+                            let r = observation::<_, _, C>(py, obs)
+                                .and_then(|o| pred.bind(py).call1((o,)))
+                                .and_then(|v| v.is_truthy());
+                            r.unwrap_or_else(|e| {
+                                s.park(Failure::Raised(e));
+                                true
+                            })
+                        })
+                    },
+                ));
+            }
+            for (every, f) in &opts.observers {
+                let s = slot.clone();
+                runner = runner.observe(*every, move |obs| {
+                    Python::attach(|py| {
+                        let r = observation::<_, _, C>(py, obs)
+                            .and_then(|o| f.bind(py).call1((o,)))
+                            .and_then(|v| v.is_truthy());
+                        match r {
+                            Ok(true) => Ok(Control::Stop),
+                            Ok(false) => Ok(Control::Continue),
+                            Err(e) => {
+                                let msg = e.to_string();
+                                s.park(Failure::Raised(e));
+                                Err(msg.into())
+                            }
+                        }
+                    })
+                });
+            }
+            match &opts.progress {
+                Progress::Off => {}
+                Progress::Bar => {
+                    runner = runner.progress(|k, total| {
+                        let width = 40usize;
+                        let filled = (k.min(total) as usize * width) / total.max(1) as usize;
+                        let mut err = std::io::stderr().lock();
+                        let _ = write!(
+                            err,
+                            "\r[{}{}] {k}/{total}",
+                            "#".repeat(filled),
+                            " ".repeat(width - filled)
+                        );
+                        if k >= total {
+                            let _ = writeln!(err);
+                        }
+                    });
+                }
+                Progress::Call(f) => {
+                    let s = slot.clone();
+                    runner = runner.progress(move |k, total| {
+                        Python::attach(|py| {
+                            if let Err(e) = f.bind(py).call1((k, total)) {
+                                s.park(Failure::Raised(e));
+                            }
+                        })
+                    });
+                }
+            }
+            runner.run(dynamics, checkpoint)
+        };
+        match pool {
+            Some(p) => p.install(go),
+            None => go(),
+        }
+    });
+    let step = checkpoint.step;
+    if let Some(e) = slot.take(what, step) {
+        return Err(e);
+    }
+    result.map_err(crate::errors::integrator)
+}
+
+/// A run's summary as a dict: reason, steps_taken, mean_acceptance, last_info.
+pub fn summary<'py, S, I, C: Observe<S, I>>(
+    py: Python<'py>,
+    s: &RunSummary<I>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("reason", reason_name(s.reason))?;
+    d.set_item("steps_taken", s.steps_taken)?;
+    d.set_item("mean_acceptance", s.mean_acceptance)?;
+    match &s.last_info {
+        Some(i) => d.set_item("last_info", C::info(py, i)?)?,
+        None => d.set_item("last_info", py.None())?,
+    }
+    Ok(d)
+}
+
+/// The snake-case name of a stop reason (as in the Rust serde form).
+pub fn reason_name(r: StopReason) -> &'static str {
+    match r {
+        StopReason::StepsDone => "steps_done",
+        StopReason::TimeBudget => "time_budget",
+        StopReason::ObserverStop => "observer_stop",
+        StopReason::EnergyTolerance => "energy_tolerance",
+        StopReason::Stagnation => "stagnation",
+        StopReason::EssFloor => "ess_floor",
+        StopReason::Predicate => "predicate",
+    }
+}
+
+/// The JSON of a checkpoint.
+pub fn to_json<S: DynamicsState>(c: &Checkpoint<S>) -> PyResult<String> {
+    c.to_json().map_err(crate::errors::integrator)
+}
+
+/// A checkpoint from JSON.
+pub fn from_json<S: DynamicsState>(s: &str) -> PyResult<Checkpoint<S>> {
+    Checkpoint::from_json(s).map_err(crate::errors::integrator)
+}
+
+/// Writes a checkpoint's JSON to `path`.
+pub fn save<S: DynamicsState>(c: &Checkpoint<S>, path: &str) -> PyResult<()> {
+    std::fs::write(path, to_json(c)?)
+        .map_err(|e| PyOSError::new_err(format!("cannot write checkpoint {path}: {e}")))
+}
+
+/// Reads a checkpoint's JSON from `path`.
+pub fn load<S: DynamicsState>(path: &str) -> PyResult<Checkpoint<S>> {
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| PyOSError::new_err(format!("cannot read checkpoint {path}: {e}")))?;
+    from_json(&s)
+}
+
+/// A rayon pool of `threads` threads (None for one thread).
+pub fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
+    match threads {
+        0 => Err(PyValueError::new_err("threads: expected ≥ 1, got 0")),
+        1 => Ok(None),
+        t => rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map(Some)
+            .map_err(|e| PyOSError::new_err(format!("cannot start {t} threads: {e}"))),
+    }
+}

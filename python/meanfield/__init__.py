@@ -1,0 +1,12 @@
+"""meanfield: interacting particle systems for mean-field gradient flows, from NumPy.
+
+The numerics are the Rust crates of the meanfield workspace (native module
+``meanfield._core``); this package converts NumPy arrays and Python callables and
+delegates. See ``python/README.md`` for a five-minute tour and ``docs/python.md``.
+"""
+
+from . import errors
+from ._core import CBO, MFLD, CboRun, LangevinRun, __version__, test_function
+from .errors import *  # noqa: F401,F403
+
+__all__ = ["CBO", "CboRun", "MFLD", "LangevinRun", "test_function", "errors", "__version__"] + errors.__all__
