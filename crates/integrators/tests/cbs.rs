@@ -260,7 +260,7 @@ fn optimisation_mode_finds_the_minimiser() {
         let mut c =
             Checkpoint::start(&cbs, uniform_ensemble(200, 4, -3.0, 3.0, r).unwrap(), r).unwrap();
         let o = cbs.run(&mut c, &StoppingRule::max_steps(300)).unwrap();
-        assert!(o.sup_distance(&shift) < 0.1, "run {r}: {o:?}");
+        assert!(o.sup_distance(&shift).unwrap() < 0.1, "run {r}: {o:?}");
     }
 }
 
