@@ -1,6 +1,6 @@
 //! `cargo xtask reproduce` as a process: exit codes, the output-directory lock, checking
 //! every configuration before running anything, and what an interrupted run leaves behind
-//! (docs/harness.md, "Exit status" and "Interrupted runs").
+//! (docs/harness.md §1, "Order of a run" and "Exit status").
 //!
 //! Each test runs the real binary (`CARGO_BIN_EXE_xtask`) into its own directory under
 //! `CARGO_TARGET_TMPDIR`.
