@@ -86,16 +86,21 @@ pub struct Entry {
     pub has_html: bool,
 }
 
-/// Gathers the entries: every subdirectory of `out` holding a `report.json`, plus the
+/// Gathers the entries: every non-hidden subdirectory of `out` holding a `report.json`, plus the
 /// experiments of this run (`ran`: name → status). Registry order first, then other names
 /// alphabetically.
 pub fn collect(out: &Path, ran: &BTreeMap<String, RunStatus>) -> Vec<Entry> {
     let mut found: BTreeMap<String, Option<Result<ReportSummary, String>>> = BTreeMap::new();
     if let Ok(dir) = std::fs::read_dir(out) {
         for e in dir.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // `.NAME.staging-PID` / `.NAME.old-PID` (output.rs::publish_dir) are never
+            // reports, even when a hard kill left one behind with a report.json inside.
+            if name.starts_with('.') {
+                continue;
+            }
             let path = e.path().join("report.json");
             if path.is_file() {
-                let name = e.file_name().to_string_lossy().into_owned();
                 found.insert(name, Some(ReportSummary::read(&path)));
             }
         }
@@ -393,5 +398,24 @@ mod tests {
     fn empty_dir() {
         let md = render(&[]);
         assert!(md.contains("No reports yet"));
+    }
+
+    #[test]
+    fn leftover_staging_and_old_directories_are_not_reports() {
+        let dir = unique_temp_dir("index-hidden");
+        for sub in ["sample", ".sample.staging-77", ".sample.old-77"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            std::fs::write(
+                dir.join(sub).join("report.json"),
+                serde_json::to_string(&sample_report()).unwrap(),
+            )
+            .unwrap();
+        }
+        let names: Vec<String> = collect(&dir, &BTreeMap::new())
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, ["sample"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
