@@ -14,9 +14,8 @@ def rng():
 
 @pytest.fixture
 def cbo_reference():
-    """Path of the Rust-only reference binary `cbo_reference` (benches/src/bin); `.ci/test`
-    builds it (`cargo build -p meanfield-benches --bin cbo_reference`) and passes its path
-    in MEANFIELD_CBO_REFERENCE."""
+    """Path of the Rust-only reference binary `cbo_reference` (benches/src/bin); the
+    Rust test benches/tests/python_package.rs passes it in MEANFIELD_CBO_REFERENCE."""
     path = os.environ.get("MEANFIELD_CBO_REFERENCE") or shutil.which("cbo_reference")
     if not path or not os.path.exists(path):
         if os.environ.get("CI"):
