@@ -66,5 +66,8 @@ fn pytest_suite_passes() {
     run(Command::new(bin.join("python"))
         .args(["-m", "pytest", "-q", "tests"])
         .current_dir(&python_dir)
-        .env("MEANFIELD_CBO_REFERENCE", env!("CARGO_BIN_EXE_cbo_reference")));
+        .env(
+            "MEANFIELD_CBO_REFERENCE",
+            env!("CARGO_BIN_EXE_cbo_reference"),
+        ));
 }
