@@ -154,6 +154,13 @@ pub fn report_blocks(report: &Report, description: &str) -> Vec<Block> {
             ("quick".into(), report.quick.to_string()),
             ("seed".into(), report.seed.to_string()),
             ("wall time".into(), fmt_seconds(report.wall_seconds)),
+            (
+                "peak memory".into(),
+                report.peak_memory_bytes.map_or_else(
+                    || "not measured".into(),
+                    |b| meanfield_measures::alloc::fmt_bytes(b as f64),
+                ),
+            ),
         ],
         outcome: Some((
             "checks passed".into(),
@@ -172,7 +179,7 @@ pub fn report_blocks(report: &Report, description: &str) -> Vec<Block> {
         blocks.push(Block::Paragraph(vec![Inline::Emph("No checks.".into())]));
     } else {
         blocks.push(Block::Table(TableBlock {
-            header: ["Check", "Ours", "Reference", "Tolerance"]
+            header: ["Check", "Ours", "Reference", "Tolerance", "Level"]
                 .map(String::from)
                 .to_vec(),
             rows: report
@@ -184,6 +191,7 @@ pub fn report_blocks(report: &Report, description: &str) -> Vec<Block> {
                         fmt_num(c.value).into(),
                         fmt_num(c.reference).into(),
                         fmt_num(c.tolerance).into(),
+                        check_level(c).into(),
                     ],
                     status: Some(c.passed),
                 })
@@ -257,4 +265,15 @@ pub fn report_blocks(report: &Report, description: &str) -> Vec<Block> {
         blocks.push(Block::Paragraph(inlines));
     }
     blocks
+}
+
+/// The "Level" cell of a check: its false-alarm probability, or what kind of check it is
+/// (docs/harness.md §4).
+fn check_level(c: &meanfield_experiments::Check) -> String {
+    match (c.kind, c.level) {
+        (meanfield_experiments::CheckKind::Statistical, Some(level)) => format!("{level:.2e}"),
+        (meanfield_experiments::CheckKind::Statistical, None) => "statistical".into(),
+        (meanfield_experiments::CheckKind::Exact, _) => "exact".into(),
+        (meanfield_experiments::CheckKind::Threshold, _) => "threshold".into(),
+    }
 }

@@ -245,13 +245,13 @@ mod tests {
         assert!(md.contains("A test experiment."));
         assert!(md.contains("quick = true · seed = 7"));
         assert!(md.contains("checks passed: 1/2"));
-        assert!(md.contains("| Check | Ours | Reference | Tolerance | Status |"));
+        assert!(md.contains("| Check | Ours | Reference | Tolerance | Level | Status |"));
         assert!(
-            md.contains("| mean close to oracle | 0.5012 | 0.5 | 0.01 | ✅ |"),
+            md.contains("| mean close to oracle | 0.5012 | 0.5 | 0.01 | threshold | ✅ |"),
             "{md}"
         );
         assert!(
-            md.contains("| slope \\| fit | -0.8 | -1 | 0.1 | ❌ |"),
+            md.contains("| slope \\| fit | -0.8 | -1 | 0.1 | threshold | ❌ |"),
             "{md}"
         );
         assert!(md.contains("## Notes\n\nA note with *Markdown*."));

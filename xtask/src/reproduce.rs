@@ -29,6 +29,7 @@ use crate::markdown::{self, fmt_seconds};
 use crate::output::{OutDirLock, publish_dir, write_atomic};
 use crate::progress::Progress;
 use crate::{config, html, select, svg, workspace_root};
+use meanfield_experiments::memory;
 
 /// Default base seed of `reproduce` (20261123). It is fixed so that reports written
 /// without `--seed` are reproducible bit for bit; pass `--seed` to vary it.
@@ -281,14 +282,17 @@ pub fn reproduce(args: ReproduceArgs) -> ExitCode {
             progress: &callback,
             ..context(name)
         };
+        let peak_reset = memory::reset_peak();
         let start = Instant::now();
         let result = run_guarded(*exp, &ctx);
         let wall = start.elapsed().as_secs_f64();
+        let peak = if peak_reset { memory::peak_rss() } else { None };
 
         let mut s = lock_shared(&shared);
         let status = match result {
             Ok(mut report) => {
                 report.wall_seconds = wall;
+                report.peak_memory_bytes = peak;
                 if report.experiment != name {
                     eprintln!(
                         "warning: {name}: the report names itself `{}`; written under {name}/",

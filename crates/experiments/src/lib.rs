@@ -21,12 +21,14 @@ pub mod data;
 pub mod error;
 pub mod fisher_rao;
 pub mod langevin;
+pub mod memory;
 pub mod mgdm;
 pub mod particle_em;
 pub mod registry;
 pub mod report;
+pub mod soak;
 pub mod study;
 
 pub use error::ExperimentError;
 pub use registry::{ConfiguredExperiment, Experiment, ExperimentConfig, RunContext};
-pub use report::{Check, ImageGrid, Plot, Report, Series, Table};
+pub use report::{Check, CheckKind, ImageGrid, Plot, Report, Series, Table, two_sided_level};

@@ -65,7 +65,8 @@ impl RunContext<'_> {
                 }
             }
         }
-        let typed = serde_json::from_value(value.clone())
+        // The path names the offending key ("n_particles: invalid value: …").
+        let typed = serde_path_to_error::deserialize(value.clone())
             .map_err(|e| ExperimentError::Config(format!("{experiment}: {e}")))?;
         Ok((typed, value))
     }
@@ -122,6 +123,29 @@ pub trait ExperimentConfig: Serialize + DeserializeOwned {
     fn validate(&self) -> Result<(), ExperimentError> {
         Ok(())
     }
+
+    /// The largest `f64` buffers the run allocates from its configured sizes, as
+    /// (what, dimensions), `what` naming the keys (`"ensemble (n_particles × d)"`).
+    /// [`Experiment::check_config`] refuses a configuration whose buffer exceeds the
+    /// allocation limit ([`meanfield_measures::alloc::f64_len`], `--max-memory`) before
+    /// anything runs, so a size typo is an error, not an abort in the middle of a run.
+    /// The default declares none.
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        Vec::new()
+    }
+
+    /// [`validate`](Self::validate), then every [`buffers`](Self::buffers) entry
+    /// against the allocation limit.
+    ///
+    /// # Errors
+    /// The first invalid value or oversized buffer.
+    fn check(&self) -> Result<(), ExperimentError> {
+        self.validate()?;
+        for (what, dims) in self.buffers() {
+            meanfield_measures::alloc::f64_len(what, &dims)?;
+        }
+        Ok(())
+    }
 }
 
 /// An experiment written against its typed configuration. Implementing it implements
@@ -166,12 +190,12 @@ impl<E: ConfiguredExperiment> Experiment for E {
     fn check_config(&self, ctx: &RunContext<'_>) -> Result<(), ExperimentError> {
         ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?
             .0
-            .validate()
+            .check()
     }
 
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, json) = ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?;
-        cfg.validate()?;
+        cfg.check()?;
         let mut report = Report::new(E::NAME, ctx.quick, ctx.seed, json);
         self.execute(cfg, ctx, &mut report)?;
         Ok(report)
@@ -198,6 +222,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::fisher_rao::FisherRaoOracle,
         &crate::fisher_rao::FisherRaoBandwidth,
         &crate::fisher_rao::FisherRaoChaos,
+        &crate::soak::Soak,
     ]
 }
 

@@ -10,6 +10,25 @@ use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
 
+/// What a check's tolerance rests on, and so how often it may fail by chance
+/// (docs/harness.md §4: "Levels and calibration").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// A comparison that must hold at every seed: a closed form, an ODE, an invariant (a
+    /// count of violations that must be 0); any tolerance covers floating-point error
+    /// only.
+    Exact,
+    /// A Monte-Carlo test whose band is derived from the Monte-Carlo error: when the
+    /// implementation is right it fails with probability about [`Check::level`].
+    Statistical,
+    /// A property the method is claimed to have, with a fixed threshold that is not an
+    /// oracle band (a loss falls by 5×, one method beats another): no stated level; its
+    /// failure rate over seeds is measured by `cargo xtask calibrate`.
+    #[default]
+    Threshold,
+}
+
 /// One verified claim: `value` compared with `reference` within `tolerance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
@@ -23,10 +42,19 @@ pub struct Check {
     pub tolerance: f64,
     /// Whether the check holds.
     pub passed: bool,
+    /// Exact, statistical or threshold (reports written before this field are read as
+    /// thresholds).
+    #[serde(default)]
+    pub kind: CheckKind,
+    /// For a [`CheckKind::Statistical`] check: the probability that it fails when the
+    /// implementation is right (its false-alarm rate); `None` otherwise.
+    #[serde(default)]
+    pub level: Option<f64>,
 }
 
 impl Check {
-    /// |value − reference| ≤ tolerance (false for NaN).
+    /// |value − reference| ≤ tolerance (false for NaN). A threshold check until marked
+    /// [`exact`](Self::exact) or [`at_level`](Self::at_level).
     pub fn within(name: impl Into<String>, value: f64, reference: f64, tolerance: f64) -> Self {
         let passed = (value - reference).abs() <= tolerance;
         Self {
@@ -35,6 +63,8 @@ impl Check {
             reference,
             tolerance,
             passed,
+            kind: CheckKind::Threshold,
+            level: None,
         }
     }
 
@@ -47,6 +77,8 @@ impl Check {
             reference: 0.5 * (lo + hi),
             tolerance: 0.5 * (hi - lo),
             passed,
+            kind: CheckKind::Threshold,
+            level: None,
         }
     }
 
@@ -58,8 +90,39 @@ impl Check {
             reference: bound,
             tolerance: 0.0,
             passed: value <= bound,
+            kind: CheckKind::Threshold,
+            level: None,
         }
     }
+
+    /// A two-sided z-test: |value − reference| ≤ z·se, where `se` is the Monte-Carlo
+    /// standard error of `value` and the estimate is asymptotically normal; its level is
+    /// 2(1 − Φ(z)) ([`two_sided_level`]).
+    pub fn z_within(name: impl Into<String>, value: f64, reference: f64, se: f64, z: f64) -> Self {
+        Self::within(name, value, reference, z * se).at_level(two_sided_level(z))
+    }
+
+    /// Marks a deterministic check ([`CheckKind::Exact`]).
+    #[must_use]
+    pub fn exact(mut self) -> Self {
+        self.kind = CheckKind::Exact;
+        self.level = None;
+        self
+    }
+
+    /// Marks a Monte-Carlo test whose false-alarm probability is `level`
+    /// ([`CheckKind::Statistical`]).
+    #[must_use]
+    pub fn at_level(mut self, level: f64) -> Self {
+        self.kind = CheckKind::Statistical;
+        self.level = Some(level);
+        self
+    }
+}
+
+/// The two-sided level of a normal z band, P(|Z| > z) = 2(1 − Φ(z)) = erfc(z/√2).
+pub fn two_sided_level(z: f64) -> f64 {
+    statrs::function::erf::erfc(z / std::f64::consts::SQRT_2)
 }
 
 /// A table: column names and rows of cells (numbers or text).
@@ -396,6 +459,11 @@ pub struct Report {
     pub config: serde_json::Value,
     /// Wall-clock duration of the run.
     pub wall_seconds: f64,
+    /// Peak resident memory of the process during the run, in bytes (filled by the
+    /// harness where the operating system reports it: Linux's VmHWM, reset before each
+    /// experiment); `None` when not measured.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
     /// Checks against references.
     pub checks: Vec<Check>,
     /// Named tables.
@@ -427,6 +495,7 @@ impl Report {
             seed,
             config,
             wall_seconds: 0.0,
+            peak_memory_bytes: None,
             checks: Vec::new(),
             tables: BTreeMap::new(),
             series: BTreeMap::new(),
@@ -447,6 +516,40 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn two_sided_levels_of_the_usual_z() {
+        // References: erfc(z/√2) from C's libm (Python's math.erfc).
+        for (z, level) in [
+            (1.959_963_984_540_054, 0.050_000_000_000_000_04),
+            (3.29, 1.001_873_827_571_444_2e-3),
+            (4.0, 6.334_248_366_623_993e-5),
+        ] {
+            let got = two_sided_level(z);
+            assert!(
+                (got / level - 1.0).abs() < 1e-9,
+                "z = {z}: {got} vs {level}"
+            );
+        }
+    }
+
+    #[test]
+    fn z_within_states_its_level_and_band() {
+        let c = Check::z_within("x", 1.3, 1.0, 0.1, 4.0);
+        assert!(c.passed && c.kind == CheckKind::Statistical);
+        assert!((c.tolerance - 0.4).abs() < 1e-15);
+        assert_eq!(c.level, Some(two_sided_level(4.0)));
+        let c = Check::z_within("x", f64::NAN, 1.0, 0.1, 4.0);
+        assert!(!c.passed);
+        let c = Check::at_most("y", 0.0, 0.0).exact();
+        assert!(c.kind == CheckKind::Exact && c.level.is_none());
+        // Reports written before the fields existed read as thresholds.
+        let old: Check = serde_json::from_str(
+            r#"{"name":"n","value":1.0,"reference":1.0,"tolerance":0.0,"passed":true}"#,
+        )
+        .unwrap();
+        assert_eq!((old.kind, old.level), (CheckKind::Threshold, None));
+    }
 
     #[derive(Serialize)]
     struct Row<'a> {

@@ -17,13 +17,22 @@
 //! length L = ⌊K/B⌋ (the first K − BL snapshots are dropped); when L is several
 //! correlation times the batch averages b_j are nearly independent and
 //! se(ā) ≈ s_b/√B, s_b² = Σ_j (b_j − b̄)²/(B − 1) ([`batch_means`]).
+//!
+//! # Slope checks
+//!
+//! A law y(N) ∝ N^β (β = −1 for propagation of chaos) is checked on Monte-Carlo
+//! estimates ŷ_k with standard errors se_k by the weighted log–log fit
+//! ([`meanfield_diagnostics::weighted_loglog_slope`], weights (ŷ_k/se_k)²): the slope must
+//! lie within z of its standard errors of β, a statistical check at level 2(1 − Φ(z))
+//! ([`loglog_slope_check`]). A fixed band such as [−1.2, −0.8] has no level: it is far
+//! too wide for long runs and too narrow for short ones.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use meanfield_diagnostics as diag;
 use rayon::prelude::*;
 
-use crate::ExperimentError;
+use crate::{Check, ExperimentError};
 
 /// Seed of replicate `r` at ensemble size 2^`log2n` of a study with base seed `base`:
 /// the workspace's one child-seed rule [`meanfield_measures::replicate_seed`] with the
@@ -118,6 +127,36 @@ impl<'a> SharedProgress<'a> {
             }
         }
     }
+}
+
+/// Two-sided z of the slope checks: level 2(1 − Φ(3.29)) = 0.001 per check.
+pub const SLOPE_Z: f64 = 3.29;
+
+/// The check that Monte-Carlo estimates `ys` (standard errors `ses`) at sizes `ns`
+/// follow y ∝ N^`expected`: the weighted log–log slope within [`SLOPE_Z`] standard
+/// errors of `expected` (module docs, "Slope checks"), and the fit itself.
+pub fn loglog_slope_check(
+    name: impl std::fmt::Display,
+    ns: &[f64],
+    ys: &[f64],
+    ses: &[f64],
+    expected: f64,
+) -> Result<(Check, diag::WeightedFit), ExperimentError> {
+    let fit = diag::weighted_loglog_slope(ns, ys, ses)?;
+    // −1 prints as "-1", a fitted reference to 4 decimals.
+    let reference = if expected.fract() == 0.0 {
+        format!("{expected:.0}")
+    } else {
+        format!("{expected:.4}")
+    };
+    let check = Check::z_within(
+        format!("{name}: within {SLOPE_Z} MC s.e. of {reference}"),
+        fit.slope,
+        expected,
+        fit.slope_se,
+        SLOPE_Z,
+    );
+    Ok((check, fit))
 }
 
 /// Largest ensemble exponent of the size sweeps (N = 2^k up to 2^24 ≈ 1.7·10⁷ particles):

@@ -52,3 +52,60 @@ fn the_shipped_defaults_pass_the_same_checks() {
         }
     }
 }
+
+/// Integer keys that count steps, replicates or batches: they cost time, not memory (a
+/// huge value is a long run, which `--max-memory` does not bound).
+const TIME_KEYS: &[&str] = &[
+    "steps",
+    "chaos_steps",
+    "ar_steps",
+    "cir0_steps",
+    "cir1_steps",
+    "sample_steps",
+    "burn_in",
+    "observe_every",
+    "record_every",
+    "stability_lag",
+    "stride",
+    "seeds",
+    "chaos_seeds",
+    "ar01_seeds",
+    "ar_seeds",
+    "cir_seeds",
+    "replicates",
+    "runs",
+    "splits",
+    "batches",
+];
+
+/// Every other integer key of every experiment sizes a buffer: at 2⁴⁰ it must be refused
+/// by `check_config`, naming the key, before anything is allocated — never an abort
+/// ("memory allocation of … bytes failed") in the middle of a run.
+#[test]
+fn every_size_key_is_bounded_before_anything_runs() {
+    let mut accepted = Vec::new();
+    for exp in registry::all() {
+        let config = exp.default_config(true).expect("defaults serialise");
+        let obj = config.as_object().expect("a table");
+        for (key, value) in obj {
+            if !value.is_u64() || TIME_KEYS.contains(&key.as_str()) {
+                continue;
+            }
+            let mut ctx = RunContext::quiet(true, 1);
+            ctx.overrides
+                .insert(key.clone(), serde_json::json!(1u64 << 40));
+            match exp.check_config(&ctx) {
+                Ok(()) => accepted.push(format!("{}: {key}", exp.name())),
+                Err(e) if e.to_string().contains(key.as_str()) => {}
+                Err(e) => accepted.push(format!(
+                    "{}: {key} refused without naming the key: {e}",
+                    exp.name()
+                )),
+            }
+        }
+    }
+    assert!(
+        accepted.is_empty(),
+        "sizes of 2^40 accepted or refused unnamed: {accepted:#?}"
+    );
+}

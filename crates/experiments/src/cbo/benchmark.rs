@@ -135,6 +135,12 @@ impl ExperimentConfig for CboBenchmarkConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        let n = self.sizes.iter().copied().max().unwrap_or(0);
+        vec![("ensemble (largest of sizes × d)", vec![n, self.d])]
+    }
+
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.d == 0 || self.runs == 0 || self.sizes.is_empty() || self.sizes.contains(&0) {
@@ -325,7 +331,8 @@ impl ConfiguredExperiment for CboBenchmark {
                                     r.runs,
                                     2.576,
                                 ),
-                            ));
+                            )
+                            .at_level(0.01));
                             ref_series.x.push(n as f64);
                             ref_series.y.push(p);
                             (Some(p), Some(a), Some(b))

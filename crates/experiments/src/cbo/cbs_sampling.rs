@@ -310,11 +310,14 @@ impl ConfiguredExperiment for CbsSampling {
             // Bonferroni bound for k moments at 1 % family-wise.
             let bound = |k: usize| normal.inverse_cdf(1.0 - 0.005 / k as f64);
             let z_bound = bound(d + d * (d + 1) / 2);
-            report.checks.push(Check::at_most(
-                format!("d = {d}, N = {n}, {name}: max |z| of the mean vs m"),
-                z_mean,
-                bound(d),
-            ));
+            report.checks.push(
+                Check::at_most(
+                    format!("d = {d}, N = {n}, {name}: max |z| of the mean vs m"),
+                    z_mean,
+                    bound(d),
+                )
+                .at_level(0.01),
+            );
             let largest = cfg.n_particles.iter().max() == Some(&n);
             match scheme {
                 // Entry-wise within Monte-Carlo error at the largest N only: below it the
@@ -325,7 +328,8 @@ impl ConfiguredExperiment for CbsSampling {
                     ),
                     max_z,
                     z_bound,
-                )),
+                )
+                .at_level(0.01)),
                 CbsScheme::Exponential => {}
                 // Euler's covariance is off by its O(dt) factor c: the measured trace ratio
                 // must be far closer to c than to the exact 1.
@@ -396,7 +400,8 @@ impl ConfiguredExperiment for CbsSampling {
                 ),
                 z,
                 3.0,
-            ));
+            )
+            .at_level(crate::two_sided_level(3.0)));
         }
         report
             .tables

@@ -73,6 +73,12 @@ impl ExperimentConfig for FisherRaoBandwidthConfig {
             proposal_margin: 1.25,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![("ensemble (n_particles × 1)", vec![self.n_particles, 1])]
+    }
+
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.bandwidths.len() < 3
             || self.bandwidths.iter().any(|e| !(*e > 0.0 && *e < 1.0))
@@ -265,20 +271,23 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                     drift: &drift,
                 };
                 let ode = model.state_after(cfg.h, 4000);
-                report.checks.push(Check::within(
-                    format!(
-                        "{} ε = {eps}: oracle ODE fixed point = closed form",
-                        kern.label()
-                    ),
-                    (ode.mean()[0] - fm).abs() + (ode.variance() - fv).abs(),
-                    0.0,
-                    1e-9,
-                ));
+                report.checks.push(
+                    Check::within(
+                        format!(
+                            "{} ε = {eps}: oracle ODE fixed point = closed form",
+                            kern.label()
+                        ),
+                        (ode.mean()[0] - fm).abs() + (ode.variance() - fv).abs(),
+                        0.0,
+                        1e-9,
+                    )
+                    .exact(),
+                );
                 // The particle system after `steps` steps is compared with the exact
                 // discrete-time mean-field state after the same steps (slow variants,
                 // e.g. (3) at large ε, are not yet at their fixed point).
                 let at = model.state_after(cfg.h, cfg.steps as usize);
-                report.checks.push(Check::within(
+                report.checks.push(Check::z_within(
                     format!(
                         "{} ε = {eps}: mean after {} steps (N → ∞) vs mean-field oracle (4 se)",
                         kern.label(),
@@ -286,9 +295,10 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                     ),
                     mx,
                     at.mean()[0],
-                    4.0 * mx_se,
+                    mx_se,
+                    4.0,
                 ));
-                report.checks.push(Check::within(
+                report.checks.push(Check::z_within(
                     format!(
                         "{} ε = {eps}: variance after {} steps (N → ∞) vs mean-field oracle (4 se)",
                         kern.label(),
@@ -296,7 +306,8 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                     ),
                     vx,
                     at.variance(),
-                    4.0 * vx_se,
+                    vx_se,
+                    4.0,
                 ));
                 // The ε-signature: the variance for (1), (3), the mean for (2), (4).
                 let variance_signature =
@@ -337,7 +348,9 @@ impl ConfiguredExperiment for FisherRaoBandwidth {
                 fit_mf.slope,
                 1.8,
                 2.5,
-            ));
+            )
+            // Closed-form fixed points only: no randomness in this slope.
+            .exact());
             let fit = meanfield_diagnostics::loglog_slope(&eps_s, &meas_err)?;
             slopes.push(SlopeRow {
                 kernelisation: kern.label(),

@@ -325,14 +325,9 @@ struct SlopeRow {
     n_v_at_largest: f64,
 }
 
-/// z of the slope checks: two-sided level 0.001 (a false alarm at 1 seed in 1000 per check).
-const SLOPE_Z: f64 = 3.29;
-
-/// The 1/N check of one observable: the weighted log–log slope of its per-N estimates
-/// (weights from their Monte-Carlo standard errors, [`weighted_loglog_slope`]) must be
-/// within [`SLOPE_Z`] standard errors of −1, and the slopes-table row.
-///
-/// [`weighted_loglog_slope`]: meanfield_diagnostics::weighted_loglog_slope
+/// The 1/N check of one observable ([`study::loglog_slope_check`]: the weighted log–log
+/// slope of its per-N estimates within [`study::SLOPE_Z`] standard errors of −1, level
+/// 0.001) and the slopes-table row.
 fn chaos_slope(
     kern: Kernelisation,
     observable: &'static str,
@@ -341,16 +336,8 @@ fn chaos_slope(
     ys: &[f64],
     ses: &[f64],
 ) -> Result<(Check, SlopeRow), ExperimentError> {
-    let fit = meanfield_diagnostics::weighted_loglog_slope(ns, ys, ses)?;
-    let check = Check::within(
-        format!(
-            "{}: {what}: within {SLOPE_Z} MC s.e. of −1 (level 0.001)",
-            kern.label()
-        ),
-        fit.slope,
-        -1.0,
-        SLOPE_Z * fit.slope_se,
-    );
+    let (check, fit) =
+        study::loglog_slope_check(format!("{}: {what}", kern.label()), ns, ys, ses, -1.0)?;
     let row = SlopeRow {
         kernelisation: kern.label(),
         observable,

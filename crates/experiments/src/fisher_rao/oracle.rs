@@ -83,6 +83,15 @@ impl ExperimentConfig for FisherRaoOracleConfig {
             proposal_margin: 1.25,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![(
+            "ensemble (n_particles × d)",
+            vec![self.n_particles, self.anchor.len().max(1)],
+        )]
+    }
+
     fn validate(&self) -> Result<(), ExperimentError> {
         let d = self.slope.len();
         if d == 0 || self.anchor.len() != d {
@@ -363,7 +372,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                 for (j, when) in [(mid, "t₁"), (last, "t")] {
                     let o = &oracle[j];
                     for k in 0..d {
-                        report.checks.push(Check::within(
+                        report.checks.push(Check::z_within(
                             format!(
                                 "{} {}: mean[{k}] at {when} = {:.2}, N → ∞ extrapolation vs oracle (4 se)",
                                 case.label(),
@@ -372,12 +381,13 @@ impl ConfiguredExperiment for FisherRaoOracle {
                             ),
                             x.mean[j][k],
                             o.mean()[k],
-                            4.0 * x.mean_se[j][k],
+                            x.mean_se[j][k],
+                            4.0,
                         ));
                     }
                     // The variance is the ε-signature of (1) and (3); it stays 1 for the
                     // density ratio, (2) and (4).
-                    report.checks.push(Check::within(
+                    report.checks.push(Check::z_within(
                         format!(
                             "{} {}: variance at {when} = {:.2}, N → ∞ extrapolation vs oracle (4 se)",
                             case.label(),
@@ -386,7 +396,8 @@ impl ConfiguredExperiment for FisherRaoOracle {
                         ),
                         x.var[j],
                         o.variance(),
-                        4.0 * x.var_se[j],
+                        x.var_se[j],
+                        4.0,
                     ));
                 }
                 side.push(SideRow {
@@ -720,12 +731,15 @@ fn step_bias(
             gap: euler.mean[el][0] - closed,
         },
     ])?;
-    report.checks.push(Check::within(
-        "continuous oracle ODE reproduces the closed form −(1 − e^{−σt})c/σ",
-        exact,
-        closed,
-        1e-2 * cfg.h,
-    ));
+    report.checks.push(
+        Check::within(
+            "continuous oracle ODE reproduces the closed form −(1 − e^{−σt})c/σ",
+            exact,
+            closed,
+            1e-2 * cfg.h,
+        )
+        .exact(),
+    );
     report
         .tables
         .insert("time-step bias (density ratio, linear F)".into(), table);

@@ -90,6 +90,15 @@ impl ExperimentConfig for MfldBiasConfig {
             mala: true,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![(
+            "ensemble (n_particles × d)",
+            vec![self.n_particles, self.anchor.len()],
+        )]
+    }
+
     fn validate(&self) -> Result<(), ExperimentError> {
         let bad_eta = self
             .etas
@@ -293,19 +302,21 @@ impl ConfiguredExperiment for MfldBias {
             let r = &euler[j];
             let bias = r.average.mean - v0;
             let exact = v0 * (1.0 / (1.0 - eta / 2.0) - 1.0);
-            report.checks.push(Check::within(
+            report.checks.push(Check::z_within(
                 format!("MFLD bias at η = {eta} vs exact λ(1−1/N)η/(2−η) ({SIGMAS} s.e.)"),
                 bias,
                 exact,
-                SIGMAS * r.average.se,
+                r.average.se,
+                SIGMAS,
             ));
             let m = mala.get(j);
             if let Some(m) = m {
-                report.checks.push(Check::within(
+                report.checks.push(Check::z_within(
                     format!("MALA bias at η = {eta} vs 0 ({SIGMAS} s.e.)"),
                     m.average.mean - v0,
                     0.0,
-                    SIGMAS * m.average.se,
+                    m.average.se,
+                    SIGMAS,
                 ));
             }
             rows.push(BiasRow {
@@ -333,12 +344,23 @@ impl ConfiguredExperiment for MfldBias {
         let fit = diag::loglog_slope(&cfg.etas, &biases).ok();
         let exact_fit = diag::loglog_slope(&cfg.etas, &exact_biases)?;
         let (slope, slope_se) = fit.map_or((f64::NAN, f64::NAN), |f| (f.slope, f.slope_se));
-        report.checks.push(Check::in_band(
-            "log–log slope of the MFLD bias vs η",
-            slope,
-            0.8,
-            1.2,
-        ));
+        // The exact bias λ(1−1/N)η/(2−η) is not a pure power of η: the expected slope is
+        // the same weighted fit of the exact biases.
+        let expected = diag::weighted_loglog_slope(&cfg.etas, &exact_biases, &bias_ses)?.slope;
+        let slope_name = "log–log slope of the MFLD bias vs η";
+        let slope_check =
+            match study::loglog_slope_check(slope_name, &cfg.etas, &biases, &bias_ses, expected) {
+                Ok((check, _)) => check,
+                // A measured bias ≤ 0 has no logarithm: a failed check, not an error.
+                Err(_) => Check::within(
+                    format!("{slope_name}: a measured bias ≤ 0"),
+                    slope,
+                    expected,
+                    f64::NAN,
+                )
+                .at_level(crate::two_sided_level(study::SLOPE_Z)),
+            };
+        report.checks.push(slope_check);
         let (j_min, eta_min) = cfg
             .etas
             .iter()

@@ -337,26 +337,29 @@ impl ConfiguredExperiment for MfldChaos {
             let fit = diag::loglog_slope(&ns, &vs)?;
             let (lo, hi) = fit.t_interval(0.95)?;
             let pooled = scaled.iter().sum::<f64>() / scaled.len() as f64;
-            report.checks.push(Check::in_band(
+            let (slope_check, _) = study::loglog_slope_check(
                 format!("{}: slope of Var(m_N) vs N", case.label()),
-                fit.slope,
-                -1.2,
-                -0.8,
-            ));
+                &ns,
+                &vs,
+                &ses,
+                -1.0,
+            )?;
+            report.checks.push(slope_check);
             if case == Case::Gaussian {
                 // Each V̂_N is a scaled χ²_{d(R−1)}/(d(R−1)) (independent coordinates):
                 // relative sd √(2/(d(R−1))), divided by √(sizes) when pooled.
                 let constant = gaussian_constant(&cfg);
                 let d = cfg.gaussian_anchor.len() as f64;
                 let rel_sd = (2.0 / (d * (cfg.seeds as f64 - 1.0) * sizes.len() as f64)).sqrt();
-                report.checks.push(Check::within(
+                report.checks.push(Check::z_within(
                     format!(
                         "{}: mean N·Var(m_N) vs exact constant (4 MC sd)",
                         case.label()
                     ),
                     pooled,
                     constant,
-                    4.0 * rel_sd * constant,
+                    rel_sd * constant,
+                    4.0,
                 ));
             }
             fits.push(FitRow {

@@ -75,6 +75,14 @@ impl ExperimentConfig for GaussianOracleConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![(
+            "ensemble (n_particles × d)",
+            vec![self.n_particles, self.anchor.len()],
+        )]
+    }
+
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.anchor.is_empty()
@@ -251,11 +259,12 @@ fn convergence_study(
 
     let mut moments = Vec::new();
     for k in 0..d {
-        report.checks.push(Check::within(
+        report.checks.push(Check::z_within(
             format!("mean[{k}] → κb/(1+κ) (4 MC sd)"),
             m[k],
             m_star[k],
-            4.0 * sd_mean,
+            sd_mean,
+            4.0,
         ));
         moments.push(MomentRow {
             quantity: format!("mean[{k}]"),
@@ -272,11 +281,12 @@ fn convergence_study(
             } else {
                 (0.0, sd_cov)
             };
-            report.checks.push(Check::within(
+            report.checks.push(Check::z_within(
                 format!("cov[{i}{j}] → Euler stationary value (4 MC sd)"),
                 c[i * d + j],
                 target,
-                4.0 * sd,
+                sd,
+                4.0,
             ));
             let cont = if i == j { cfg.lambda } else { 0.0 };
             moments.push(MomentRow {
@@ -410,21 +420,19 @@ fn chaos_study(
         scaled.push(n as f64 * mse);
     }
     let fit = diag::loglog_slope(&ns, &mses)?;
-    report.checks.push(Check::in_band(
-        "chaos slope of MSE(mean) vs N",
-        fit.slope,
-        -1.2,
-        -0.8,
-    ));
+    let (slope_check, _) =
+        study::loglog_slope_check("chaos slope of MSE(mean) vs N", &ns, &mses, &mse_sds, -1.0)?;
+    report.checks.push(slope_check);
     // N·MSE pooled over sizes: each MSE is a mean of `seeds` scaled χ²_d variables, so
     // its relative sd is √(2/(d·seeds)); pooling k sizes divides it by √k.
     let (pooled, _) = diag::sample_mean_var(&scaled)?;
     let rel_sd = (2.0 / (d as f64 * cfg.chaos_seeds as f64 * sizes.len() as f64)).sqrt();
-    report.checks.push(Check::within(
+    report.checks.push(Check::z_within(
         "N·MSE(mean) vs exact constant (4 MC sd)",
         pooled,
         constant,
-        4.0 * rel_sd * constant,
+        rel_sd * constant,
+        4.0,
     ));
     let fit_row = ChaosFitRow {
         slope: fit.slope,

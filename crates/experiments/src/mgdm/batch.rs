@@ -75,6 +75,14 @@ impl ExperimentConfig for MfMgdmBatchConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![(
+            "α samples (alpha_samples × t)",
+            vec![self.alpha_samples, self.t],
+        )]
+    }
+
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
         let n = self.n_paths;

@@ -73,6 +73,37 @@ impl ExperimentConfig for MfMgdmSp500Config {
             standardise_features: true,
         }
     }
+
+    /// Lags shorter than the window, at least one path and one bin.
+    fn validate(&self) -> Result<(), ExperimentError> {
+        let bad = |msg: String| Err(ExperimentError::Config(format!("mf-mgdm-sp500: {msg}")));
+        if self.t < 2 {
+            return bad(format!("t = {} must be ≥ 2", self.t));
+        }
+        for (key, lag) in [("max_lag", self.max_lag), ("acf_lags", self.acf_lags)] {
+            if lag == 0 || lag >= self.t {
+                return bad(format!("{key} = {lag} must lie in 1..t (t = {})", self.t));
+            }
+        }
+        if self.n_paths == 0 || self.hist_bins == 0 || self.stride == 0 {
+            return bad("n_paths, hist_bins and stride must be ≥ 1".into());
+        }
+        if !(self.hist_range.is_finite() && self.hist_range > 0.0) {
+            return bad(format!(
+                "hist_range = {} must be finite and > 0",
+                self.hist_range
+            ));
+        }
+        Ok(())
+    }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![
+            ("MGDM paths (n_paths × t)", vec![self.n_paths, self.t]),
+            ("histogram (hist_bins)", vec![self.hist_bins]),
+        ]
+    }
 }
 
 /// Mean over paths of the biased sample ACF at lags 1..=lags of `f(x)` for each row.

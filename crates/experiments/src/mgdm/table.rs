@@ -103,6 +103,14 @@ impl ExperimentConfig for MfMgdmTableConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![(
+            "α samples (alpha_samples × t)",
+            vec![self.alpha_samples, self.t],
+        )]
+    }
+
     /// Rejects settings the run cannot use: no paths, too short paths, no cases, a case
     /// listed twice or one with zero seeds.
     fn validate(&self) -> Result<(), ExperimentError> {

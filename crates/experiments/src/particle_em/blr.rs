@@ -74,6 +74,15 @@ impl ExperimentConfig for MpgdBlrConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        // 30 features of the breast-cancer data (the data's own width is checked on load).
+        vec![(
+            "latent particles (n_particles × 30 features)",
+            vec![self.n_particles, 30],
+        )]
+    }
+
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
         if self.n_particles == 0

@@ -72,6 +72,24 @@ impl ExperimentConfig for MpgdDigitsConfig {
             n_samples: 40,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run); 64 pixels per image.
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![
+            (
+                "latent particles (n_particles × n_images × latent)",
+                vec![self.n_particles, self.n_images, self.latent],
+            ),
+            (
+                "decoder weights (hidden × (latent + 64))",
+                vec![self.hidden, self.latent + 64],
+            ),
+            (
+                "generated samples (n_samples × 64)",
+                vec![self.n_samples, 64],
+            ),
+        ]
+    }
 }
 
 /// A row of the table `objective`: one scheme.

@@ -78,6 +78,15 @@ impl ExperimentConfig for MpgdToyConfig {
         }
     }
 
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        // Each particle is a latent vector of one coordinate per datum.
+        vec![(
+            "latent particles (n_particles × n_data)",
+            vec![self.n_particles, self.n_data],
+        )]
+    }
+
     /// Rejects settings the run cannot use.
     fn validate(&self) -> Result<(), ExperimentError> {
         let n_schemes = 1 + self.gammas.len(); // PGD, then MPD for each γ

@@ -59,6 +59,25 @@ impl ExperimentConfig for MfldNnConfig {
             sliced_projections: 64,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![
+            (
+                "hidden-unit outputs (n_train × n_particles)",
+                vec![self.n_train, self.n_particles],
+            ),
+            (
+                "hidden-unit outputs (n_test × n_particles)",
+                vec![self.n_test, self.n_particles],
+            ),
+            (
+                "sliced W2 projections (sliced_projections × n_particles)",
+                vec![self.sliced_projections, self.n_particles],
+            ),
+        ]
+    }
+
     fn validate(&self) -> Result<(), ExperimentError> {
         let positive = [
             ("noise_std", self.noise_std, false),

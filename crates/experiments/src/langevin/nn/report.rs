@@ -328,21 +328,30 @@ fn push_checks(
             1.0,
         ));
     }
-    report.checks.push(Check::at_most(
-        "mirror MFLD: particle-steps not strictly inside the box",
-        mirror.outside_open as f64,
-        0.0,
-    ));
-    report.checks.push(Check::at_most(
-        "mirror MFLD: max |θ| over all iterates / B (< 1)",
-        mirror.max_abs / b,
-        1.0,
-    ));
-    report.checks.push(Check::at_most(
-        "projected MFLD: particle-steps outside the closed box",
-        projected.outside_closed as f64,
-        0.0,
-    ));
+    report.checks.push(
+        Check::at_most(
+            "mirror MFLD: particle-steps not strictly inside the box",
+            mirror.outside_open as f64,
+            0.0,
+        )
+        .exact(),
+    );
+    report.checks.push(
+        Check::at_most(
+            "mirror MFLD: max |θ| over all iterates / B (< 1)",
+            mirror.max_abs / b,
+            1.0,
+        )
+        .exact(),
+    );
+    report.checks.push(
+        Check::at_most(
+            "projected MFLD: particle-steps outside the closed box",
+            projected.outside_closed as f64,
+            0.0,
+        )
+        .exact(),
+    );
 }
 
 /// The tables `training`, `stabilisation` and `data`.

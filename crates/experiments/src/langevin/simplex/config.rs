@@ -58,6 +58,22 @@ impl ExperimentConfig for MmfldSimplexConfig {
             scatter_points: 2_000,
         }
     }
+
+    /// Buffers sized by the configuration (checked before the run).
+    fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
+        vec![
+            ("ensemble (n_particles × 3)", vec![self.n_particles, 3]),
+            (
+                "ensemble (barrier_n_particles × 3)",
+                vec![self.barrier_n_particles, 3],
+            ),
+            (
+                "ternary scatter (scatter_points × 3)",
+                vec![self.scatter_points, 3],
+            ),
+        ]
+    }
+
     /// Rejects settings the run cannot use, naming the offending key.
     fn validate(&self) -> Result<(), ExperimentError> {
         let positive = [
