@@ -10,9 +10,13 @@
 pub mod arrays;
 pub mod callback;
 pub mod cbo;
+pub mod diagnostics;
 pub mod errors;
+pub mod fisher_rao;
+pub mod functional;
 pub mod mfld;
 pub mod objective;
+pub mod particle_em;
 pub mod runs;
 
 use pyo3::prelude::*;
@@ -45,7 +49,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cbo::CboRun>()?;
     m.add_class::<mfld::PyMfld>()?;
     m.add_class::<mfld::LangevinRun>()?;
+    m.add_class::<functional::PyBuiltinFunctional>()?;
+    m.add_class::<fisher_rao::PyFisherRao>()?;
+    m.add_class::<fisher_rao::WeightedRun>()?;
+    m.add_class::<particle_em::PyBuiltinLatent>()?;
+    m.add_class::<particle_em::PyPgd>()?;
+    m.add_class::<particle_em::PyMpd>()?;
+    m.add_class::<particle_em::LatentRun>()?;
     m.add_function(wrap_pyfunction!(test_function, m)?)?;
+    m.add_submodule(&diagnostics::module(m.py())?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
