@@ -3,9 +3,13 @@
 //! The native module `meanfield._core` of the Python package in `python/` (built by
 //! maturin). It only converts and delegates: NumPy arrays ↔ ensembles ([`arrays`]),
 //! Rust errors → Python exceptions ([`errors`]), Python callables as objectives
-//! ([`objective`]), functionals ([`mfld`]) and runner callbacks ([`runs`], [`callback`]); every number is
-//! computed by the Rust crates. The Python API is documented in `python/README.md` and
-//! `docs/python.md`.
+//! ([`objective`]), functionals ([`functional`]), latent models ([`particle_em`]) and
+//! runner callbacks ([`runs`], [`callback`]); every number is computed by the Rust
+//! crates. One module per family: [`cbo`], [`mfld`] (plain, projected, mirror and
+//! adjusted mirror MFLD), [`fisher_rao`], [`particle_em`] (PGD, MPD), plus
+//! [`diagnostics`]; the run and dynamics classes share their methods through
+//! [`runs`]'s `run_class!` and `dynamics_class!`. The Python API is documented in
+//! `python/README.md` and `docs/python.md`.
 
 pub mod arrays;
 pub mod callback;
