@@ -5,7 +5,8 @@
 //! `$MEANFIELD_PYTHON_VENV`); `.ci/run` creates it with pinned versions. The test builds
 //! the extension into that environment with `maturin develop` (its own target directory,
 //! `<target>/maturin`, so it never waits on the lock of the running `cargo test`) and runs
-//! pytest, passing this package's Rust-only `cbo_reference` binary for the bitwise test.
+//! pytest, passing this package's Rust-only `cbo_reference` and `dynamics_reference` binaries
+//! for the bitwise tests.
 //! Without the environment it prints `skipped: …` and passes, except under `CI`, where a
 //! missing environment is a failure.
 
@@ -69,5 +70,9 @@ fn pytest_suite_passes() {
         .env(
             "MEANFIELD_CBO_REFERENCE",
             env!("CARGO_BIN_EXE_cbo_reference"),
+        )
+        .env(
+            "MEANFIELD_DYNAMICS_REFERENCE",
+            env!("CARGO_BIN_EXE_dynamics_reference"),
         ));
 }

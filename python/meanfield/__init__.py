@@ -5,8 +5,38 @@ The numerics are the Rust crates of the meanfield workspace (native module
 delegates. See ``python/README.md`` for a five-minute tour and ``docs/python.md``.
 """
 
-from . import errors
-from ._core import CBO, MFLD, CboRun, LangevinRun, __version__, test_function
+from . import diagnostics, errors
+from ._core import (
+    CBO,
+    MFLD,
+    MPD,
+    PGD,
+    CboRun,
+    FisherRao,
+    Functional,
+    LangevinRun,
+    LatentModel,
+    LatentRun,
+    WeightedRun,
+    __version__,
+    test_function,
+)
 from .errors import *  # noqa: F401,F403
 
-__all__ = ["CBO", "CboRun", "MFLD", "LangevinRun", "test_function", "errors", "__version__"] + errors.__all__
+__all__ = [
+    "CBO",
+    "CboRun",
+    "MFLD",
+    "LangevinRun",
+    "Functional",
+    "FisherRao",
+    "WeightedRun",
+    "LatentModel",
+    "PGD",
+    "MPD",
+    "LatentRun",
+    "test_function",
+    "diagnostics",
+    "errors",
+    "__version__",
+] + errors.__all__

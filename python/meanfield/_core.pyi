@@ -14,6 +14,236 @@ def test_function(name: str, x: Array, shift: Optional[Array] = None) -> Array:
     """Values of the built-in test function ``name`` (rastrigin, ackley, rosenbrock,
     griewank, schwefel; CBXpy 1.0.4's definitions) at the rows of the (N, d) array ``x``."""
 
+RunSummary = dict[str, Any]
+"""``{"reason": str, "steps_taken": int, "mean_acceptance": float | None,
+"last_info": dict | None}``."""
+
+class _Run:
+    """What every run class has: the Rust ``Checkpoint`` of one run."""
+
+    x: Array
+    """The particles, a new (N, d) array."""
+    step: int
+    """Steps taken so far."""
+    time: float
+    """Physical time reached."""
+    seed: int
+    """The run's seed."""
+    def to_json(self) -> str:
+        """The checkpoint as JSON (floats round-trip exactly)."""
+    def save(self, path: str) -> None:
+        """Writes the checkpoint JSON to ``path``."""
+
+class _Dynamics:
+    """What every dynamics class has: ``run`` (the Rust ``Runner``) and ``fingerprint``."""
+
+    def run(
+        self,
+        run: Any,
+        steps: int,
+        *,
+        energy_tol: Optional[float] = None,
+        stagnation: Optional[Tuple[float, int]] = None,
+        ess_below: Optional[float] = None,
+        time_budget: Optional[float] = None,
+        stop_when: Optional[Callable[[Observation], bool]] = None,
+        observers: Optional[Sequence[Tuple[int, Callable[[Observation], Any]]]] = None,
+        progress: Union[None, bool, Callable[[int, int], Any]] = None,
+    ) -> RunSummary:
+        """Advances ``run`` until it has ``steps`` steps in total, or a stop criterion, an
+        observer returning True, ``stop_when(obs)`` or the time budget (seconds) ends it.
+        A criterion the family does not report raises ``UnsupportedStopError``; a failing
+        callback re-raises its own exception; the GIL is released while Rust works."""
+    def fingerprint(self) -> str:
+        """The fingerprint stored in this dynamics' checkpoints (a checkpoint of other
+        dynamics is refused with ``CheckpointError``)."""
+
+class Functional:
+    """A built-in energy functional F(μ) of ``meanfield-energy`` (for ``MFLD`` and
+    ``FisherRao``). A Python functional is instead any object with ``value(X)``,
+    ``first_variation(X) -> (N,)`` and ``grad(X) -> (N, d)``, called once per step on the
+    whole ensemble (``(X, w)`` on a weighted ensemble)."""
+
+    d: int
+    """The dimension."""
+    @staticmethod
+    def quadratic(kappa: float, b: Array) -> "Functional":
+        """∫|x|²/2 dμ + κ/2 |m(μ) − b|²; MFLD's stationary law is N(κb/(1+κ), λI)."""
+    @staticmethod
+    def simplex_moment(q: Array, beta: float) -> "Functional":
+        """‖E x − q‖² + β Σ_i E[−ln x_i] on the simplex, d = len(q)."""
+    @staticmethod
+    def linear(c: Array) -> "Functional":
+        """∫ c·x dμ (the Fisher–Rao oracle)."""
+    @staticmethod
+    def mean_interaction(kappa: float, b: Array) -> "Functional":
+        """(κ/2)|E x − b|²."""
+    def value(self, x: Array, w: Optional[Array] = None) -> float:
+        """F at the (N, d) ensemble ``x`` (weights ``w`` if given)."""
+    def first_variation(self, x: Array, w: Optional[Array] = None) -> Array:
+        """δF/δμ at the particles, shape (N,)."""
+    def grad(self, x: Array, w: Optional[Array] = None) -> Array:
+        """∇_x δF/δμ at the particles, shape (N, d)."""
+    def fingerprint(self) -> str:
+        """The fingerprint this functional contributes to checkpoints."""
+
+class LangevinRun(_Run):
+    """A resumable Langevin run (the Rust ``Checkpoint<Ensemble>``)."""
+
+    @staticmethod
+    def from_json(s: str) -> "LangevinRun":
+        """A run from ``to_json`` output."""
+    @staticmethod
+    def load(path: str) -> "LangevinRun":
+        """Reads a checkpoint file written by ``save``."""
+
+class MFLD(_Dynamics):
+    """Mean-field Langevin dynamics: ``scheme="euler"`` (R^d), ``"projected"``,
+    ``"mirror"`` (the paper's dual Euler step) or ``"adjusted"`` (Metropolis-adjusted
+    mirror step, no η-bias; built-in ``quadratic`` / ``simplex_moment`` only), on
+    ``domain="euclidean"``, ``"simplex"`` (entropic mirror map) or ``"box"`` with
+    ``lower`` / ``upper`` (log-barrier mirror map; ``upper=inf`` is the orthant)."""
+
+    def __init__(
+        self,
+        functional: Union[str, Functional, Any],
+        *,
+        lam: float,
+        eta: float,
+        scheme: str = "euler",
+        domain: str = "euclidean",
+        lower: Optional[Array] = None,
+        upper: Optional[Array] = None,
+        d: Optional[int] = None,
+        kappa: float = 1.0,
+        b: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None: ...
+    def start(self, x0: Array, seed: int = 0) -> LangevinRun:
+        """A fresh run from the (N, d) array ``x0`` (on the dynamics' domain)."""
+    def value(self, x: Array) -> float:
+        """F at the (N, d) ensemble ``x``."""
+
+class WeightedRun(_Run):
+    """A resumable Fisher–Rao run: positions and weights."""
+
+    w: Array
+    """The weights W^i, a new (N,) array summing to 1."""
+    ess: float
+    """The effective sample size 1/Σ W²."""
+    @staticmethod
+    def from_json(s: str) -> "WeightedRun":
+        """A run from ``to_json`` output."""
+    @staticmethod
+    def load(path: str) -> "WeightedRun":
+        """Reads a checkpoint file written by ``save``."""
+
+class FisherRao(_Dynamics):
+    """Kernelised Fisher–Rao flow of V^σ = F + σ KL(· | π), π = N(reference_mean,
+    reference_std² I), on the particle weights; ``kernelisation`` one of
+    ``"density_ratio"``, ``"evolving_measure"``, ``"both_measures"``, ``"energy"``,
+    ``"smoothed_kl"`` with ``kernel`` ``"gaussian"`` / ``"bump"`` of bandwidth ``eps``;
+    ``step`` ``"exponentiated"`` / ``"euler"`` (``shrink``: safety factor of the guard);
+    ``resample_below``: systematic resampling when ESS < fraction·N; ``transport``:
+    Wasserstein–Fisher–Rao."""
+
+    def __init__(
+        self,
+        functional: Union[Functional, Any],
+        *,
+        sigma: float,
+        h: float,
+        d: Optional[int] = None,
+        reference_mean: Optional[Array] = None,
+        reference_std: float = 1.0,
+        kernelisation: str = "density_ratio",
+        kernel: str = "gaussian",
+        eps: float = 1.0,
+        step: str = "exponentiated",
+        shrink: Optional[float] = None,
+        resample_below: Optional[float] = None,
+        transport: bool = False,
+        threads: int = 1,
+    ) -> None: ...
+    def start(self, x0: Array, seed: int = 0, w0: Optional[Array] = None) -> WeightedRun:
+        """A fresh run from positions ``x0`` (N, d) and weights ``w0`` (uniform if None)."""
+    def rate(self, x: Array, w: Optional[Array] = None) -> Array:
+        """The centred rate a(m^N, X^i) of dW^i/dt = −W^i a_i, shape (N,)."""
+
+class LatentModel:
+    """A built-in latent-variable model E(θ, x) = −log p_θ(x, y). A Python model is any
+    object with ``energy(theta, X) -> (N,)``, ``grad_theta(theta, X) -> (N, p)`` and
+    ``grad_x(theta, X) -> (N, d)``, each gradient called once per step on all particles."""
+
+    p: int
+    """dim θ."""
+    d: int
+    """dim x."""
+    @staticmethod
+    def toy(y: Array) -> "LatentModel":
+        """The toy hierarchical Gaussian (x_j ~ N(θ, 1), y_j ~ N(x_j, 1)); MLE mean(y)."""
+    @staticmethod
+    def logistic(features: Array, labels: Array, prior_var: float = 5.0) -> "LatentModel":
+        """Bayesian logistic regression on (M, K) features and (M,) labels in {0, 1}."""
+    def mle(self) -> float:
+        """The toy model's MLE (ValueError for other models)."""
+    def energy(self, theta: Array, x: Array) -> Array:
+        """E(θ, x) at every row of the (N, d) array ``x``."""
+    def fingerprint(self) -> str:
+        """The fingerprint this model contributes to checkpoints."""
+
+class LatentRun(_Run):
+    """A resumable particle-EM run: θ, particles and (MPD) momenta."""
+
+    theta: Array
+    """The parameters θ, shape (p,)."""
+    theta_momentum: Optional[Array]
+    """MPD's θ-momentum (None for PGD)."""
+    x_momentum: Optional[Array]
+    """MPD's particle momenta, shape (N, d) (None for PGD)."""
+    @staticmethod
+    def from_json(s: str) -> "LatentRun":
+        """A run from ``to_json`` output."""
+    @staticmethod
+    def load(path: str) -> "LatentRun":
+        """Reads a checkpoint file written by ``save``."""
+
+class PGD(_Dynamics):
+    """Particle gradient descent: θ ← θ − h_θ (1/N) Σ ∇_θE, X ← X − h_x ∇_xE + √(2h_x) ξ."""
+
+    def __init__(
+        self,
+        model: Union[LatentModel, Any],
+        *,
+        h_theta: float,
+        h_x: float,
+        p: Optional[int] = None,
+        d: Optional[int] = None,
+        threads: int = 1,
+    ) -> None: ...
+    def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
+        """A fresh run from the (N, d) particles ``x0`` and θ = ``theta0``."""
+
+class MPD(_Dynamics):
+    """Momentum particle descent (exact damped-Langevin particle step)."""
+
+    def __init__(
+        self,
+        model: Union[LatentModel, Any],
+        *,
+        h_theta: float,
+        h_x: float,
+        eta_theta: float = 1.0,
+        gamma_theta: float = 1.0,
+        eta_x: float = 1.0,
+        gamma_x: float = 1.0,
+        p: Optional[int] = None,
+        d: Optional[int] = None,
+        threads: int = 1,
+    ) -> None: ...
+    def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
+        """A fresh run; momenta m = 0, U^i ~ N(0, I/η_x)."""
+
 class CboRun:
     """A resumable CBO run (the Rust ``Checkpoint<CboState>``)."""
 

@@ -47,6 +47,10 @@ class MeasuresError(MeanfieldError, ValueError):
     """Error from the measures crate (ensembles, weights, domains)."""
 
 
+class DiagnosticsError(MeanfieldError, ValueError):
+    """Bad input to a diagnostic (empty, mismatched or non-finite samples)."""
+
+
 __all__ = [
     "MeanfieldError",
     "InvalidParameterError",
@@ -59,4 +63,5 @@ __all__ = [
     "LinearAlgebraError",
     "PositivityLostError",
     "MeasuresError",
+    "DiagnosticsError",
 ]

@@ -22,3 +22,16 @@ def cbo_reference():
             pytest.fail("MEANFIELD_CBO_REFERENCE is not set in CI")
         pytest.skip("cbo_reference binary not built (set MEANFIELD_CBO_REFERENCE)")
     return path
+
+
+@pytest.fixture
+def dynamics_reference():
+    """Path of the Rust-only reference binary `dynamics_reference` (benches/src/bin) for
+    the Langevin, Fisher–Rao and particle-EM families; passed by
+    benches/tests/python_package.rs in MEANFIELD_DYNAMICS_REFERENCE."""
+    path = os.environ.get("MEANFIELD_DYNAMICS_REFERENCE") or shutil.which("dynamics_reference")
+    if not path or not os.path.exists(path):
+        if os.environ.get("CI"):
+            pytest.fail("MEANFIELD_DYNAMICS_REFERENCE is not set in CI")
+        pytest.skip("dynamics_reference binary not built (set MEANFIELD_DYNAMICS_REFERENCE)")
+    return path

@@ -14,7 +14,7 @@ use crate::arrays;
 use crate::callback::Slot;
 use crate::errors;
 use crate::objective::{AnyObjective, FDim, PyObjective, builtin};
-use crate::runs::{self, Observe, RunOptions};
+use crate::runs::{self, Observe};
 
 /// Observation dicts of CBO.
 struct CboObs;
@@ -92,14 +92,13 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> PyResult<AlphaSchedule> {
 /// Consensus-based optimisation (see `python/README.md` and `docs/python.md`).
 #[pyclass(name = "CBO", module = "meanfield._core")]
 pub struct PyCbo {
-    cbo: Cbo<AnyObjective>,
+    dynamics: Cbo<AnyObjective>,
     slot: Slot,
     pool: Option<rayon::ThreadPool>,
     threads: usize,
 }
 
-#[pymethods]
-impl PyCbo {
+runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
     /// CBO on `objective`: a test-function name (`"rastrigin"`, `"ackley"`,
     /// `"rosenbrock"`, `"griewank"`, `"schwefel"`, optionally `shift`ed) or a callable
     /// `f(X)` called once per step on the whole array (`f_dim="2D"`: X of shape (N, d) →
@@ -181,7 +180,7 @@ impl PyCbo {
         }
         let _ = py;
         Ok(Self {
-            cbo,
+            dynamics: cbo,
             slot,
             pool: runs::pool(threads)?,
             threads,
@@ -192,50 +191,8 @@ impl PyCbo {
     #[pyo3(signature = (x0, seed=0))]
     fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<CboRun> {
         let ens = arrays::ensemble("x0", x0)?;
-        let cp = Checkpoint::start(&self.cbo, ens, seed).map_err(errors::integrator)?;
+        let cp = Checkpoint::start(&self.dynamics, ens, seed).map_err(errors::integrator)?;
         Ok(CboRun { cp })
-    }
-
-    /// Advances `run` until it has `steps` steps in total, or a stop criterion, an
-    /// observer, the predicate `stop_when(obs)` or the time budget (seconds) ends it.
-    /// Observers are `(every, f)` pairs, `f(obs)` returning True stops; `progress` is
-    /// True (a text bar) or `progress(step, total)`. Returns the run summary as a dict.
-    #[pyo3(signature = (run, steps, *, energy_tol=None, stagnation=None, ess_below=None,
-        time_budget=None, stop_when=None, observers=None, progress=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn run<'py>(
-        &mut self,
-        py: Python<'py>,
-        run: &mut CboRun,
-        steps: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-        ess_below: Option<f64>,
-        time_budget: Option<f64>,
-        stop_when: Option<Py<PyAny>>,
-        observers: Option<Vec<(u64, Py<PyAny>)>>,
-        progress: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let opts = RunOptions::parse(
-            steps,
-            energy_tol,
-            stagnation,
-            ess_below,
-            time_budget,
-            stop_when,
-            observers,
-            progress,
-        )?;
-        let s = runs::run::<_, CboObs>(
-            py,
-            "objective",
-            &mut self.cbo,
-            &mut run.cp,
-            opts,
-            &self.slot,
-            self.pool.as_ref(),
-        )?;
-        runs::summary::<_, _, CboObs>(py, &s)
     }
 
     /// Runs independent runs to their outcomes: `x0` of shape (N, d) is one run, (M, N, d)
@@ -269,7 +226,7 @@ impl PyCbo {
             stagnation: stagnation
                 .map(|(tol, patience)| meanfield_integrators::cbo::Stagnation { tol, patience }),
         };
-        let par = if self.threads > 1 && !self.cbo.objective().is_python() {
+        let par = if self.threads > 1 && !self.dynamics.objective().is_python() {
             Parallelism::Rayon
         } else {
             Parallelism::Sequential
@@ -284,8 +241,8 @@ impl PyCbo {
             )
             .map_err(Into::into)
         };
-        let objective = self.cbo.objective();
-        let params = self.cbo.params();
+        let objective = self.dynamics.objective();
+        let params = self.dynamics.params();
         let pool = self.pool.as_ref();
         let out = py.detach(|| {
             let go = || run_replicas(objective, params, m, seed, init, &rule, par);
@@ -334,11 +291,6 @@ impl PyCbo {
         Ok(dict)
     }
 
-    /// The fingerprint stored in this optimiser's checkpoints.
-    fn fingerprint(&self) -> String {
-        meanfield_integrators::Dynamics::fingerprint(&self.cbo)
-    }
-
     /// The objective's values at the rows of the (N, d) array `x` (the same code the
     /// optimiser calls).
     fn objective_values<'py>(
@@ -348,7 +300,7 @@ impl PyCbo {
     ) -> PyResult<Bound<'py, PyAny>> {
         use meanfield_energy::Objective;
         let ens = arrays::ensemble("x", x)?;
-        let f = self.cbo.objective();
+        let f = self.dynamics.objective();
         if ens.dim() != f.dim() {
             return Err(PyValueError::new_err(format!(
                 "x: expected shape (N, {}), got ({}, {})",
@@ -365,7 +317,7 @@ impl PyCbo {
         }
         Ok(arrays::array1(py, &out))
     }
-}
+});
 
 /// A resumable CBO run: the Rust `Checkpoint<CboState>`.
 #[pyclass(module = "meanfield._core")]
@@ -373,29 +325,7 @@ pub struct CboRun {
     cp: Checkpoint<CboState>,
 }
 
-#[pymethods]
-impl CboRun {
-    /// The particles, a new (N, d) array.
-    #[getter]
-    fn x<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let e = &self.cp.state.ensemble;
-        arrays::matrix(py, e.as_slice(), e.n(), e.dim())
-    }
-    /// Steps taken so far.
-    #[getter]
-    fn step(&self) -> u64 {
-        self.cp.step
-    }
-    /// Physical time reached.
-    #[getter]
-    fn time(&self) -> f64 {
-        self.cp.time
-    }
-    /// The run's seed.
-    #[getter]
-    fn seed(&self) -> u64 {
-        self.cp.seed
-    }
+runs::run_class!(CboRun {
     /// α of the next step.
     #[getter]
     fn alpha(&self) -> f64 {
@@ -425,26 +355,4 @@ impl CboRun {
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         CboObs::state(py, &self.cp.state)
     }
-    /// The checkpoint as a JSON string (floats round-trip exactly).
-    fn to_json(&self) -> PyResult<String> {
-        runs::to_json(&self.cp)
-    }
-    /// A run from a JSON string written by `to_json`.
-    #[staticmethod]
-    fn from_json(s: &str) -> PyResult<Self> {
-        Ok(Self {
-            cp: runs::from_json(s)?,
-        })
-    }
-    /// Writes the checkpoint JSON to `path`.
-    fn save(&self, path: &str) -> PyResult<()> {
-        runs::save(&self.cp, path)
-    }
-    /// Reads a run from a checkpoint file written by `save`.
-    #[staticmethod]
-    fn load(path: &str) -> PyResult<Self> {
-        Ok(Self {
-            cp: runs::load(path)?,
-        })
-    }
-}
+});

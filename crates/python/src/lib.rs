@@ -3,16 +3,24 @@
 //! The native module `meanfield._core` of the Python package in `python/` (built by
 //! maturin). It only converts and delegates: NumPy arrays ↔ ensembles ([`arrays`]),
 //! Rust errors → Python exceptions ([`errors`]), Python callables as objectives
-//! ([`objective`]), functionals ([`mfld`]) and runner callbacks ([`runs`], [`callback`]); every number is
-//! computed by the Rust crates. The Python API is documented in `python/README.md` and
-//! `docs/python.md`.
+//! ([`objective`]), functionals ([`functional`]), latent models ([`particle_em`]) and
+//! runner callbacks ([`runs`], [`callback`]); every number is computed by the Rust
+//! crates. One module per family: [`cbo`], [`mfld`] (plain, projected, mirror and
+//! adjusted mirror MFLD), [`fisher_rao`], [`particle_em`] (PGD, MPD), plus
+//! [`diagnostics`]; the run and dynamics classes share their methods through
+//! [`runs`]'s `run_class!` and `dynamics_class!`. The Python API is documented in
+//! `python/README.md` and `docs/python.md`.
 
 pub mod arrays;
 pub mod callback;
 pub mod cbo;
+pub mod diagnostics;
 pub mod errors;
+pub mod fisher_rao;
+pub mod functional;
 pub mod mfld;
 pub mod objective;
+pub mod particle_em;
 pub mod runs;
 
 use pyo3::prelude::*;
@@ -45,7 +53,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cbo::CboRun>()?;
     m.add_class::<mfld::PyMfld>()?;
     m.add_class::<mfld::LangevinRun>()?;
+    m.add_class::<functional::PyBuiltinFunctional>()?;
+    m.add_class::<fisher_rao::PyFisherRao>()?;
+    m.add_class::<fisher_rao::WeightedRun>()?;
+    m.add_class::<particle_em::PyBuiltinLatent>()?;
+    m.add_class::<particle_em::PyPgd>()?;
+    m.add_class::<particle_em::PyMpd>()?;
+    m.add_class::<particle_em::LatentRun>()?;
     m.add_function(wrap_pyfunction!(test_function, m)?)?;
+    m.add_submodule(&diagnostics::module(m.py())?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

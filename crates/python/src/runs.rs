@@ -298,3 +298,149 @@ pub fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
             .map_err(|e| PyOSError::new_err(format!("cannot start {t} threads: {e}"))),
     }
 }
+
+/// The particles of a family's state (what a run's `x` getter returns).
+pub trait Particles {
+    /// The particle ensemble.
+    fn particles(&self) -> &meanfield_measures::Ensemble;
+}
+
+impl Particles for meanfield_measures::Ensemble {
+    fn particles(&self) -> &meanfield_measures::Ensemble {
+        self
+    }
+}
+
+impl Particles for meanfield_integrators::CboState {
+    fn particles(&self) -> &meanfield_measures::Ensemble {
+        &self.ensemble
+    }
+}
+
+impl Particles for meanfield_integrators::LatentState {
+    fn particles(&self) -> &meanfield_measures::Ensemble {
+        &self.particles
+    }
+}
+
+/// The `#[pymethods]` of a run class `$Run { cp: Checkpoint<S> }`: the getters `x`,
+/// `step`, `time`, `seed`, the checkpoint methods `to_json`, `from_json`, `save`, `load`,
+/// and the class's own `$extra` methods. One definition for every family.
+macro_rules! run_class {
+    ($Run:ident { $($extra:tt)* }) => {
+        #[pyo3::pymethods]
+        impl $Run {
+            /// The particles, a new (N, d) array.
+            #[getter]
+            fn x<'py>(&self, py: pyo3::Python<'py>) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::PyAny>> {
+                let e = $crate::runs::Particles::particles(&self.cp.state);
+                $crate::arrays::matrix(py, e.as_slice(), e.n(), e.dim())
+            }
+            /// Steps taken so far.
+            #[getter]
+            fn step(&self) -> u64 {
+                self.cp.step
+            }
+            /// Physical time reached.
+            #[getter]
+            fn time(&self) -> f64 {
+                self.cp.time
+            }
+            /// The run's seed.
+            #[getter]
+            fn seed(&self) -> u64 {
+                self.cp.seed
+            }
+            /// The checkpoint as a JSON string (floats round-trip exactly).
+            fn to_json(&self) -> pyo3::PyResult<String> {
+                $crate::runs::to_json(&self.cp)
+            }
+            /// A run from a JSON string written by `to_json`.
+            #[staticmethod]
+            fn from_json(s: &str) -> pyo3::PyResult<Self> {
+                Ok(Self {
+                    cp: $crate::runs::from_json(s)?,
+                })
+            }
+            /// Writes the checkpoint JSON to `path`.
+            fn save(&self, path: &str) -> pyo3::PyResult<()> {
+                $crate::runs::save(&self.cp, path)
+            }
+            /// Reads a run from a checkpoint file written by `save`.
+            #[staticmethod]
+            fn load(path: &str) -> pyo3::PyResult<Self> {
+                Ok(Self {
+                    cp: $crate::runs::load(path)?,
+                })
+            }
+            $($extra)*
+        }
+    };
+}
+pub(crate) use run_class;
+
+/// The `#[pymethods]` of a dynamics class `$Ty { dynamics, slot, pool }` whose runs are
+/// `$Run`: `run(run, steps, *, energy_tol, stagnation, ess_below, time_budget,
+/// stop_when, observers, progress)` through [`run`] with the observation dicts of
+/// `$Obs` (`$what` names the energy callback in error messages), `fingerprint()`, and
+/// the class's own `$extra` methods (its constructor, `start`, …). One definition for
+/// every family.
+macro_rules! dynamics_class {
+    ($Ty:ident, $Run:ident, $Obs:ty, $what:literal { $($extra:tt)* }) => {
+        #[pyo3::pymethods]
+        impl $Ty {
+            /// Advances `run` until it has `steps` steps in total, or a stop criterion,
+            /// an observer, the predicate `stop_when(obs)` or the time budget (seconds)
+            /// ends it. Observers are `(every, f)` pairs, `f(obs)` returning True stops;
+            /// `progress` is True (a text bar) or `progress(step, total)`. A criterion
+            /// the family does not report raises `UnsupportedStopError`. Returns the run
+            /// summary as a dict.
+            #[pyo3(signature = (run, steps, *, energy_tol=None, stagnation=None, ess_below=None,
+                time_budget=None, stop_when=None, observers=None, progress=None))]
+            #[allow(clippy::too_many_arguments)]
+            fn run<'py>(
+                &mut self,
+                py: pyo3::Python<'py>,
+                run: &mut $Run,
+                steps: u64,
+                energy_tol: Option<f64>,
+                stagnation: Option<(f64, u64)>,
+                ess_below: Option<f64>,
+                time_budget: Option<f64>,
+                stop_when: Option<pyo3::Py<pyo3::PyAny>>,
+                observers: Option<Vec<(u64, pyo3::Py<pyo3::PyAny>)>>,
+                progress: Option<&pyo3::Bound<'py, pyo3::PyAny>>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                let opts = $crate::runs::RunOptions::parse(
+                    steps,
+                    energy_tol,
+                    stagnation,
+                    ess_below,
+                    time_budget,
+                    stop_when,
+                    observers,
+                    progress,
+                )?;
+                let s = $crate::runs::run::<_, $Obs>(
+                    py,
+                    $what,
+                    &mut self.dynamics,
+                    &mut run.cp,
+                    opts,
+                    &self.slot,
+                    self.pool.as_ref(),
+                )?;
+                $crate::runs::summary::<_, _, $Obs>(py, &s)
+            }
+
+            /// The fingerprint stored in this dynamics' checkpoints (a run is refused by
+            /// dynamics with another fingerprint).
+            fn fingerprint(&self) -> String {
+                meanfield_integrators::Dynamics::fingerprint(&self.dynamics)
+            }
+
+            $($extra)*
+        }
+    };
+}
+pub(crate) use dynamics_class;

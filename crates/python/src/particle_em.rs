@@ -1,0 +1,530 @@
+//! `meanfield.PGD`, `meanfield.MPD`, `meanfield.LatentModel` and `meanfield.LatentRun`:
+//! particle EM (particle gradient descent and momentum particle descent) for a
+//! latent-variable model E(θ, x) = −log p_θ(x, y): a built-in model of
+//! `meanfield-energy` or a Python object whose energy and gradients are called once per
+//! step on all particles, delegating to `meanfield_integrators::{Pgd, Mpd}`.
+
+use meanfield_energy::{BayesianLogistic, EnergyError, HierarchicalGaussian, LatentModel};
+use meanfield_integrators::{
+    Checkpoint, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams,
+};
+use meanfield_measures::Parallelism;
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::arrays;
+use crate::callback::{Failure, Slot};
+use crate::errors;
+use crate::runs::{self, Observe};
+
+/// A latent model given by a Python object with methods `energy(theta, X) -> (N,)`,
+/// `grad_theta(theta, X) -> (N, p)` and `grad_x(theta, X) -> (N, d)` (θ of shape (p,),
+/// X of shape (N, d)); the integrators call the gradients once per step on all
+/// particles (one batch).
+pub struct PyLatent {
+    obj: Py<PyAny>,
+    p: usize,
+    d: usize,
+    name: String,
+    slot: Slot,
+}
+
+/// The energy error a parked Python failure turns into (the binding raises the parked
+/// failure instead).
+fn parked() -> EnergyError {
+    EnergyError::OutsideDomain {
+        particle: 0,
+        reason: "the Python latent model failed".into(),
+    }
+}
+
+impl PyLatent {
+    /// Calls `method(theta, X)` on the c × d rows `xs` and copies the (c, width) result
+    /// into `out` (width 0: shape (c,)).
+    fn call(
+        &self,
+        method: &str,
+        theta: &[f64],
+        xs: &[f64],
+        width: usize,
+        out: &mut [f64],
+    ) -> Result<(), EnergyError> {
+        if self.slot.failed() {
+            return Err(parked());
+        }
+        let c = xs.len() / self.d;
+        let expect: Vec<usize> = if width == 0 { vec![c] } else { vec![c, width] };
+        let r = Python::attach(|py| -> Result<(), Failure> {
+            let x = arrays::matrix(py, xs, c, self.d).map_err(Failure::Raised)?;
+            let t = arrays::array1(py, theta);
+            let y = self
+                .obj
+                .bind(py)
+                .call_method1(method, (t, x))
+                .map_err(Failure::Raised)?;
+            let arr = y.cast::<PyArrayDyn<f64>>().map_err(|_| {
+                Failure::Invalid(format!(
+                    "model.{method} must return a float64 array of shape {expect:?}"
+                ))
+            })?;
+            if arr.shape() != expect.as_slice() {
+                return Err(Failure::Invalid(format!(
+                    "model.{method} returned shape {:?}, expected {expect:?}",
+                    arr.shape()
+                )));
+            }
+            let ro = arr.readonly();
+            for (o, &v) in out.iter_mut().zip(ro.as_array().iter()) {
+                *o = v;
+            }
+            if let Some(k) = out.iter().position(|v| !v.is_finite()) {
+                return Err(Failure::Invalid(format!(
+                    "model.{method} returned {} at flat index {k}",
+                    out[k]
+                )));
+            }
+            Ok(())
+        });
+        r.map_err(|f| {
+            self.slot.park(f);
+            parked()
+        })
+    }
+}
+
+impl LatentModel for PyLatent {
+    fn theta_dim(&self) -> usize {
+        self.p
+    }
+    fn latent_dim(&self) -> usize {
+        self.d
+    }
+    fn energy(&self, theta: &[f64], x: &[f64]) -> meanfield_energy::Result<f64> {
+        let mut e = [0.0];
+        self.call("energy", theta, x, 0, &mut e)?;
+        Ok(e[0])
+    }
+    fn grad_theta(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        self.call("grad_theta", theta, x, self.p, out)
+    }
+    fn grad_x(&self, theta: &[f64], x: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.call("grad_x", theta, x, self.d, out)
+    }
+    fn fingerprint(&self) -> String {
+        format!("python({}, p={}, d={})", self.name, self.p, self.d)
+    }
+    /// All particles in one batch, so that each gradient is one Python call per step
+    /// (a fixed property of the model: results do not depend on the thread count).
+    fn batch_size(&self) -> usize {
+        u32::MAX as usize
+    }
+    fn grads_batch(
+        &self,
+        theta: &[f64],
+        xs: &[f64],
+        grad_theta: Option<&mut [f64]>,
+        grad_x: Option<&mut [f64]>,
+    ) -> meanfield_energy::Result<()> {
+        if let Some(gt) = grad_theta {
+            self.call("grad_theta", theta, xs, self.p, gt)?;
+        }
+        if let Some(gx) = grad_x {
+            self.call("grad_x", theta, xs, self.d, gx)?;
+        }
+        Ok(())
+    }
+}
+
+/// The latent model of a Python `PGD` / `MPD`.
+pub enum AnyLatent {
+    /// The toy hierarchical Gaussian (θ̂ = mean y).
+    Toy(HierarchicalGaussian),
+    /// Bayesian logistic regression.
+    Logistic(BayesianLogistic),
+    /// A Python model.
+    Python(PyLatent),
+}
+
+/// Dispatches `$e` with `$m` bound to the model of every variant.
+macro_rules! each_model {
+    ($self:expr, $m:ident => $e:expr) => {
+        match $self {
+            AnyLatent::Toy($m) => $e,
+            AnyLatent::Logistic($m) => $e,
+            AnyLatent::Python($m) => $e,
+        }
+    };
+}
+
+impl LatentModel for AnyLatent {
+    fn theta_dim(&self) -> usize {
+        each_model!(self, m => m.theta_dim())
+    }
+    fn latent_dim(&self) -> usize {
+        each_model!(self, m => m.latent_dim())
+    }
+    fn energy(&self, theta: &[f64], x: &[f64]) -> meanfield_energy::Result<f64> {
+        each_model!(self, m => m.energy(theta, x))
+    }
+    fn grad_theta(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.grad_theta(theta, x, out))
+    }
+    fn grad_x(&self, theta: &[f64], x: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.grad_x(theta, x, out))
+    }
+    fn grads(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        grad_theta: &mut [f64],
+        grad_x: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.grads(theta, x, grad_theta, grad_x))
+    }
+    fn fingerprint(&self) -> String {
+        each_model!(self, m => m.fingerprint())
+    }
+    fn initial_theta(&self) -> Vec<f64> {
+        each_model!(self, m => m.initial_theta())
+    }
+    fn batch_size(&self) -> usize {
+        each_model!(self, m => m.batch_size())
+    }
+    fn grads_batch(
+        &self,
+        theta: &[f64],
+        xs: &[f64],
+        grad_theta: Option<&mut [f64]>,
+        grad_x: Option<&mut [f64]>,
+    ) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.grads_batch(theta, xs, grad_theta, grad_x))
+    }
+}
+
+impl AnyLatent {
+    fn clone_builtin(&self) -> Option<Self> {
+        match self {
+            AnyLatent::Toy(m) => Some(AnyLatent::Toy(m.clone())),
+            AnyLatent::Logistic(m) => Some(AnyLatent::Logistic(m.clone())),
+            AnyLatent::Python(_) => None,
+        }
+    }
+}
+
+/// A built-in latent-variable model of `meanfield-energy` for `PGD` / `MPD`.
+#[pyclass(name = "LatentModel", module = "meanfield._core", frozen)]
+pub struct PyBuiltinLatent {
+    m: AnyLatent,
+}
+
+#[pymethods]
+impl PyBuiltinLatent {
+    /// The toy hierarchical Gaussian: θ ∈ R, x ∈ R^M, x_j ~ N(θ, 1), y_j ~ N(x_j, 1),
+    /// observations `y` of shape (M,); the MLE is θ̂ = mean(y).
+    #[staticmethod]
+    fn toy(y: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let (y, _) = arrays::float_array("y", y, &["M"])?;
+        Ok(Self {
+            m: AnyLatent::Toy(HierarchicalGaussian::new(y).map_err(errors::energy)?),
+        })
+    }
+
+    /// Bayesian logistic regression on `features` (M, K) and `labels` (M,) in {0, 1}
+    /// with prior variance `prior_var` (θ: the prior's log-scale parameters; x ∈ R^K the
+    /// weights; see docs/particle-em.md).
+    #[staticmethod]
+    #[pyo3(signature = (features, labels, prior_var=5.0))]
+    fn logistic(
+        features: &Bound<'_, PyAny>,
+        labels: &Bound<'_, PyAny>,
+        prior_var: f64,
+    ) -> PyResult<Self> {
+        let (f, dims) = arrays::float_array("features", features, &["M", "K"])?;
+        let labels = arrays::vector("labels", labels, dims[0])?;
+        Ok(Self {
+            m: AnyLatent::Logistic(
+                BayesianLogistic::new(f, labels, dims[1], prior_var).map_err(errors::energy)?,
+            ),
+        })
+    }
+
+    /// p = dim θ.
+    #[getter]
+    fn p(&self) -> usize {
+        self.m.theta_dim()
+    }
+
+    /// d = dim x.
+    #[getter]
+    fn d(&self) -> usize {
+        self.m.latent_dim()
+    }
+
+    /// The toy model's maximum-likelihood estimate θ̂ = mean(y) (ValueError for others).
+    fn mle(&self) -> PyResult<f64> {
+        match &self.m {
+            AnyLatent::Toy(m) => Ok(m.mle()),
+            _ => Err(PyValueError::new_err(
+                "mle: only the toy model has a closed-form MLE",
+            )),
+        }
+    }
+
+    /// E(θ, x) at every row of the (N, d) array `x`, shape (N,).
+    fn energy<'py>(
+        &self,
+        py: Python<'py>,
+        theta: &Bound<'py, PyAny>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let theta = arrays::vector("theta", theta, self.m.theta_dim())?;
+        let ens = arrays::ensemble("x", x)?;
+        meanfield_energy::latent::check_dims(&self.m, &theta, &ens.as_slice()[..ens.dim()])
+            .map_err(errors::energy)?;
+        let e = ens
+            .rows()
+            .map(|r| self.m.energy(&theta, r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(errors::energy)?;
+        Ok(arrays::array1(py, &e))
+    }
+
+    /// The fingerprint this model contributes to checkpoints.
+    fn fingerprint(&self) -> String {
+        self.m.fingerprint()
+    }
+}
+
+/// The model argument of `PGD` / `MPD`: a `meanfield.LatentModel`, or a Python object
+/// with `energy`, `grad_theta`, `grad_x` (then `p` and `d` are required).
+fn model(
+    obj: &Bound<'_, PyAny>,
+    p: Option<usize>,
+    d: Option<usize>,
+    slot: &Slot,
+) -> PyResult<AnyLatent> {
+    if let Ok(m) = obj.cast::<PyBuiltinLatent>() {
+        return m
+            .get()
+            .m
+            .clone_builtin()
+            .ok_or_else(|| PyValueError::new_err("model: not a built-in model"));
+    }
+    for m in ["energy", "grad_theta", "grad_x"] {
+        if !obj.hasattr(m)? {
+            return Err(PyValueError::new_err(format!(
+                "model: expected a meanfield.LatentModel or an object with methods energy, grad_theta and grad_x; `{m}` is missing"
+            )));
+        }
+    }
+    let (Some(p), Some(d)) = (p, d) else {
+        return Err(PyValueError::new_err(
+            "p, d: both required with a Python model (dim θ and dim x)",
+        ));
+    };
+    let name = obj
+        .get_type()
+        .qualname()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "model".into());
+    Ok(AnyLatent::Python(PyLatent {
+        obj: obj.clone().unbind(),
+        p,
+        d,
+        name,
+        slot: slot.clone(),
+    }))
+}
+
+/// Observation dicts of particle-EM runs.
+struct LatentObs;
+
+impl Observe<LatentState, ParticleEmInfo> for LatentObs {
+    fn state<'py>(py: Python<'py>, s: &LatentState) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let e = &s.particles;
+        d.set_item("x", arrays::matrix(py, e.as_slice(), e.n(), e.dim())?)?;
+        d.set_item("theta", arrays::array1(py, &s.theta))?;
+        Ok(d)
+    }
+    fn info<'py>(py: Python<'py>, i: &ParticleEmInfo) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("dt", i.dt)?;
+        d.set_item("theta_change", i.theta_change)?;
+        Ok(d)
+    }
+}
+
+/// A fresh run of `dynamics` from `x0` with θ = `theta0` (the model's default when
+/// omitted).
+fn start<D: meanfield_integrators::Dynamics<State = LatentState>>(
+    dynamics: &D,
+    x0: &Bound<'_, PyAny>,
+    seed: u64,
+    theta0: Option<&Bound<'_, PyAny>>,
+    p: usize,
+) -> PyResult<LatentRun> {
+    let ens = arrays::ensemble("x0", x0)?;
+    let mut cp = Checkpoint::start(dynamics, ens, seed).map_err(errors::integrator)?;
+    if let Some(t) = theta0 {
+        cp.state.theta = arrays::vector("theta0", t, p)?;
+    }
+    Ok(LatentRun { cp })
+}
+
+/// Particle gradient descent (PGD; see `docs/python.md`).
+#[pyclass(name = "PGD", module = "meanfield._core")]
+pub struct PyPgd {
+    dynamics: Pgd<AnyLatent>,
+    slot: Slot,
+    pool: Option<rayon::ThreadPool>,
+}
+
+runs::dynamics_class!(PyPgd, LatentRun, LatentObs, "model" {
+    /// PGD on `model` (a `meanfield.LatentModel` or a Python object with
+    /// `energy(theta, X)`, `grad_theta(theta, X)`, `grad_x(theta, X)`; then `p` and `d`)
+    /// with θ step `h_theta` and particle step `h_x`.
+    #[new]
+    #[pyo3(signature = (model, *, h_theta, h_x, p=None, d=None, threads=1))]
+    fn new(
+        model: &Bound<'_, PyAny>,
+        h_theta: f64,
+        h_x: f64,
+        p: Option<usize>,
+        d: Option<usize>,
+        threads: usize,
+    ) -> PyResult<Self> {
+        let slot = Slot::default();
+        let m = self::model(model, p, d, &slot)?;
+        let python = matches!(m, AnyLatent::Python(_));
+        let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
+        let mut dynamics = Pgd::new(m, params).map_err(errors::integrator)?;
+        if threads > 1 && !python {
+            dynamics = dynamics.with_parallelism(Parallelism::Rayon);
+        }
+        Ok(Self {
+            dynamics,
+            slot,
+            pool: runs::pool(threads)?,
+        })
+    }
+
+    /// A fresh run from the (N, d) particles `x0` with seed `seed` and θ = `theta0`
+    /// (shape (p,); the model's default when omitted).
+    #[pyo3(signature = (x0, seed=0, theta0=None))]
+    fn start(
+        &self,
+        x0: &Bound<'_, PyAny>,
+        seed: u64,
+        theta0: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LatentRun> {
+        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+    }
+});
+
+/// Momentum particle descent (MPD; see `docs/python.md`).
+#[pyclass(name = "MPD", module = "meanfield._core")]
+pub struct PyMpd {
+    dynamics: Mpd<AnyLatent>,
+    slot: Slot,
+    pool: Option<rayon::ThreadPool>,
+}
+
+runs::dynamics_class!(PyMpd, LatentRun, LatentObs, "model" {
+    /// MPD on `model` (as for `PGD`) with steps `h_theta`, `h_x`, θ-momentum mass
+    /// `eta_theta` and damping `gamma_theta`, particle momentum mass `eta_x` and damping
+    /// `gamma_x` (all 1 by default).
+    #[new]
+    #[pyo3(signature = (model, *, h_theta, h_x, eta_theta=1.0, gamma_theta=1.0, eta_x=1.0,
+        gamma_x=1.0, p=None, d=None, threads=1))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        model: &Bound<'_, PyAny>,
+        h_theta: f64,
+        h_x: f64,
+        eta_theta: f64,
+        gamma_theta: f64,
+        eta_x: f64,
+        gamma_x: f64,
+        p: Option<usize>,
+        d: Option<usize>,
+        threads: usize,
+    ) -> PyResult<Self> {
+        let slot = Slot::default();
+        let m = self::model(model, p, d, &slot)?;
+        let python = matches!(m, AnyLatent::Python(_));
+        let params = MpdParams::new(h_theta, h_x)
+            .and_then(|q| q.with_theta_momentum(eta_theta, gamma_theta))
+            .and_then(|q| q.with_particle_momentum(eta_x, gamma_x))
+            .map_err(errors::integrator)?;
+        let mut dynamics = Mpd::new(m, params).map_err(errors::integrator)?;
+        if threads > 1 && !python {
+            dynamics = dynamics.with_parallelism(Parallelism::Rayon);
+        }
+        Ok(Self {
+            dynamics,
+            slot,
+            pool: runs::pool(threads)?,
+        })
+    }
+
+    /// A fresh run from the (N, d) particles `x0` with seed `seed` and θ = `theta0`
+    /// (shape (p,); the model's default when omitted); momenta m = 0, U^i ~ N(0, I/η_x).
+    #[pyo3(signature = (x0, seed=0, theta0=None))]
+    fn start(
+        &self,
+        x0: &Bound<'_, PyAny>,
+        seed: u64,
+        theta0: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LatentRun> {
+        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+    }
+});
+
+/// A resumable particle-EM run: the Rust `Checkpoint<LatentState>`.
+#[pyclass(module = "meanfield._core")]
+pub struct LatentRun {
+    cp: Checkpoint<LatentState>,
+}
+
+runs::run_class!(LatentRun {
+    /// The parameters θ, a new (p,) array.
+    #[getter]
+    fn theta<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        arrays::array1(py, &self.cp.state.theta)
+    }
+    /// MPD's θ-momentum m (None for PGD).
+    #[getter]
+    fn theta_momentum<'py>(&self, py: Python<'py>) -> Option<Bound<'py, PyAny>> {
+        self.cp
+            .state
+            .momenta
+            .as_ref()
+            .map(|m| arrays::array1(py, &m.theta))
+    }
+    /// MPD's particle momenta U, a new (N, d) array (None for PGD).
+    #[getter]
+    fn x_momentum<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.cp
+            .state
+            .momenta
+            .as_ref()
+            .map(|m| {
+                let e = &m.particles;
+                arrays::matrix(py, e.as_slice(), e.n(), e.dim())
+            })
+            .transpose()
+    }
+});
