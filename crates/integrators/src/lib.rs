@@ -29,7 +29,8 @@ pub mod runner;
 
 pub use cbo::{
     AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, Cbs, CbsMode,
-    CbsParams, CbsScheme, CovarianceRoot, StoppingRule,
+    CbsParams, CbsScheme, CovarianceRoot, KernelScale, PolarCbo, PolarCboParams, PolarCboState,
+    StoppingRule,
 };
 pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};
