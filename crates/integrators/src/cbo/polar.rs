@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 
 use super::consensus::{consensus_into, log_weights_into};
 use super::{
-    CboInfo, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite,
-    check_consensus_state, eval_energies, move_particle,
+    CboInfo, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite, check_consensus_state,
+    eval_energies, move_particle,
 };
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -160,7 +160,7 @@ pub fn cluster_points<O: Objective>(
     min_size: usize,
 ) -> Result<Vec<Cluster>> {
     check_positive("cluster radius", radius)?;
-    if d == 0 || points.len() % d != 0 || objective.dim() != d {
+    if d == 0 || !points.len().is_multiple_of(d) || objective.dim() != d {
         return Err(IntegratorError::IncompatibleState(format!(
             "{} coordinates are not rows of the objective's dimension {} (d = {d})",
             points.len(),
