@@ -52,3 +52,13 @@ fn the_shipped_defaults_pass_the_same_checks() {
         }
     }
 }
+
+#[test]
+fn polar_cbo_kernel_and_clustering_settings_are_checked() {
+    let err = config_error("polar-cbo", "kappa", serde_json::json!(0.0));
+    assert!(err.contains("kappa"), "{err}");
+    let err = config_error("polar-cbo", "cluster_radius", serde_json::json!(-1.0));
+    assert!(err.contains("cluster_radius = -1"), "{err}");
+    let err = config_error("polar-cbo", "steps", serde_json::json!(0));
+    assert!(err.contains("steps ≥ 1"), "{err}");
+}
