@@ -112,9 +112,8 @@ impl ExperimentConfig for PolarCboConfig {
                 .and_then(|c| PolarCboParams::new(c, kappa))
                 .map_err(|e| ExperimentError::Config(e.to_string()))?;
         }
-        if !(self.cluster_radius > 0.0 && self.cluster_radius.is_finite())
-            || !(0.0..=1.0).contains(&self.min_fraction)
-        {
+        let radius_ok = self.cluster_radius > 0.0 && self.cluster_radius.is_finite();
+        if !(radius_ok && (0.0..=1.0).contains(&self.min_fraction)) {
             return Err(ExperimentError::Config(format!(
                 "cluster_radius = {} must be finite and > 0, min_fraction = {} in [0, 1]",
                 self.cluster_radius, self.min_fraction

@@ -25,7 +25,7 @@
 //! Variants of the consensus family live beside it, one module each, sharing the
 //! log-space consensus, the α schedules, [`CboState`] / [`CboInfo`] and the stopping
 //! presets: [`cbs`] (consensus-based sampling), [`polar`] (polarised CBO: kernel-localised
-//! consensus per particle, several minimisers per run).
+//! consensus per particle, several minimisers per run), [`memory`] (CBO with personal bests).
 //!
 //! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
 //! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
@@ -35,6 +35,7 @@
 
 pub mod cbs;
 pub mod consensus;
+pub mod memory;
 pub mod polar;
 pub mod schedule;
 
@@ -50,6 +51,7 @@ use crate::runner::{Checkpoint, RunSummary, Runner, Stop, StopReason};
 
 pub use cbs::{Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot};
 pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_size};
+pub use memory::{CboMemory, CboMemoryParams, CboMemoryState};
 pub use polar::{Cluster, KernelScale, PolarCbo, PolarCboParams, PolarCboState, cluster_points};
 pub use schedule::AlphaSchedule;
 
