@@ -5,6 +5,11 @@
 //! the log-space consensus, the update and the α schedule. The run is not reset between
 //! iterations (each iteration is the next step of one run).
 //!
+//! `polar_cbo_step`: one step of polarised CBO (Himmelblau's protocol settings with an
+//! anisotropic Rastrigin objective: κ = 0.5, s = 1, α = 10) at (N, d) = (1000, 20), one
+//! thread — the O(N² d) localised consensus dominates; CBXpy's side is
+//! `benches/peers/polar_cbxpy_timing.py`.
+//!
 //! Run: `cargo bench -p meanfield-benches --bench cbo -- --warm-up-time 1 --measurement-time 3`.
 //! The side-by-side comparison with CBXpy is `benches/peers/cbo_run.sh`.
 
@@ -44,12 +49,42 @@ fn cbo_step(c: &mut Criterion) {
     g.finish();
 }
 
+fn polar_cbo_step(c: &mut Criterion) {
+    use meanfield::integrators::cbo::{PolarCbo, PolarCboParams};
+    let mut g = c.benchmark_group("cbo/polar_rastrigin");
+    g.sampling_mode(SamplingMode::Flat);
+    let (n, d) = (1000, 20);
+    let base = CboParams::new(1.0, 1.0, 0.01)
+        .unwrap()
+        .with_alpha(10.0)
+        .unwrap();
+    let mut polar = PolarCbo::new(
+        TestFunction::rastrigin(d).unwrap(),
+        PolarCboParams::new(base, 0.5).unwrap(),
+    )
+    .unwrap();
+    let mut state = polar
+        .init_state(uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap(), 7)
+        .unwrap();
+    let mut k = 0u64;
+    g.bench_function(
+        BenchmarkId::new("Sequential", format!("N={n},d={d}")),
+        |b| {
+            b.iter(|| {
+                polar.step(StepKey::new(7, k), &mut state).unwrap();
+                k += 1;
+            })
+        },
+    );
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(2500));
-    targets = cbo_step
+    targets = cbo_step, polar_cbo_step
 }
 criterion_main!(benches);

@@ -9,7 +9,7 @@
 //! | [`langevin`] — mean-field Langevin dynamics | `gaussian-oracle`, `mmfld-simplex`, `mfld-bias`, `mfld-chaos`, `mfld-nn` |
 //! | [`mgdm`] — microcanonical gradient descent (MGDM, MF-MGDM) | `mf-mgdm-table`, `mf-mgdm-batch`, `mf-mgdm-sp500` |
 //! | [`particle_em`] — particle EM (PGD, MPD) | `mpgd-toy`, `mpgd-blr`, `mpgd-digits` |
-//! | [`cbo`] — consensus-based optimisation | `cbo-benchmark`, `cbo-gradient`, `cbs-sampling` |
+//! | [`cbo`] — consensus-based optimisation | `cbo-benchmark`, `cbo-gradient`, `cbs-sampling`, `polar-cbo` |
 //! | [`fisher_rao`] — kernelised Fisher–Rao flows | `fisher-rao-oracle`, `fisher-rao-bandwidth`, `fisher-rao-chaos` |
 //!
 //! Shared machinery stays at the top: [`registry`] (the catalogue, [`Experiment`],

@@ -219,6 +219,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::cbo::CboBenchmark,
         &crate::cbo::CboGradient,
         &crate::cbo::CbsSampling,
+        &crate::cbo::PolarCboExperiment,
         &crate::fisher_rao::FisherRaoOracle,
         &crate::fisher_rao::FisherRaoBandwidth,
         &crate::fisher_rao::FisherRaoChaos,

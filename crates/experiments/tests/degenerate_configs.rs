@@ -109,3 +109,13 @@ fn every_size_key_is_bounded_before_anything_runs() {
         "sizes of 2^40 accepted or refused unnamed: {accepted:#?}"
     );
 }
+
+#[test]
+fn polar_cbo_kernel_and_clustering_settings_are_checked() {
+    let err = config_error("polar-cbo", "kappa", serde_json::json!(0.0));
+    assert!(err.contains("kappa"), "{err}");
+    let err = config_error("polar-cbo", "cluster_radius", serde_json::json!(-1.0));
+    assert!(err.contains("cluster_radius = -1"), "{err}");
+    let err = config_error("polar-cbo", "steps", serde_json::json!(0));
+    assert!(err.contains("steps ≥ 1"), "{err}");
+}

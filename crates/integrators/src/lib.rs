@@ -28,8 +28,9 @@ pub mod projected;
 pub mod runner;
 
 pub use cbo::{
-    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, Cbs, CbsMode,
-    CbsParams, CbsScheme, CovarianceRoot, StoppingRule,
+    AlphaSchedule, Batch, Cbo, CboInfo, CboMemory, CboMemoryParams, CboMemoryState, CboNoise,
+    CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot,
+    KernelScale, PolarCbo, PolarCboParams, PolarCboState, StoppingRule,
 };
 pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};

@@ -1384,6 +1384,114 @@ mod cbs {
     }
 }
 
+mod polar_cbo {
+    use super::*;
+    use meanfield_integrators::{KernelScale, PolarCbo, PolarCboParams};
+
+    const SEED: u64 = 24;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(kappa: f64) -> PolarCboParams {
+        let cbo = CboParams::new(1.0, 0.8, 0.01)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap();
+        PolarCboParams::new(cbo, kappa)
+            .unwrap()
+            .with_kernel_scale(KernelScale::Alpha)
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(600, 3, -3.0, 3.0, 9).unwrap()
+    }
+
+    fn make(par: Parallelism) -> PolarCbo<TestFunction> {
+        PolarCbo::new(objective(vec![0.5, -0.5, 0.25]), params(0.7))
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_shift_or_kappa_is_refused() {
+        let mut other = PolarCbo::new(objective(vec![0.5, -0.5, 0.0]), params(0.7)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+        let mut other = PolarCbo::new(objective(vec![0.5, -0.5, 0.25]), params(0.8)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
+mod cbo_memory {
+    use super::*;
+    use meanfield_integrators::{CboMemory, CboMemoryParams};
+
+    const SEED: u64 = 25;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(lambda_memory: f64) -> CboMemoryParams {
+        let cbo = CboParams::new(1.0, 0.8, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap();
+        CboMemoryParams::new(cbo, lambda_memory).unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -3.0, 3.0, 9).unwrap()
+    }
+
+    fn make(par: Parallelism) -> CboMemory<TestFunction> {
+        CboMemory::new(objective(vec![0.5, -0.5, 0.25]), params(0.4))
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_shift_or_memory_drift_is_refused() {
+        let mut other = CboMemory::new(objective(vec![0.5, -0.5, 0.0]), params(0.4)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+        let mut other = CboMemory::new(objective(vec![0.5, -0.5, 0.25]), params(0.5)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
 /// Constructors of the stop criteria validate their parameters.
 #[test]
 fn stop_criteria_validate_their_parameters() {

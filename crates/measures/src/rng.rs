@@ -134,6 +134,8 @@ pub mod streams {
     pub const CBO_INIT: u64 = 52;
     /// Random restarts of the gradient-hopping baseline of the CBO gradient experiment.
     pub const CBO_HOP: u64 = 53;
+    /// Memory-drift noise of CBO with memory (personal bests).
+    pub const CBO_MEMORY_NOISE: u64 = 54;
     /// Particle noise of PGD and MPD.
     pub const PARTICLE_EM_NOISE: u64 = 20;
     /// Initial particle momenta of MPD.
@@ -171,6 +173,7 @@ pub mod streams {
         ("CBO_BATCH", CBO_BATCH),
         ("CBO_INIT", CBO_INIT),
         ("CBO_HOP", CBO_HOP),
+        ("CBO_MEMORY_NOISE", CBO_MEMORY_NOISE),
         ("PARTICLE_EM_NOISE", PARTICLE_EM_NOISE),
         ("MOMENTUM_INIT", MOMENTUM_INIT),
         ("PARTICLE_EM_INIT", PARTICLE_EM_INIT),

@@ -4,12 +4,15 @@
 //! |---|---|---|
 //! | `cbo-benchmark` | [`benchmark`] | success rates on Rastrigin and Ackley (d = 20), isotropic vs anisotropic noise, beside CBXpy 1.0.4 |
 //! | `cbs-sampling` | [`cbs_sampling`] | consensus-based sampling reproduces the Gaussian targets N(m, A⁻¹) in d = 2, 10 within Monte-Carlo error; the Euler scheme's O(dt) bias |
+//! | `polar-cbo` | [`polar`] | polarised CBO finds all four minimisers of Himmelblau's function in one run, beside CBXpy 1.0.4's `PolarCBO` |
 //! | `cbo-gradient` | [`gradient`] | consensus hopping on a convex quadratic follows the proximal gradient path with step τ = ασ² |
 
 pub mod benchmark;
 pub mod cbs_sampling;
 pub mod gradient;
+pub mod polar;
 
 pub use benchmark::{CboBenchmark, CboBenchmarkConfig};
 pub use cbs_sampling::{CbsSampling, CbsSamplingConfig};
 pub use gradient::{CboGradient, CboGradientConfig};
+pub use polar::{PolarCboConfig, PolarCboExperiment};

@@ -24,7 +24,8 @@
 //!
 //! Variants of the consensus family live beside it, one module each, sharing the
 //! log-space consensus, the α schedules, [`CboState`] / [`CboInfo`] and the stopping
-//! presets: [`cbs`] (consensus-based sampling).
+//! presets: [`cbs`] (consensus-based sampling), [`polar`] (polarised CBO: kernel-localised
+//! consensus per particle, several minimisers per run), [`memory`] (CBO with personal bests).
 //!
 //! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
 //! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
@@ -34,6 +35,8 @@
 
 pub mod cbs;
 pub mod consensus;
+pub mod memory;
+pub mod polar;
 pub mod schedule;
 
 use meanfield_energy::Objective;
@@ -48,6 +51,8 @@ use crate::runner::{Checkpoint, RunSummary, Runner, Stop, StopReason};
 
 pub use cbs::{Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot};
 pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_size};
+pub use memory::{CboMemory, CboMemoryParams, CboMemoryState};
+pub use polar::{Cluster, KernelScale, PolarCbo, PolarCboParams, PolarCboState, cluster_points};
 pub use schedule::AlphaSchedule;
 
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};

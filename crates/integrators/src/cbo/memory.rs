@@ -1,0 +1,366 @@
+//! CBO with memory (personal bests; Riedl 2023 "Leveraging memory effects and gradient
+//! information in consensus-based optimisation", Grassi–Pareschi 2021; CBXpy's
+//! `CBOMemory`). Every particle keeps its best position so far Y^i with value
+//! f(Y^i) = min over its past positions, and the consensus is taken over the memories:
+//!
+//! v_α = Σ_i e^{−α f(Y^i)} Y^i / Σ_i e^{−α f(Y^i)}   (the shared log-space consensus),
+//!
+//! 1. consensus move (CBO's, §1 of docs/cbo.md): D^i = X^i − v_α,
+//!    X^i ← X^i − λ dt D^i + σ √dt D^i ⊙ ξ^i (anisotropic; isotropic with |D^i|₂);
+//! 2. memory move with the new X^i: E^i = X^i − Y^i,
+//!    X^i ← X^i − λ_m dt E^i + σ_m √dt E^i ⊙ ζ^i (same noise shape);
+//! 3. f(X^i); Y^i ← X^i where f(X^i) < f(Y^i) (strictly), f(Y^i) ← min;
+//! 4. best particle = the memory of smallest value; the α schedule on the memory values.
+//!
+//! ξ^i is drawn from (seed, [`streams::CBO_NOISE`], step, i), ζ^i from (seed,
+//! [`streams::CBO_MEMORY_NOISE`], step, i): rows are independent, so any thread count gives
+//! the same bits. `init_state` evaluates f at the start (Y = X₀), N evaluations; a step
+//! costs N more (CBXpy's count).
+
+use meanfield_energy::Objective;
+use meanfield_measures::parallel::for_each_chunk_mut;
+use meanfield_measures::{Ensemble, Parallelism, streams};
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use super::consensus::consensus_into;
+use super::{
+    CboInfo, CboParams, CboState, ConsensusStats, MIN_ROWS_PER_TASK, check_consensus_finite,
+    check_consensus_state, eval_energies, move_particle,
+};
+use crate::dynamics::{Dynamics, DynamicsState, StepKey};
+use crate::error::{IntegratorError, Result, check_at_least_one, check_non_negative};
+
+/// Parameters of CBO with memory: CBO's ([`CboParams`]) plus the memory drift λ_m and
+/// noise σ_m (default σ_m = λ_m σ, CBXpy's). Mini-batches are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CboMemoryParams {
+    cbo: CboParams,
+    lambda_memory: f64,
+    sigma_memory: f64,
+}
+
+impl CboMemoryParams {
+    /// Memory drift λ_m ≥ 0 (CBXpy default 0.4), σ_m = λ_m σ.
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for λ_m not finite and ≥ 0, or a mini-batch.
+    pub fn new(cbo: CboParams, lambda_memory: f64) -> Result<Self> {
+        if let Some(b) = cbo.batch() {
+            return Err(IntegratorError::InvalidParameter {
+                name: "batch size",
+                value: b.size as f64,
+                reason: "CBO with memory is implemented without mini-batches",
+            });
+        }
+        let lambda_memory = check_non_negative("lambda_memory", lambda_memory)?;
+        Ok(Self {
+            cbo,
+            lambda_memory,
+            sigma_memory: lambda_memory * cbo.sigma(),
+        })
+    }
+
+    /// Memory noise σ_m ≥ 0 instead of λ_m σ.
+    pub fn with_sigma_memory(mut self, sigma_memory: f64) -> Result<Self> {
+        self.sigma_memory = check_non_negative("sigma_memory", sigma_memory)?;
+        Ok(self)
+    }
+
+    /// The CBO parameters.
+    pub fn cbo(&self) -> &CboParams {
+        &self.cbo
+    }
+
+    /// Memory drift λ_m.
+    pub fn lambda_memory(&self) -> f64 {
+        self.lambda_memory
+    }
+
+    /// Memory noise σ_m.
+    pub fn sigma_memory(&self) -> f64 {
+        self.sigma_memory
+    }
+}
+
+/// The state of CBO with memory: CBO's state and the personal bests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CboMemoryState {
+    /// Particles X, α, consensus, best memory, evaluations.
+    pub cbo: CboState,
+    /// Personal bests Y, row-major N × d.
+    pub memory: Vec<f64>,
+    /// f(Y^i).
+    pub memory_values: Vec<f64>,
+}
+
+impl DynamicsState for CboMemoryState {
+    fn non_finite(&self) -> Option<String> {
+        self.cbo.non_finite().or_else(|| {
+            self.memory
+                .iter()
+                .position(|v| !v.is_finite())
+                .map(|k| format!("memory coordinate {k} is {}", self.memory[k]))
+        })
+    }
+}
+
+/// CBO with memory on an [`Objective`].
+pub struct CboMemory<O> {
+    objective: O,
+    params: CboMemoryParams,
+    parallelism: Parallelism,
+    energies: Vec<f64>,
+    weights: Vec<f64>,
+    consensus: Vec<f64>,
+}
+
+#[derive(Clone, Copy)]
+enum Noise<'a> {
+    Given(&'a [f64], &'a [f64]),
+    Streams(StepKey),
+}
+
+impl<O: Objective> CboMemory<O> {
+    /// CBO with memory for `objective` with validated `params` (sequential loops).
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for an objective of dimension 0.
+    pub fn new(objective: O, params: CboMemoryParams) -> Result<Self> {
+        check_at_least_one("objective dimension", objective.dim() as u64)?;
+        Ok(Self {
+            objective,
+            params,
+            parallelism: Parallelism::Sequential,
+            energies: Vec::new(),
+            weights: Vec::new(),
+            consensus: Vec::new(),
+        })
+    }
+
+    /// Spreads the energies and the moves over the rayon pool (results unchanged).
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.parallelism = parallelism;
+        self
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &CboMemoryParams {
+        &self.params
+    }
+
+    /// One step with caller-supplied normals: `consensus_noise` ξ and `memory_noise` ζ
+    /// (row-major N × d each).
+    pub fn step_with_noise(
+        &mut self,
+        key: StepKey,
+        state: &mut CboMemoryState,
+        consensus_noise: &[f64],
+        memory_noise: &[f64],
+    ) -> Result<CboInfo> {
+        let nd = state.cbo.ensemble.n() * state.cbo.ensemble.dim();
+        if consensus_noise.len() != nd || memory_noise.len() != nd {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "noise has {} and {} values, need N·d = {nd} each",
+                consensus_noise.len(),
+                memory_noise.len()
+            )));
+        }
+        self.advance(state, key, Noise::Given(consensus_noise, memory_noise))
+    }
+
+    fn advance(
+        &mut self,
+        state: &mut CboMemoryState,
+        key: StepKey,
+        source: Noise<'_>,
+    ) -> Result<CboInfo> {
+        let step = key.step();
+        let cbo = &mut state.cbo;
+        let (n, d) = (cbo.ensemble.n(), cbo.ensemble.dim());
+        self.energies.resize(n, 0.0);
+        self.weights.resize(n, 0.0);
+        self.consensus.resize(d, 0.0);
+        let alpha = cbo.alpha;
+        let err_at = |e: IntegratorError| match e {
+            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
+                step: step + 1,
+                reason,
+            },
+            e => e,
+        };
+        // Consensus of the memories, weighted by their values.
+        let stats = consensus_into(
+            &state.memory,
+            d,
+            &state.memory_values,
+            alpha,
+            &mut self.weights,
+            &mut self.consensus,
+        )
+        .map_err(err_at)?;
+        check_consensus_finite(&self.consensus, step)?;
+
+        // 1–2: consensus move, then memory move (per particle, ξ then ζ).
+        let p = &self.params;
+        let c = &p.cbo;
+        let kind = c.noise();
+        let sq = c.dt().sqrt();
+        let coef = (-c.lambda() * c.dt(), c.sigma(), sq);
+        let coef_m = (-p.lambda_memory * c.dt(), p.sigma_memory, sq);
+        let (v, y) = (&self.consensus, &state.memory);
+        let update = |i: usize, x: &mut [f64]| {
+            let yi = &y[i * d..(i + 1) * d];
+            match source {
+                Noise::Given(z, w) => {
+                    move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied());
+                    move_particle(kind, x, yi, coef_m, w[i * d..(i + 1) * d].iter().copied());
+                }
+                Noise::Streams(key) => {
+                    let mut r = key.streams(streams::CBO_NOISE).rng(i as u64);
+                    move_particle(
+                        kind,
+                        x,
+                        v,
+                        coef,
+                        std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
+                    );
+                    let mut r = key.streams(streams::CBO_MEMORY_NOISE).rng(i as u64);
+                    move_particle(
+                        kind,
+                        x,
+                        yi,
+                        coef_m,
+                        std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
+                    );
+                }
+            }
+        };
+        for_each_chunk_mut(
+            self.parallelism,
+            cbo.ensemble.as_mut_slice(),
+            d,
+            MIN_ROWS_PER_TASK,
+            update,
+        );
+
+        // 3: evaluate and update the memories.
+        let xs = cbo.ensemble.as_slice();
+        eval_energies(self.parallelism, &self.objective, xs, d, &mut self.energies);
+        cbo.evaluations += n as u64;
+        for (i, &f) in self.energies.iter().enumerate() {
+            if f.is_nan() {
+                return Err(IntegratorError::Diverged {
+                    step: step + 1,
+                    reason: format!("objective value NaN at particle {i}"),
+                });
+            }
+            if f < state.memory_values[i] {
+                state.memory_values[i] = f;
+                state.memory[i * d..(i + 1) * d].copy_from_slice(&xs[i * d..(i + 1) * d]);
+            }
+        }
+
+        // 4: best memory, bookkeeping, α on the memory values.
+        let (mut best, mut arg) = (f64::INFINITY, 0);
+        for (i, &f) in state.memory_values.iter().enumerate() {
+            if f < best {
+                (best, arg) = (f, i);
+            }
+        }
+        if best < cbo.best_f {
+            cbo.best_f = best;
+            cbo.best_x.clear();
+            cbo.best_x
+                .extend_from_slice(&state.memory[arg * d..(arg + 1) * d]);
+        }
+        cbo.f_min = best;
+        cbo.record_consensus(&self.consensus);
+        cbo.alpha = c.schedule().next(alpha, &state.memory_values)?;
+        Ok(CboInfo {
+            dt: c.dt(),
+            alpha,
+            stats: ConsensusStats {
+                f_min: best,
+                argmin: arg,
+                ess: stats.ess,
+            },
+            consensus_change: cbo.consensus_change,
+        })
+    }
+}
+
+impl<O: Objective> Dynamics for CboMemory<O> {
+    type State = CboMemoryState;
+    type Info = CboInfo;
+
+    fn fingerprint(&self) -> String {
+        let p = &self.params;
+        let c = &p.cbo;
+        format!(
+            "cbo-memory(lambda_memory={:e}, sigma_memory={:e}, noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, f={})",
+            p.lambda_memory,
+            p.sigma_memory,
+            c.noise(),
+            c.lambda(),
+            c.sigma(),
+            c.dt(),
+            c.alpha(),
+            c.schedule(),
+            self.objective.fingerprint()
+        )
+    }
+
+    /// As CBO's; memories and their values have N·d and N entries.
+    fn check_state(&self, state: &CboMemoryState) -> Result<()> {
+        check_consensus_state(&state.cbo, self.objective.dim())?;
+        let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
+        if state.memory.len() != n * d || state.memory_values.len() != n {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "memory has {} coordinates and {} values, need N·d = {} and N = {n}",
+                state.memory.len(),
+                state.memory_values.len(),
+                n * d
+            )));
+        }
+        Ok(())
+    }
+
+    /// Y = X₀ with f(Y) evaluated (N evaluations), α = α₀, no consensus yet.
+    fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<CboMemoryState> {
+        let (n, d) = (ensemble.n(), ensemble.dim());
+        if d != self.objective.dim() {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "ensemble has dimension {d}, the objective expects {}",
+                self.objective.dim()
+            )));
+        }
+        let memory = ensemble.as_slice().to_vec();
+        let mut memory_values = vec![0.0; n];
+        eval_energies(
+            self.parallelism,
+            &self.objective,
+            &memory,
+            d,
+            &mut memory_values,
+        );
+        if let Some(i) = memory_values.iter().position(|f| f.is_nan()) {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "objective value NaN at starting particle {i}"
+            )));
+        }
+        let mut cbo = CboState::new(ensemble, self.params.cbo.alpha());
+        cbo.evaluations = n as u64;
+        Ok(CboMemoryState {
+            cbo,
+            memory,
+            memory_values,
+        })
+    }
+
+    /// One step with ξ^i from (seed, CBO_NOISE, step, i), ζ^i from (seed, CBO_MEMORY_NOISE, step, i).
+    fn step(&mut self, key: StepKey, state: &mut CboMemoryState) -> Result<CboInfo> {
+        self.advance(state, key, Noise::Streams(key))
+    }
+}
