@@ -31,7 +31,7 @@ pub use cbo::{
     AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboOutcome, CboParams, CboState, Cbs, CbsMode,
     CbsParams, CbsScheme, CovarianceRoot, StoppingRule,
 };
-pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
+pub use dynamics::{DistributedState, Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};
 pub use fisher_rao::{
     FisherRao, FisherRaoInfo, FisherRaoParams, GaussianReference, Kernelisation, PositivityGuard,
