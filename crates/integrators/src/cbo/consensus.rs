@@ -35,14 +35,15 @@ pub struct ConsensusStats {
     pub ess: f64,
 }
 
-/// Rejects NaN and −∞ energies; returns this rank's (f_min, argmin), (+∞, usize::MAX) when
-/// every local value is +∞.
-fn local_minimum(energies: &[f64]) -> Result<(f64, usize)> {
+/// Rejects NaN and −∞ energies (naming the particle by its global index `first + i`);
+/// returns this rank's (f_min, argmin), (+∞, usize::MAX) when every local value is +∞.
+fn local_minimum(energies: &[f64], first: u64) -> Result<(f64, usize)> {
     let mut best = (f64::INFINITY, usize::MAX);
     for (i, &f) in energies.iter().enumerate() {
         if f.is_nan() || f == f64::NEG_INFINITY {
             return Err(IntegratorError::IncompatibleState(format!(
-                "objective value {f} at particle {i} (must be a number or +∞)"
+                "objective value {f} at particle {} (must be a number or +∞)",
+                first + i as u64
             )));
         }
         if f < best.0 {
@@ -62,7 +63,7 @@ fn global_minimum(
     energies: &[f64],
     best_row: &mut [f64],
 ) -> Result<(f64, usize)> {
-    let (f, i) = local_minimum(energies)?;
+    let (f, i) = local_minimum(energies, reducer.global_index(0))?;
     // [f_min, global argmin, row]; a rank without a finite value sends +∞.
     let mut mine = vec![f, -1.0];
     if i != usize::MAX {
@@ -96,7 +97,7 @@ pub fn log_weights_into(
 ) -> Result<ConsensusStats> {
     check_alpha(alpha)?;
     let reducer = Reducer::local();
-    let (f_min, argmin) = local_minimum(energies)?;
+    let (f_min, argmin) = local_minimum(energies, 0)?;
     if argmin == usize::MAX {
         return Err(IntegratorError::IncompatibleState(
             "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
@@ -237,7 +238,7 @@ pub fn effective_sample_size_with(reducer: &Reducer, energies: &[f64], alpha: f6
 
 /// The global min_i f_i (errors as [`consensus_with`]).
 pub(crate) fn minimum_value(reducer: &Reducer, energies: &[f64]) -> Result<f64> {
-    let (f, _) = local_minimum(energies)?;
+    let (f, _) = local_minimum(energies, reducer.global_index(0))?;
     let all = reducer.gather(&[f])?;
     let f_min = all.iter().flatten().copied().fold(f64::INFINITY, f64::min);
     if f_min == f64::INFINITY {
