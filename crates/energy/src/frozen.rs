@@ -64,7 +64,7 @@ impl FrozenFirstVariation for QuadraticInteraction {
     fn freeze(&self, ens: &Ensemble) -> crate::Result<FrozenQuadratic> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
         Ok(FrozenQuadratic {
-            shift: self.shift(ens),
+            shift: self.shift(ens)?,
         })
     }
 }
@@ -109,7 +109,7 @@ impl FrozenFirstVariation for SimplexMoment {
     fn freeze(&self, ens: &Ensemble) -> crate::Result<FrozenSimplexMoment> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
         let c = ens
-            .mean()
+            .try_mean()?
             .iter()
             .zip(self.target())
             .map(|(m, q)| 2.0 * (m - q))

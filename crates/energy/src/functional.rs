@@ -65,3 +65,17 @@ pub fn check_shapes(
     }
     Ok(())
 }
+
+/// Refuses a distributed ensemble (one rank's [`meanfield_measures::Shard`]) for a
+/// functional whose statistics are not block reductions yet: its local rows alone would
+/// give a wrong answer.
+pub fn check_single_process(ens: &Ensemble, functional: &str) -> Result<()> {
+    if ens.shard().is_some() {
+        return Err(EnergyError::Measures(
+            meanfield_measures::MeasuresError::InvalidPartition {
+                reason: format!("{functional} does not support distributed ensembles yet"),
+            },
+        ));
+    }
+    Ok(())
+}

@@ -6,7 +6,6 @@
 //! `docs/fisher-rao.md`). Weights of the ensemble are respected: F(μ_N) = Σ_i W^i c·X^i.
 
 use meanfield_measures::Ensemble;
-use meanfield_measures::compensated::NeumaierSum;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
@@ -60,11 +59,7 @@ impl Functional for LinearPotential {
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
-        let mut s = NeumaierSum::new();
-        for (i, x) in ens.rows().enumerate() {
-            s.add(ens.weight(i) * self.potential(x));
-        }
-        Ok(s.value())
+        Ok(ens.expectation(1, |x, o| o[0] = self.potential(x))?[0])
     }
 
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {

@@ -61,13 +61,14 @@ impl MeanInteraction {
             .collect()
     }
 
-    /// κ (m − b), with m the weighted ensemble mean.
-    pub(crate) fn shift(&self, ens: &Ensemble) -> Vec<f64> {
-        ens.mean()
+    /// κ (m − b), with m the weighted ensemble mean (global for a distributed ensemble).
+    pub(crate) fn shift(&self, ens: &Ensemble) -> Result<Vec<f64>> {
+        Ok(ens
+            .try_mean()?
             .iter()
             .zip(&self.b)
             .map(|(m, b)| self.kappa * (m - b))
-            .collect()
+            .collect())
     }
 }
 
@@ -87,7 +88,7 @@ impl Functional for MeanInteraction {
     fn value(&self, ens: &Ensemble) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
         let gap: f64 = ens
-            .mean()
+            .try_mean()?
             .iter()
             .zip(&self.b)
             .map(|(m, b)| (m - b) * (m - b))
@@ -97,7 +98,7 @@ impl Functional for MeanInteraction {
 
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), self.dim())?;
-        let shift = self.shift(ens);
+        let shift = self.shift(ens)?;
         for o in out.chunks_exact_mut(self.dim()) {
             o.copy_from_slice(&shift);
         }
@@ -107,7 +108,7 @@ impl Functional for MeanInteraction {
     /// δF/δμ(μ_N, x) = κ(m − b)·x (no additive constant).
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), 1)?;
-        let shift = self.shift(ens);
+        let shift = self.shift(ens)?;
         for (o, x) in out.iter_mut().zip(ens.rows()) {
             *o = x.iter().zip(&shift).map(|(x, s)| s * x).sum();
         }

@@ -48,7 +48,7 @@ impl QuadraticInteraction {
     }
 
     /// κ (m − b), the shift shared by every particle's gradient.
-    pub(crate) fn shift(&self, ens: &Ensemble) -> Vec<f64> {
+    pub(crate) fn shift(&self, ens: &Ensemble) -> Result<Vec<f64>> {
         self.interaction.shift(ens)
     }
 }
@@ -68,11 +68,10 @@ impl Functional for QuadraticInteraction {
 
     fn value(&self, ens: &Ensemble) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
-        let mut second = meanfield_measures::compensated::NeumaierSum::new();
-        for (i, x) in ens.rows().enumerate() {
-            second.add(ens.weight(i) * 0.5 * x.iter().map(|v| v * v).sum::<f64>());
-        }
-        Ok(second.value() + self.interaction.value(ens)?)
+        // E|x|²/2 by the block reduction (global for a distributed ensemble).
+        let second =
+            ens.expectation(1, |x, o| o[0] = 0.5 * x.iter().map(|v| v * v).sum::<f64>())?;
+        Ok(second[0] + self.interaction.value(ens)?)
     }
 
     /// ∇_x δF/δμ = x + κ(m − b).
@@ -90,7 +89,7 @@ impl Functional for QuadraticInteraction {
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), 1)?;
         // One sum per particle, in the order `FrozenQuadratic` uses (bitwise equal).
-        let shift = self.shift(ens);
+        let shift = self.shift(ens)?;
         for (o, x) in out.iter_mut().zip(ens.rows()) {
             *o = x.iter().zip(&shift).map(|(x, s)| 0.5 * x * x + s * x).sum();
         }

@@ -91,25 +91,24 @@ impl Functional for SimplexMoment {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
         self.check_barrier(ens)?;
         let gap: f64 = ens
-            .mean()
+            .try_mean()?
             .iter()
             .zip(&self.q)
             .map(|(m, q)| (m - q) * (m - q))
             .sum();
-        let mut barrier = meanfield_measures::compensated::NeumaierSum::new();
-        if self.beta > 0.0 {
-            for (i, x) in ens.rows().enumerate() {
-                barrier.add(-ens.weight(i) * x.iter().map(|v| v.ln()).sum::<f64>());
-            }
-        }
-        Ok(gap + self.beta * barrier.value())
+        let barrier = if self.beta > 0.0 {
+            ens.expectation(1, |x, o| o[0] = -x.iter().map(|v| v.ln()).sum::<f64>())?[0]
+        } else {
+            0.0
+        };
+        Ok(gap + self.beta * barrier)
     }
 
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), self.dim())?;
         self.check_barrier(ens)?;
         let g: Vec<f64> = ens
-            .mean()
+            .try_mean()?
             .iter()
             .zip(&self.q)
             .map(|(m, q)| 2.0 * (m - q))
@@ -131,7 +130,7 @@ impl Functional for SimplexMoment {
         check_shapes(self.dim(), ens, out.len(), 1)?;
         self.check_barrier(ens)?;
         let g: Vec<f64> = ens
-            .mean()
+            .try_mean()?
             .iter()
             .zip(&self.q)
             .map(|(m, q)| 2.0 * (m - q))

@@ -50,7 +50,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{EnergyError, Result, check_param};
 use crate::fingerprint::Fingerprint;
-use crate::functional::{Functional, check_shapes};
+use crate::functional::{Functional, check_shapes, check_single_process};
 
 /// Mean-field two-layer tanh network with squared loss on a fixed data set and an
 /// optional L2 penalty (module docs).
@@ -195,6 +195,7 @@ impl TwoLayerNet {
     /// a query coordinate is not finite.
     pub fn predict(&self, ens: &Ensemble, z: &[f64]) -> Result<Vec<f64>> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
+        check_single_process(ens, "TwoLayerNet")?;
         let k = check_rows("query points z", z, self.input_dim)?;
         let mut out = vec![0.0; k];
         self.forward_into(ens, z, &mut out);
@@ -204,6 +205,7 @@ impl TwoLayerNet {
     /// Training loss (1/(2M)) Σ_j (f_μ(z_j) − y_j)², without the L2 term.
     pub fn loss(&self, ens: &Ensemble) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
+        check_single_process(ens, "TwoLayerNet")?;
         Ok(half_mean_square(&self.residuals_unchecked(ens)))
     }
 
@@ -211,6 +213,7 @@ impl TwoLayerNet {
     /// K × p, `targets` of length K ≥ 1.
     pub fn loss_on(&self, ens: &Ensemble, inputs: &[f64], targets: &[f64]) -> Result<f64> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
+        check_single_process(ens, "TwoLayerNet")?;
         let k = check_rows("inputs", inputs, self.input_dim)?;
         if k != targets.len() || k == 0 {
             return Err(EnergyError::DimensionMismatch {
@@ -233,6 +236,7 @@ impl TwoLayerNet {
     /// The residuals r_j = f_μ(z_j) − y_j on the training data.
     pub fn residuals(&self, ens: &Ensemble) -> Result<Vec<f64>> {
         check_shapes(self.dim(), ens, ens.n(), 1)?;
+        check_single_process(ens, "TwoLayerNet")?;
         Ok(self.residuals_unchecked(ens))
     }
 
@@ -393,6 +397,7 @@ impl Functional for TwoLayerNet {
 
     fn first_variation_grad(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), self.dim())?;
+        check_single_process(ens, "TwoLayerNet")?;
         let fwd = self.forward_train(ens, ACTIVATION_CACHE_LIMIT);
         self.per_particle(ens, &fwd, out, true);
         Ok(())
@@ -401,6 +406,7 @@ impl Functional for TwoLayerNet {
     /// δF/δμ(μ_N, θ) = (1/M) Σ_j r_j a tanh(w·z_j) + (ρ/2)|θ|² (no additive constant).
     fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> Result<()> {
         check_shapes(self.dim(), ens, out.len(), 1)?;
+        check_single_process(ens, "TwoLayerNet")?;
         let fwd = self.forward_train(ens, ACTIVATION_CACHE_LIMIT);
         self.per_particle(ens, &fwd, out, false);
         Ok(())

@@ -13,7 +13,9 @@
 
 use std::fmt::Debug;
 
-use meanfield_measures::{Ensemble, NoiseStreams, StepStreams};
+use std::sync::Arc;
+
+use meanfield_measures::{Collective, Ensemble, NoiseStreams, StepStreams};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::Result;
@@ -22,11 +24,44 @@ use crate::error::Result;
 pub trait DynamicsState: Clone + Serialize + DeserializeOwned + Send {
     /// Description of the first non-finite value, if any.
     fn non_finite(&self) -> Option<String>;
+
+    /// The ranks of a distributed run, when the state is one rank's shard
+    /// (docs/distributed.md): the [`Runner`](crate::Runner) then agrees with the other
+    /// ranks on failures and stops after every step. `None` (the default): single process.
+    fn collective(&self) -> Option<Arc<dyn Collective>> {
+        None
+    }
+}
+
+/// A state that can be spread over the ranks of a distributed run and gathered back: the
+/// ensemble is split by [`Ensemble::scatter`]; every other variable is global (identical
+/// on every rank, because every statistic is a deterministic block reduction).
+pub trait DistributedState: DynamicsState {
+    /// The global state (every rank's rows in rank order), identical on every rank and to
+    /// the single-process state at the same step.
+    fn gathered(&self) -> Result<Self>;
+
+    /// This rank's part of a global state.
+    fn scattered(&self, collective: Arc<dyn Collective>) -> Result<Self>;
 }
 
 impl DynamicsState for Ensemble {
     fn non_finite(&self) -> Option<String> {
         self.check_finite().err().map(|e| e.to_string())
+    }
+
+    fn collective(&self) -> Option<Arc<dyn Collective>> {
+        self.shard().map(|s| s.collective().clone())
+    }
+}
+
+impl DistributedState for Ensemble {
+    fn gathered(&self) -> Result<Self> {
+        Ok(self.gather()?)
+    }
+
+    fn scattered(&self, collective: Arc<dyn Collective>) -> Result<Self> {
+        Ok(self.scatter(collective)?)
     }
 }
 

@@ -88,9 +88,41 @@ pub enum IntegratorError {
         /// tr C_β, the scale of the covariance.
         trace: f64,
     },
+    /// A rank of a distributed run failed (a non-finite state, an energy error, an
+    /// observer error, …): every rank of the run returns this same error.
+    #[error("rank {rank} failed at step {step}: {reason}")]
+    RankFailed {
+        /// The 1-based number of the step that failed (0: before the first step).
+        step: u64,
+        /// The failing rank (the lowest, if several failed in the same step).
+        rank: usize,
+        /// The failing rank's error, as text.
+        reason: String,
+    },
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),
+}
+
+impl From<meanfield_measures::RankFailure> for IntegratorError {
+    fn from(f: meanfield_measures::RankFailure) -> Self {
+        IntegratorError::RankFailed {
+            step: f.step,
+            rank: f.rank,
+            reason: f.reason,
+        }
+    }
+}
+
+/// Refuses one rank's shard of a distributed ensemble in a family whose mean-field
+/// statistics are not distributed yet (its local rows alone would give a wrong path).
+pub(crate) fn check_single_process(ens: &meanfield_measures::Ensemble, family: &str) -> Result<()> {
+    if ens.shard().is_some() {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "{family} does not run on distributed ensembles yet (docs/distributed.md)"
+        )));
+    }
+    Ok(())
 }
 
 /// What an observer fails with: any error type of the caller's.

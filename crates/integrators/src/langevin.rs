@@ -197,9 +197,10 @@ impl<F: Functional> LangevinCore<F> {
     ) -> Result<LangevinInfo> {
         self.drift(ens, key.step())?;
         let (eta, sigma) = (self.params.eta, self.params.noise_scale());
-        let noise = langevin_noise(key);
+        let (noise, first) = (langevin_noise(key), ens.first_index());
         self.for_each_particle(ens, |i, x, g| {
-            let mut rng = noise.rng(i as u64);
+            // Keyed by the global index: a rank draws the single-process run's noise.
+            let mut rng = noise.rng(first + i as u64);
             for (x, g) in x.iter_mut().zip(g) {
                 let xi: f64 = StandardNormal.sample(&mut rng);
                 *x += -eta * g + sigma * xi;

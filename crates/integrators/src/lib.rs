@@ -32,7 +32,7 @@ pub use cbo::{
     CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot,
     KernelScale, PolarCbo, PolarCboParams, PolarCboState, StoppingRule,
 };
-pub use dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
+pub use dynamics::{DistributedState, Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};
 pub use fisher_rao::{
     FisherRao, FisherRaoInfo, FisherRaoParams, GaussianReference, Kernelisation, PositivityGuard,

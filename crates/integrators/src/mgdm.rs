@@ -627,6 +627,7 @@ where
     }
 
     fn check_state(&self, state: &Ensemble) -> Result<()> {
+        crate::error::check_single_process(state, "MGDM")?;
         self.check_shape(state)
     }
 

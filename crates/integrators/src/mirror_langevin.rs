@@ -90,7 +90,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use meanfield_energy::Functional;
 use meanfield_measures::{
-    BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, Parallelism, streams,
+    BoxBounds, Domain, Ensemble, Entropic, Identity, LogBarrier, MirrorMap, Parallelism, Reducer,
+    streams,
 };
 use rand_distr::{Distribution, Open01};
 
@@ -235,17 +236,18 @@ impl<F: Functional, M: MirrorMap> Dynamics for MirrorMfld<F, M> {
         let d = ens.dim();
         self.core.drift(ens, key.step())?;
         let params = self.core.params();
-        let (eta, sigma, noise, map) = (
+        let (eta, sigma, noise, map, first) = (
             params.eta(),
             params.noise_scale(),
             langevin_noise(key),
             &self.map,
+            ens.first_index(),
         );
         self.core.for_each_particle(ens, |i, x, g| {
             with_scratch(3 * d, |s| {
                 let (y, rest) = s.split_at_mut(d);
                 let (xi, h) = rest.split_at_mut(d);
-                noise.fill_standard_normal(i as u64, xi);
+                noise.fill_standard_normal(first + i as u64, xi);
                 map.grad_phi(x, y);
                 map.hessian_sqrt_apply(x, xi, h);
                 for ((y, g), h) in y.iter_mut().zip(g).zip(h.iter()) {
@@ -642,8 +644,10 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
             &self.values,
         );
         let accepted = AtomicUsize::new(0);
+        let first = ens.first_index();
         self.core.for_each_particle(ens, |i, x, g| {
-            let index = i as u64;
+            // The global index keys both streams (a rank draws the single-process draws).
+            let index = first + i as u64;
             let u: f64 = Open01.sample(&mut accept.rng(index));
             let moved = with_scratch(6 * d, |s| {
                 kernel.move_particle(
@@ -660,9 +664,12 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
                 accepted.fetch_add(1, Ordering::Relaxed);
             }
         });
+        // Σ of the ranks' integer counts (exact in f64 below 2⁵³) over the global N.
+        let counts = Reducer::of(ens).gather(&[accepted.into_inner() as f64])?;
+        let total: f64 = counts.iter().flatten().sum();
         Ok(LangevinInfo {
             dt: params.eta(),
-            acceptance: Some(accepted.into_inner() as f64 / n as f64),
+            acceptance: Some(total / ens.global_n() as f64),
         })
     }
 }

@@ -181,6 +181,7 @@ impl<M: LatentModel> ParticleEmCore<M> {
 
     fn check(&self, state: &LatentState, momenta: bool) -> Result<()> {
         let p = &state.particles;
+        crate::error::check_single_process(p, "particle EM (PGD / MPD)")?;
         let bad =
             |e: meanfield_energy::EnergyError| IntegratorError::IncompatibleState(e.to_string());
         check_dims(&self.model, &state.theta, &p.as_slice()[..p.dim()]).map_err(bad)?;

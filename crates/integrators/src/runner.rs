@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use meanfield_measures::{Ensemble, Parallelism, replicate_seed};
+use meanfield_measures::{Collective, Ensemble, Parallelism, replicate_seed};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -150,6 +150,40 @@ impl<S: DynamicsState> Checkpoint<S> {
             ));
         }
         Ok(())
+    }
+}
+
+impl<S: crate::dynamics::DistributedState> Checkpoint<S> {
+    /// The checkpoint of the whole distributed run (its state gathered from every rank),
+    /// identical on every rank and, bit for bit, to the single-process checkpoint at the
+    /// same step; write it from one rank. A single-process checkpoint is returned as is.
+    ///
+    /// # Errors
+    /// [`IntegratorError::RankFailed`] (via the measures error) if a rank failed.
+    pub fn gathered(&self) -> Result<Self> {
+        self.with_state(self.state.gathered()?)
+    }
+
+    /// This rank's part of a global checkpoint (e.g. read from a file written by
+    /// [`Checkpoint::gathered`] of a run on any number of ranks): resuming it continues
+    /// the identical path.
+    ///
+    /// # Errors
+    /// As [`Ensemble::scatter`].
+    pub fn scattered(&self, collective: std::sync::Arc<dyn Collective>) -> Result<Self> {
+        self.with_state(self.state.scattered(collective)?)
+    }
+
+    /// This checkpoint's header with another state.
+    fn with_state(&self, state: S) -> Result<Self> {
+        Ok(Self {
+            format: self.format,
+            fingerprint: self.fingerprint.clone(),
+            seed: self.seed,
+            step: self.step,
+            time: self.time,
+            state,
+        })
     }
 }
 
@@ -419,6 +453,66 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
         dynamics: &mut D,
         checkpoint: &mut Checkpoint<S>,
     ) -> Result<RunSummary<I>> {
+        // A distributed run (the state is one rank's shard): every rank agrees after the
+        // checks and after every step on failures and on stopping (docs/distributed.md).
+        let group = checkpoint.state.collective();
+        let group = group.as_deref();
+        let checked = Self::check_start(dynamics, checkpoint);
+        agree(group, checkpoint.step, checked.map(|()| None))?;
+        let start = Instant::now();
+        let mut summary = Tally::new(checkpoint.step);
+        if checkpoint.step == 0 {
+            let control = self.notify(&observation(checkpoint, None), true);
+            let stop = control.map(|c| (c == Control::Stop).then_some(StopReason::ObserverStop));
+            if agree(group, 0, stop)?.is_some() {
+                return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
+            }
+        }
+        while checkpoint.step < self.total_steps {
+            let stepped = dynamics
+                .step(checkpoint.key(), &mut checkpoint.state)
+                .and_then(|info| match checkpoint.state.non_finite() {
+                    Some(reason) => Err(IntegratorError::Diverged {
+                        step: checkpoint.step + 1,
+                        reason,
+                    }),
+                    None => Ok(info),
+                });
+            let info = agree_on(group, checkpoint.step + 1, stepped)?;
+            checkpoint.step += 1;
+            checkpoint.time += info.dt();
+            summary.record(&info);
+            if let Some(p) = self.progress.as_mut() {
+                p(checkpoint.step, self.total_steps);
+            }
+            let obs = observation(checkpoint, Some(&info));
+            let decided = self.first_criterion(&obs).and_then(|fired| {
+                let last = checkpoint.step == self.total_steps || fired.is_some();
+                let control = self.notify(&obs, last)?;
+                Ok(if control == Control::Stop {
+                    Some(StopReason::ObserverStop)
+                } else if fired.is_some() {
+                    fired
+                } else if self.time_budget.is_some_and(|b| start.elapsed() >= b) {
+                    Some(StopReason::TimeBudget)
+                } else {
+                    None
+                })
+            });
+            summary.last_info = Some(info);
+            if let Some(reason) = agree(group, checkpoint.step, decided)? {
+                return Ok(summary.finish(reason, checkpoint.step));
+            }
+        }
+        Ok(summary.finish(StopReason::StepsDone, checkpoint.step))
+    }
+
+    /// The checks before a run: checkpoint validity, fingerprint, the dynamics' state
+    /// check and a finite starting state.
+    fn check_start<D: Dynamics<State = S, Info = I>>(
+        dynamics: &D,
+        checkpoint: &Checkpoint<S>,
+    ) -> Result<()> {
         checkpoint.validate()?;
         if checkpoint.fingerprint != dynamics.fingerprint() {
             return Err(IntegratorError::Checkpoint(format!(
@@ -434,43 +528,7 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
                 reason,
             });
         }
-        let start = Instant::now();
-        let mut summary = Tally::new(checkpoint.step);
-        if checkpoint.step == 0
-            && self.notify(&observation(checkpoint, None), true)? == Control::Stop
-        {
-            return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
-        }
-        while checkpoint.step < self.total_steps {
-            let info = dynamics.step(checkpoint.key(), &mut checkpoint.state)?;
-            if let Some(reason) = checkpoint.state.non_finite() {
-                return Err(IntegratorError::Diverged {
-                    step: checkpoint.step + 1,
-                    reason,
-                });
-            }
-            checkpoint.step += 1;
-            checkpoint.time += info.dt();
-            summary.record(&info);
-            if let Some(p) = self.progress.as_mut() {
-                p(checkpoint.step, self.total_steps);
-            }
-            let obs = observation(checkpoint, Some(&info));
-            let fired = self.first_criterion(&obs)?;
-            let last = checkpoint.step == self.total_steps || fired.is_some();
-            let control = self.notify(&obs, last)?;
-            summary.last_info = Some(info);
-            if control == Control::Stop {
-                return Ok(summary.finish(StopReason::ObserverStop, checkpoint.step));
-            }
-            if let Some(reason) = fired {
-                return Ok(summary.finish(reason, checkpoint.step));
-            }
-            if self.time_budget.is_some_and(|b| start.elapsed() >= b) {
-                return Ok(summary.finish(StopReason::TimeBudget, checkpoint.step));
-            }
-        }
-        Ok(summary.finish(StopReason::StepsDone, checkpoint.step))
+        Ok(())
     }
 
     /// The reason of the first criterion that fires after this step, if any (every
@@ -504,6 +562,69 @@ impl<'a, S: DynamicsState, I: StepInfo> Runner<'a, S, I> {
             }
         }
         Ok(control)
+    }
+}
+
+/// The code of a stop decision in the agreement exchange (0: go on).
+fn stop_code(reason: Option<StopReason>) -> f64 {
+    match reason {
+        None => 0.0,
+        Some(r) => 1.0 + STOP_REASONS.iter().position(|x| *x == r).unwrap_or(0) as f64,
+    }
+}
+
+/// Every [`StopReason`], in the order of their agreement codes.
+const STOP_REASONS: [StopReason; 7] = [
+    StopReason::StepsDone,
+    StopReason::TimeBudget,
+    StopReason::ObserverStop,
+    StopReason::EnergyTolerance,
+    StopReason::Stagnation,
+    StopReason::EssFloor,
+    StopReason::Predicate,
+];
+
+/// The agreement of a distributed run after a phase of step `step`: a local error becomes
+/// every rank's [`IntegratorError::RankFailed`] (the lowest failing rank's), and the run
+/// stops when any rank decided to (with the lowest such rank's reason). A single process
+/// (`group = None`) keeps its own result.
+fn agree(
+    group: Option<&dyn Collective>,
+    step: u64,
+    local: Result<Option<StopReason>>,
+) -> Result<Option<StopReason>> {
+    let Some(group) = group else {
+        return local;
+    };
+    if let Some(failure) = group.failure() {
+        return Err(failure.into());
+    }
+    let decision = match local {
+        Err(e) => return Err(group.fail(step, &e.to_string()).into()),
+        Ok(d) => d,
+    };
+    let all = group.all_gather(&[stop_code(decision)])?;
+    Ok(all
+        .iter()
+        .filter_map(|c| c.first().copied())
+        .find(|&c| c > 0.0)
+        .map(|c| STOP_REASONS[(c as usize - 1).min(STOP_REASONS.len() - 1)]))
+}
+
+/// [`agree`] on a step's result (no stop decision yet).
+fn agree_on<T>(group: Option<&dyn Collective>, step: u64, local: Result<T>) -> Result<T> {
+    let Some(g) = group else {
+        return local;
+    };
+    if let Some(failure) = g.failure() {
+        return Err(failure.into());
+    }
+    match local {
+        Err(e) => Err(g.fail(step, &e.to_string()).into()),
+        Ok(v) => {
+            g.all_gather(&[])?;
+            Ok(v)
+        }
     }
 }
 

@@ -4,12 +4,21 @@
 //! Storage is one contiguous row-major buffer: particle i occupies
 //! `data[i*d .. (i+1)*d]`, so a sweep over particles is a sweep over memory and the
 //! rows split cleanly across threads.
+//!
+//! A distributed run gives each rank an ensemble of its own rows with a [`Shard`]
+//! ([`Ensemble::scatter`], [`Ensemble::from_fn_shard`]): its [`Ensemble::mean`],
+//! [`Ensemble::expectation`] and unweighted [`Ensemble::weight`] (1/N with the global N)
+//! are those of the whole distributed ensemble, computed by the block reductions of
+//! [`crate::reduce`], and local row i is global particle [`Ensemble::first_index`] + i.
 
 use serde::{Deserialize, Serialize};
 
-use crate::compensated::NeumaierSum;
+use std::sync::Arc;
+
+use crate::distributed::{Collective, Partition, Shard};
 use crate::domain::Domain;
 use crate::error::{MeasuresError, Result};
+use crate::reduce::Reducer;
 use crate::weights::Weights;
 
 /// N particles in R^d on a [`Domain`], with optional [`Weights`].
@@ -24,6 +33,10 @@ pub struct Ensemble {
     data: Vec<f64>,
     weights: Option<Weights>,
     domain: Domain,
+    /// This rank's place in a distributed ensemble (never serialised: checkpoints hold
+    /// the gathered, global ensemble).
+    #[serde(skip_serializing)]
+    shard: Option<Shard>,
 }
 
 impl Ensemble {
@@ -57,9 +70,103 @@ impl Ensemble {
             data,
             weights: None,
             domain,
+            shard: None,
         };
         ens.validate()?;
         Ok(ens)
+    }
+
+    /// This rank's rows of the distributed ensemble of `partition`.global_n() particles:
+    /// `f(i, row)` fills the row of **global** particle i, for i in `partition.range()`
+    /// (draw from the stream of global index i to get the single-process run's particle).
+    ///
+    /// # Errors
+    /// As [`Ensemble::from_fn`]; [`crate::MeasuresError::InvalidPartition`] if the
+    /// partition is not the collective's.
+    pub fn from_fn_shard(
+        partition: Partition,
+        collective: Arc<dyn Collective>,
+        d: usize,
+        domain: Domain,
+        mut f: impl FnMut(usize, &mut [f64]),
+    ) -> Result<Self> {
+        let shard = Shard::new(partition, collective)?;
+        let first = shard.first();
+        let mut ens = Self::from_fn(partition.range().len(), d, domain, |i, row| {
+            f(first + i, row)
+        })?;
+        ens.shard = Some(shard);
+        Ok(ens)
+    }
+
+    /// This rank's rows of a global (single-process) ensemble, as a shard of the
+    /// distributed ensemble over `collective` ([`Partition::of`] its size).
+    ///
+    /// # Errors
+    /// [`crate::MeasuresError::InvalidPartition`] if `self` is already a shard, is
+    /// weighted (distributed weights are not supported yet) or has too few particles for
+    /// the ranks.
+    pub fn scatter(&self, collective: Arc<dyn Collective>) -> Result<Self> {
+        if self.shard.is_some() {
+            return Err(MeasuresError::InvalidPartition {
+                reason: "the ensemble is already a shard".into(),
+            });
+        }
+        if self.weights.is_some() {
+            return Err(MeasuresError::InvalidPartition {
+                reason: "weighted ensembles cannot be distributed yet".into(),
+            });
+        }
+        let partition = Partition::of(self.n, collective.as_ref())?;
+        let range = partition.range();
+        let data = self.data[range.start * self.d..range.end * self.d].to_vec();
+        Ok(Self {
+            n: range.len(),
+            d: self.d,
+            data,
+            weights: None,
+            domain: self.domain.clone(),
+            shard: Some(Shard::new(partition, collective)?),
+        })
+    }
+
+    /// The global ensemble (every rank's rows in rank order), on every rank; a
+    /// single-process ensemble is returned as it is. Memory: N·d doubles per rank.
+    ///
+    /// # Errors
+    /// [`crate::MeasuresError::RankFailed`] if a rank failed.
+    pub fn gather(&self) -> Result<Self> {
+        let Some(shard) = &self.shard else {
+            return Ok(self.clone());
+        };
+        let data = shard.collective().all_gather(&self.data)?.concat();
+        Ok(Self {
+            n: shard.partition().global_n(),
+            d: self.d,
+            data,
+            weights: None,
+            domain: self.domain.clone(),
+            shard: None,
+        })
+    }
+
+    /// This rank's place in a distributed ensemble (`None` in a single process).
+    pub fn shard(&self) -> Option<&Shard> {
+        self.shard.as_ref()
+    }
+
+    /// Global index of local row 0 (0 in a single process): local row i is particle
+    /// `first_index() + i` of the run, which keys its random streams.
+    pub fn first_index(&self) -> u64 {
+        self.shard.as_ref().map_or(0, Shard::first) as u64
+    }
+
+    /// Number of particles of the whole (distributed) ensemble; [`Ensemble::n`] is the
+    /// number of local rows.
+    pub fn global_n(&self) -> usize {
+        self.shard
+            .as_ref()
+            .map_or(self.n, |s| s.partition().global_n())
     }
 
     /// Builds an ensemble by evaluating `f(i, row)` for every particle row.
@@ -89,7 +196,7 @@ impl Ensemble {
         for (i, row) in self.rows().enumerate() {
             if let Some(reason) = self.domain.violation(row) {
                 return Err(MeasuresError::OutsideDomain {
-                    particle: i,
+                    particle: self.first_index() as usize + i,
                     domain: self.domain.name(),
                     reason,
                 });
@@ -104,14 +211,14 @@ impl Ensemble {
             None => Ok(()),
             Some(k) => Err(MeasuresError::NonFinite {
                 what: "ensemble",
-                particle: k / self.d,
+                particle: self.first_index() as usize + k / self.d,
                 coordinate: k % self.d,
                 value: self.data[k],
             }),
         }
     }
 
-    /// Number of particles N.
+    /// Number of particles N (of this rank's rows, for a shard: see [`Ensemble::global_n`]).
     pub fn n(&self) -> usize {
         self.n
     }
@@ -167,8 +274,14 @@ impl Ensemble {
         self.weights.as_mut()
     }
 
-    /// Attaches weights (length must be N).
+    /// Attaches weights (length must be N; not on a shard: distributed weights are not
+    /// supported yet).
     pub fn set_weights(&mut self, w: Weights) -> Result<()> {
+        if self.shard.is_some() {
+            return Err(MeasuresError::InvalidPartition {
+                reason: "weights on a distributed ensemble are not supported yet".into(),
+            });
+        }
         if w.len() != self.n {
             return Err(MeasuresError::DimensionMismatch {
                 what: "weights",
@@ -185,28 +298,48 @@ impl Ensemble {
         self.weights = None;
     }
 
-    /// Weight of particle i: W^i, or 1/N when unweighted.
+    /// Weight of particle i: W^i, or 1/N when unweighted (N global for a shard).
     pub fn weight(&self, i: usize) -> f64 {
         self.weights
             .as_ref()
-            .map_or(1.0 / self.n as f64, |w| w.as_slice()[i])
+            .map_or(1.0 / self.global_n() as f64, |w| w.as_slice()[i])
     }
 
-    /// Mean `E_μN[x]` = Σ_i W^i X^i, written into `out` (length d), with compensated sums.
-    pub fn mean_into(&self, out: &mut [f64]) {
-        let mut acc = vec![NeumaierSum::new(); self.d];
-        for (i, row) in self.rows().enumerate() {
+    /// E_μN[f] = Σ_i W^i f(X^i) ∈ R^k over the whole (distributed) ensemble, where
+    /// `f(x, out)` writes the k values at x: the block reduction of [`crate::reduce`],
+    /// so the same bits for any thread or rank count.
+    ///
+    /// # Errors
+    /// [`MeasuresError::RankFailed`] if a rank of a distributed run failed.
+    pub fn expectation(&self, k: usize, f: impl Fn(&[f64], &mut [f64]) + Sync) -> Result<Vec<f64>> {
+        let d = self.d;
+        Reducer::of(self).sums(self.n, k, |i, out| {
+            f(&self.data[i * d..(i + 1) * d], out);
             let w = self.weight(i);
-            for (a, x) in acc.iter_mut().zip(row) {
-                a.add(w * x);
-            }
-        }
-        for (o, a) in out.iter_mut().zip(&acc) {
-            *o = a.value();
+            out.iter_mut().for_each(|v| *v *= w);
+        })
+    }
+
+    /// Mean E_μN[x] = Σ_i W^i X^i (block reduction, global for a shard).
+    ///
+    /// # Errors
+    /// [`MeasuresError::RankFailed`] if a rank of a distributed run failed.
+    pub fn try_mean(&self) -> Result<Vec<f64>> {
+        self.expectation(self.d, |x, out| out.copy_from_slice(x))
+    }
+
+    /// Mean `E_μN[x]` = Σ_i W^i X^i, written into `out` (length d), by the block
+    /// reduction of [`crate::reduce`]. If a rank of a distributed run failed, `out` is
+    /// NaN and the failure is recorded by the collective (the runner reports it; use
+    /// [`Ensemble::try_mean`] to get it here).
+    pub fn mean_into(&self, out: &mut [f64]) {
+        match self.try_mean() {
+            Ok(m) => out.copy_from_slice(&m),
+            Err(_) => out.fill(f64::NAN),
         }
     }
 
-    /// Mean `E_μN[x]` (allocating).
+    /// Mean `E_μN[x]` (allocating; see [`Ensemble::mean_into`]).
     pub fn mean(&self) -> Vec<f64> {
         let mut m = vec![0.0; self.d];
         self.mean_into(&mut m);

@@ -81,6 +81,16 @@ pub enum MeasuresError {
         /// The limit in force.
         limit: u64,
     },
+    /// A partition of particles over ranks is impossible (e.g. fewer blocks than ranks),
+    /// or a distributed ensemble is used where only a single-process one can be.
+    #[error("invalid partition: {reason}")]
+    InvalidPartition {
+        /// What is wrong, with the values.
+        reason: String,
+    },
+    /// A rank of a distributed run failed; every rank reports the same failure.
+    #[error(transparent)]
+    RankFailed(#[from] crate::distributed::RankFailure),
 }
 
 /// Result alias of the measures crate.

@@ -140,33 +140,67 @@ impl InitialLaw {
     /// projected scheme); every draw is checked to lie in it.
     pub fn sample_on(&self, n: usize, domain: Domain, seed: u64, purpose: u64) -> Result<Ensemble> {
         self.validate()?;
+        let draw = self.drawer(seed, purpose)?;
+        let mut z = Vec::new();
+        let ens = Ensemble::from_fn(n, self.dim(), domain, |i, row| draw(i, row, &mut z))?;
+        ens.validate()?;
+        Ok(ens)
+    }
+
+    /// This rank's rows of the N = `partition.global_n()` draws of
+    /// [`InitialLaw::sample_on`]: global particle i is drawn from the stream of index i,
+    /// so the distributed ensemble holds exactly the single-process draws.
+    pub fn sample_shard(
+        &self,
+        partition: crate::Partition,
+        collective: std::sync::Arc<dyn crate::Collective>,
+        domain: Domain,
+        seed: u64,
+        purpose: u64,
+    ) -> Result<Ensemble> {
+        self.validate()?;
+        let draw = self.drawer(seed, purpose)?;
+        let mut z = Vec::new();
+        let ens = Ensemble::from_fn_shard(partition, collective, self.dim(), domain, |i, row| {
+            draw(i, row, &mut z)
+        })?;
+        ens.validate()?;
+        Ok(ens)
+    }
+
+    /// `draw(i, row, scratch)` fills `row` with particle i's draw from the streams of
+    /// (seed, purpose).
+    #[allow(clippy::type_complexity)]
+    fn drawer(
+        &self,
+        seed: u64,
+        purpose: u64,
+    ) -> Result<Box<dyn Fn(usize, &mut [f64], &mut Vec<f64>) + '_>> {
         let init = NoiseStreams::new(seed, purpose);
-        let d = self.dim();
-        let ens = match self {
-            InitialLaw::Gaussian { mean, std } => Ensemble::from_fn(n, d, domain, |i, row| {
+        Ok(match self {
+            InitialLaw::Gaussian { mean, std } => Box::new(move |i, row, _| {
                 init.fill_standard_normal(0, i as u64, row);
                 row.iter_mut()
                     .zip(mean)
                     .for_each(|(v, m)| *v = m + std * *v);
-            })?,
-            InitialLaw::UniformBox { lower, upper } => {
-                let mut z = vec![0.0; 2 * d];
-                Ensemble::from_fn(n, d, domain, |i, row| {
-                    init.fill_standard_normal(0, i as u64, &mut z);
-                    for (k, (x, pair)) in row.iter_mut().zip(z.chunks_exact(2)).enumerate() {
-                        let u = (-0.5 * (pair[0] * pair[0] + pair[1] * pair[1])).exp();
-                        *x = lower[k] + (upper[k] - lower[k]) * u;
-                    }
-                })?
-            }
+            }),
+            InitialLaw::UniformBox { lower, upper } => Box::new(move |i, row, z| {
+                z.resize(2 * row.len(), 0.0);
+                init.fill_standard_normal(0, i as u64, z);
+                for (k, (x, pair)) in row.iter_mut().zip(z.chunks_exact(2)).enumerate() {
+                    let u = (-0.5 * (pair[0] * pair[0] + pair[1] * pair[1])).exp();
+                    *x = lower[k] + (upper[k] - lower[k]) * u;
+                }
+            }),
             InitialLaw::Dirichlet { alpha } => {
                 let counts = alpha
                     .iter()
                     .map(|&a| half_integer_shape(a))
                     .collect::<Result<Vec<_>>>()?;
-                let mut z = vec![0.0; counts.iter().sum()];
-                Ensemble::from_fn(n, d, domain, |i, row| {
-                    init.fill_standard_normal(0, i as u64, &mut z);
+                let total: usize = counts.iter().sum();
+                Box::new(move |i, row, z| {
+                    z.resize(total, 0.0);
+                    init.fill_standard_normal(0, i as u64, z);
                     let mut rest = &z[..];
                     for (x, &k) in row.iter_mut().zip(&counts) {
                         let (mine, tail) = rest.split_at(k);
@@ -175,11 +209,9 @@ impl InitialLaw {
                     }
                     let s: f64 = row.iter().sum();
                     row.iter_mut().for_each(|v| *v /= s);
-                })?
+                })
             }
-        };
-        ens.validate()?;
-        Ok(ens)
+        })
     }
 
     /// The box of a uniform law (`None` for the others).

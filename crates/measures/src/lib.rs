@@ -17,12 +17,15 @@
 //! | [`rng`] | (seed, step, particle)-keyed random streams |
 //! | [`parallel`] | particle loops that are thread-count invariant |
 //! | [`compensated`] | Neumaier summation |
+//! | [`reduce`] | deterministic block reductions (same bits for any thread or rank count) |
+//! | [`distributed`] | ranks, partitions and shards of a distributed ensemble (no MPI dependency) |
 //! | [`laws`] | initial laws (Gaussian, uniform box, Dirichlet) drawn from keyed streams |
 //! | [`kernel`] | Gaussian and bump kernels K_ε, kernel sums and densities K_ε * m^N |
 //! | [`neighbours`] | fixed-radius neighbour search (cell list) |
 
 pub mod alloc;
 pub mod compensated;
+pub mod distributed;
 pub mod domain;
 pub mod ensemble;
 pub mod error;
@@ -32,9 +35,13 @@ pub mod mirror;
 pub mod neighbours;
 pub mod parallel;
 pub mod projection;
+pub mod reduce;
 pub mod rng;
 pub mod weights;
 
+pub use distributed::{
+    Collective, LocalCollective, Partition, RankFailure, Shard, ThreadCollective,
+};
 pub use domain::{BoxBounds, Domain};
 pub use ensemble::Ensemble;
 pub use error::{MeasuresError, Result};
@@ -44,5 +51,6 @@ pub use kernel::{
 pub use laws::InitialLaw;
 pub use mirror::{Entropic, Identity, LogBarrier, MirrorMap};
 pub use parallel::Parallelism;
+pub use reduce::Reducer;
 pub use rng::{NoiseStreams, ParticleRng, StepStreams, replicate_seed, streams};
 pub use weights::Weights;

@@ -497,6 +497,7 @@ impl<O: Objective> Dynamics for Cbs<O> {
     /// As CBO's, and with the Cholesky root N ≥ d + 1 particles (C_β has rank ≤ N − 1).
     fn check_state(&self, state: &CboState) -> Result<()> {
         let d = self.objective.dim();
+        crate::error::check_single_process(&state.ensemble, "consensus-based sampling")?;
         check_consensus_state(state, d)?;
         let n = state.ensemble.n();
         if self.params.root == CovarianceRoot::Cholesky && n <= d {

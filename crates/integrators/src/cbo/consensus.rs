@@ -13,6 +13,15 @@
 //! point. Tests: `tests/cbo.rs` (direct computation where finite, constant shift,
 //! α = 1e15), golden values vs CBXpy (`tests/cbo_golden.rs`).
 
+//!
+//! **Reductions.** The three sums Σ w̃_i, Σ w̃_i² and Σ w̃_i X^i are block reductions
+//! ([`meanfield_measures::reduce`]) and the minimum is taken over the ranks' minima, so
+//! the consensus is bitwise the same for any thread count and, for a distributed ensemble
+//! ([`consensus_with`] with the ensemble's [`Reducer`]), for any number of ranks: the
+//! consensus variants in this folder inherit that by calling these functions.
+
+use meanfield_measures::Reducer;
+
 use crate::error::{IntegratorError, Result};
 
 /// What the consensus computation learned about the weights.
@@ -20,31 +29,63 @@ use crate::error::{IntegratorError, Result};
 pub struct ConsensusStats {
     /// min_i f(X^i).
     pub f_min: f64,
-    /// Index of the (first) minimising particle.
+    /// Index of the (first) minimising particle (its global index in a distributed run).
     pub argmin: usize,
     /// Effective sample size (Σ w)² / Σ w² ∈ [1, N].
     pub ess: f64,
 }
 
-/// Rejects NaN energies and an ensemble whose energies are all +∞; returns (f_min, argmin).
-fn energy_minimum(energies: &[f64]) -> Result<(f64, usize)> {
+/// Rejects NaN and −∞ energies (naming the particle by its global index `first + i`);
+/// returns this rank's (f_min, argmin), (+∞, usize::MAX) when every local value is +∞.
+fn local_minimum(energies: &[f64], first: u64) -> Result<(f64, usize)> {
     let mut best = (f64::INFINITY, usize::MAX);
     for (i, &f) in energies.iter().enumerate() {
         if f.is_nan() || f == f64::NEG_INFINITY {
             return Err(IntegratorError::IncompatibleState(format!(
-                "objective value {f} at particle {i} (must be a number or +∞)"
+                "objective value {f} at particle {} (must be a number or +∞)",
+                first + i as u64
             )));
         }
         if f < best.0 {
             best = (f, i);
         }
     }
-    if best.1 == usize::MAX {
+    Ok(best)
+}
+
+/// The minimum over every rank (the first minimiser in global order, as a sequential
+/// scan finds it: ranks hold increasing index ranges) and the minimiser's row, written
+/// into `best_row` (length d).
+fn global_minimum(
+    reducer: &Reducer,
+    xs: &[f64],
+    d: usize,
+    energies: &[f64],
+    best_row: &mut [f64],
+) -> Result<(f64, usize)> {
+    let (f, i) = local_minimum(energies, reducer.global_index(0))?;
+    // [f_min, global argmin, row]; a rank without a finite value sends +∞.
+    let mut mine = vec![f, -1.0];
+    if i != usize::MAX {
+        mine[1] = reducer.global_index(i) as f64;
+        mine.extend_from_slice(&xs[i * d..(i + 1) * d]);
+    } else {
+        mine.resize(d + 2, 0.0);
+    }
+    let all = reducer.gather(&mine)?;
+    let mut best: Option<&[f64]> = None;
+    for c in &all {
+        if c.len() == d + 2 && c[0] < best.map_or(f64::INFINITY, |b| b[0]) {
+            best = Some(c);
+        }
+    }
+    let Some(best) = best else {
         return Err(IntegratorError::IncompatibleState(
             "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
         ));
-    }
-    Ok(best)
+    };
+    best_row.copy_from_slice(&best[2..]);
+    Ok((best[0], best[1] as usize))
 }
 
 /// Writes the shifted weights w̃_i = exp(−α (f_i − f_min)) into `weights` and returns the
@@ -55,32 +96,34 @@ pub fn log_weights_into(
     weights: &mut [f64],
 ) -> Result<ConsensusStats> {
     check_alpha(alpha)?;
-    let (f_min, argmin) = energy_minimum(energies)?;
-    let ess = ess_of(
-        shifted_weights(energies, alpha, f_min)
-            .zip(weights.iter_mut())
-            .map(|(e, w)| {
-                *w = e;
-                e
-            }),
-    );
-    Ok(ConsensusStats { f_min, argmin, ess })
+    let reducer = Reducer::local();
+    let (f_min, argmin) = local_minimum(energies, 0)?;
+    if argmin == usize::MAX {
+        return Err(IntegratorError::IncompatibleState(
+            "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
+        ));
+    }
+    for (w, e) in weights
+        .iter_mut()
+        .zip(shifted_weights(energies, alpha, f_min))
+    {
+        *w = e;
+    }
+    let s = reducer.sums(weights.len(), 2, |i, o| {
+        o[0] = weights[i];
+        o[1] = weights[i] * weights[i];
+    })?;
+    Ok(ConsensusStats {
+        f_min,
+        argmin,
+        ess: s[0] * s[0] / s[1],
+    })
 }
 
 /// The shifted weights w̃_i = exp(−α (f_i − f_min)) ∈ [0, 1]: f = +∞ gives exp(−∞) = 0,
 /// and α (f − f_min) ≥ 0 never overflows to a NaN.
 fn shifted_weights(energies: &[f64], alpha: f64, f_min: f64) -> impl Iterator<Item = f64> + '_ {
     energies.iter().map(move |&f| (-alpha * (f - f_min)).exp())
-}
-
-/// (Σ w)² / Σ w², summed in index order.
-fn ess_of(weights: impl Iterator<Item = f64>) -> f64 {
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for e in weights {
-        s1 += e;
-        s2 += e * e;
-    }
-    s1 * s1 / s2
 }
 
 /// α must be finite and ≥ 0.
@@ -99,29 +142,72 @@ pub fn consensus_into(
     weights: &mut [f64],
     out: &mut [f64],
 ) -> Result<ConsensusStats> {
+    let mut best = vec![0.0; d];
+    consensus_with(
+        &Reducer::local(),
+        xs,
+        d,
+        energies,
+        alpha,
+        weights,
+        out,
+        &mut best,
+    )
+}
+
+/// [`consensus_into`] over the particles of `reducer` (all ranks of a distributed run:
+/// `xs`, `energies` and `weights` are this rank's rows, the result is global), also
+/// writing the minimising particle into `best_row` (length d).
+///
+/// v_α = (Σ_i w̃_i X^i) / Σ_i w̃_i with the three sums as block reductions.
+#[allow(clippy::too_many_arguments)]
+pub fn consensus_with(
+    reducer: &Reducer,
+    xs: &[f64],
+    d: usize,
+    energies: &[f64],
+    alpha: f64,
+    weights: &mut [f64],
+    out: &mut [f64],
+    best_row: &mut [f64],
+) -> Result<ConsensusStats> {
     let n = energies.len();
-    if xs.len() != n * d || weights.len() != n || out.len() != d {
+    if xs.len() != n * d || weights.len() != n || out.len() != d || best_row.len() != d {
         return Err(IntegratorError::IncompatibleState(format!(
-            "consensus buffers: {} coordinates, {} energies, {} weights, output {} for d = {d}",
+            "consensus buffers: {} coordinates, {} energies, {} weights, output {}, best row {} for d = {d}",
             xs.len(),
             n,
             weights.len(),
-            out.len()
+            out.len(),
+            best_row.len()
         )));
     }
-    let stats = log_weights_into(energies, alpha, weights)?;
-    let total: f64 = weights.iter().sum();
-    out.fill(0.0);
-    for (row, &w) in xs.chunks_exact(d).zip(weights.iter()) {
-        if w == 0.0 {
-            continue;
-        }
-        let c = w / total;
-        for (o, x) in out.iter_mut().zip(row) {
-            *o += c * x;
-        }
+    check_alpha(alpha)?;
+    let (f_min, argmin) = global_minimum(reducer, xs, d, energies, best_row)?;
+    for (w, e) in weights
+        .iter_mut()
+        .zip(shifted_weights(energies, alpha, f_min))
+    {
+        *w = e;
     }
-    Ok(stats)
+    let weights = &*weights;
+    // [Σ w̃, Σ w̃², Σ w̃ X].
+    let s = reducer.sums(n, d + 2, |i, o| {
+        let w = weights[i];
+        o[0] = w;
+        o[1] = w * w;
+        for (o, x) in o[2..].iter_mut().zip(&xs[i * d..(i + 1) * d]) {
+            *o = w * x;
+        }
+    })?;
+    for (o, sx) in out.iter_mut().zip(&s[2..]) {
+        *o = sx / s[0];
+    }
+    Ok(ConsensusStats {
+        f_min,
+        argmin,
+        ess: s[0] * s[0] / s[1],
+    })
 }
 
 /// Allocating form of [`consensus_into`]: (v_α, statistics).
@@ -140,7 +226,40 @@ pub fn consensus(
 /// Effective sample size J(α) = (Σ w_i)² / Σ w_i² of the weights exp(−α f_i) (shift-free,
 /// so it never overflows).
 pub fn effective_sample_size(energies: &[f64], alpha: f64) -> Result<f64> {
-    let (f_min, _) = energy_minimum(energies)?;
+    effective_sample_size_with(&Reducer::local(), energies, alpha)
+}
+
+/// [`effective_sample_size`] over the particles of `reducer` (global in a distributed run).
+pub fn effective_sample_size_with(reducer: &Reducer, energies: &[f64], alpha: f64) -> Result<f64> {
+    let f_min = minimum_value(reducer, energies)?;
     check_alpha(alpha)?;
-    Ok(ess_of(shifted_weights(energies, alpha, f_min)))
+    ess_given_minimum(reducer, energies, alpha, f_min)
+}
+
+/// The global min_i f_i (errors as [`consensus_with`]).
+pub(crate) fn minimum_value(reducer: &Reducer, energies: &[f64]) -> Result<f64> {
+    let (f, _) = local_minimum(energies, reducer.global_index(0))?;
+    let all = reducer.gather(&[f])?;
+    let f_min = all.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+    if f_min == f64::INFINITY {
+        return Err(IntegratorError::IncompatibleState(
+            "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
+        ));
+    }
+    Ok(f_min)
+}
+
+/// J(α) with the shift f_min known (block sums of w̃ and w̃²).
+pub(crate) fn ess_given_minimum(
+    reducer: &Reducer,
+    energies: &[f64],
+    alpha: f64,
+    f_min: f64,
+) -> Result<f64> {
+    let s = reducer.sums(energies.len(), 2, |i, o| {
+        let w = (-alpha * (energies[i] - f_min)).exp();
+        o[0] = w;
+        o[1] = w * w;
+    })?;
+    Ok(s[0] * s[0] / s[1])
 }

@@ -41,7 +41,9 @@ pub mod schedule;
 
 use meanfield_energy::Objective;
 use meanfield_measures::parallel::for_each_chunk_mut;
-use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism, StepStreams, streams};
+use meanfield_measures::{
+    Collective, Domain, Ensemble, NoiseStreams, Parallelism, Reducer, StepStreams, streams,
+};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -50,7 +52,10 @@ use serde::{Deserialize, Serialize};
 use crate::runner::{Checkpoint, RunSummary, Runner, Stop, StopReason};
 
 pub use cbs::{Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot};
-pub use consensus::{ConsensusStats, consensus, consensus_into, effective_sample_size};
+pub use consensus::{
+    ConsensusStats, consensus, consensus_into, consensus_with, effective_sample_size,
+    effective_sample_size_with,
+};
 pub use memory::{CboMemory, CboMemoryParams, CboMemoryState};
 pub use polar::{Cluster, KernelScale, PolarCbo, PolarCboParams, PolarCboState, cluster_points};
 pub use schedule::AlphaSchedule;
@@ -236,12 +241,18 @@ impl CboState {
     /// positions before the move, ensemble row `argmin`) becomes `f_min`, and the best
     /// particle if it improves on it.
     pub(crate) fn record_best(&mut self, stats: &ConsensusStats, argmin: usize) {
+        let row = self.ensemble.particle(argmin).to_vec();
+        self.record_best_row(stats, &row);
+    }
+
+    /// [`CboState::record_best`] with the minimiser's row given (in a distributed run it
+    /// may live on another rank: [`consensus_with`] returns it).
+    pub(crate) fn record_best_row(&mut self, stats: &ConsensusStats, row: &[f64]) {
         self.f_min = stats.f_min;
         if stats.f_min < self.best_f {
             self.best_f = stats.f_min;
             self.best_x.clear();
-            self.best_x
-                .extend_from_slice(self.ensemble.particle(argmin));
+            self.best_x.extend_from_slice(row);
         }
     }
 
@@ -337,6 +348,28 @@ impl DynamicsState for CboState {
                 .map(|k| format!("consensus coordinate {k} is {}", self.consensus[k]))
         })
     }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn Collective>> {
+        self.ensemble.collective()
+    }
+}
+
+/// The ensemble is split over the ranks; α, the consensus, the best particle and the
+/// counters are global (identical on every rank).
+impl crate::dynamics::DistributedState for CboState {
+    fn gathered(&self) -> Result<Self> {
+        Ok(Self {
+            ensemble: self.ensemble.gather()?,
+            ..self.clone()
+        })
+    }
+
+    fn scattered(&self, collective: std::sync::Arc<dyn Collective>) -> Result<Self> {
+        Ok(Self {
+            ensemble: self.ensemble.scatter(collective)?,
+            ..self.clone()
+        })
+    }
 }
 
 /// What one step reports.
@@ -381,6 +414,8 @@ struct Workspace {
     consensus: Vec<f64>,
     /// Gathered batch rows (batched runs only).
     batch_x: Vec<f64>,
+    /// The minimising particle of the step.
+    best_row: Vec<f64>,
     /// Permutation of the current epoch, and the (seed, epoch) it was drawn for: the
     /// seed belongs to the run, so one `Cbo` may drive runs of several seeds.
     perm: Vec<usize>,
@@ -466,7 +501,11 @@ impl<O: Objective> Cbo<O> {
         ws.energies.resize(b, 0.0);
         ws.weights.resize(b, 0.0);
         ws.consensus.resize(d, 0.0);
+        ws.best_row.resize(d, 0.0);
         let alpha = state.alpha;
+        // The reductions over every particle of the run (all ranks of a distributed one).
+        let reducer = Reducer::of(&state.ensemble).with_parallelism(self.parallelism);
+        let first = state.ensemble.first_index();
         let batched = b < n;
         let err_at = |e: IntegratorError| match e {
             IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
@@ -504,26 +543,28 @@ impl<O: Objective> Cbo<O> {
         } else {
             let xs = state.ensemble.as_slice();
             eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
-            consensus_into(
+            consensus_with(
+                &reducer,
                 xs,
                 d,
                 &ws.energies,
                 alpha,
                 &mut ws.weights,
                 &mut ws.consensus,
+                &mut ws.best_row,
             )
             .map_err(err_at)?
         };
-        state.evaluations += b as u64;
+        state.evaluations += reducer.global_n(b) as u64;
         check_consensus_finite(&ws.consensus, step)?;
 
         // 4 (before the move, as the energies belong to the old positions): best particle.
-        let best = if batched {
-            ws.perm[(step % (n / b) as u64) as usize * b + stats.argmin]
+        if batched {
+            let best = ws.perm[(step % (n / b) as u64) as usize * b + stats.argmin];
+            state.record_best(&stats, best);
         } else {
-            stats.argmin
-        };
-        state.record_best(&stats, best);
+            state.record_best_row(&stats, &ws.best_row);
+        }
 
         // 3: drift and explore.
         let p = &self.params;
@@ -535,7 +576,8 @@ impl<O: Objective> Cbo<O> {
                 move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
             }
             Noise::Streams(at) => {
-                let mut rng = at.rng(i as u64);
+                // Keyed by the global index: a rank draws the single-process noise.
+                let mut rng = at.rng(first + i as u64);
                 let z = std::iter::repeat_with(|| StandardNormal.sample(&mut rng));
                 move_particle(kind, x, v, coef, z)
             }
@@ -552,7 +594,7 @@ impl<O: Objective> Cbo<O> {
 
         // 5: consensus bookkeeping and the α schedule.
         state.record_consensus(v);
-        state.alpha = p.schedule.next(alpha, &ws.energies)?;
+        state.alpha = p.schedule.next_with(&reducer, alpha, &ws.energies)?;
         Ok(CboInfo {
             dt: p.dt,
             alpha,
@@ -839,6 +881,12 @@ impl<O: Objective> Dynamics for Cbo<O> {
     }
 
     fn check_state(&self, state: &CboState) -> Result<()> {
+        if state.ensemble.shard().is_some() && self.params.batch.is_some() {
+            return Err(IntegratorError::IncompatibleState(
+                "mini-batched CBO does not run on distributed ensembles yet (docs/distributed.md)"
+                    .into(),
+            ));
+        }
         check_consensus_state(state, self.objective.dim())
     }
 

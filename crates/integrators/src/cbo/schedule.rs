@@ -13,7 +13,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::consensus::effective_sample_size;
+use meanfield_measures::Reducer;
+
+use super::consensus::{ess_given_minimum, minimum_value};
 use crate::error::{IntegratorError, Result, check_positive};
 
 /// How α evolves between steps.
@@ -82,21 +84,29 @@ impl AlphaSchedule {
 
     /// α for the next step, given the current α and the energies of this step.
     pub fn next(&self, alpha: f64, energies: &[f64]) -> Result<f64> {
+        self.next_with(&Reducer::local(), alpha, energies)
+    }
+
+    /// [`AlphaSchedule::next`] with the energies of this rank of a distributed run
+    /// (`reducer`): J(α) and N are global, every bisection step is one block reduction.
+    pub fn next_with(&self, reducer: &Reducer, alpha: f64, energies: &[f64]) -> Result<f64> {
         match *self {
             AlphaSchedule::Constant => Ok(alpha),
             AlphaSchedule::Multiplicative { factor, max } => Ok((factor * alpha).min(max)),
             AlphaSchedule::EffectiveSampleSize { eta, min, max } => {
-                let target = eta * energies.len() as f64;
+                let target = eta * reducer.global_n(energies.len()) as f64;
+                let f_min = minimum_value(reducer, energies)?;
+                let ess = |a: f64| ess_given_minimum(reducer, energies, a, f_min);
                 let (mut lo, mut hi) = (min.ln(), max.ln());
-                if effective_sample_size(energies, min)? <= target {
+                if ess(min)? <= target {
                     return Ok(min);
                 }
-                if effective_sample_size(energies, max)? >= target {
+                if ess(max)? >= target {
                     return Ok(max);
                 }
                 while hi - lo > 1e-6 {
                     let mid = 0.5 * (lo + hi);
-                    if effective_sample_size(energies, mid.exp())? > target {
+                    if ess(mid.exp())? > target {
                         lo = mid;
                     } else {
                         hi = mid;

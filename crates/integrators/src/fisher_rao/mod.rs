@@ -673,6 +673,7 @@ impl<F: Functional> Dynamics for FisherRao<F> {
     }
 
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
+        crate::error::check_single_process(ens, "Fisher–Rao")?;
         self.check_dim(ens)?;
         if *ens.domain() != Domain::Euclidean {
             return Err(IntegratorError::IncompatibleState(format!(

@@ -1,0 +1,455 @@
+//! Distributed runs with ranks as threads ([`ThreadCollective`], the same protocol as the
+//! MPI implementation in `crates/mpi`): for every covered family the gathered final
+//! checkpoint of a run on 1, 2, 3 and 4 ranks is byte-for-byte the single-process
+//! checkpoint; a run resumed from a 2-rank checkpoint on 3 ranks continues the identical
+//! path; a failure on one rank (non-finite state, an error inside a step before a
+//! collective, an observer error) stops every rank with the same `RankFailed` error, within
+//! a timeout (no rank hangs). docs/distributed.md.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use meanfield_energy::{Functional, Objective, QuadraticInteraction, SimplexMoment, TestFunction};
+use meanfield_integrators::cbo::{AlphaSchedule, Cbo, CboNoise, CboParams, CboState};
+use meanfield_integrators::{
+    AdjustedMirrorMfld, Checkpoint, Control, DistributedState, Dynamics, IntegratorError,
+    LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
+};
+use meanfield_measures::{
+    BoxBounds, Collective, Domain, Ensemble, InitialLaw, LogBarrier, Parallelism, Partition,
+    ThreadCollective, streams,
+};
+
+/// N = 4·1024 + 300: five blocks, the last one partial, so 4 ranks get unequal shares.
+const N: usize = 4 * 1024 + 300;
+const SEED: u64 = 2026;
+/// Per-test wall-clock limit: a rank waiting forever fails the test instead of hanging it.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs `f` on a helper thread and fails the test if it does not finish within `TIMEOUT`.
+fn within_timeout<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(TIMEOUT)
+        .expect("a distributed run did not finish within the timeout (a rank hangs)")
+}
+
+/// What every rank returns: the gathered checkpoint as JSON, the mean acceptance.
+type RankResult = Result<(String, Option<f64>), IntegratorError>;
+
+/// Runs `start` (a global checkpoint) from its step to `steps` on `ranks` thread-ranks
+/// with dynamics from `make`, every rank with its own scattered part; `observe(rank, step)`
+/// may fail a rank's observer.
+fn run_on_ranks<D>(
+    make: impl Fn() -> D + Sync,
+    start: &Checkpoint<D::State>,
+    ranks: usize,
+    steps: u64,
+    observe: impl Fn(usize, u64) -> bool + Sync,
+) -> Vec<RankResult>
+where
+    D: Dynamics,
+    D::State: DistributedState + Sync,
+{
+    let group = ThreadCollective::group(ranks).unwrap();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = group
+            .into_iter()
+            .map(|c| {
+                let (make, start, observe) = (&make, start, &observe);
+                scope.spawn(move || -> RankResult {
+                    let rank = c.rank();
+                    let c: Arc<dyn Collective> = Arc::new(c);
+                    let mut checkpoint = start.scattered(c)?;
+                    let mut dynamics = make();
+                    let summary = dynamics
+                        .runner(steps)
+                        .observe(1, |o| {
+                            if observe(rank, o.step) {
+                                Err(format!("observer of rank {rank} gave up at {}", o.step).into())
+                            } else {
+                                Ok(Control::Continue)
+                            }
+                        })
+                        .run(&mut dynamics, &mut checkpoint)?;
+                    Ok((checkpoint.gathered()?.to_json()?, summary.mean_acceptance))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The single-process run: final checkpoint JSON and mean acceptance.
+fn single<D: Dynamics>(mut dynamics: D, start: &Checkpoint<D::State>, steps: u64) -> RankResult {
+    let mut checkpoint = start.clone();
+    let summary = dynamics.runner(steps).run(&mut dynamics, &mut checkpoint)?;
+    Ok((checkpoint.to_json()?, summary.mean_acceptance))
+}
+
+/// Every rank count 1–4 gives the single-process checkpoint byte for byte (and the same
+/// acceptance bits).
+fn check_rank_invariance<D>(make: impl Fn() -> D + Sync, start: Checkpoint<D::State>, steps: u64)
+where
+    D: Dynamics,
+    D::State: DistributedState + Sync,
+{
+    let reference = single(make(), &start, steps).unwrap();
+    for ranks in 1..=4 {
+        for (rank, got) in run_on_ranks(&make, &start, ranks, steps, |_, _| false)
+            .into_iter()
+            .enumerate()
+        {
+            let got = got.unwrap();
+            assert!(
+                got.0 == reference.0,
+                "{ranks} ranks, rank {rank}: the gathered checkpoint differs from the single-process one"
+            );
+            assert_eq!(
+                got.1.map(f64::to_bits),
+                reference.1.map(f64::to_bits),
+                "{ranks} ranks: acceptance"
+            );
+        }
+    }
+}
+
+fn gaussian(n: usize, d: usize) -> Ensemble {
+    InitialLaw::isotropic_gaussian(d, 0.5, 1.0)
+        .sample(n, SEED, streams::INITIAL_POSITIONS)
+        .unwrap()
+}
+
+fn langevin(lambda: f64, eta: f64) -> LangevinParams {
+    LangevinParams::new(lambda, eta).unwrap()
+}
+
+#[test]
+fn mfld_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        Mfld::new(
+            QuadraticInteraction::new(2.0, vec![1.0, -1.0, 0.5]).unwrap(),
+            langevin(0.3, 0.05),
+        )
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), gaussian(N, 3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 12));
+}
+
+#[test]
+fn projected_mfld_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        ProjectedMfld::new(
+            SimplexMoment::new(vec![0.5, 0.3, 0.2], 0.0).unwrap(),
+            langevin(0.1, 0.02),
+        )
+        .unwrap()
+    };
+    let ens = InitialLaw::Dirichlet {
+        alpha: vec![2.0; 3],
+    }
+    .sample(N, SEED, streams::INITIAL_POSITIONS)
+    .unwrap();
+    let start = Checkpoint::start(&make(), ens, SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+fn in_box(n: usize) -> Ensemble {
+    let b = BoxBounds::uniform(2, 0.0, 2.0).unwrap();
+    InitialLaw::UniformBox {
+        lower: b.lower().to_vec(),
+        upper: b.upper().to_vec(),
+    }
+    .sample_on(n, Domain::Box(b), SEED, streams::INITIAL_POSITIONS)
+    .unwrap()
+}
+
+#[test]
+fn mirror_mfld_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        MirrorMfld::new(
+            QuadraticInteraction::new(1.0, vec![1.5, 0.5]).unwrap(),
+            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()),
+            langevin(0.2, 0.02),
+        )
+        .unwrap()
+    };
+    let start = Checkpoint::start(&make(), in_box(N), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+#[test]
+fn adjusted_mirror_mfld_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        AdjustedMirrorMfld::new(
+            QuadraticInteraction::new(1.0, vec![1.5, 0.5]).unwrap(),
+            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()),
+            langevin(0.2, 0.05),
+        )
+        .unwrap()
+    };
+    let start = Checkpoint::start(&make(), in_box(N), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+fn cbo_start(cbo: &Cbo<TestFunction>, d: usize) -> Checkpoint<CboState> {
+    let ens = InitialLaw::uniform_cube(d, -3.0, 3.0)
+        .sample(N, SEED, streams::CBO_INIT)
+        .unwrap();
+    Checkpoint::start(cbo, ens, SEED).unwrap()
+}
+
+#[test]
+fn cbo_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        let p = CboParams::new(1.0, 4.0, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap();
+        Cbo::new(TestFunction::rastrigin(4).unwrap(), p)
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = cbo_start(&make(), 4);
+    within_timeout(move || check_rank_invariance(make, start, 15));
+}
+
+#[test]
+fn isotropic_cbo_with_the_ess_schedule_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        let p = CboParams::new(1.0, 0.7, 0.05)
+            .unwrap()
+            .with_noise(CboNoise::Isotropic)
+            .with_schedule(AlphaSchedule::EffectiveSampleSize {
+                eta: 0.5,
+                min: 1e-5,
+                max: 1e5,
+            })
+            .unwrap();
+        Cbo::new(TestFunction::ackley(3).unwrap(), p).unwrap()
+    };
+    let start = cbo_start(&make(), 3);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+/// k steps on 2 ranks → gathered JSON → 3 ranks for the rest ≡ K steps in one process.
+#[test]
+fn resuming_a_two_rank_checkpoint_on_three_ranks_continues_the_path() {
+    within_timeout(|| {
+        let make = || {
+            Mfld::new(
+                QuadraticInteraction::new(2.0, vec![1.0, -1.0]).unwrap(),
+                langevin(0.3, 0.05),
+            )
+            .unwrap()
+        };
+        let start = Checkpoint::start(&make(), gaussian(N, 2), SEED).unwrap();
+        let reference = single(make(), &start, 12).unwrap().0;
+        let half = run_on_ranks(make, &start, 2, 5, |_, _| false);
+        let json = half[0].as_ref().unwrap().0.clone();
+        assert_eq!(
+            half[1].as_ref().unwrap().0,
+            json,
+            "both ranks gather the same"
+        );
+        let resumed = Checkpoint::from_json(&json).unwrap();
+        assert_eq!(resumed.step, 5);
+        for got in run_on_ranks(make, &resumed, 3, 12, |_, _| false) {
+            assert!(got.unwrap().0 == reference, "resumed path differs");
+        }
+
+        let make_cbo = || {
+            Cbo::new(
+                TestFunction::rastrigin(3).unwrap(),
+                CboParams::new(1.0, 3.0, 0.01).unwrap(),
+            )
+            .unwrap()
+        };
+        let start = cbo_start(&make_cbo(), 3);
+        let reference = single(make_cbo(), &start, 12).unwrap().0;
+        let half = run_on_ranks(make_cbo, &start, 2, 7, |_, _| false);
+        let resumed = Checkpoint::from_json(&half[0].as_ref().unwrap().0).unwrap();
+        for got in run_on_ranks(make_cbo, &resumed, 3, 12, |_, _| false) {
+            assert!(got.unwrap().0 == reference, "resumed CBO path differs");
+        }
+    });
+}
+
+/// ∇δF/δμ = x + κ(m − b), and NaN for particles with x₀ > 40 (one particle, placed there).
+struct PoisonedQuadratic(QuadraticInteraction);
+
+impl Functional for PoisonedQuadratic {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn value(&self, ens: &Ensemble) -> meanfield_energy::Result<f64> {
+        self.0.value(ens)
+    }
+    fn first_variation_grad(
+        &self,
+        ens: &Ensemble,
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        self.0.first_variation_grad(ens, out)?;
+        for (o, x) in out.chunks_exact_mut(ens.dim()).zip(ens.rows()) {
+            if x[0] > 40.0 {
+                o[0] = f64::NAN;
+            }
+        }
+        Ok(())
+    }
+    fn first_variation(&self, ens: &Ensemble, out: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.0.first_variation(ens, out)
+    }
+}
+
+/// Rastrigin, but NaN at points with x₀ > 40 (a NaN objective value is an error inside
+/// the CBO step, raised before the rank reaches the step's first collective).
+struct PoisonedObjective(TestFunction);
+
+impl Objective for PoisonedObjective {
+    fn dim(&self) -> usize {
+        self.0.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        if x[0] > 40.0 {
+            f64::NAN
+        } else {
+            self.0.value(x)
+        }
+    }
+}
+
+/// The rank that owns global particle `i` when N particles are split over `ranks`.
+fn owner(i: usize, ranks: usize) -> usize {
+    (0..ranks)
+        .find(|&r| Partition::new(N, ranks, r).unwrap().range().contains(&i))
+        .unwrap()
+}
+
+const POISONED: usize = 2500;
+
+fn assert_all_failed(results: Vec<RankResult>, step: u64, rank: usize) {
+    for (r, got) in results.into_iter().enumerate() {
+        match got {
+            Err(IntegratorError::RankFailed {
+                step: s,
+                rank: failed,
+                ref reason,
+            }) => {
+                assert_eq!((s, failed), (step, rank), "rank {r}: {reason}");
+            }
+            other => {
+                panic!("rank {r}: expected RankFailed at step {step} on rank {rank}, got {other:?}")
+            }
+        }
+    }
+}
+
+#[test]
+fn a_non_finite_state_on_one_rank_stops_every_rank() {
+    within_timeout(|| {
+        let make = || {
+            Mfld::new(
+                PoisonedQuadratic(QuadraticInteraction::new(1.0, vec![0.0, 0.0]).unwrap()),
+                langevin(0.3, 0.05),
+            )
+            .unwrap()
+        };
+        let mut ens = gaussian(N, 2);
+        ens.particle_mut(POISONED)[0] = 45.0;
+        let start = Checkpoint::start(&make(), ens, SEED).unwrap();
+        // Single process: the divergence of step 1 (the first step's result is NaN).
+        match single(make(), &start, 5) {
+            Err(IntegratorError::Diverged { step: 1, .. }) => {}
+            other => panic!("expected Diverged at step 1, got {other:?}"),
+        }
+        for ranks in [2, 3, 4] {
+            let results = run_on_ranks(make, &start, ranks, 5, |_, _| false);
+            assert_all_failed(results, 1, owner(POISONED, ranks));
+        }
+    });
+}
+
+#[test]
+fn an_error_inside_a_step_on_one_rank_stops_every_rank() {
+    within_timeout(|| {
+        let make = || {
+            Cbo::new(
+                PoisonedObjective(TestFunction::rastrigin(2).unwrap()),
+                CboParams::new(1.0, 1.0, 0.01).unwrap(),
+            )
+            .unwrap()
+        };
+        let mut ens = InitialLaw::uniform_cube(2, -3.0, 3.0)
+            .sample(N, SEED, streams::CBO_INIT)
+            .unwrap();
+        ens.particle_mut(POISONED)[0] = 45.0;
+        let start = Checkpoint::start(&make(), ens, SEED).unwrap();
+        for ranks in [2, 3, 4] {
+            let results = run_on_ranks(make, &start, ranks, 5, |_, _| false);
+            assert_all_failed(results, 1, owner(POISONED, ranks));
+        }
+    });
+}
+
+#[test]
+fn an_observer_error_on_one_rank_stops_every_rank() {
+    within_timeout(|| {
+        let make = || {
+            Mfld::new(
+                QuadraticInteraction::new(1.0, vec![0.0, 0.0]).unwrap(),
+                langevin(0.3, 0.05),
+            )
+            .unwrap()
+        };
+        let start = Checkpoint::start(&make(), gaussian(N, 2), SEED).unwrap();
+        let results = run_on_ranks(make, &start, 3, 10, |rank, step| rank == 2 && step == 4);
+        assert_all_failed(results, 4, 2);
+    });
+}
+
+/// A partition needs at least one block per rank; a weighted ensemble cannot be
+/// distributed yet; families without distributed statistics refuse a shard.
+#[test]
+fn unsupported_distributed_settings_are_typed_errors() {
+    assert!(Partition::new(1024, 2, 0).is_err());
+    assert!(Partition::new(1025, 2, 1).is_ok());
+    assert!(Partition::new(10, 1, 1).is_err());
+    let group = ThreadCollective::group(1).unwrap();
+    let c: Arc<dyn Collective> = Arc::new(group.into_iter().next().unwrap());
+    let mut weighted = gaussian(100, 2);
+    weighted
+        .set_weights(meanfield_measures::Weights::uniform(100).unwrap())
+        .unwrap();
+    assert!(weighted.scatter(c.clone()).is_err());
+    let shard = gaussian(100, 2).scatter(c.clone()).unwrap();
+    assert!(
+        shard
+            .clone()
+            .set_weights(meanfield_measures::Weights::uniform(100).unwrap())
+            .is_err()
+    );
+    let batched = Cbo::new(
+        TestFunction::rastrigin(2).unwrap(),
+        CboParams::new(1.0, 1.0, 0.01)
+            .unwrap()
+            .with_batch(Some(meanfield_integrators::cbo::Batch {
+                size: 10,
+                partial: true,
+            }))
+            .unwrap(),
+    )
+    .unwrap();
+    match Checkpoint::start(&batched, shard.clone(), 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("mini-batched")),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
