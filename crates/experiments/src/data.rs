@@ -200,8 +200,17 @@ fn parse_labelled<'a>(
 
 /// The S&P 500 adjusted close, 5031 trading days.
 pub fn sp500() -> Result<PriceSeries, ExperimentError> {
+    parse_sp500(&DataFile::Sp500.read_text()?)
+}
+
+/// Parses the text of `sp500.csv` (a header line, then `Date,Open,High,Low,Close,Adj
+/// Close,Volume` rows; blank lines skipped): the dates and the adjusted closes.
+///
+/// # Errors
+/// [`ExperimentError::Data`] naming the line: a row without 7 fields, an adjusted close
+/// that is not a finite number > 0.
+pub fn parse_sp500(text: &str) -> Result<PriceSeries, ExperimentError> {
     let file = DataFile::Sp500;
-    let text = file.read_text()?;
     let mut dates = Vec::new();
     let mut adj_close = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -233,8 +242,17 @@ pub fn sp500() -> Result<PriceSeries, ExperimentError> {
 
 /// The breast-cancer table: 569 rows × 30 features, label 0 = malignant, 1 = benign.
 pub fn breast_cancer() -> Result<LabelledTable, ExperimentError> {
+    parse_breast_cancer(&DataFile::BreastCancer.read_text()?)
+}
+
+/// Parses the text of `breast_cancer.csv`: a header `rows,cols,…` with cols = 30, then
+/// rows of 30 numbers and an integer label.
+///
+/// # Errors
+/// [`ExperimentError::Data`]: an empty text, a row that does not parse (named by line),
+/// or a header that disagrees with the rows read.
+pub fn parse_breast_cancer(text: &str) -> Result<LabelledTable, ExperimentError> {
     let file = DataFile::BreastCancer;
-    let text = file.read_text()?;
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     // Header line: `rows,cols,name0,name1`.
     let (_, header) = lines
@@ -258,9 +276,20 @@ pub fn breast_cancer() -> Result<LabelledTable, ExperimentError> {
 
 /// The digits table: 1797 rows × 64 pixels (0–16), label 0–9.
 pub fn digits() -> Result<LabelledTable, ExperimentError> {
-    let file = DataFile::Digits;
-    let text = file.read_text()?;
-    parse_labelled(file, text.lines().enumerate().map(|(i, l)| (i + 1, l)), 64)
+    parse_digits(&DataFile::Digits.read_text()?)
+}
+
+/// Parses the text of `digits.csv` (gunzipped): rows of 64 numbers and an integer label,
+/// no header.
+///
+/// # Errors
+/// [`ExperimentError::Data`] naming the line of a row that does not parse.
+pub fn parse_digits(text: &str) -> Result<LabelledTable, ExperimentError> {
+    parse_labelled(
+        DataFile::Digits,
+        text.lines().enumerate().map(|(i, l)| (i + 1, l)),
+        64,
+    )
 }
 
 #[cfg(test)]
