@@ -1,8 +1,8 @@
 //! `cargo xtask fuzz [--seconds S] [TARGET...]`: every cargo-fuzz target of `fuzz/` (or
 //! the named ones) for S seconds each, from its committed seed corpus.
 //!
-//! The targets are built once (`cargo +nightly fuzz build`, debug assertions and overflow
-//! checks on), then each runs with libFuzzer on `fuzz/corpus/TARGET` (generated, git-ignored)
+//! The targets are built once (`cargo +nightly fuzz build`: optimised, with debug
+//! assertions and overflow checks, cargo-fuzz's default), then each runs with libFuzzer on `fuzz/corpus/TARGET` (generated, git-ignored)
 //! and `fuzz/seeds/TARGET` (committed, read-only). A target that panics, aborts, times out
 //! on one input or exceeds the memory limit is a finding: its input is in
 //! `fuzz/artifacts/TARGET/`, and the command fails. The summary lists the executions per
@@ -171,12 +171,7 @@ pub fn fuzz(args: FuzzArgs) -> ExitCode {
         args.sanitizer
     );
     let status = cargo_fuzz(&fuzz_dir)
-        .args([
-            "build",
-            "--debug-assertions",
-            "--sanitizer",
-            &args.sanitizer,
-        ])
+        .args(["build", "--sanitizer", &args.sanitizer])
         .status();
     if !status.is_ok_and(|s| s.success()) {
         eprintln!("error: cargo +nightly fuzz build failed");
@@ -231,14 +226,8 @@ fn run_target(fuzz_dir: &Path, target: &str, args: &FuzzArgs) -> Outcome {
         return outcome;
     }
     let mut cmd = cargo_fuzz(fuzz_dir);
-    cmd.args([
-        "run",
-        "--debug-assertions",
-        "--sanitizer",
-        &args.sanitizer,
-        target,
-    ])
-    .arg(&corpus);
+    cmd.args(["run", "--sanitizer", &args.sanitizer, target])
+        .arg(&corpus);
     if seeds.is_dir() {
         cmd.arg(&seeds);
     }

@@ -130,11 +130,20 @@ pub struct PriceSeries {
 }
 
 impl PriceSeries {
-    /// Daily log-returns r_t = ln(P_t / P_{t−1}) (one fewer than the prices).
+    /// Daily log-returns r_t = ln(P_t / P_{t−1}) (one fewer than the prices), finite for
+    /// any finite positive prices: when the ratio overflows or underflows (prices 1e-300
+    /// and 1e300) it is computed as ln P_t − ln P_{t−1} instead (before, ±∞).
     pub fn log_returns(&self) -> Vec<f64> {
         self.adj_close
             .windows(2)
-            .map(|w| (w[1] / w[0]).ln())
+            .map(|w| {
+                let r = (w[1] / w[0]).ln();
+                if r.is_finite() {
+                    r
+                } else {
+                    w[1].ln() - w[0].ln()
+                }
+            })
             .collect()
     }
 }
@@ -325,6 +334,26 @@ mod tests {
             .to_string();
         assert!(err.contains("altered") && err.contains(DataFile::BreastCancer.sha256()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Found by the `csv` fuzz target's invariant (every log-return finite): prices
+    /// 1e-300 and 1e300 gave ln(1e600) = +∞.
+    #[test]
+    fn log_returns_of_extreme_prices_are_finite() {
+        let text = "Date,Open,High,Low,Close,Adj Close,Volume\n\
+                    1/1/2000,0,0,0,0,1e-300,0\n1/2/2000,0,0,0,0,1e300,0\n1/3/2000,0,0,0,0,2e-300,0\n";
+        let series = parse_sp500(text).unwrap();
+        let r = series.log_returns();
+        assert_eq!(r.len(), 2);
+        assert!(
+            (r[0] - 600.0 * std::f64::consts::LN_10).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert!(
+            (r[1] + 600.0 * std::f64::consts::LN_10 - 2f64.ln()).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert!(parse_sp500("h\n1/1/2000,0,0,0,0,-1,0\n").is_err());
     }
 
     #[test]
