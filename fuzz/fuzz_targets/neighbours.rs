@@ -44,12 +44,22 @@ fuzz_target!(|data: &[u8]| {
                     seen[j] = true;
                 });
                 for (j, x) in points.chunks_exact(d).enumerate() {
-                    let dist = x
+                    // Scaled by the largest coordinate difference, so that squares of
+                    // tiny differences do not underflow to a spurious distance 0.
+                    let m = x
                         .iter()
                         .zip(y)
-                        .map(|(a, b)| (a - b) * (a - b))
-                        .sum::<f64>()
-                        .sqrt();
+                        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                    let dist = if m == 0.0 || m.is_infinite() {
+                        m
+                    } else {
+                        m * x
+                            .iter()
+                            .zip(y)
+                            .map(|(a, b)| ((a - b) / m).powi(2))
+                            .sum::<f64>()
+                            .sqrt()
+                    };
                     if dist < radius * (1.0 - 1e-9) {
                         assert!(
                             seen[j],

@@ -89,11 +89,12 @@ impl Kernel {
             KernelShape::Gaussian => GAUSSIAN_CUTOFF * eps,
             KernelShape::Bump => eps,
         };
-        if !(norm.is_finite() && norm > 0.0)
-            || eps * eps < f64::MIN_POSITIVE
-            || !variance.is_finite()
-            || !support.is_finite()
-        {
+        let in_range = norm.is_finite()
+            && norm > 0.0
+            && eps * eps >= f64::MIN_POSITIVE
+            && variance.is_finite()
+            && support.is_finite();
+        if !in_range {
             return Err(MeasuresError::InvalidDomain {
                 reason: format!(
                     "kernel bandwidth ε = {eps} is out of range for d = {d}: the normalisation \

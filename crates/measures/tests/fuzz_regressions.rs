@@ -41,3 +41,25 @@ fn kernel_bandwidths_with_a_non_finite_normalisation_are_errors() {
     let k = Kernel::new(KernelShape::Gaussian, 1e-50, 2).unwrap();
     assert!(k.eval(&[0.0, 0.0]).is_finite());
 }
+
+/// `neighbours`: radius 1.74e-307 with points at 0 and 4.9e-299.
+#[test]
+fn cell_list_with_a_tiny_radius_finds_coincident_points() {
+    let r = 1.7418988120976744e-307;
+    let mut points = vec![0.0; 27];
+    points[0] = 4.866146302595527e-299;
+    let cells = CellList::new(&points, 1, r).unwrap();
+    for (i, &y) in points.iter().enumerate() {
+        let mut seen = Vec::new();
+        cells.for_each_candidate(&[y], |j| seen.push(j));
+        for (j, &x) in points.iter().enumerate() {
+            if (x - y).abs() < r * (1.0 - 1e-9) {
+                assert!(
+                    seen.contains(&j),
+                    "query {i}: source {j} missed; saw {seen:?}, exhaustive {}",
+                    cells.is_exhaustive()
+                );
+            }
+        }
+    }
+}
