@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meanfield_measures::{BoxBounds, Domain, Ensemble, Weights};
-use meanfield_measures_fuzz::Input;
+use meanfield::measures::{BoxBounds, Domain, Ensemble, Weights};
+use meanfield_fuzz::Input;
 
 fn run(mut input: Input<'_>) -> Option<()> {
     let n = usize::from(input.byte()? % 17);

@@ -10,8 +10,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meanfield_measures::{BoxBounds, Entropic, LogBarrier, MirrorMap};
-use meanfield_measures_fuzz::{Input, sum};
+use meanfield::measures::{BoxBounds, Entropic, LogBarrier, MirrorMap};
+use meanfield_fuzz::{Input, sum};
 
 fn check(map: &dyn MirrorMap, x: &[f64], lower: &[f64], upper: &[f64], entropic: bool) {
     if entropic {

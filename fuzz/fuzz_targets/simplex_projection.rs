@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meanfield_measures::Domain;
-use meanfield_measures::projection::{project_in_place, project_simplex_in_place};
-use meanfield_measures_fuzz::{floats, sum};
+use meanfield::measures::Domain;
+use meanfield::measures::projection::{project_in_place, project_simplex_in_place};
+use meanfield_fuzz::{floats, sum};
 
 fn project(z: &[f64]) -> Vec<f64> {
     let mut x = z.to_vec();

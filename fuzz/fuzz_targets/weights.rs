@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meanfield_measures::Weights;
-use meanfield_measures_fuzz::{Input, sum};
+use meanfield::measures::Weights;
+use meanfield_fuzz::{Input, sum};
 
 fn check(w: &Weights) {
     let s = w.as_slice();

@@ -5,6 +5,7 @@
 //! `report.md`, `report.html` and one SVG per plot into `DIR/NAME/`, plus `DIR/index.md`
 //! and `DIR/index.html` listing every report in `DIR`. `cargo xtask list` prints the catalogue. `cargo xtask config NAME
 //! [--quick]` prints an experiment's full default configuration as a `--config` file.
+//! `cargo xtask fuzz [--seconds S] [TARGET...]` runs the cargo-fuzz targets of `fuzz/`.
 //!
 //! Exit codes: 0 success; 1 an experiment failed with an error (or, with `--check`, a
 //! check failed) or outputs could not be written; 2 a usage error (unknown experiment
@@ -13,15 +14,16 @@
 //! (SIGTERM), after the write in progress and with the index marking the interruption.
 
 mod calibrate;
-mod config;
-mod document;
-mod html;
-mod index;
-mod markdown;
-mod output;
+mod fuzz;
 mod progress;
 mod reproduce;
-mod svg;
+
+// The rendering, configuration and output modules live in the library target
+// (`src/lib.rs`) so the fuzz targets (`fuzz/`) can reach them; `crate::config` etc. keep
+// working in the binary's modules through these imports.
+#[cfg(test)]
+use xtask::test_support;
+use xtask::{config, html, index, markdown, output, svg};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +67,13 @@ enum Command {
     /// Exit status: 0 when it ran; 1 if a run stopped with an error; 2 for an unknown
     /// name or bad options; 3 if the output directory is in use.
     Calibrate(calibrate::CalibrateArgs),
+    /// Run every cargo-fuzz target of `fuzz/` (or the named ones) for --seconds each,
+    /// from its committed seed corpus (`fuzz/seeds/TARGET`), with `cargo +nightly fuzz`.
+    ///
+    /// Exit status: 0 when no target found anything; 1 on a finding (its input is in
+    /// `fuzz/artifacts/TARGET/`) or a failed build; 2 for an unknown target, or when the
+    /// nightly toolchain or cargo-fuzz is missing (the message says how to install it).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +97,7 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => reproduce::reproduce(args),
         Command::Config(args) => print_config(&args),
         Command::Calibrate(args) => calibrate::calibrate(args),
+        Command::Fuzz(args) => fuzz::fuzz(args),
     }
 }
 
@@ -175,100 +185,6 @@ fn select(names: &[String]) -> Result<Vec<&'static dyn Experiment>, String> {
             unknown.join(", "),
             known.join(", ")
         ))
-    }
-}
-
-#[cfg(test)]
-mod test_support {
-    //! Hand-built reports and temporary directories for the unit tests.
-
-    use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use meanfield_experiments::{Check, Plot, Report, Series, Table};
-    use serde_json::json;
-
-    /// A unique, empty directory under the system temp dir.
-    pub fn unique_temp_dir(tag: &str) -> PathBuf {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "xtask-test-{tag}-{}-{nanos}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// A report with a passing and a failing check, a table, and three plots (one with a
-    /// missing series, one on log axes with a non-positive value, one scatter).
-    pub fn sample_report() -> Report {
-        let mut r = Report::new(
-            "sample",
-            true,
-            7,
-            json!({"eta": 0.01, "anchor": [1.0, -0.5]}),
-        );
-        r.wall_seconds = 1.5;
-        r.checks
-            .push(Check::within("mean close to oracle", 0.50123, 0.5, 0.01));
-        r.checks.push(Check::within("slope | fit", -0.8, -1.0, 0.1));
-        let mut t = Table::new(["N", "error", "label"]);
-        t.push_row(vec![json!(64), json!(1.23456e-5), json!("small")]);
-        t.push_row(vec![json!(128), json!(0.5), json!("big")]);
-        r.tables.insert("rates".into(), t);
-        r.series.insert(
-            "mean".into(),
-            Series {
-                x: vec![0.0, 1.0, 2.0, 3.0],
-                y: vec![2.0, 1.2, 0.8, 0.6],
-                y_err: None,
-            },
-        );
-        r.series.insert(
-            "mse".into(),
-            Series {
-                x: vec![64.0, 128.0, 256.0],
-                y: vec![1e-2, 5e-3, -1.0],
-                y_err: None,
-            },
-        );
-        r.plots.push(Plot {
-            name: "convergence".into(),
-            title: "Convergence of the mean".into(),
-            x_label: "time".into(),
-            y_label: "mean".into(),
-            series: vec!["mean".into(), "missing".into()],
-            log_x: false,
-            log_y: false,
-            scatter: false,
-        });
-        r.plots.push(Plot {
-            name: "chaos".into(),
-            title: "Propagation of chaos".into(),
-            x_label: "particles N".into(),
-            y_label: "MSE".into(),
-            series: vec!["mse".into()],
-            log_x: true,
-            log_y: true,
-            scatter: false,
-        });
-        r.plots.push(Plot {
-            name: "scatter".into(),
-            title: "Scatter plot".into(),
-            x_label: "x".into(),
-            y_label: "y".into(),
-            series: vec!["mean".into()],
-            log_x: false,
-            log_y: false,
-            scatter: true,
-        });
-        r.notes.push("A note with *Markdown*.".into());
-        r
     }
 }
 

@@ -130,11 +130,20 @@ pub struct PriceSeries {
 }
 
 impl PriceSeries {
-    /// Daily log-returns r_t = ln(P_t / P_{t−1}) (one fewer than the prices).
+    /// Daily log-returns r_t = ln(P_t / P_{t−1}) (one fewer than the prices), finite for
+    /// any finite positive prices: when the ratio overflows or underflows (prices 1e-300
+    /// and 1e300) it is computed as ln P_t − ln P_{t−1} instead (before, ±∞).
     pub fn log_returns(&self) -> Vec<f64> {
         self.adj_close
             .windows(2)
-            .map(|w| (w[1] / w[0]).ln())
+            .map(|w| {
+                let r = (w[1] / w[0]).ln();
+                if r.is_finite() {
+                    r
+                } else {
+                    w[1].ln() - w[0].ln()
+                }
+            })
             .collect()
     }
 }
@@ -200,8 +209,17 @@ fn parse_labelled<'a>(
 
 /// The S&P 500 adjusted close, 5031 trading days.
 pub fn sp500() -> Result<PriceSeries, ExperimentError> {
+    parse_sp500(&DataFile::Sp500.read_text()?)
+}
+
+/// Parses the text of `sp500.csv` (a header line, then `Date,Open,High,Low,Close,Adj
+/// Close,Volume` rows; blank lines skipped): the dates and the adjusted closes.
+///
+/// # Errors
+/// [`ExperimentError::Data`] naming the line: a row without 7 fields, an adjusted close
+/// that is not a finite number > 0.
+pub fn parse_sp500(text: &str) -> Result<PriceSeries, ExperimentError> {
     let file = DataFile::Sp500;
-    let text = file.read_text()?;
     let mut dates = Vec::new();
     let mut adj_close = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -233,8 +251,17 @@ pub fn sp500() -> Result<PriceSeries, ExperimentError> {
 
 /// The breast-cancer table: 569 rows × 30 features, label 0 = malignant, 1 = benign.
 pub fn breast_cancer() -> Result<LabelledTable, ExperimentError> {
+    parse_breast_cancer(&DataFile::BreastCancer.read_text()?)
+}
+
+/// Parses the text of `breast_cancer.csv`: a header `rows,cols,…` with cols = 30, then
+/// rows of 30 numbers and an integer label.
+///
+/// # Errors
+/// [`ExperimentError::Data`]: an empty text, a row that does not parse (named by line),
+/// or a header that disagrees with the rows read.
+pub fn parse_breast_cancer(text: &str) -> Result<LabelledTable, ExperimentError> {
     let file = DataFile::BreastCancer;
-    let text = file.read_text()?;
     let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
     // Header line: `rows,cols,name0,name1`.
     let (_, header) = lines
@@ -258,9 +285,20 @@ pub fn breast_cancer() -> Result<LabelledTable, ExperimentError> {
 
 /// The digits table: 1797 rows × 64 pixels (0–16), label 0–9.
 pub fn digits() -> Result<LabelledTable, ExperimentError> {
-    let file = DataFile::Digits;
-    let text = file.read_text()?;
-    parse_labelled(file, text.lines().enumerate().map(|(i, l)| (i + 1, l)), 64)
+    parse_digits(&DataFile::Digits.read_text()?)
+}
+
+/// Parses the text of `digits.csv` (gunzipped): rows of 64 numbers and an integer label,
+/// no header.
+///
+/// # Errors
+/// [`ExperimentError::Data`] naming the line of a row that does not parse.
+pub fn parse_digits(text: &str) -> Result<LabelledTable, ExperimentError> {
+    parse_labelled(
+        DataFile::Digits,
+        text.lines().enumerate().map(|(i, l)| (i + 1, l)),
+        64,
+    )
 }
 
 #[cfg(test)]
@@ -296,6 +334,26 @@ mod tests {
             .to_string();
         assert!(err.contains("altered") && err.contains(DataFile::BreastCancer.sha256()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Found by the `csv` fuzz target's invariant (every log-return finite): prices
+    /// 1e-300 and 1e300 gave ln(1e600) = +∞.
+    #[test]
+    fn log_returns_of_extreme_prices_are_finite() {
+        let text = "Date,Open,High,Low,Close,Adj Close,Volume\n\
+                    1/1/2000,0,0,0,0,1e-300,0\n1/2/2000,0,0,0,0,1e300,0\n1/3/2000,0,0,0,0,2e-300,0\n";
+        let series = parse_sp500(text).unwrap();
+        let r = series.log_returns();
+        assert_eq!(r.len(), 2);
+        assert!(
+            (r[0] - 600.0 * std::f64::consts::LN_10).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert!(
+            (r[1] + 600.0 * std::f64::consts::LN_10 - 2f64.ln()).abs() < 1e-9,
+            "{r:?}"
+        );
+        assert!(parse_sp500("h\n1/1/2000,0,0,0,0,-1,0\n").is_err());
     }
 
     #[test]

@@ -247,7 +247,8 @@ impl BandedLu {
     }
 
     /// Solves $A x = b$ in place: $b \leftarrow P$-ordered forward substitution with $L$,
-    /// then back substitution with $U$.
+    /// then back substitution with $U$. A solution that overflows is
+    /// [`LinalgError::NonFinite`](crate::LinalgError::NonFinite), never a silent ±∞/NaN.
     pub(crate) fn solve_slice(&self, rhs: &mut [f64]) -> Result<()> {
         self.status()?;
         let (n, w) = (self.n, self.w);
@@ -272,7 +273,7 @@ impl BandedLu {
             }
             rhs[k] = s / self.ab[self.idx(k, k)];
         }
-        Ok(())
+        check_finite("banded solution (overflow)", rhs)
     }
 }
 

@@ -302,6 +302,11 @@ impl DenseLu {
         // packed factors (the unit diagonal of L is implicit).
         solve_unit_lower_triangular_in_place(self.lu.as_ref(), rhs.as_mut(), Par::Seq);
         solve_upper_triangular_in_place(self.lu.as_ref(), rhs.as_mut(), Par::Seq);
+        if !rhs.as_ref().is_all_finite() {
+            return Err(LinalgError::NonFinite {
+                what: "dense block solution (overflow)",
+            });
+        }
         Ok(())
     }
 

@@ -165,12 +165,14 @@ impl SymTridiagonal {
     /// $z_k = b_k - l_{k-1} z_{k-1}$, $x_k = z_k / d_k - l_k x_{k+1}$ with $l_k = b_k / d_k$.
     ///
     /// `work` (length $\ge n$) receives the pivots $d_k$. The pivots are computed
-    /// before `rhs` is touched, so `rhs` is unchanged on error. No pivoting: use
-    /// [`SymTridiagonal::solve`] or [`Tridiagonal`] if a pivot may vanish.
+    /// before `rhs` is touched, so `rhs` is unchanged on error, except when the solution
+    /// itself overflows (then `rhs` holds the overflowed values). No pivoting: use
+    /// [`SymTridiagonal::solve`] or [`Tridiagonal`] if a pivot may vanish or be tiny.
     ///
     /// # Errors
     /// [`LinalgError::DimensionMismatch`] if `rhs.len() != n` or `work.len() < n`,
-    /// [`LinalgError::NonFinite`] for a non-finite `rhs` or pivot,
+    /// [`LinalgError::NonFinite`] for a non-finite `rhs` or pivot, or a solution that
+    /// overflows without pivoting,
     /// [`LinalgError::Singular`] if some $d_k = 0$ exactly.
     pub fn solve_in_place(&self, rhs: &mut [f64], work: &mut [f64]) -> Result<()> {
         let n = self.dim();
@@ -186,15 +188,17 @@ impl SymTridiagonal {
         let d = &mut work[..n];
         self.pivots_into(d)?;
         ldl_substitute(n, |k, z| z / d[k], |k| self.off[k] / d[k], rhs);
-        Ok(())
+        check_finite(UNPIVOTED_OVERFLOW, rhs)
     }
 
     /// Solves $A x = b$ (allocating). Uses $LDL^\top$ like
     /// [`SymTridiagonal::solve_in_place`], falling back to the pivoted LU of
-    /// [`Tridiagonal`] if an intermediate pivot vanishes exactly.
+    /// [`Tridiagonal`] if an intermediate pivot vanishes exactly, and also when the
+    /// unpivoted solution overflows (a tiny pivot).
     ///
     /// # Errors
-    /// As [`SymTridiagonal::solve_in_place`] (but `Singular` only if $\det A = 0$).
+    /// As [`SymTridiagonal::solve_in_place`] (but `Singular` only if $\det A = 0$, and
+    /// `NonFinite` for the solution only if the pivoted solution overflows too).
     pub fn solve(&self, rhs: &[f64]) -> Result<Vec<f64>> {
         let n = self.dim();
         let mut x = rhs.to_vec();
@@ -204,6 +208,11 @@ impl SymTridiagonal {
             Err(LinalgError::Singular { index, .. }) if index + 1 < n => {
                 Tridiagonal::from(self).solve(rhs)
             }
+            // A tiny pivot made the unpivoted substitution overflow although the matrix
+            // may be well conditioned (found by the fuzz target `linear_solvers`).
+            Err(LinalgError::NonFinite {
+                what: UNPIVOTED_OVERFLOW,
+            }) => Tridiagonal::from(self).solve(rhs),
             Err(e) => Err(e),
         }
     }
@@ -216,6 +225,11 @@ impl SymTridiagonal {
         SymTridiagonalLdl::new(self)
     }
 }
+
+/// The error of an $LDL^\top$ solve (no pivoting) whose result overflowed:
+/// [`LinalgError::NonFinite`] with this `what`; [`SymTridiagonal::solve`] then retries
+/// with the pivoted LU.
+const UNPIVOTED_OVERFLOW: &str = "symmetric tridiagonal LDL^T solution (overflow without pivoting)";
 
 /// In-place $LDL^\top$ substitution: forward $z_k \mathrel{-}= l_{k-1} z_{k-1}$, then
 /// backward $x_k = z_k / d_k - l_k x_{k+1}$ (`div(k, z)` $= z / d_k$).
@@ -306,7 +320,7 @@ impl SymTridiagonalLdl {
         check_dim("symmetric tridiagonal rhs length", self.dim(), rhs.len())?;
         check_finite("symmetric tridiagonal rhs", rhs)?;
         ldl_substitute(self.dim(), |k, z| z * self.dinv[k], |k| self.l[k], rhs);
-        Ok(())
+        check_finite(UNPIVOTED_OVERFLOW, rhs)
     }
 
     /// $X \leftarrow A^{-1} X$ for all columns in one sweep over $k$ (the columns'
@@ -353,6 +367,11 @@ impl SymTridiagonalLdl {
             for c in cols.iter_mut() {
                 c[k] = c[k] * di - l * c[k + 1];
             }
+        }
+        if cols.iter().any(|c| c.iter().any(|v| !v.is_finite())) {
+            return Err(LinalgError::NonFinite {
+                what: UNPIVOTED_OVERFLOW,
+            });
         }
         Ok(())
     }
@@ -610,7 +629,7 @@ impl TridiagonalLu {
         for i in (0..n.saturating_sub(2)).rev() {
             b[i] = (b[i] - self.du[i] * b[i + 1] - self.du2[i] * b[i + 2]) / self.d[i];
         }
-        Ok(())
+        check_finite("tridiagonal solution (overflow)", b)
     }
 }
 

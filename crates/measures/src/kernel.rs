@@ -55,6 +55,11 @@ pub struct Kernel {
 
 impl Kernel {
     /// Kernel of `shape` with bandwidth `eps` > 0 in dimension `d` ≥ 1.
+    ///
+    /// # Errors
+    /// `Empty` for d = 0; `InvalidDomain` for ε not finite and > 0, or an ε whose
+    /// normalisation ε^(−d)·C_d, variance or support radius is not a positive finite
+    /// number (e.g. ε = 1e-160 in d = 3, where K(0) would be +∞).
     pub fn new(shape: KernelShape, eps: f64, d: usize) -> Result<Self> {
         if d == 0 {
             return Err(MeasuresError::Empty { what: "dimension" });
@@ -77,6 +82,26 @@ impl Kernel {
                 (1.0 / (m0 * eps.powi(d as i32)), eps * eps * m2 / (m0 * df))
             }
         };
+        // ε so small that ε² underflows or the normalisation overflows (K(0) = +∞), or so
+        // large that it underflows to 0 (K ≡ 0, not a density): found by the fuzz target
+        // `neighbours`.
+        let support = match shape {
+            KernelShape::Gaussian => GAUSSIAN_CUTOFF * eps,
+            KernelShape::Bump => eps,
+        };
+        let in_range = norm.is_finite()
+            && norm > 0.0
+            && eps * eps >= f64::MIN_POSITIVE
+            && variance.is_finite()
+            && support.is_finite();
+        if !in_range {
+            return Err(MeasuresError::InvalidDomain {
+                reason: format!(
+                    "kernel bandwidth ε = {eps} is out of range for d = {d}: the normalisation \
+                     ε^(−d) = {norm:e} or the variance ε² is not a positive finite number"
+                ),
+            });
+        }
         Ok(Self {
             shape,
             eps,

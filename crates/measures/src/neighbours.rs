@@ -174,7 +174,8 @@ impl CellList {
         'outer: loop {
             let mut inside = true;
             for k in 0..d {
-                cell[k] = centre[k] + offset[k];
+                // Saturating: a query far outside the grid has centre ±i64::MAX.
+                cell[k] = centre[k].saturating_add(offset[k]);
                 if cell[k] < 0 || cell[k] >= self.counts[k] as i64 {
                     inside = false;
                 }

@@ -120,10 +120,21 @@ pub fn log_weights_into(
     })
 }
 
-/// The shifted weights w̃_i = exp(−α (f_i − f_min)) ∈ [0, 1]: f = +∞ gives exp(−∞) = 0,
-/// and α (f − f_min) ≥ 0 never overflows to a NaN.
+/// The shifted weights w̃_i = exp(−α (f_i − f_min)) ∈ [0, 1]: f = +∞ gives weight 0
+/// (also at α = 0), a finite f at α = 0 weight 1, and otherwise α (f − f_min) ≥ 0 (+∞ when
+/// the difference overflows) never gives a NaN. Without the two special cases α = 0
+/// gave 0 · ∞ = NaN for f = +∞ or an overflowing f − f_min (found by the fuzz target
+/// `cbo_consensus`).
 fn shifted_weights(energies: &[f64], alpha: f64, f_min: f64) -> impl Iterator<Item = f64> + '_ {
-    energies.iter().map(move |&f| (-alpha * (f - f_min)).exp())
+    energies.iter().map(move |&f| {
+        if f == f64::INFINITY {
+            0.0
+        } else if alpha == 0.0 {
+            1.0
+        } else {
+            (-alpha * (f - f_min)).exp()
+        }
+    })
 }
 
 /// α must be finite and ≥ 0.
