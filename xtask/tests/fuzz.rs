@@ -3,16 +3,21 @@
 //! per target from `fuzz/seeds/TARGET`). A finding fails the test with the target's
 //! panic message and the saved input (`fuzz/artifacts/TARGET/`).
 //!
-//! Needs a nightly toolchain and cargo-fuzz (`.ci/run` installs cargo-fuzz when
-//! `cargo +nightly` works). Without them the test prints `skipped: …` with the reason
-//! and passes; under `CI` with nightly present but cargo-fuzz missing it fails, since
-//! `.ci/run` should have installed it. `MEANFIELD_FUZZ_SECONDS` changes the time per
-//! target.
+//! Opt-in: it runs only with `MEANFIELD_FUZZ=1` (and needs a nightly toolchain and
+//! cargo-fuzz; without them it prints `skipped: …` and passes). The instrumented build of
+//! the whole workspace that the targets need took 29 minutes cold on the project's
+//! loaded 2-core machine, more than the CI budget of 40 minutes for the whole run, so CI
+//! does not set it (docs/README.md, "Not yet tested"). `MEANFIELD_FUZZ_SECONDS` changes
+//! the time per target.
 
 use std::process::Command;
 
 #[test]
 fn every_fuzz_target_runs_without_findings_on_its_seeds() {
+    if std::env::var_os("MEANFIELD_FUZZ").is_none_or(|v| v != "1") {
+        println!("skipped: set MEANFIELD_FUZZ=1 to build and run the fuzz targets");
+        return;
+    }
     let seconds = std::env::var("MEANFIELD_FUZZ_SECONDS").unwrap_or_else(|_| "3".into());
     let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .args(["fuzz", "--seconds", &seconds])
@@ -25,11 +30,6 @@ fn every_fuzz_target_runs_without_findings_on_its_seeds() {
             .lines()
             .find_map(|l| l.strip_prefix("error: cannot fuzz: "))
     {
-        let nightly_present = why.starts_with("cargo-fuzz");
-        assert!(
-            !(nightly_present && std::env::var_os("CI").is_some()),
-            "CI has a nightly toolchain but no cargo-fuzz ({why}); .ci/run installs it"
-        );
         println!("skipped: {why}");
         return;
     }
