@@ -126,15 +126,21 @@ pub fn log_weights_into(
 /// gave 0 · ∞ = NaN for f = +∞ or an overflowing f − f_min (found by the fuzz target
 /// `cbo_consensus`).
 fn shifted_weights(energies: &[f64], alpha: f64, f_min: f64) -> impl Iterator<Item = f64> + '_ {
-    energies.iter().map(move |&f| {
-        if f == f64::INFINITY {
-            0.0
-        } else if alpha == 0.0 {
-            1.0
-        } else {
-            (-alpha * (f - f_min)).exp()
-        }
-    })
+    energies
+        .iter()
+        .map(move |&f| shifted_weight(f, alpha, f_min))
+}
+
+/// One shifted weight w̃ = exp(−α (f − f_min)), with the special cases of
+/// [`shifted_weights`].
+fn shifted_weight(f: f64, alpha: f64, f_min: f64) -> f64 {
+    if f == f64::INFINITY {
+        0.0
+    } else if alpha == 0.0 {
+        1.0
+    } else {
+        (-alpha * (f - f_min)).exp()
+    }
 }
 
 /// α must be finite and ≥ 0.
@@ -268,7 +274,7 @@ pub(crate) fn ess_given_minimum(
     f_min: f64,
 ) -> Result<f64> {
     let s = reducer.sums(energies.len(), 2, |i, o| {
-        let w = (-alpha * (energies[i] - f_min)).exp();
+        let w = shifted_weight(energies[i], alpha, f_min);
         o[0] = w;
         o[1] = w * w;
     })?;
