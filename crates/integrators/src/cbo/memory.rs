@@ -297,17 +297,11 @@ impl<O: Objective> Dynamics for CboMemory<O> {
 
     fn fingerprint(&self) -> String {
         let p = &self.params;
-        let c = &p.cbo;
         format!(
-            "cbo-memory(lambda_memory={:e}, sigma_memory={:e}, noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, f={})",
+            "cbo-memory(lambda_memory={:e}, sigma_memory={:e}, {}, f={})",
             p.lambda_memory,
             p.sigma_memory,
-            c.noise(),
-            c.lambda(),
-            c.sigma(),
-            c.dt(),
-            c.alpha(),
-            c.schedule(),
+            p.cbo.fingerprint_fields(),
             self.objective.fingerprint()
         )
     }

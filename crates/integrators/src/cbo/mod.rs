@@ -103,6 +103,15 @@ pub struct CboParams {
 }
 
 impl CboParams {
+    /// The parameters every consensus variant's fingerprint names, in one order:
+    /// `noise=…, lambda=…, sigma=…, dt=…, alpha=…, schedule=…` (the batch is CBO's own).
+    pub(crate) fn fingerprint_fields(&self) -> String {
+        format!(
+            "noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}",
+            self.noise, self.lambda, self.sigma, self.dt, self.alpha, self.schedule
+        )
+    }
+
     /// Drift strength λ ≥ 0, noise strength σ ≥ 0 and time step dt > 0.
     pub fn new(lambda: f64, sigma: f64, dt: f64) -> Result<Self> {
         Ok(Self {
@@ -868,13 +877,8 @@ impl<O: Objective> Dynamics for Cbo<O> {
 
     fn fingerprint(&self) -> String {
         format!(
-            "cbo(noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, batch={:?}, f={})",
-            self.params.noise,
-            self.params.lambda,
-            self.params.sigma,
-            self.params.dt,
-            self.params.alpha,
-            self.params.schedule,
+            "cbo({}, batch={:?}, f={})",
+            self.params.fingerprint_fields(),
             self.params.batch,
             self.objective.fingerprint()
         )

@@ -483,17 +483,11 @@ impl<O: Objective> Dynamics for PolarCbo<O> {
 
     fn fingerprint(&self) -> String {
         let p = &self.params;
-        let c = &p.cbo;
         format!(
-            "polar-cbo(kappa={:e}, kernel_scale={:?}, noise={:?}, lambda={:e}, sigma={:e}, dt={:e}, alpha={:e}, schedule={:?}, f={})",
+            "polar-cbo(kappa={:e}, kernel_scale={:?}, {}, f={})",
             p.kappa,
             p.scale,
-            c.noise(),
-            c.lambda(),
-            c.sigma(),
-            c.dt(),
-            c.alpha(),
-            c.schedule(),
+            p.cbo.fingerprint_fields(),
             self.objective.fingerprint()
         )
     }
