@@ -219,6 +219,9 @@ fn evaluate(particles: &[f64], k: usize, test_x: &[f64], test_y: &[f64]) -> (f64
     (wrong as f64 / m, lppd / m)
 }
 
+/// Split-averaged curves: (steps, test error, LPPD, θ).
+type Curves = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Per recorded step: (test error, LPPD, θ).
 type Trace = Vec<(f64, f64, f64)>;
 
@@ -310,7 +313,7 @@ impl ConfiguredExperiment for MpgdBlr {
         let total = (schemes.len() * cfg.splits) as f64;
         for (si, (name, scheme)) in schemes.iter().enumerate() {
             let (mut errs, mut lppds, mut thetas) = (vec![], vec![], vec![]);
-            let mut curve: Option<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> = None;
+            let mut curve: Option<Curves> = None;
             for (j, split) in splits.iter().enumerate() {
                 let seed = replicate_seed(ctx.seed, 0, j as u64);
                 let (steps, trace) = run_split(&cfg, split, k, scheme, seed)?;
