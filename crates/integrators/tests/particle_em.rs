@@ -657,6 +657,10 @@ fn pqn_and_pmgd_match_numpy_when_fed_the_same_noise() {
             }
             other => panic!("unknown run {other:?}"),
         };
+        println!(
+            "{} {} h = ({}, {}): worst deviation {worst:e}",
+            run.method, run.model, run.h_theta, run.h_x
+        );
         assert!(
             worst <= 1e-10,
             "{} {} h = ({}, {}): deviates by {worst:e}",
