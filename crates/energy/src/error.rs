@@ -32,6 +32,15 @@ pub enum EnergyError {
         /// Why.
         reason: String,
     },
+    /// The model does not provide a quantity an algorithm needs (e.g. ∇²_θ E for particle
+    /// quasi-Newton, or the closed-form θ*(q) for particle marginal gradient descent).
+    #[error("{model} does not provide {quantity}")]
+    NotAvailable {
+        /// What is missing.
+        quantity: &'static str,
+        /// The model (its type name).
+        model: &'static str,
+    },
     /// Error from the measures crate.
     #[error(transparent)]
     Measures(#[from] meanfield_measures::MeasuresError),

@@ -220,3 +220,69 @@ proptest! {
         prop_assert!(c.theta_rel_err < 1e-7 && c.x_rel_err < 1e-7, "{:?}", c);
     }
 }
+
+/// The average energy (1/N) Σ_i E(θ, x_i) of a particle block.
+fn mean_energy<M: LatentModel>(model: &M, theta: f64, xs: &[f64]) -> f64 {
+    let d = model.latent_dim();
+    let n = xs.len() / d;
+    xs.chunks_exact(d)
+        .map(|x| model.energy(&[theta], x).unwrap())
+        .sum::<f64>()
+        / n as f64
+}
+
+/// ∇²_θ E against central differences of ∇_θ E, and θ*(q) as the minimiser of the
+/// particle-averaged energy: its central-difference derivative vanishes there and the
+/// average energy rises on both sides (toy model and logistic regression, 3 particles).
+#[test]
+fn theta_hessian_and_optimal_theta_match_finite_differences() {
+    let y: Vec<f64> = (0..7).map(|k| 3.0 + wobble(k, 0.1)).collect();
+    let toy = HierarchicalGaussian::new(y).unwrap();
+    let logistic = logistic_fixture(40, 6);
+    fn check<M: LatentModel>(model: &M, salt: f64) {
+        let d = model.latent_dim();
+        let xs: Vec<f64> = (0..3 * d).map(|i| 2.0 * wobble(i, salt)).collect();
+        for theta in [-1.3, 0.0, 2.7] {
+            let err =
+                meanfield_energy::latent::hess_theta_fd_check(model, &[theta], &xs[..d], 1e-5)
+                    .unwrap();
+            assert!(err < 1e-7, "Hessian vs FD: {err}");
+        }
+        let mut opt = [f64::NAN];
+        model.optimal_theta(&xs, &mut opt).unwrap();
+        let t = opt[0];
+        let h = 1e-4;
+        let slope = (mean_energy(model, t + h, &xs) - mean_energy(model, t - h, &xs)) / (2.0 * h);
+        assert!(
+            slope.abs() < 1e-6,
+            "d/dθ of the mean energy at θ* = {slope}"
+        );
+        let f0 = mean_energy(model, t, &xs);
+        assert!(mean_energy(model, t + 0.1, &xs) > f0 && mean_energy(model, t - 0.1, &xs) > f0);
+        // An empty block is a typed error, not NaN.
+        assert!(matches!(
+            model.optimal_theta(&[], &mut opt),
+            Err(EnergyError::DimensionMismatch { .. })
+        ));
+    }
+    check(&toy, 0.2);
+    check(&logistic, 0.6);
+}
+
+/// A model without ∇²_θ E or θ*(q) says so with a typed error naming the quantity.
+#[test]
+fn missing_hessian_and_optimal_theta_are_typed_errors() {
+    let (decoder, theta, x) = decoder_fixture(PixelLikelihood::Bernoulli);
+    let mut out = vec![0.0; decoder.theta_dim() * decoder.theta_dim()];
+    match decoder.hess_theta(&theta, &x, &mut out) {
+        Err(EnergyError::NotAvailable { quantity, model }) => {
+            assert!(
+                quantity.contains("Hessian") && model.contains("Decoder"),
+                "{quantity} {model}"
+            );
+        }
+        other => panic!("expected NotAvailable, got {other:?}"),
+    }
+    let e = decoder.optimal_theta(&x, &mut out).unwrap_err();
+    assert!(e.to_string().contains("optimal θ"), "{e}");
+}

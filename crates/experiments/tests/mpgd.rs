@@ -1,4 +1,5 @@
-//! The `--quick` reports of `mpgd-toy`, `mpgd-blr` and `mpgd-digits`: every check passes,
+//! The `--quick` reports of `mpgd-toy`, `mpgd-blr` and `mpgd-digits` (PGD, MPD and, in
+//! the first two, ParEM's PQN and PMGD): every check passes,
 //! the rounded summaries are pinned by insta snapshots, the toy run does not depend on
 //! the thread count, and bad configurations are typed errors.
 
@@ -18,7 +19,11 @@ fn quick_report(name: &str) -> meanfield_experiments::Report {
 fn mpgd_toy_quick_passes_and_matches_snapshot() {
     let report = quick_report("mpgd-toy");
     assert_all_checks_pass(&report);
-    assert_eq!(report.series.len(), 5, "θ of PGD, three MPD regimes, θ̂");
+    assert_eq!(
+        report.series.len(),
+        7,
+        "θ of PGD, three MPD regimes, PQN, PMGD, θ̂"
+    );
     insta::assert_json_snapshot!("mpgd_toy_quick", summary(&report));
 }
 
@@ -26,6 +31,11 @@ fn mpgd_toy_quick_passes_and_matches_snapshot() {
 fn mpgd_blr_quick_passes_and_matches_snapshot() {
     let report = quick_report("mpgd-blr");
     assert_all_checks_pass(&report);
+    assert_eq!(
+        report.series.len(),
+        12,
+        "test error, LPPD and θ of PGD, MPD, PQN, PMGD"
+    );
     insta::assert_json_snapshot!("mpgd_blr_quick", summary(&report));
 }
 

@@ -13,7 +13,7 @@
 //! | [`langevin`] | MFLD (Euler–Maruyama) |
 //! | [`mgdm`] | MGDM and MF-MGDM (coupling groups, positivity projection) with exact log|det| by the determinant lemma |
 //! | [`projected`] | projected MFLD on simplices and boxes |
-//! | [`particle_em`] | particle EM for latent-variable models: PGD and Momentum Particle Descent (MPD) |
+//! | [`particle_em`] | particle EM for latent-variable models: PGD, PQN, PMGD (ParEM) and Momentum Particle Descent (MPD) |
 //! | [`mirror_langevin`] | mirror MFLD (paper's dual Euler scheme) and its Metropolis-adjusted version |
 
 pub mod cbo;
@@ -44,7 +44,8 @@ pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, MirrorMfld, MirrorProposal,
 };
 pub use particle_em::{
-    LatentState, Momenta, Mpd, MpdNoise, MpdParams, ParticleEmInfo, Pgd, PgdParams,
+    LatentState, Momenta, Mpd, MpdNoise, MpdParams, ParticleEmInfo, Pgd, PgdParams, Pmgd,
+    PmgdParams, Pqn,
 };
 pub use projected::ProjectedMfld;
 pub use runner::{

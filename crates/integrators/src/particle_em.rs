@@ -1,6 +1,7 @@
-//! Particle EM for latent-variable models: Particle Gradient Descent (PGD, Kuntz, Lim &
-//! Johansen 2023) and Momentum Particle Descent (MPD, Lim, Kuntz, Power & Johansen 2024,
-//! the "proposed" discretisation of the authors' code). Both minimise the free energy
+//! Particle EM for latent-variable models: Particle Gradient Descent (PGD), particle
+//! quasi-Newton (PQN) and particle marginal gradient descent (PMGD) (Kuntz, Lim &
+//! Johansen 2023, "ParEM") and Momentum Particle Descent (MPD, Lim, Kuntz, Power & Johansen 2024,
+//! the "proposed" discretisation of the authors' code). All minimise the free energy
 //! F(θ, q) = ∫ E(θ, x) q(dx) + ∫ log q dq of a [`LatentModel`] E(θ, x) = −log p_θ(x, y)
 //! jointly over θ and a particle approximation q ≈ (1/N) Σ_i δ_{X^i}. Write
 //! g(θ) = (1/N) Σ_i ∇_θ E(θ, X^i).
@@ -34,6 +35,21 @@
 //! law of the particle step for a quadratic E is the posterior up to O(h) (the score is
 //! frozen over a step); the tests compare it with the exact posterior within Monte-Carlo
 //! error at steps where that bias is far below the error.
+//!
+//! # PQN (particle quasi-Newton, ParEM)
+//! PGD with the θ-step preconditioned by the particle-averaged θ-Hessian of the energy
+//! (ParEM's negative Hessian of the log-joint):
+//! H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i), θ ← θ − h_θ H̄^{-1} g(θ); particles as in PGD (old θ,
+//! the same noise streams). Needs [`LatentModel::hess_theta`]; H̄ must be positive
+//! definite along g (g·H̄^{-1}g > 0), else the step is refused.
+//!
+//! # PMGD (particle marginal gradient descent, ParEM)
+//! θ is not a free variable: θ_k = θ*(q_k) = argmin_θ (1/N) Σ_i E(θ, X^i_k) in closed
+//! form ([`LatentModel::optimal_theta`]), and the particles descend the marginal free
+//! energy q ↦ F(θ*(q), q), whose Wasserstein gradient is ∇_x E(θ*(q), x) (envelope
+//! theorem): X^i ← X^i − h_x ∇_x E(θ_k, X^i) + √(2h_x) ξ^i, then θ_{k+1} = θ*(X_{k+1}).
+//! [`Dynamics::init_state`] sets θ₀ = θ*(X₀) (ParEM's toy notebook); a state with another
+//! θ₀ uses it for the first particle step (ParEM's logistic notebook, θ₀ = 0).
 //!
 //! # Determinism
 //! Gradients are evaluated in batches of [`LatentModel::batch_size`] particles (fixed by
@@ -156,6 +172,18 @@ struct ParticleEmCore<M> {
     grad_theta: Vec<f64>,
 }
 
+/// Rejects a [`Pqn`] or [`Pmgd`] built on a model that lacks the quantity it needs
+/// (`probe` returns [`meanfield_energy::EnergyError::NotAvailable`]); other errors of the
+/// probe point are left to the run.
+fn require_available(probe: meanfield_energy::Result<()>) -> Result<()> {
+    match probe {
+        Err(e @ meanfield_energy::EnergyError::NotAvailable { .. }) => {
+            Err(IntegratorError::Energy { step: 0, source: e })
+        }
+        _ => Ok(()),
+    }
+}
+
 impl<M: LatentModel> ParticleEmCore<M> {
     fn new(model: M) -> Result<Self> {
         if model.theta_dim() == 0 || model.latent_dim() == 0 {
@@ -172,6 +200,36 @@ impl<M: LatentModel> ParticleEmCore<M> {
             gx: Vec::new(),
             grad_theta: Vec::new(),
         })
+    }
+
+    /// The Langevin move of PGD, PQN and PMGD with the gradients in `gx`:
+    /// X^i ← X^i − h ∇_x E + √(2h) ξ^i, ξ^i from particle i's stream of `key` (purpose
+    /// [`streams::PARTICLE_EM_NOISE`]), or from row i of `noise` (N × d) when given.
+    fn langevin_move(&self, key: StepKey, particles: &mut Ensemble, h: f64, noise: Option<&[f64]>) {
+        let d = particles.dim();
+        let sigma = (2.0 * h).sqrt();
+        let streams = key.streams(streams::PARTICLE_EM_NOISE);
+        for_each_row_mut(
+            self.parallelism,
+            particles.as_mut_slice(),
+            d,
+            &self.gx,
+            d,
+            |i, x, g| match noise {
+                Some(noise) => {
+                    for ((x, g), xi) in x.iter_mut().zip(g).zip(&noise[i * d..(i + 1) * d]) {
+                        *x += -h * g + sigma * xi;
+                    }
+                }
+                None => {
+                    let mut rng = streams.rng(i as u64);
+                    for (x, g) in x.iter_mut().zip(g) {
+                        let xi: f64 = StandardNormal.sample(&mut rng);
+                        *x += -h * g + sigma * xi;
+                    }
+                }
+            },
+        );
     }
 
     /// The PGD state of a run from `particles`: θ = [`LatentModel::initial_theta`].
@@ -378,26 +436,11 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
 
     fn step(&mut self, key: StepKey, state: &mut LatentState) -> Result<ParticleEmInfo> {
         let step = key.step();
-        let d = state.particles.dim();
         // Both gradients at the old (θ, X).
         self.core
             .gradients(&state.theta, &state.particles, true, true, step)?;
-        let (h, sigma) = (self.params.h_x, (2.0 * self.params.h_x).sqrt());
-        let noise = key.streams(streams::PARTICLE_EM_NOISE);
-        for_each_row_mut(
-            self.core.parallelism,
-            state.particles.as_mut_slice(),
-            d,
-            &self.core.gx,
-            d,
-            |i, x, g| {
-                let mut rng = noise.rng(i as u64);
-                for (x, g) in x.iter_mut().zip(g) {
-                    let xi: f64 = StandardNormal.sample(&mut rng);
-                    *x += -h * g + sigma * xi;
-                }
-            },
-        );
+        self.core
+            .langevin_move(key, &mut state.particles, self.params.h_x, None);
         let mut theta_change = 0.0f64;
         for (t, g) in state.theta.iter_mut().zip(&self.core.grad_theta) {
             let old = *t;
@@ -408,6 +451,332 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
             dt: self.params.h_x,
             theta_change,
         })
+    }
+}
+
+/// Particle quasi-Newton (module docs): PGD's particles, θ ← θ − h_θ H̄^{-1} g with
+/// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i). Takes PGD's step sizes ([`PgdParams`]: h_θ now
+/// multiplies the preconditioned gradient, so h_θ ≈ 1 is a full Newton step in θ).
+pub struct Pqn<M> {
+    core: ParticleEmCore<M>,
+    params: PgdParams,
+    /// ∇²_θ E(θ, X^i) of one particle, p × p.
+    hess_row: Vec<f64>,
+    /// H̄, p × p.
+    hess: Vec<f64>,
+    /// H̄^{-1} g.
+    direction: Vec<f64>,
+}
+
+impl<M: LatentModel> Pqn<M> {
+    /// PQN for `model` (sequential particle loop).
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for a model with no parameters or no latent
+    /// coordinates; [`IntegratorError::Energy`] (source
+    /// [`meanfield_energy::EnergyError::NotAvailable`]) for a model without
+    /// [`LatentModel::hess_theta`].
+    pub fn new(model: M, params: PgdParams) -> Result<Self> {
+        let core = ParticleEmCore::new(model)?;
+        let (p, d) = (core.model.theta_dim(), core.model.latent_dim());
+        let mut probe = vec![0.0; p * p];
+        require_available(core.model.hess_theta(
+            &core.model.initial_theta(),
+            &vec![0.0; d],
+            &mut probe,
+        ))?;
+        Ok(Self {
+            core,
+            params,
+            hess_row: Vec::new(),
+            hess: Vec::new(),
+            direction: Vec::new(),
+        })
+    }
+
+    /// Spreads the particle loops over the rayon pool (results unchanged).
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.core.parallelism = parallelism;
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.core.model
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &PgdParams {
+        &self.params
+    }
+
+    /// One step with the particle normals given (row i of `noise`, N × d, is ξ^i) instead
+    /// of drawn from the key's streams: for replaying a reference implementation's noise.
+    ///
+    /// # Errors
+    /// As [`Dynamics::step`], plus [`IntegratorError::IncompatibleState`] if `noise` is
+    /// not N × d.
+    pub fn step_with_noise(
+        &mut self,
+        key: StepKey,
+        state: &mut LatentState,
+        noise: &[f64],
+    ) -> Result<ParticleEmInfo> {
+        check_noise_len(state, noise)?;
+        self.advance(key, state, Some(noise))
+    }
+
+    /// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i), summed in particle order, then H̄^{-1} g into
+    /// `direction` (p = 1: g/H̄; else a dense LU solve).
+    fn newton_direction(&mut self, theta: &[f64], particles: &Ensemble, step: u64) -> Result<()> {
+        let p = theta.len();
+        self.hess_row.resize(p * p, 0.0);
+        self.hess.clear();
+        self.hess.resize(p * p, 0.0);
+        for x in particles.rows() {
+            self.core
+                .model
+                .hess_theta(theta, x, &mut self.hess_row)
+                .map_err(energy_error(step))?;
+            for (h, r) in self.hess.iter_mut().zip(&self.hess_row) {
+                *h += r;
+            }
+        }
+        let inv = 1.0 / particles.n() as f64;
+        self.hess.iter_mut().for_each(|h| *h *= inv);
+        let g = &self.core.grad_theta;
+        self.direction.clear();
+        if g.iter().all(|v| *v == 0.0) {
+            // At a stationary point the step is zero whatever H̄ is (no 0/0).
+            self.direction.resize(p, 0.0);
+            return Ok(());
+        }
+        if p == 1 {
+            self.direction.push(g[0] / self.hess[0]);
+        } else {
+            let lin = |source| IntegratorError::LinearAlgebra { step, source };
+            let a = meanfield_linalg::row_major(&self.hess, p, p).map_err(lin)?;
+            let b = meanfield_linalg::row_major(g, p, 1).map_err(lin)?;
+            let x = meanfield_linalg::dense_solve(a, b).map_err(lin)?;
+            self.direction.extend((0..p).map(|j| x[(j, 0)]));
+        }
+        let curvature: f64 = g.iter().zip(&self.direction).map(|(g, v)| g * v).sum();
+        if !(curvature > 0.0 && curvature.is_finite()) {
+            return Err(IntegratorError::Diverged {
+                step: step + 1,
+                reason: format!(
+                    "PQN preconditioner is not positive definite along the gradient: g·H̄⁻¹g = {curvature:e} (H̄ = {:?})",
+                    self.hess
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn advance(
+        &mut self,
+        key: StepKey,
+        state: &mut LatentState,
+        noise: Option<&[f64]>,
+    ) -> Result<ParticleEmInfo> {
+        let step = key.step();
+        // Both gradients and H̄ at the old (θ, X).
+        self.core
+            .gradients(&state.theta, &state.particles, true, true, step)?;
+        self.newton_direction(&state.theta, &state.particles, step)?;
+        self.core
+            .langevin_move(key, &mut state.particles, self.params.h_x, noise);
+        let mut theta_change = 0.0f64;
+        for (t, v) in state.theta.iter_mut().zip(&self.direction) {
+            let old = *t;
+            *t -= self.params.h_theta * v;
+            theta_change = theta_change.max((*t - old).abs());
+        }
+        Ok(ParticleEmInfo {
+            dt: self.params.h_x,
+            theta_change,
+        })
+    }
+}
+
+fn check_noise_len(state: &LatentState, noise: &[f64]) -> Result<()> {
+    let want = state.particles.n() * state.particles.dim();
+    if noise.len() != want {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "{} particle normals given, expected N × d = {want}",
+            noise.len()
+        )));
+    }
+    Ok(())
+}
+
+impl<M: LatentModel> Dynamics for Pqn<M> {
+    type State = LatentState;
+    type Info = ParticleEmInfo;
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "pqn(h_theta={:e}, h_x={:e}, model={})",
+            self.params.h_theta,
+            self.params.h_x,
+            self.core.model.fingerprint()
+        )
+    }
+
+    fn check_state(&self, state: &LatentState) -> Result<()> {
+        self.core.check(state, false)
+    }
+
+    /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
+    fn init_state(&self, particles: Ensemble, _seed: u64) -> Result<LatentState> {
+        Ok(self.core.pgd_state(particles))
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut LatentState) -> Result<ParticleEmInfo> {
+        self.advance(key, state, None)
+    }
+}
+
+/// The particle step of particle marginal gradient descent: h_x (validated, > 0; build
+/// with [`PmgdParams::new`]; deserialising runs the same check). θ has no step: it is
+/// θ*(q) at every step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "raw::Pmgd")]
+pub struct PmgdParams {
+    h_x: f64,
+}
+
+impl PmgdParams {
+    /// Particle step h_x, finite and > 0.
+    pub fn new(h_x: f64) -> Result<Self> {
+        Ok(Self {
+            h_x: check_positive("h_x", h_x)?,
+        })
+    }
+
+    /// Particle step h_x.
+    pub fn h_x(&self) -> f64 {
+        self.h_x
+    }
+}
+
+/// Particle marginal gradient descent (module docs): X^i ← X^i − h_x ∇_x E(θ, X^i) +
+/// √(2h_x) ξ^i with θ = θ*(q) from [`LatentModel::optimal_theta`], then θ ← θ*(X).
+pub struct Pmgd<M> {
+    core: ParticleEmCore<M>,
+    params: PmgdParams,
+}
+
+impl<M: LatentModel> Pmgd<M> {
+    /// PMGD for `model` (sequential particle loop).
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for a model with no parameters or no latent
+    /// coordinates; [`IntegratorError::Energy`] (source
+    /// [`meanfield_energy::EnergyError::NotAvailable`]) for a model without
+    /// [`LatentModel::optimal_theta`].
+    pub fn new(model: M, params: PmgdParams) -> Result<Self> {
+        let core = ParticleEmCore::new(model)?;
+        let (p, d) = (core.model.theta_dim(), core.model.latent_dim());
+        let mut probe = vec![0.0; p];
+        require_available(core.model.optimal_theta(&vec![0.0; d], &mut probe))?;
+        Ok(Self { core, params })
+    }
+
+    /// Spreads the particle loops over the rayon pool (results unchanged).
+    pub fn with_parallelism(mut self, parallelism: Parallelism) -> Self {
+        self.core.parallelism = parallelism;
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.core.model
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &PmgdParams {
+        &self.params
+    }
+
+    /// One step with the particle normals given (row i of `noise`, N × d, is ξ^i) instead
+    /// of drawn from the key's streams: for replaying a reference implementation's noise.
+    ///
+    /// # Errors
+    /// As [`Dynamics::step`], plus [`IntegratorError::IncompatibleState`] if `noise` is
+    /// not N × d.
+    pub fn step_with_noise(
+        &mut self,
+        key: StepKey,
+        state: &mut LatentState,
+        noise: &[f64],
+    ) -> Result<ParticleEmInfo> {
+        check_noise_len(state, noise)?;
+        self.advance(key, state, Some(noise))
+    }
+
+    /// θ*(particles) into a new vector.
+    fn optimal_theta(&self, particles: &Ensemble, step: u64) -> Result<Vec<f64>> {
+        let mut theta = vec![0.0; self.core.model.theta_dim()];
+        self.core
+            .model
+            .optimal_theta(particles.as_slice(), &mut theta)
+            .map_err(energy_error(step))?;
+        Ok(theta)
+    }
+
+    fn advance(
+        &mut self,
+        key: StepKey,
+        state: &mut LatentState,
+        noise: Option<&[f64]>,
+    ) -> Result<ParticleEmInfo> {
+        let step = key.step();
+        self.core
+            .gradients(&state.theta, &state.particles, false, true, step)?;
+        self.core
+            .langevin_move(key, &mut state.particles, self.params.h_x, noise);
+        let theta = self.optimal_theta(&state.particles, step)?;
+        let theta_change = state
+            .theta
+            .iter()
+            .zip(&theta)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        state.theta = theta;
+        Ok(ParticleEmInfo {
+            dt: self.params.h_x,
+            theta_change,
+        })
+    }
+}
+
+impl<M: LatentModel> Dynamics for Pmgd<M> {
+    type State = LatentState;
+    type Info = ParticleEmInfo;
+
+    fn fingerprint(&self) -> String {
+        format!(
+            "pmgd(h_x={:e}, model={})",
+            self.params.h_x,
+            self.core.model.fingerprint()
+        )
+    }
+
+    fn check_state(&self, state: &LatentState) -> Result<()> {
+        self.core.check(state, false)
+    }
+
+    /// θ = θ*(X₀) ([`LatentModel::optimal_theta`]), the particles as given, no momenta.
+    fn init_state(&self, particles: Ensemble, _seed: u64) -> Result<LatentState> {
+        self.core
+            .check(&self.core.pgd_state(particles.clone()), false)?;
+        let theta = self.optimal_theta(&particles, 0)?;
+        Ok(LatentState::new(theta, particles))
+    }
+
+    fn step(&mut self, key: StepKey, state: &mut LatentState) -> Result<ParticleEmInfo> {
+        self.advance(key, state, None)
     }
 }
 
@@ -590,6 +959,19 @@ mod raw {
         type Error = crate::IntegratorError;
         fn try_from(r: Pgd) -> Result<Self, Self::Error> {
             Self::new(r.h_theta, r.h_x)
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct Pmgd {
+        h_x: f64,
+    }
+
+    impl TryFrom<Pmgd> for super::PmgdParams {
+        type Error = crate::IntegratorError;
+        fn try_from(r: Pmgd) -> Result<Self, Self::Error> {
+            Self::new(r.h_x)
         }
     }
 

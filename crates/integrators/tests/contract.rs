@@ -35,8 +35,8 @@ use meanfield_integrators::{
     AdjustedMirrorMfld, AlphaSchedule, Batch, Cbo, CboNoise, CboParams, CboState, Checkpoint,
     Control, Coupling, Dynamics, FisherRao, FisherRaoParams, GaussianReference, IntegratorError,
     Kernelisation, LangevinParams, Mfld, Mgdm, MgdmParams, MirrorMfld, Mpd, MpdParams, Observation,
-    ObserverError, Pgd, PgdParams, ProjectedMfld, Runner, StepInfo, Stop, StopCriterion,
-    StopReason, StoppingRule, run_many,
+    ObserverError, Pgd, PgdParams, Pmgd, PmgdParams, Pqn, ProjectedMfld, Runner, StepInfo, Stop,
+    StopCriterion, StopReason, StoppingRule, run_many,
 };
 use meanfield_measures::{
     BoxBounds, Domain, Ensemble, Entropic, InitialLaw, Kernel, LogBarrier, NoiseStreams,
@@ -1099,6 +1099,91 @@ mod mpd {
         assert_eq!(a, dy.init_state(ensemble(), 1).unwrap());
         assert_ne!(a.momenta, b.momenta);
         assert_eq!(a.momenta.as_ref().unwrap().theta, vec![0.0]);
+    }
+}
+
+mod pqn {
+    use super::*;
+
+    const SEED: u64 = 23;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn scheme(y: Vec<f64>) -> Pqn<HierarchicalGaussian> {
+        Pqn::new(toy(y), PgdParams::new(0.5, 1e-2).unwrap()).unwrap()
+    }
+
+    fn make(par: Parallelism) -> Pqn<HierarchicalGaussian> {
+        scheme(toy_data()).with_parallelism(par)
+    }
+
+    fn ensemble() -> Ensemble {
+        latent_zeros(800)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_data_or_family_is_refused() {
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut scheme(vec![2.5, 3.5, 4.5]),
+            ensemble(),
+            SEED,
+        );
+        // Same state type and step sizes as PGD, but not the same dynamics.
+        let mut pgd = Pgd::new(toy(toy_data()), PgdParams::new(0.5, 1e-2).unwrap()).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut pgd,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
+mod pmgd {
+    use super::*;
+
+    const SEED: u64 = 24;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn scheme(y: Vec<f64>) -> Pmgd<HierarchicalGaussian> {
+        Pmgd::new(toy(y), PmgdParams::new(1e-2).unwrap()).unwrap()
+    }
+
+    fn make(par: Parallelism) -> Pmgd<HierarchicalGaussian> {
+        scheme(toy_data()).with_parallelism(par)
+    }
+
+    fn ensemble() -> Ensemble {
+        latent_zeros(800)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_data_is_refused() {
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut scheme(vec![2.5, 3.5, 4.5]),
+            ensemble(),
+            SEED,
+        );
+    }
+
+    /// θ = θ*(X) moves every step, so stagnation is supported.
+    #[test]
+    fn stagnation_is_supported() {
+        let mut dy = make(Parallelism::Sequential);
+        let mut c = Checkpoint::start(&dy, ensemble(), SEED).unwrap();
+        let s = Runner::new(100)
+            .stop_when(Stop::stagnation(f64::MAX, 3).unwrap())
+            .run(&mut dy, &mut c)
+            .unwrap();
+        assert_eq!((s.reason, c.step), (StopReason::Stagnation, 3));
+        assert!(s.last_info.unwrap().theta_change > 0.0);
     }
 }
 

@@ -1,4 +1,7 @@
-//! PGD and MPD (particle EM): the MPD noise covariance is positive definite for all valid
+//! PGD, PQN, PMGD and MPD (particle EM). PQN and PMGD: θ trajectories equal the exact
+//! mean recursion of the toy model driven by the runs' own normals, θ ends at the MLE
+//! within the recursion's Monte-Carlo sd, golden values from an independent NumPy
+//! implementation fed the same normals. The MPD noise covariance is positive definite for all valid
 //! parameters; on the Gaussian toy model the particle law converges to the exact
 //! posterior (mean and variance within Monte-Carlo error) and θ to the MLE; MPD tends to
 //! PGD in the overdamped limit; checkpoints resume bit-identically; results do not depend
@@ -7,7 +10,7 @@
 use meanfield_energy::{HierarchicalGaussian, LatentModel};
 use meanfield_integrators::{
     Checkpoint, Dynamics, IntegratorError, LatentState, Mpd, MpdNoise, MpdParams, Pgd, PgdParams,
-    Runner,
+    Pmgd, PmgdParams, Pqn, Runner, StepKey,
 };
 use meanfield_measures::streams::PARTICLE_EM_NOISE;
 use meanfield_measures::{Domain, Ensemble, NoiseStreams, Parallelism};
@@ -432,6 +435,369 @@ fn batched_logistic_gradients_do_not_depend_on_the_thread_count() {
             .with_parallelism(par);
         let mut b = start_at(&mpd, 0.5, zeros(50, k), 3);
         Runner::new(15).run(&mut mpd, &mut b).unwrap();
+        (a, b)
+    };
+    let seq = run(Parallelism::Sequential);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    assert_eq!(seq, pool.install(|| run(Parallelism::Rayon)));
+}
+
+// ----- PQN and PMGD on the toy model: closed-form mean recursion -----
+
+/// ξ̄_k = (1/(NM)) Σ_i Σ_j ξ^i_{kj}: the mean of step k's particle normals (the streams
+/// PGD, PQN and PMGD draw from).
+fn mean_normal(seed: u64, step: u64, n: usize, d: usize) -> f64 {
+    let noise = NoiseStreams::new(seed, PARTICLE_EM_NOISE);
+    let mut xi = vec![0.0; d];
+    let mut s = 0.0;
+    for i in 0..n {
+        noise.fill_standard_normal(step, i as u64, &mut xi);
+        s += xi.iter().sum::<f64>();
+    }
+    s / (n * d) as f64
+}
+
+/// On the toy model the particle mean m = (1/(NM)) Σ_ij X^i_j and θ follow a closed
+/// linear recursion (∇_x E = 2x − y − θ, ∇_θ E = Σ_j (θ − x_j), ∇²_θ E = M):
+/// PQN  m' = m + h_x(ȳ + θ − 2m) + √(2h_x) ξ̄,  θ' = θ + h_θ (m − θ);
+/// PMGD θ = m,  m' = m + h_x(ȳ − m) + √(2h_x) ξ̄.
+/// Both are run with the schemes' own normals and compared step by step; θ_K is then
+/// within 4 sd (Var ξ̄ = 1/(NM), propagated exactly) of its mean E θ_K, the noise-free
+/// recursion, which has reached the fixed point θ = m = ȳ.
+#[test]
+fn pqn_and_pmgd_follow_the_closed_form_mean_recursion() {
+    let model = toy(50, 13);
+    let ybar = model.mle();
+    let (n, d, seed, steps) = (20, 50, 21u64, 300u64);
+    let nd = (n * d) as f64;
+    let mean = |x: &Ensemble| x.as_slice().iter().sum::<f64>() / nd;
+    // Start away from the MLE: θ₀ = ȳ − 3 (PQN), X₀ = 0.
+    for (h_theta, h_x) in [(2.0 / 3.0, 2.0 / 3.0), (0.05, 0.05)] {
+        let mut pqn = Pqn::new(model.clone(), PgdParams::new(h_theta, h_x).unwrap()).unwrap();
+        let mut ck = start_at(&pqn, ybar - 3.0, zeros(n, d), seed);
+        let (mut m, mut theta) = (0.0, ybar - 3.0);
+        // Covariance of (m, θ) from the noise, propagated exactly.
+        let a = [[1.0 - 2.0 * h_x, h_x], [h_theta, 1.0 - h_theta]];
+        let mut cov = [[0.0; 2]; 2];
+        let mut worst: f64 = 0.0;
+        for k in 0..steps {
+            let xi = mean_normal(seed, k, n, d);
+            let m_next = m + h_x * (ybar + theta - 2.0 * m) + (2.0 * h_x).sqrt() * xi;
+            theta += h_theta * (m - theta);
+            m = m_next;
+            let mut next = [[0.0; 2]; 2];
+            for i in 0..2 {
+                for j in 0..2 {
+                    for (k2, row) in cov.iter().enumerate() {
+                        for (l, c) in row.iter().enumerate() {
+                            next[i][j] += a[i][k2] * c * a[j][l];
+                        }
+                    }
+                }
+            }
+            next[0][0] += 2.0 * h_x / nd;
+            cov = next;
+            Runner::new(k + 1).run(&mut pqn, &mut ck).unwrap();
+            worst = worst
+                .max((ck.state.theta[0] - theta).abs())
+                .max((mean(&ck.state.particles) - m).abs());
+        }
+        assert!(
+            worst < 1e-10,
+            "PQN h = ({h_theta}, {h_x}): recursion gap {worst:e}"
+        );
+        let sd = cov[1][1].sqrt();
+        // The noise-free recursion's distance from the fixed point after K steps, in the
+        // errors e_m = m − ȳ, e_θ = θ − ȳ: e_m' = e_m + h_x(e_θ − 2e_m), e_θ' = e_θ + h_θ(e_m − e_θ).
+        let expected = {
+            let (mut em, mut et) = (-ybar, -3.0);
+            for _ in 0..steps {
+                (em, et) = (em + h_x * (et - 2.0 * em), et + h_theta * (em - et));
+            }
+            ybar + et
+        };
+        // E θ_K → ȳ (the fixed point): the remaining bias is a small fraction of the start's.
+        assert!(
+            (expected - ybar).abs() < 0.01 * 3.0,
+            "E θ_K = {expected} vs ȳ = {ybar}"
+        );
+        assert!(
+            (ck.state.theta[0] - expected).abs() < 4.0 * sd,
+            "PQN θ_K = {} vs E θ_K = {expected} (sd {sd})",
+            ck.state.theta[0]
+        );
+    }
+    for h_x in [1.0, 0.05] {
+        let mut pmgd = Pmgd::new(model.clone(), PmgdParams::new(h_x).unwrap()).unwrap();
+        let mut ck = Checkpoint::start(&pmgd, zeros(n, d), seed).unwrap();
+        assert_eq!(ck.state.theta, vec![0.0], "θ₀ = θ*(X₀) = mean of X₀ = 0");
+        let (mut m, mut var, mut worst) = (0.0, 0.0, 0.0f64);
+        for k in 0..steps {
+            m += h_x * (ybar - m) + (2.0 * h_x).sqrt() * mean_normal(seed, k, n, d);
+            var = (1.0 - h_x) * (1.0 - h_x) * var + 2.0 * h_x / nd;
+            Runner::new(k + 1).run(&mut pmgd, &mut ck).unwrap();
+            worst = worst.max((ck.state.theta[0] - m).abs());
+            assert_eq!(ck.state.theta[0], mean(&ck.state.particles), "θ = θ*(X)");
+        }
+        assert!(worst < 1e-10, "PMGD h = {h_x}: recursion gap {worst:e}");
+        // E θ_K = ȳ − ȳ(1 − h)^K (θ₀ = 0).
+        let expected = ybar - ybar * (1.0 - h_x).powi(steps as i32);
+        let sd = var.sqrt();
+        assert!((expected - ybar).abs() < 0.1 * sd);
+        assert!(
+            (ck.state.theta[0] - expected).abs() < 4.0 * sd,
+            "PMGD θ_K = {} vs ȳ = {ybar} (sd {sd})",
+            ck.state.theta[0]
+        );
+    }
+}
+
+// ----- golden values vs an independent NumPy implementation (benches/peers/parem_golden.py) -----
+
+#[derive(serde::Deserialize)]
+struct ParemGolden {
+    prior_var: f64,
+    y: Vec<f64>,
+    features: Vec<Vec<f64>>,
+    labels: Vec<f64>,
+    runs: Vec<ParemRun>,
+}
+
+#[derive(serde::Deserialize)]
+struct ParemRun {
+    method: String,
+    model: String,
+    h_theta: f64,
+    h_x: f64,
+    x0: Vec<Vec<f64>>,
+    theta0: f64,
+    noise: Vec<Vec<Vec<f64>>>,
+    theta: Vec<f64>,
+    x_final: Vec<Vec<f64>>,
+}
+
+/// Replays a golden run's normals through `step` from its (θ₀, X₀); the worst deviation
+/// of θ over every step and of the final particles.
+fn replay_golden<D: Dynamics<State = LatentState>>(
+    dy: &mut D,
+    run: &ParemRun,
+    mut step: impl FnMut(&mut D, StepKey, &mut LatentState, &[f64]),
+) -> f64 {
+    let (n, d) = (run.x0.len(), run.x0[0].len());
+    let x0 = Ensemble::new(n, d, run.x0.concat(), Domain::Euclidean).unwrap();
+    let mut state = dy.init_state(x0, 0).unwrap();
+    if run.method == "pmgd" {
+        assert!((state.theta[0] - run.theta0).abs() <= 1e-12, "θ*(X₀)");
+    }
+    state.theta = vec![run.theta0];
+    dy.check_state(&state).unwrap();
+    let mut worst: f64 = 0.0;
+    for (k, (noise, theta)) in run.noise.iter().zip(&run.theta).enumerate() {
+        step(dy, StepKey::new(0, k as u64), &mut state, &noise.concat());
+        worst = worst.max((state.theta[0] - theta).abs());
+    }
+    state
+        .particles
+        .as_slice()
+        .iter()
+        .zip(&run.x_final.concat())
+        .fold(worst, |w, (a, b)| w.max((a - b).abs()))
+}
+
+fn pqn_step<M: LatentModel>(dy: &mut Pqn<M>, key: StepKey, s: &mut LatentState, z: &[f64]) {
+    dy.step_with_noise(key, s, z).unwrap();
+}
+
+fn pmgd_step<M: LatentModel>(dy: &mut Pmgd<M>, key: StepKey, s: &mut LatentState, z: &[f64]) {
+    dy.step_with_noise(key, s, z).unwrap();
+}
+
+#[test]
+fn pqn_and_pmgd_match_numpy_when_fed_the_same_noise() {
+    let golden: ParemGolden =
+        serde_json::from_str(include_str!("data/parem_golden.json")).expect("golden file parses");
+    let toy = HierarchicalGaussian::new(golden.y.clone()).unwrap();
+    let k = golden.features[0].len();
+    let logistic = meanfield_energy::BayesianLogistic::new(
+        golden.features.concat(),
+        golden.labels.clone(),
+        k,
+        golden.prior_var,
+    )
+    .unwrap();
+    assert_eq!(golden.runs.len(), 6);
+    for run in &golden.runs {
+        let worst = match (run.method.as_str(), run.model.as_str()) {
+            ("pqn", model) => {
+                let params = PgdParams::new(run.h_theta, run.h_x).unwrap();
+                if model == "toy" {
+                    replay_golden(&mut Pqn::new(toy.clone(), params).unwrap(), run, pqn_step)
+                } else {
+                    replay_golden(
+                        &mut Pqn::new(logistic.clone(), params).unwrap(),
+                        run,
+                        pqn_step,
+                    )
+                }
+            }
+            ("pmgd", model) => {
+                let params = PmgdParams::new(run.h_x).unwrap();
+                if model == "toy" {
+                    replay_golden(&mut Pmgd::new(toy.clone(), params).unwrap(), run, pmgd_step)
+                } else {
+                    replay_golden(
+                        &mut Pmgd::new(logistic.clone(), params).unwrap(),
+                        run,
+                        pmgd_step,
+                    )
+                }
+            }
+            other => panic!("unknown run {other:?}"),
+        };
+        println!(
+            "{} {} h = ({}, {}): worst deviation {worst:e}",
+            run.method, run.model, run.h_theta, run.h_x
+        );
+        assert!(
+            worst <= 1e-10,
+            "{} {} h = ({}, {}): deviates by {worst:e}",
+            run.method,
+            run.model,
+            run.h_theta,
+            run.h_x
+        );
+    }
+}
+
+/// The toy model with a negated θ-Hessian: PQN's preconditioner is then not positive
+/// definite and the step must be refused.
+struct NegativeCurvature(HierarchicalGaussian);
+
+impl LatentModel for NegativeCurvature {
+    fn theta_dim(&self) -> usize {
+        1
+    }
+    fn latent_dim(&self) -> usize {
+        self.0.latent_dim()
+    }
+    fn energy(&self, t: &[f64], x: &[f64]) -> meanfield_energy::Result<f64> {
+        self.0.energy(t, x)
+    }
+    fn grad_theta(&self, t: &[f64], x: &[f64], o: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.0.grad_theta(t, x, o)
+    }
+    fn grad_x(&self, t: &[f64], x: &[f64], o: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.0.grad_x(t, x, o)
+    }
+    fn hess_theta(&self, t: &[f64], x: &[f64], o: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.0.hess_theta(t, x, o)?;
+        o[0] = -o[0];
+        Ok(())
+    }
+}
+
+#[test]
+fn pqn_and_pmgd_bad_input_is_a_typed_error() {
+    assert!(matches!(
+        PmgdParams::new(-1.0),
+        Err(IntegratorError::InvalidParameter { name: "h_x", .. })
+    ));
+    assert!(serde_json::from_str::<PmgdParams>(r#"{"h_x": 0.0}"#).is_err());
+    assert_eq!(
+        serde_json::from_str::<PmgdParams>(r#"{"h_x": 0.5}"#).unwrap(),
+        PmgdParams::new(0.5).unwrap()
+    );
+    // A model without ∇²_θ E or θ*(q) is refused at construction, naming the quantity.
+    let shape = meanfield_energy::DecoderShape {
+        latent: 2,
+        hidden: 3,
+        output: 4,
+    };
+    let decoder = || {
+        meanfield_energy::Decoder::new(
+            shape,
+            meanfield_energy::PixelLikelihood::Bernoulli,
+            vec![0.0, 1.0, 1.0, 0.0],
+        )
+        .unwrap()
+    };
+    let err = Pqn::new(decoder(), PgdParams::new(0.1, 0.1).unwrap())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            &err,
+            IntegratorError::Energy {
+                source: meanfield_energy::EnergyError::NotAvailable { .. },
+                ..
+            }
+        ) && err.to_string().contains("Hessian"),
+        "{err}"
+    );
+    let err = Pmgd::new(decoder(), PmgdParams::new(0.1).unwrap())
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("optimal θ"), "{err}");
+    // Wrong noise length in a replay.
+    let model = toy(3, 7);
+    let mut pqn = Pqn::new(model.clone(), PgdParams::new(0.1, 0.1).unwrap()).unwrap();
+    let mut s = pqn.init_state(zeros(4, 3), 0).unwrap();
+    assert!(matches!(
+        pqn.step_with_noise(StepKey::new(0, 0), &mut s, &[0.0; 5]),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    // PMGD on particles of the wrong dimension: refused where the run starts.
+    let pmgd = Pmgd::new(model.clone(), PmgdParams::new(0.1).unwrap()).unwrap();
+    assert!(matches!(
+        Checkpoint::start(&pmgd, zeros(4, 2), 1),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    // A preconditioner that is not positive definite: the step is refused.
+    let mut bad = Pqn::new(NegativeCurvature(model), PgdParams::new(0.1, 0.1).unwrap()).unwrap();
+    let mut ck = start_at(&bad, 1.0, zeros(4, 3), 1);
+    let err = Runner::new(3).run(&mut bad, &mut ck).unwrap_err();
+    assert!(
+        matches!(err, IntegratorError::Diverged { step: 1, .. })
+            && err.to_string().contains("positive definite"),
+        "{err}"
+    );
+}
+
+/// PQN and PMGD resume bit-identically and do not depend on the thread count (batched
+/// logistic gradients, ragged last batch).
+#[test]
+fn pqn_and_pmgd_resume_and_ignore_the_thread_count() {
+    let model = toy(6, 5);
+    run_split(
+        || Pqn::new(model.clone(), PgdParams::new(0.5, 1e-2).unwrap()).unwrap(),
+        1.0,
+        zeros(10, 6),
+        3,
+    );
+    run_split(
+        || Pmgd::new(model.clone(), PmgdParams::new(1e-2).unwrap()).unwrap(),
+        1.0,
+        zeros(10, 6),
+        3,
+    );
+    let (m, k) = (60, 5);
+    let f: Vec<f64> = (0..m * k).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let y: Vec<f64> = (0..m).map(|j| ((j % 3) == 0) as u8 as f64).collect();
+    let logistic = meanfield_energy::BayesianLogistic::new(f, y, k, 5.0).unwrap();
+    let run = |par: Parallelism| {
+        let mut pqn = Pqn::new(logistic.clone(), PgdParams::new(0.5, 1e-2).unwrap())
+            .unwrap()
+            .with_parallelism(par);
+        let mut a = start_at(&pqn, 0.5, zeros(50, k), 3);
+        Runner::new(15).run(&mut pqn, &mut a).unwrap();
+        let mut pmgd = Pmgd::new(logistic.clone(), PmgdParams::new(1e-2).unwrap())
+            .unwrap()
+            .with_parallelism(par);
+        let mut b = Checkpoint::start(&pmgd, zeros(50, k), 3).unwrap();
+        Runner::new(15).run(&mut pmgd, &mut b).unwrap();
         (a, b)
     };
     let seq = run(Parallelism::Sequential);

@@ -7,6 +7,10 @@
 //! $$ \nabla_x E = \sum_j (\sigma(a_j) - y_j) f_j + \frac{x - \theta\mathbf 1}{\sigma^2},
 //!    \qquad \nabla_\theta E = -\frac{1}{\sigma^2}\sum_k (x_k - \theta). $$
 //!
+//! For particle quasi-Newton and marginal gradient descent: ∇²_θ E = K/σ² (constant) and
+//! θ*(q) = argmin_θ ∫ E(θ, x) q(dx) = the mean of all particle coordinates
+//! (1/(NK)) Σ_i Σ_k X^i_k (only the prior depends on θ).
+//!
 //! log(1 + e^a) is evaluated as max(a, 0) + ln(1 + e^{−|a|}) (no overflow for large |a|).
 //! The posterior predictive of a particle cloud is p(y = 1 | f) ≈ (1/N) Σ_i σ(f·X^i)
 //! ([`BayesianLogistic::predictive`]).
@@ -143,6 +147,18 @@ impl LatentModel for BayesianLogistic {
                 *g += r * fk;
             }
         }
+        Ok(())
+    }
+
+    /// ∇²_θ E = K/σ².
+    fn hess_theta(&self, _theta: &[f64], _x: &[f64], out: &mut [f64]) -> Result<()> {
+        out[0] = self.k as f64 / self.prior_var;
+        Ok(())
+    }
+
+    /// θ* = (1/(NK)) Σ_i Σ_k X^i_k, summed in particle order.
+    fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> Result<()> {
+        out[0] = crate::latent::mean_of_all(xs)?;
         Ok(())
     }
 

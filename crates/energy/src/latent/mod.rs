@@ -60,6 +60,28 @@ pub trait LatentModel: Send + Sync {
         self.grad_x(theta, x, grad_x)
     }
 
+    /// ∇²_θ E(θ, x) into `out` (p × p, row-major), for particle quasi-Newton's
+    /// preconditioner H(θ, q) = ∫ ∇²_θ E(θ, x) q(dx). The default returns
+    /// [`EnergyError::NotAvailable`].
+    fn hess_theta(&self, theta: &[f64], x: &[f64], out: &mut [f64]) -> Result<()> {
+        let _ = (theta, x, out);
+        Err(EnergyError::NotAvailable {
+            quantity: "the θ-Hessian ∇²_θ E (LatentModel::hess_theta)",
+            model: std::any::type_name::<Self>(),
+        })
+    }
+
+    /// θ*(q) = argmin_θ (1/N) Σ_i E(θ, x_i) into `out` (length p) for the particles `xs`
+    /// (row-major N × d, N ≥ 1), where that minimiser has a closed form (particle marginal
+    /// gradient descent). The default returns [`EnergyError::NotAvailable`].
+    fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> Result<()> {
+        let _ = (xs, out);
+        Err(EnergyError::NotAvailable {
+            quantity: "the closed-form optimal θ*(q) (LatentModel::optimal_theta)",
+            model: std::any::type_name::<Self>(),
+        })
+    }
+
     /// Identifies the model and every parameter or datum that changes its values (put
     /// into checkpoint fingerprints). The default is the type name: override it when the
     /// model has parameters or data.
@@ -138,6 +160,19 @@ pub fn check_dims<M: LatentModel + ?Sized>(model: &M, theta: &[f64], x: &[f64]) 
     Ok(())
 }
 
+/// The mean of every entry of a particle block (θ* of models whose only θ-dependent term
+/// is a prior N(θ·1, σ²I)), summed in order; an empty block is an error.
+pub(crate) fn mean_of_all(xs: &[f64]) -> Result<f64> {
+    if xs.is_empty() {
+        return Err(EnergyError::DimensionMismatch {
+            what: "particles for the optimal θ (need at least one)",
+            expected: 1,
+            got: 0,
+        });
+    }
+    Ok(xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
 /// Rejects a non-finite entry of a named data vector.
 pub(crate) fn check_finite_data(name: &'static str, values: &[f64]) -> Result<()> {
     match values.iter().find(|v| !v.is_finite()) {
@@ -212,6 +247,37 @@ pub fn grad_fd_check<M: LatentModel + ?Sized>(
         theta_rel_err,
         x_rel_err,
     })
+}
+
+/// Worst disagreement of [`LatentModel::hess_theta`] at (θ, x) with central differences
+/// of step `h` of [`LatentModel::grad_theta`]: max_{jk} |fd_jk − H_jk| / (1 + |H_jk|).
+/// Cost: 2p gradient evaluations.
+pub fn hess_theta_fd_check<M: LatentModel + ?Sized>(
+    model: &M,
+    theta: &[f64],
+    x: &[f64],
+    h: f64,
+) -> Result<f64> {
+    check_dims(model, theta, x)?;
+    let p = theta.len();
+    let mut hess = vec![0.0; p * p];
+    model.hess_theta(theta, x, &mut hess)?;
+    let (mut up, mut down) = (vec![0.0; p], vec![0.0; p]);
+    let mut th = theta.to_vec();
+    let mut worst: f64 = 0.0;
+    for k in 0..p {
+        th[k] = theta[k] + h;
+        model.grad_theta(&th, x, &mut up)?;
+        th[k] = theta[k] - h;
+        model.grad_theta(&th, x, &mut down)?;
+        th[k] = theta[k];
+        for j in 0..p {
+            let fd = (up[j] - down[j]) / (2.0 * h);
+            let a = hess[j * p + k];
+            worst = worst.max((fd - a).abs() / (1.0 + a.abs()));
+        }
+    }
+    Ok(worst)
 }
 
 /// log(1 + e^a) without overflow: max(a, 0) + ln(1 + e^{−|a|}).

@@ -8,12 +8,15 @@
 //!    \nabla_\theta E = \sum_j (\theta - x_j), \quad
 //!    \partial_{x_j} E = (x_j - y_j) + (x_j - \theta). $$
 //!
+//! ∇²_θ E = M (constant) and θ*(q) = argmin_θ ∫ E(θ, x) q(dx) = the mean of all particle
+//! coordinates (1/(NM)) Σ_i Σ_j X^i_j (ParEM's `theta_opt`).
+//!
 //! Exact facts used as oracles: the marginal is y_j ~ N(θ, 2), so the MLE is
 //! θ̂ = mean(y); the posterior is p_θ(x | y) = Π_j N((y_j + θ)/2, 1/2).
 
 use crate::error::{EnergyError, Result};
 use crate::fingerprint::Fingerprint;
-use crate::latent::{LatentModel, check_finite_data};
+use crate::latent::{LatentModel, check_finite_data, mean_of_all};
 
 /// The toy hierarchical Gaussian model for observations y ∈ R^M (module docs).
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +96,18 @@ impl LatentModel for HierarchicalGaussian {
         for ((g, x), y) in out.iter_mut().zip(x).zip(&self.y) {
             *g = (x - y) + (x - t);
         }
+        Ok(())
+    }
+
+    /// ∇²_θ E = M.
+    fn hess_theta(&self, _theta: &[f64], _x: &[f64], out: &mut [f64]) -> Result<()> {
+        out[0] = self.y.len() as f64;
+        Ok(())
+    }
+
+    /// θ* = (1/(NM)) Σ_i Σ_j X^i_j, summed in particle order.
+    fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> Result<()> {
+        out[0] = mean_of_all(xs)?;
         Ok(())
     }
 }

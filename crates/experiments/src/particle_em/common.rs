@@ -1,32 +1,38 @@
 //! What the particle-EM experiments (`mpgd-toy`, `mpgd-blr`, `mpgd-digits`) share: the
-//! choice of scheme with its parameters (the integrator's own validated [`PgdParams`] and
-//! [`MpdParams`], which the configurations also deserialise into), building PGD or MPD
-//! behind one `Box<dyn Dynamics>` with its starting state, Gaussian starting particles,
+//! choice of scheme with its parameters (the integrator's own validated [`PgdParams`],
+//! [`MpdParams`] and [`PmgdParams`], which the configurations also deserialise into),
+//! building PGD, PQN, PMGD or MPD behind one `Box<dyn Dynamics>` with its starting state, Gaussian starting particles,
 //! and one run that records θ and an objective.
 
 use crate::ExperimentError;
 use meanfield_energy::LatentModel;
 use meanfield_integrators::{
-    Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Runner,
+    Checkpoint, Dynamics, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Pmgd,
+    PmgdParams, Pqn, Runner,
 };
 use meanfield_measures::streams;
 use meanfield_measures::{Ensemble, InitialLaw, Parallelism};
 
-/// One of the two schemes with its parameters.
+/// One of the particle-EM schemes with its parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scheme {
     /// Particle gradient descent.
     Pgd(PgdParams),
+    /// Particle quasi-Newton (PGD's step sizes; h_θ multiplies H̄⁻¹g).
+    Pqn(PgdParams),
+    /// Particle marginal gradient descent (θ = θ*(q)).
+    Pmgd(PmgdParams),
     /// Momentum particle descent.
     Mpd(MpdParams),
 }
 
-/// PGD or MPD behind one type (the particle-EM experiments pick the scheme at run time).
+/// Any particle-EM scheme behind one type (the particle-EM experiments pick the scheme at run time).
 pub type BoxedParticleEm = Box<dyn Dynamics<State = LatentState, Info = ParticleEmInfo>>;
 
 impl Scheme {
     /// Builds the dynamics for `model` and the checkpoint of a run with seed `seed` from
-    /// θ₀ and the particles (MPD adds m = 0 and U ~ N(0, I/η_x)).
+    /// θ₀ and the particles (MPD adds m = 0 and U ~ N(0, I/η_x)). PMGD ignores θ₀: its
+    /// θ is θ*(X₀) by definition.
     pub fn build<M: LatentModel + 'static>(
         &self,
         model: M,
@@ -38,12 +44,20 @@ impl Scheme {
             Scheme::Pgd(params) => {
                 Box::new(Pgd::new(model, params)?.with_parallelism(Parallelism::Rayon))
             }
+            Scheme::Pqn(params) => {
+                Box::new(Pqn::new(model, params)?.with_parallelism(Parallelism::Rayon))
+            }
+            Scheme::Pmgd(params) => {
+                Box::new(Pmgd::new(model, params)?.with_parallelism(Parallelism::Rayon))
+            }
             Scheme::Mpd(params) => {
                 Box::new(Mpd::new(model, params)?.with_parallelism(Parallelism::Rayon))
             }
         };
         let mut state = dynamics.init_state(particles, seed)?;
-        state.theta = theta0;
+        if !matches!(self, Scheme::Pmgd(_)) {
+            state.theta = theta0;
+        }
         let checkpoint = Checkpoint::from_state(&dynamics, state, seed)?;
         Ok((dynamics, checkpoint))
     }

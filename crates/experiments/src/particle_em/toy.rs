@@ -2,8 +2,19 @@
 //! y_j | x_j ~ N(x_j, 1), x_j | θ ~ N(θ, 1), j = 1..100, data generated with θ = 100;
 //! MLE θ̂ = mean(y). From θ₀ = 0 and X ~ N(0, I) (100 particles), PGD (h_θ = 1e-4,
 //! h_x = 1e-2) and MPD (same steps, η_θ = η_x = 2000, γ_θ = γ_x = γ ∈ {0.05, 0.1, 2})
-//! run 2000 steps. We report θ trajectories, the first step with |θ − θ̂| < 0.1, and θ
-//! at steps 500 and 2000 beside the spec's NumPy reference.
+//! run 2000 steps, beside ParEM's particle quasi-Newton (PQN: θ-step h_θ^PQN = 2/3, ParEM's
+//! toy value, on H̄⁻¹g with H̄ = M; particles as PGD) and particle marginal gradient descent
+//! (PMGD: θ = θ*(X) = mean of all particle coordinates; particles as PGD). We report θ
+//! trajectories, the first step with |θ − θ̂| < 0.1, and θ at steps 500 and 2000 beside
+//! the spec's NumPy reference (PGD, MPD) or the closed form (PQN, PMGD).
+//!
+//! **Closed form for PQN and PMGD.** With m the mean of all particle coordinates, the toy
+//! model's dynamics close on (m, θ): PQN m' = m + h_x(ȳ + θ − 2m) + √(2h_x) ξ̄,
+//! θ' = θ + h_θ(m − θ); PMGD θ = m, m' = m + h_x(ȳ − m) + √(2h_x) ξ̄, with ξ̄ the mean of
+//! NM standard normals (variance 1/(NM)). Given the data and X₀, E θ_k is the noise-free
+//! recursion from (m₀, θ₀) and Var θ_k follows from the same linear map; the checks are
+//! z-tests of the seed-mean of θ_k − E θ_k against 0 with that sd/√seeds (ParEM gives
+//! only figures for this model, no numbers).
 //!
 //! **Comparing with the reference.** The reference is one run on other data (its
 //! θ̂ = 100.03). Started from θ₀ = 0 and particles of mean ≈ 0, the noise-free dynamics
@@ -21,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::particle_em::common::{Scheme, gaussian_particles, run_recording};
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
-use meanfield_integrators::{MpdParams, PgdParams};
+use meanfield_integrators::{MpdParams, PgdParams, PmgdParams};
 
 /// The spec's reference: θ at step 500 and 2000 per scheme, and its θ̂.
 const REFERENCE_MLE: f64 = 100.03;
@@ -46,6 +57,9 @@ pub struct MpgdToyConfig {
     pub eta: f64,
     /// MPD dampings γ_θ = γ_x, one run each.
     pub gammas: Vec<f64>,
+    /// PQN θ step on the preconditioned gradient H̄⁻¹g (ParEM's toy value 2/3); PQN and
+    /// PMGD move the particles with `h_x`.
+    pub pqn_h_theta: f64,
     /// Reference θ at step 500 for PGD then each γ (spec).
     pub reference_500: Vec<f64>,
     /// Reference θ at step 2000 for PGD then each γ (spec).
@@ -70,6 +84,7 @@ impl ExperimentConfig for MpgdToyConfig {
             h_x: 1e-2,
             eta: 2000.0,
             gammas: vec![0.05, 0.1, 2.0],
+            pqn_h_theta: 2.0 / 3.0,
             reference_500: vec![82.7, 103.5, 100.01, 55.0],
             reference_2000: vec![99.98, 100.03, 100.03, 97.5],
             reach_tolerance: 0.1,
@@ -111,7 +126,7 @@ impl ExperimentConfig for MpgdToyConfig {
 }
 
 impl MpgdToyConfig {
-    /// PGD, then MPD with each γ of `gammas`, named; an invalid step, mass or damping is
+    /// PGD, then MPD with each γ of `gammas`, then PQN and PMGD, named; an invalid step, mass or damping is
     /// a configuration error.
     fn schemes(&self) -> Result<Vec<(String, Scheme)>, ExperimentError> {
         let invalid =
@@ -127,6 +142,14 @@ impl MpgdToyConfig {
                 .map_err(invalid)?;
             v.push((format!("MPD γ = {g}"), Scheme::Mpd(params)));
         }
+        v.push((
+            "PQN".to_string(),
+            Scheme::Pqn(PgdParams::new(self.pqn_h_theta, self.h_x).map_err(invalid)?),
+        ));
+        v.push((
+            "PMGD".to_string(),
+            Scheme::Pmgd(PmgdParams::new(self.h_x).map_err(invalid)?),
+        ));
         Ok(v)
     }
 }
@@ -158,11 +181,59 @@ struct SchemeRow<'a> {
 /// The experiment.
 pub struct MpgdToy;
 
-/// One run: the θ trajectory (every `record_every` steps) and θ̂ of its data.
+/// One run: the θ trajectory (every `record_every` steps), θ̂ of its data and the mean
+/// m₀ of the starting particles.
 struct ToyRun {
     steps: Vec<f64>,
     theta: Vec<f64>,
     mle: f64,
+    m0: f64,
+}
+
+/// E θ_k and sd θ_k of PQN (`h_theta = Some`) or PMGD (`None`) on the toy model at step
+/// `k`, from the data mean ȳ and the starting particle mean m₀ (module docs): the
+/// noise-free linear recursion and its noise covariance, propagated exactly.
+fn closed_form_theta(
+    cfg: &MpgdToyConfig,
+    h_theta: Option<f64>,
+    ybar: f64,
+    m0: f64,
+    k: u64,
+) -> (f64, f64) {
+    let h = cfg.h_x;
+    let q = 2.0 * h / (cfg.n_particles * cfg.n_data) as f64;
+    match h_theta {
+        Some(ht) => {
+            // z = (m, θ): z' = A z + (h ȳ, 0) + (√(2h) ξ̄, 0).
+            let a = [[1.0 - 2.0 * h, h], [ht, 1.0 - ht]];
+            let (mut m, mut t) = (m0, 0.0);
+            let mut c = [[0.0; 2]; 2];
+            for _ in 0..k {
+                (m, t) = (m + h * (ybar + t - 2.0 * m), t + ht * (m - t));
+                let mut next = [[0.0; 2]; 2];
+                for (i, row) in next.iter_mut().enumerate() {
+                    for (j, v) in row.iter_mut().enumerate() {
+                        for (r, cr) in c.iter().enumerate() {
+                            for (l, crl) in cr.iter().enumerate() {
+                                *v += a[i][r] * crl * a[j][l];
+                            }
+                        }
+                    }
+                }
+                next[0][0] += q;
+                c = next;
+            }
+            (t, c[1][1].sqrt())
+        }
+        None => {
+            let (mut m, mut var) = (m0, 0.0);
+            for _ in 0..k {
+                m += h * (ybar - m);
+                var = (1.0 - h) * (1.0 - h) * var + q;
+            }
+            (m, var.sqrt())
+        }
+    }
 }
 
 fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, ExperimentError> {
@@ -178,6 +249,7 @@ fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, E
     let model = HierarchicalGaussian::new(y).map_err(|e| ExperimentError::Config(e.to_string()))?;
     let mle = model.mle();
     let particles = gaussian_particles(cfg.n_particles, cfg.n_data, 0.0, 1.0, seed)?;
+    let m0 = particles.as_slice().iter().sum::<f64>() / particles.as_slice().len() as f64;
     let (mut dynamics, state) = scheme.build(model, seed, vec![0.0], particles)?;
     let (mut steps, mut theta) = (vec![], vec![]);
     run_recording(
@@ -192,7 +264,12 @@ fn run_once(cfg: &MpgdToyConfig, scheme: &Scheme, seed: u64) -> Result<ToyRun, E
         },
         |_, _| {},
     )?;
-    Ok(ToyRun { steps, theta, mle })
+    Ok(ToyRun {
+        steps,
+        theta,
+        mle,
+        m0,
+    })
 }
 
 impl ToyRun {
@@ -224,7 +301,7 @@ impl ToyRun {
 impl ConfiguredExperiment for MpgdToy {
     type Config = MpgdToyConfig;
     const NAME: &'static str = "mpgd-toy";
-    const DESCRIPTION: &'static str = "PGD vs Momentum Particle Descent on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE";
+    const DESCRIPTION: &'static str = "PGD vs Momentum Particle Descent, PQN and PMGD on the toy hierarchical Gaussian model: θ trajectories, steps to the MLE";
 
     fn execute(
         &self,
@@ -237,8 +314,11 @@ impl ConfiguredExperiment for MpgdToy {
             "Toy model y_j ~ N(x_j, 1), x_j ~ N(θ, 1), M = {} observations generated with θ = {}; \
              θ₀ = 0, X ~ N(0, I), N = {} particles, {} steps, h_θ = {}, h_x = {}, MPD η_θ = η_x = {}. \
              References (spec, one NumPy run with θ̂ = {REFERENCE_MLE}) are rescaled by θ̂/{REFERENCE_MLE} \
-             to our data (module docs); the spread is over {} seeds (data and noise).",
-            cfg.n_data, cfg.theta_true, cfg.n_particles, cfg.steps, cfg.h_theta, cfg.h_x, cfg.eta, cfg.seeds
+             to our data (module docs); the spread is over {} seeds (data and noise). PQN (θ step {} on H̄⁻¹g) \
+             and PMGD (θ = θ*(X)) move the particles with h_x; their reference column is E θ_k − θ̂ of \
+             seed 0 in closed form (module docs: ParEM reports this model in figures only).",
+            cfg.n_data, cfg.theta_true, cfg.n_particles, cfg.steps, cfg.h_theta, cfg.h_x, cfg.eta, cfg.seeds,
+            cfg.pqn_h_theta
         ));
         let mut rows = Vec::new();
         let total = (schemes.len() * cfg.seeds) as f64;
@@ -265,22 +345,67 @@ impl ConfiguredExperiment for MpgdToy {
                     let scaled = reference / REFERENCE_MLE * runs[0].mle - runs[0].mle;
                     Ok((offs[0], m, var.sqrt(), scaled))
                 };
-            let (o500, m500, sd500, ref500) = rel(500, cfg.reference_500[k])?;
-            let (_, m2000, sd2000, ref2000) = rel(cfg.steps.min(2000), cfg.reference_2000[k])?;
-            let tol500 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd500;
-            let tol2000 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd2000;
-            report.checks.push(Check::within(
-                format!("{name}: θ@500 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
-                o500,
-                ref500,
-                tol500,
-            ));
-            report.checks.push(Check::within(
-                format!("{name}: mean θ@2000 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
-                m2000,
-                ref2000,
-                tol2000,
-            ));
+            let end = cfg.steps.min(2000);
+            let (o500, m500, sd500, ref500, m2000, sd2000, ref2000);
+            if let Some((&r500, &r2000)) = cfg.reference_500.get(k).zip(cfg.reference_2000.get(k)) {
+                (o500, m500, sd500, ref500) = rel(500, r500)?;
+                let (_, m, sd, r) = rel(end, r2000)?;
+                (m2000, sd2000, ref2000) = (m, sd, r);
+                let tol500 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd500;
+                let tol2000 = 0.05 + 4.0 * std::f64::consts::SQRT_2 * sd2000;
+                report.checks.push(Check::within(
+                    format!("{name}: θ@500 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
+                    o500,
+                    ref500,
+                    tol500,
+                ));
+                report.checks.push(Check::within(
+                    format!("{name}: mean θ@2000 − θ̂ vs spec reference (±0.05 + 4√2 sd)"),
+                    m2000,
+                    ref2000,
+                    tol2000,
+                ));
+            } else {
+                // PQN or PMGD: E θ_k and sd θ_k in closed form, per seed (module docs).
+                let h_theta = match scheme {
+                    Scheme::Pqn(p) => Some(p.h_theta()),
+                    _ => None,
+                };
+                let mut closed = |step: u64| -> Result<(f64, f64, f64, f64), ExperimentError> {
+                    let mut dev = Vec::with_capacity(runs.len());
+                    let mut sd = 0.0;
+                    for r in &runs {
+                        let (mean, s) = closed_form_theta(&cfg, h_theta, r.mle, r.m0, step);
+                        dev.push(r.theta_at(step).unwrap_or(f64::NAN) - mean);
+                        sd = s;
+                    }
+                    let dev_mean = dev.iter().sum::<f64>() / dev.len() as f64;
+                    report.checks.push(Check::z_within(
+                        format!("{name}: θ@{step} − E θ@{step} (closed form), mean over seeds, 4 sd/√seeds"),
+                        dev_mean,
+                        0.0,
+                        sd / (runs.len() as f64).sqrt(),
+                        4.0,
+                    ));
+                    let (mean0, _) =
+                        closed_form_theta(&cfg, h_theta, runs[0].mle, runs[0].m0, step);
+                    let (offs_mean, offs_var) = diag::sample_mean_var(
+                        &runs
+                            .iter()
+                            .map(|r| r.theta_at(step).unwrap_or(f64::NAN) - r.mle)
+                            .collect::<Vec<_>>(),
+                    )?;
+                    Ok((
+                        runs[0].theta_at(step).unwrap_or(f64::NAN) - runs[0].mle,
+                        offs_mean,
+                        offs_var.sqrt(),
+                        mean0 - runs[0].mle,
+                    ))
+                };
+                (o500, m500, sd500, ref500) = closed(500)?;
+                let (_, m, sd, r) = closed(end)?;
+                (m2000, sd2000, ref2000) = (m, sd, r);
+            }
             let first = runs[0].first_reach(cfg.reach_tolerance);
             let firsts: Vec<f64> = runs
                 .iter()
@@ -347,7 +472,7 @@ impl ConfiguredExperiment for MpgdToy {
         series_names.push("θ̂ (MLE)".into());
         report.plots.push(Plot {
             name: "theta".into(),
-            title: "θ trajectories: PGD and MPD (under-, critically, over-damped)".into(),
+            title: "θ trajectories: PGD, MPD (under-, critically, over-damped), PQN, PMGD".into(),
             x_label: "step".into(),
             y_label: "θ".into(),
             series: series_names,
