@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side timing of the PGD loop of `mpgd-blr` (400 steps, N = 100 particles,
+# Side-by-side timing of the PGD and MPD loops of `mpgd-blr` (400 steps, N = 100 particles,
 # Bayesian logistic regression on the 569 breast-cancer rows): meanfield (`pgd_timing`)
 # against NumPy and, when it installs from PyPI, JAX (`pgd_numpy.py`). Prints a Markdown
 # table with ratios (peer / ours; > 1: we are faster).
@@ -36,18 +36,23 @@ OPENBLAS_NUM_THREADS="$numpy_threads" OMP_NUM_THREADS="$numpy_threads" MKL_NUM_T
 "$py" - "$out/pgd-peers.json" "$out/pgd-ours.json" <<'PY' | tee "$out/pgd-table.md"
 import json, sys
 peers, ours = (json.load(open(p)) for p in sys.argv[1:3])
+def table(title, rows, mine):
+    print(f"{title}, {ours['steps']} steps, N = {ours['n']}: seconds per loop (median), final θ; ratio = peer / ours\n")
+    print("| implementation | s / loop | final θ | " + " | ".join(f"ratio vs {m}" for m, _ in mine) + " |")
+    print("|---|---:|---:|" + "---:|" * len(mine))
+    for name, r in rows:
+        print(f"| {name} | {r['seconds_per_loop']:.4g} | {r['theta_final']:.3f} | "
+              + " | ".join(f"{r['seconds_per_loop'] / m['seconds_per_loop']:.2f}×" for _, m in mine) + " |")
+    for name, r in mine:
+        print(f"| {name} | {r['seconds_per_loop']:.4g} | {r['theta_final']:.3f} |" + " |" * len(mine))
+    print()
+
 rows = [("numpy (1 BLAS thread)", peers["numpy_1_thread"])]
 if "seconds_per_loop" in peers.get("jax", {}):
     rows.append((f"jax {peers['jax']['version']} (jit, CPU)", peers["jax"]))
-mine = [("ours 1 thread", ours["ours_1_thread"]), (f"ours {ours['threads']} threads", ours["ours_pool"])]
-print(f"PGD, {ours['steps']} steps, N = {ours['n']}: seconds per loop (median), final θ; ratio = peer / ours\n")
-print("| implementation | s / loop | final θ | " + " | ".join(f"ratio vs {m}" for m, _ in mine) + " |")
-print("|---|---:|---:|" + "---:|" * len(mine))
-for name, r in rows:
-    print(f"| {name} | {r['seconds_per_loop']:.4g} | {r['theta_final']:.3f} | "
-          + " | ".join(f"{r['seconds_per_loop'] / m['seconds_per_loop']:.2f}×" for _, m in mine) + " |")
-for name, r in mine:
-    print(f"| {name} | {r['seconds_per_loop']:.4g} | {r['theta_final']:.3f} |" + " |" * len(mine))
+table("PGD", rows, [("ours 1 thread", ours["ours_1_thread"]), (f"ours {ours['threads']} threads", ours["ours_pool"])])
+table("MPD", [("numpy (1 BLAS thread)", peers["mpd_numpy_1_thread"])],
+      [("ours 1 thread", ours["mpd_ours_1_thread"]), (f"ours {ours['threads']} threads", ours["mpd_ours_pool"])])
 if "unavailable" in peers.get("jax", {}):
     print(f"\nJAX unavailable: {peers['jax']['unavailable']}")
 PY

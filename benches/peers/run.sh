@@ -8,7 +8,8 @@
 # table keeps, per configuration and column, the fastest of the K per-run medians: on a
 # machine shared with other work that is the least disturbed measurement. Needs python3 (>= 3.9) and cargo; NumPy is installed
 # from PyPI into target/peers-venv (or, without the venv module, into
-# target/peers-pylib with pip --target). Outputs land in target/peers/.
+# target/peers-pylib with pip --target). Outputs land in target/peers/ (the table in
+# langevin-table.md).
 # The two implementations are run alternately, scheme by scheme, so that both see the
 # same machine load; the load average is printed before and after.
 set -euo pipefail
@@ -65,4 +66,4 @@ for run in $(seq 1 "$runs"); do
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt"
 echo
-"$py" benches/peers/table.py "${np_files[@]}" -- "${rs_files[@]}" | tee "$out/table.md"
+"$py" benches/peers/table.py "${np_files[@]}" -- "${rs_files[@]}" | tee "$out/langevin-table.md"

@@ -6,6 +6,7 @@
 //! and `DIR/index.html` listing every report in `DIR`. `cargo xtask list` prints the catalogue. `cargo xtask config NAME
 //! [--quick]` prints an experiment's full default configuration as a `--config` file.
 //! `cargo xtask fuzz [--seconds S] [TARGET...]` runs the cargo-fuzz targets of `fuzz/`.
+//! `cargo xtask peers [--only SUITE,…]` runs the side-by-side speed comparisons.
 //!
 //! Exit codes: 0 success; 1 an experiment failed with an error (or, with `--check`, a
 //! check failed) or outputs could not be written; 2 a usage error (unknown experiment
@@ -15,6 +16,7 @@
 
 mod calibrate;
 mod fuzz;
+mod peers;
 mod progress;
 mod reproduce;
 
@@ -74,6 +76,13 @@ enum Command {
     /// `fuzz/artifacts/TARGET/`) or a failed build; 2 for an unknown target, or when the
     /// nightly toolchain or cargo-fuzz is missing (the message says how to install it).
     Fuzz(fuzz::FuzzArgs),
+    /// Run every side-by-side speed comparison with a peer (NumPy, CBXpy 1.0.4, JAX where
+    /// it installs; `benches/peers/`), one suite after the other, and write
+    /// `target/peers/table.md` and `table.json` (machine, load before and after, every
+    /// table and the raw timings).
+    ///
+    /// Exit status: 0 when every suite ran; 1 if one failed (the others still run).
+    Peers(peers::PeersArgs),
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +107,7 @@ fn main() -> ExitCode {
         Command::Config(args) => print_config(&args),
         Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Fuzz(args) => fuzz::fuzz(args),
+        Command::Peers(args) => peers::peers(args),
     }
 }
 

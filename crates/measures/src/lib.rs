@@ -17,6 +17,7 @@
 //! | [`rng`] | (seed, step, particle)-keyed random streams |
 //! | [`parallel`] | particle loops that are thread-count invariant |
 //! | [`compensated`] | Neumaier summation |
+//! | [`simd`] | vectorised elementary functions (exp, sigmoid), machine-independent bits |
 //! | [`reduce`] | deterministic block reductions (same bits for any thread or rank count) |
 //! | [`distributed`] | ranks, partitions and shards of a distributed ensemble (no MPI dependency) |
 //! | [`laws`] | initial laws (Gaussian, uniform box, Dirichlet) drawn from keyed streams |
@@ -37,6 +38,7 @@ pub mod parallel;
 pub mod projection;
 pub mod reduce;
 pub mod rng;
+pub mod simd;
 pub mod weights;
 
 pub use distributed::{

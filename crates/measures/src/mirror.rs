@@ -67,18 +67,23 @@ impl MirrorMap for Entropic {
     fn domain(&self) -> Domain {
         Domain::Simplex
     }
+    /// ln x, vectorised ([`simd::ln`](crate::simd::ln), within 1 ulp of the C library).
     fn grad_phi(&self, x: &[f64], y: &mut [f64]) {
-        for (yi, xi) in y.iter_mut().zip(x) {
-            *yi = xi.ln();
-        }
+        crate::simd::ln_into(x, y);
     }
     fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
         softmax_into(y, x);
     }
     fn hessian_sqrt_apply(&self, x: &[f64], xi: &[f64], out: &mut [f64]) {
-        for ((o, x), z) in out.iter_mut().zip(x).zip(xi) {
-            *o = z / x.sqrt();
-        }
+        // Division and square root are correctly rounded in every lane width.
+        crate::simd::vectorised(
+            #[inline(always)]
+            || {
+                for ((o, x), z) in out.iter_mut().zip(x).zip(xi) {
+                    *o = z / x.sqrt();
+                }
+            },
+        );
     }
 }
 
@@ -93,16 +98,25 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
         .copied()
         .filter(|v| !v.is_nan())
         .fold(f64::NEG_INFINITY, f64::max);
+    // The exponentials in SIMD lanes ([`simd::exp`](crate::simd::exp), within 1 ulp of the
+    // C library), then the compensated sum in order.
+    crate::simd::vectorised(
+        #[inline(always)]
+        || {
+            for (xi, yi) in x.iter_mut().zip(y) {
+                let diff = if *yi == max { 0.0 } else { yi - max };
+                // `!(diff >= −floor)` also catches NaN and −∞.
+                let diff = if diff >= -DUAL_FLOOR {
+                    diff
+                } else {
+                    -DUAL_FLOOR
+                };
+                *xi = crate::simd::exp(diff);
+            }
+        },
+    );
     let mut total = crate::compensated::NeumaierSum::new();
-    for (xi, yi) in x.iter_mut().zip(y) {
-        let diff = if *yi == max { 0.0 } else { yi - max };
-        // `!(diff >= −floor)` also catches NaN and −∞.
-        let diff = if diff >= -DUAL_FLOOR {
-            diff
-        } else {
-            -DUAL_FLOOR
-        };
-        *xi = diff.exp();
+    for xi in x.iter() {
         total.add(*xi);
     }
     let total = total.value();
