@@ -55,6 +55,22 @@ pub enum CbsMode {
     Sampling,
 }
 
+impl CbsMode {
+    /// λ⁻¹ at inverse temperature β: 1 (optimisation) or 1 + β (sampling).
+    pub fn inverse_lambda(self, beta: f64) -> f64 {
+        match self {
+            CbsMode::Optimization => 1.0,
+            CbsMode::Sampling => 1.0 + beta,
+        }
+    }
+
+    /// The factor √(2 dt / λ) of C^{1/2} ξ in the Euler–Maruyama step (CBXpy's operation
+    /// order: λ = 1/(1 + β) in sampling mode).
+    pub(super) fn euler_noise_factor(self, dt: f64, beta: f64) -> f64 {
+        (2.0 * dt / (1.0 / self.inverse_lambda(beta))).sqrt()
+    }
+}
+
 /// The time discretisation of CBS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,10 +179,7 @@ impl CbsParams {
 
     /// λ⁻¹ at inverse temperature β: 1 (optimisation) or 1 + β (sampling).
     pub fn inverse_lambda(&self, beta: f64) -> f64 {
-        match self.mode {
-            CbsMode::Optimization => 1.0,
-            CbsMode::Sampling => 1.0 + beta,
-        }
+        self.mode.inverse_lambda(beta)
     }
 }
 
@@ -318,7 +331,7 @@ impl<O: Objective> Cbs<O> {
                 (a, (-(-2.0 * p.dt).exp_m1() * inv_lambda).sqrt())
             }
             // CBXpy: factor = √((2 dt) / λ) with λ = 1/(1 + β).
-            CbsScheme::EulerMaruyama => (p.dt, (2.0 * p.dt / (1.0 / inv_lambda)).sqrt()),
+            CbsScheme::EulerMaruyama => (p.dt, p.mode.euler_noise_factor(p.dt, beta)),
         };
         let dt = p.dt;
         let (m, r) = (&ws.consensus, &ws.root);
@@ -360,23 +373,24 @@ impl<O: Objective> Cbs<O> {
     }
 }
 
-/// The per-particle move of step 3 (module docs).
+/// The per-particle move of step 3 (module docs); also CBO's covariance-noise move
+/// (Euler with contraction λ dt).
 #[derive(Clone, Copy)]
-struct Move {
-    scheme: CbsScheme,
-    /// e^{−dt} (exponential) or dt (Euler: x ← x − dt (x − M)).
-    contraction: f64,
+pub(super) struct Move {
+    pub(super) scheme: CbsScheme,
+    /// e^{−dt} (exponential) or the Euler drift factor (x ← x − c (x − M)).
+    pub(super) contraction: f64,
     /// The factor of R ξ.
-    scale: f64,
+    pub(super) scale: f64,
     /// R is lower triangular (skip the zeros above the diagonal).
-    lower: bool,
+    pub(super) lower: bool,
 }
 
 impl Move {
     /// x ← deterministic part, then x_a += scale · R_ab ξ_b column by column as the ξ_b are
     /// drawn (so no per-particle noise buffer is needed).
     #[inline]
-    fn apply(&self, x: &mut [f64], m: &[f64], r: &[f64], z: impl Iterator<Item = f64>) {
+    pub(super) fn apply(&self, x: &mut [f64], m: &[f64], r: &[f64], z: impl Iterator<Item = f64>) {
         let d = x.len();
         match self.scheme {
             CbsScheme::Exponential => {
@@ -402,7 +416,13 @@ impl Move {
 
 /// C = Σ_i ŵ_i (x_i − m)(x_i − m)ᵀ with ŵ_i = w_i / Σ w, summed in particle order (upper
 /// triangle, mirrored).
-fn weighted_covariance(xs: &[f64], d: usize, weights: &[f64], m: &[f64], cov: &mut Vec<f64>) {
+pub(super) fn weighted_covariance(
+    xs: &[f64],
+    d: usize,
+    weights: &[f64],
+    m: &[f64],
+    cov: &mut Vec<f64>,
+) {
     cov.clear();
     cov.resize(d * d, 0.0);
     let total: f64 = weights.iter().sum();
@@ -426,7 +446,7 @@ fn weighted_covariance(xs: &[f64], d: usize, weights: &[f64], m: &[f64], cov: &m
 }
 
 /// R with R Rᵀ = `cov` into `out` (row-major d × d), as `root` asks.
-fn square_root(
+pub(super) fn square_root(
     root: CovarianceRoot,
     cov: &[f64],
     d: usize,

@@ -71,6 +71,7 @@ impl PolarCboParams {
     /// # Errors
     /// [`IntegratorError::InvalidParameter`] for κ not finite and > 0, or a mini-batch.
     pub fn new(cbo: CboParams, kappa: f64) -> Result<Self> {
+        super::check_per_particle_noise(&cbo)?;
         if let Some(b) = cbo.batch() {
             return Err(IntegratorError::InvalidParameter {
                 name: "batch size",
