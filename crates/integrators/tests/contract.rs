@@ -1597,6 +1597,90 @@ mod mirror_cbo {
     }
 }
 
+mod constrained_cbo {
+    use super::*;
+    use meanfield_integrators::{
+        ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, Hypersurface,
+    };
+
+    const SEED: u64 = 29;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(scheme: ConstraintScheme) -> ConstrainedCboParams {
+        let cbo = CboParams::new(1.0, 0.8, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_noise(CboNoise::Isotropic);
+        ConstrainedCboParams::new(cbo, Hypersurface::sphere(1.5).unwrap(), scheme).unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -2.0, 2.0, 13).unwrap()
+    }
+
+    mod drift {
+        use super::*;
+
+        fn make(par: Parallelism) -> ConstrainedCbo<TestFunction> {
+            ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Drift { epsilon: 0.01 }),
+            )
+            .unwrap()
+            .with_parallelism(par)
+        }
+
+        contract_tests!();
+
+        #[test]
+        fn other_scheme_or_epsilon_is_refused() {
+            let mut other = ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Drift { epsilon: 0.02 }),
+            )
+            .unwrap();
+            check_refused(
+                &mut make(Parallelism::Sequential),
+                &mut other,
+                ensemble(),
+                SEED,
+            );
+            let mut other = ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Hypersurface),
+            )
+            .unwrap();
+            check_refused(
+                &mut make(Parallelism::Sequential),
+                &mut other,
+                ensemble(),
+                SEED,
+            );
+        }
+    }
+
+    mod hypersurface {
+        use super::*;
+
+        fn make(par: Parallelism) -> ConstrainedCbo<TestFunction> {
+            ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Hypersurface),
+            )
+            .unwrap()
+            .with_parallelism(par)
+        }
+
+        contract_tests!();
+    }
+}
+
 mod pso {
     use super::*;
     use meanfield_integrators::{CboMemoryParams, Pso, PsoParams};
