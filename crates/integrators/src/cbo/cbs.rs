@@ -35,11 +35,11 @@ use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::consensus::{self, consensus_into};
+use super::consensus;
 use super::schedule::AlphaSchedule;
 use super::{
-    CboInfo, CboOutcome, CboState, MIN_ROWS_PER_TASK, StoppingRule, check_consensus_finite,
-    check_consensus_state, eval_energies,
+    CboInfo, CboOutcome, CboState, ConsensusStep, MIN_ROWS_PER_TASK, StoppingRule,
+    check_consensus_state,
 };
 use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -186,9 +186,8 @@ impl CbsParams {
 /// Reused buffers of a step.
 #[derive(Debug, Default, Clone)]
 struct Workspace {
-    energies: Vec<f64>,
-    weights: Vec<f64>,
-    consensus: Vec<f64>,
+    /// Energies, weights, M_β and the shared before/after-move steps.
+    step: ConsensusStep,
     /// C_β, row-major d × d.
     cov: Vec<f64>,
     /// R with R Rᵀ = C_β, row-major d × d (lower triangular for Cholesky).
@@ -284,41 +283,19 @@ impl<O: Objective> Cbs<O> {
         source: Noise<'_>,
     ) -> Result<CboInfo> {
         let step = key.step();
-        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
+        let d = state.ensemble.dim();
         let ws = &mut self.ws;
-        ws.energies.resize(n, 0.0);
-        ws.weights.resize(n, 0.0);
-        ws.consensus.resize(d, 0.0);
         let beta = state.alpha;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
 
-        // 1: energies, weights and M_β.
-        let xs = state.ensemble.as_slice();
-        eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
-        let stats = consensus_into(
-            xs,
-            d,
-            &ws.energies,
-            beta,
-            &mut ws.weights,
-            &mut ws.consensus,
-        )
-        .map_err(err_at)?;
-        state.evaluations += n as u64;
-        check_consensus_finite(&ws.consensus, step)?;
+        // 1 and 4 (before the move): energies, weights, M_β, best particle.
+        let stats = ws
+            .step
+            .before_move(self.parallelism, &self.objective, state, step)?;
 
         // 2: C_β = Σ ŵ_i D_i D_iᵀ (particle order) and its root.
-        weighted_covariance(xs, d, &ws.weights, &ws.consensus, &mut ws.cov);
+        let xs = state.ensemble.as_slice();
+        weighted_covariance(xs, d, &ws.step.weights, &ws.step.consensus, &mut ws.cov);
         square_root(self.params.root, &ws.cov, d, step, &mut ws.root)?;
-
-        // 4 (before the move): best particle.
-        state.record_best(&stats, stats.argmin);
 
         // 3: the move.
         let p = &self.params;
@@ -334,7 +311,7 @@ impl<O: Objective> Cbs<O> {
             CbsScheme::EulerMaruyama => (p.dt, p.mode.euler_noise_factor(p.dt, beta)),
         };
         let dt = p.dt;
-        let (m, r) = (&ws.consensus, &ws.root);
+        let (m, r) = (&ws.step.consensus, &ws.root);
         let mv = Move {
             scheme: p.scheme,
             contraction,
@@ -362,14 +339,7 @@ impl<O: Objective> Cbs<O> {
         );
 
         // 4: bookkeeping and the β schedule.
-        state.record_consensus(&ws.consensus);
-        state.alpha = p.schedule.next(beta, &ws.energies)?;
-        Ok(CboInfo {
-            dt,
-            alpha: beta,
-            stats,
-            consensus_change: state.consensus_change,
-        })
+        ws.step.after_move(state, p.schedule, dt, beta, stats)
     }
 }
 

@@ -27,10 +27,9 @@ use meanfield_measures::{Ensemble, Parallelism, streams};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::consensus::consensus_into;
 use super::{
-    CboInfo, CboNoise, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite,
-    check_consensus_state, check_per_particle_noise, eval_energies,
+    CboInfo, CboNoise, CboParams, CboState, ConsensusStep, MIN_ROWS_PER_TASK,
+    check_consensus_state, check_per_particle_noise,
 };
 use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -211,9 +210,7 @@ pub struct ConstrainedCbo<O> {
     objective: O,
     params: ConstrainedCboParams,
     parallelism: Parallelism,
-    energies: Vec<f64>,
-    weights: Vec<f64>,
-    consensus: Vec<f64>,
+    ws: ConsensusStep,
 }
 
 #[derive(Clone, Copy)]
@@ -250,9 +247,7 @@ impl<O: Objective> ConstrainedCbo<O> {
             objective,
             params,
             parallelism: Parallelism::Sequential,
-            energies: Vec::new(),
-            weights: Vec::new(),
-            consensus: Vec::new(),
+            ws: ConsensusStep::default(),
         })
     }
 
@@ -291,31 +286,11 @@ impl<O: Objective> ConstrainedCbo<O> {
         source: Noise<'_>,
     ) -> Result<CboInfo> {
         let step = key.step();
-        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
-        self.energies.resize(n, 0.0);
-        self.weights.resize(n, 0.0);
-        self.consensus.resize(d, 0.0);
+        let d = state.ensemble.dim();
         let alpha = state.alpha;
-        let xs = state.ensemble.as_slice();
-        eval_energies(self.parallelism, &self.objective, xs, d, &mut self.energies);
-        let stats = consensus_into(
-            xs,
-            d,
-            &self.energies,
-            alpha,
-            &mut self.weights,
-            &mut self.consensus,
-        )
-        .map_err(|e| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        })?;
-        state.evaluations += n as u64;
-        check_consensus_finite(&self.consensus, step)?;
-        state.record_best(&stats, stats.argmin);
+        let stats = self
+            .ws
+            .before_move(self.parallelism, &self.objective, state, step)?;
 
         let p = &self.params;
         let c = &p.cbo;
@@ -327,7 +302,7 @@ impl<O: Objective> ConstrainedCbo<O> {
             sigma: c.sigma(),
             dt: c.dt(),
         };
-        let v = &self.consensus;
+        let v = &self.ws.consensus;
         let update = |i: usize, x: &mut [f64]| {
             with_scratch(2 * d, |s| {
                 let (noise, w) = s.split_at_mut(d);
@@ -363,14 +338,8 @@ impl<O: Objective> ConstrainedCbo<O> {
                 ),
             });
         }
-        state.record_consensus(&self.consensus);
-        state.alpha = c.schedule().next(alpha, &self.energies)?;
-        Ok(CboInfo {
-            dt: c.dt(),
-            alpha,
-            stats,
-            consensus_change: state.consensus_change,
-        })
+        self.ws
+            .after_move(state, c.schedule(), c.dt(), alpha, stats)
     }
 }
 

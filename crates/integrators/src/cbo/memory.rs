@@ -282,13 +282,7 @@ pub(super) fn memory_consensus(
         weights,
         consensus,
     )
-    .map_err(|e| match e {
-        IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-            step: step + 1,
-            reason,
-        },
-        e => e,
-    })?;
+    .map_err(super::diverged_at(step))?;
     check_consensus_finite(consensus, step)?;
     Ok(stats.ess)
 }

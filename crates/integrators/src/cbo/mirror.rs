@@ -22,13 +22,11 @@ use meanfield_energy::Objective;
 use meanfield_measures::mirror::MirrorMap;
 use meanfield_measures::{Ensemble, Parallelism, streams};
 use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::consensus::consensus_into;
 use super::{
-    CboInfo, CboNoise, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite,
-    check_per_particle_noise, eval_energies,
+    CboInfo, CboNoise, CboParams, CboState, ConsensusStep, check_per_particle_noise,
+    for_each_row_pair_mut,
 };
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one};
@@ -61,9 +59,7 @@ pub struct MirrorCbo<O, M> {
     map: M,
     params: CboParams,
     parallelism: Parallelism,
-    energies: Vec<f64>,
-    weights: Vec<f64>,
-    consensus: Vec<f64>,
+    ws: ConsensusStep,
 }
 
 #[derive(Clone, Copy)]
@@ -130,9 +126,7 @@ impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
             map,
             params,
             parallelism: Parallelism::Sequential,
-            energies: Vec::new(),
-            weights: Vec::new(),
-            consensus: Vec::new(),
+            ws: ConsensusStep::default(),
         })
     }
 
@@ -177,38 +171,17 @@ impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
     ) -> Result<CboInfo> {
         let step = key.step();
         let cbo = &mut state.cbo;
-        let (n, d) = (cbo.ensemble.n(), cbo.ensemble.dim());
-        self.energies.resize(n, 0.0);
-        self.weights.resize(n, 0.0);
-        self.consensus.resize(d, 0.0);
+        let d = cbo.ensemble.dim();
         let alpha = cbo.alpha;
-
         // 1: energies, consensus, best particle.
-        let xs = cbo.ensemble.as_slice();
-        eval_energies(self.parallelism, &self.objective, xs, d, &mut self.energies);
-        let stats = consensus_into(
-            xs,
-            d,
-            &self.energies,
-            alpha,
-            &mut self.weights,
-            &mut self.consensus,
-        )
-        .map_err(|e| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        })?;
-        cbo.evaluations += n as u64;
-        check_consensus_finite(&self.consensus, step)?;
-        cbo.record_best(&stats, stats.argmin);
+        let stats = self
+            .ws
+            .before_move(self.parallelism, &self.objective, cbo, step)?;
 
         // 2: the dual move and the primal particle ∇φ*(Y).
         let p = &self.params;
         let coef = (-p.lambda() * p.dt(), p.sigma(), p.dt().sqrt());
-        let (kind, v, map) = (p.noise(), &self.consensus, &self.map);
+        let (kind, v, map) = (p.noise(), &self.ws.consensus, &self.map);
         let update = |i: usize, x: &mut [f64], y: &mut [f64]| {
             match source {
                 Noise::Given(z) => {
@@ -222,31 +195,16 @@ impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
             }
             map.grad_phi_star(y, x);
         };
-        let (xs, ys) = (cbo.ensemble.as_mut_slice(), &mut state.dual);
-        match self.parallelism {
-            Parallelism::Sequential => xs
-                .chunks_exact_mut(d)
-                .zip(ys.chunks_exact_mut(d))
-                .enumerate()
-                .for_each(|(i, (x, y))| update(i, x, y)),
-            // Each row writes only its own X and Y: the split cannot change a bit.
-            Parallelism::Rayon => xs
-                .par_chunks_exact_mut(d)
-                .zip(ys.par_chunks_exact_mut(d))
-                .enumerate()
-                .with_min_len(MIN_ROWS_PER_TASK)
-                .for_each(|(i, (x, y))| update(i, x, y)),
-        }
+        for_each_row_pair_mut(
+            self.parallelism,
+            cbo.ensemble.as_mut_slice(),
+            &mut state.dual,
+            d,
+            update,
+        );
 
         // 3: bookkeeping and α.
-        cbo.record_consensus(&self.consensus);
-        cbo.alpha = p.schedule().next(alpha, &self.energies)?;
-        Ok(CboInfo {
-            dt: p.dt(),
-            alpha,
-            stats,
-            consensus_change: cbo.consensus_change,
-        })
+        self.ws.after_move(cbo, p.schedule(), p.dt(), alpha, stats)
     }
 }
 

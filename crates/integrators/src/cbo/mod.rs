@@ -317,6 +317,112 @@ pub(crate) fn check_consensus_state(state: &CboState, dim: usize) -> Result<()> 
     Ok(())
 }
 
+/// Calls `f(i, a_i, b_i)` for row i of two row-major arrays with `d` columns (a particle
+/// and its companion: velocity, dual point), on the rayon pool when asked. Each call writes
+/// only its own rows, so the thread count cannot change a bit.
+pub(crate) fn for_each_row_pair_mut<F>(
+    par: Parallelism,
+    a: &mut [f64],
+    b: &mut [f64],
+    d: usize,
+    f: F,
+) where
+    F: Fn(usize, &mut [f64], &mut [f64]) + Send + Sync,
+{
+    match par {
+        Parallelism::Sequential => a
+            .chunks_exact_mut(d)
+            .zip(b.chunks_exact_mut(d))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y)),
+        Parallelism::Rayon => a
+            .par_chunks_exact_mut(d)
+            .zip(b.par_chunks_exact_mut(d))
+            .enumerate()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .for_each(|(i, (x, y))| f(i, x, y)),
+    }
+}
+
+/// An `IncompatibleState` from the consensus of step `step` (all weights zero, …) is a
+/// divergence at step `step + 1`.
+pub(crate) fn diverged_at(step: u64) -> impl Fn(IntegratorError) -> IntegratorError + Copy {
+    move |e| match e {
+        IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
+            step: step + 1,
+            reason,
+        },
+        e => e,
+    }
+}
+
+/// The step skeleton of the variants that take one consensus over the whole ensemble and
+/// then move each particle their own way (CBS, mirror CBO, constrained CBO): the buffers,
+/// "evaluate, consensus, best particle" before the move and "consensus bookkeeping, α"
+/// after it, so that only the move differs between them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ConsensusStep {
+    /// f at the particles (positions before the move).
+    pub(crate) energies: Vec<f64>,
+    /// The shifted consensus weights e^{−α(f_i − f_min)}.
+    pub(crate) weights: Vec<f64>,
+    /// v_α.
+    pub(crate) consensus: Vec<f64>,
+}
+
+impl ConsensusStep {
+    /// Steps 1, 2 and 4 of the module docs on every particle: f_i (N evaluations), v_α in
+    /// log space (a non-finite v_α or all weights zero → `Diverged { step + 1 }`), and the
+    /// best particle from these f_i.
+    pub(crate) fn before_move<O: Objective>(
+        &mut self,
+        par: Parallelism,
+        objective: &O,
+        state: &mut CboState,
+        step: u64,
+    ) -> Result<ConsensusStats> {
+        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
+        self.energies.resize(n, 0.0);
+        self.weights.resize(n, 0.0);
+        self.consensus.resize(d, 0.0);
+        let xs = state.ensemble.as_slice();
+        eval_energies(par, objective, xs, d, &mut self.energies);
+        let stats = consensus_into(
+            xs,
+            d,
+            &self.energies,
+            state.alpha,
+            &mut self.weights,
+            &mut self.consensus,
+        )
+        .map_err(diverged_at(step))?;
+        state.evaluations += n as u64;
+        check_consensus_finite(&self.consensus, step)?;
+        state.record_best(&stats, stats.argmin);
+        Ok(stats)
+    }
+
+    /// Step 5 after the move: the consensus bookkeeping and α_{k+1} = schedule(α_k, f), and
+    /// the step's report (α_k = `alpha`).
+    pub(crate) fn after_move(
+        &self,
+        state: &mut CboState,
+        schedule: AlphaSchedule,
+        dt: f64,
+        alpha: f64,
+        stats: ConsensusStats,
+    ) -> Result<CboInfo> {
+        state.record_consensus(&self.consensus);
+        state.alpha = schedule.next(alpha, &self.energies)?;
+        Ok(CboInfo {
+            dt,
+            alpha,
+            stats,
+            consensus_change: state.consensus_change,
+        })
+    }
+}
+
 /// The variants with a per-particle move (memory, PSO, polarised) take the isotropic or
 /// anisotropic noise only: the covariance noise is plain CBO's.
 pub(crate) fn check_per_particle_noise(params: &CboParams) -> Result<()> {
@@ -556,13 +662,7 @@ impl<O: Objective> Cbo<O> {
         let reducer = Reducer::of(&state.ensemble).with_parallelism(self.parallelism);
         let first = state.ensemble.first_index();
         let batched = b < n;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
+        let err_at = diverged_at(step);
 
         // 1–2: energies on the batch and the consensus point.
         let stats = if batched {

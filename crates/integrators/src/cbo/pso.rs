@@ -31,14 +31,13 @@
 use meanfield_energy::Objective;
 use meanfield_measures::{Ensemble, Parallelism};
 use rand_distr::{Distribution, StandardNormal};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::memory::{
     MemoryStep, Noise, check_memory_state, check_noise_lengths, init_memory_state,
     memory_consensus, noise_rngs, record_memories,
 };
-use super::{CboInfo, CboMemoryParams, CboMemoryState, CboNoise, MIN_ROWS_PER_TASK};
+use super::{CboInfo, CboMemoryParams, CboMemoryState, CboNoise, for_each_row_pair_mut};
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_non_negative};
 
@@ -276,21 +275,13 @@ impl<O: Objective> Pso<O> {
                 }
             }
         };
-        let (xs, us) = (mem.cbo.ensemble.as_mut_slice(), &mut state.velocity);
-        match self.parallelism {
-            Parallelism::Sequential => xs
-                .chunks_exact_mut(d)
-                .zip(us.chunks_exact_mut(d))
-                .enumerate()
-                .for_each(|(i, (x, u))| update(i, x, u)),
-            // Each row writes only its own x and V: the split cannot change a bit.
-            Parallelism::Rayon => xs
-                .par_chunks_exact_mut(d)
-                .zip(us.par_chunks_exact_mut(d))
-                .enumerate()
-                .with_min_len(MIN_ROWS_PER_TASK)
-                .for_each(|(i, (x, u))| update(i, x, u)),
-        }
+        for_each_row_pair_mut(
+            self.parallelism,
+            mem.cbo.ensemble.as_mut_slice(),
+            &mut state.velocity,
+            d,
+            update,
+        );
 
         record_memories(
             self.parallelism,
