@@ -920,3 +920,95 @@ fn constrained_cbo_bad_input_is_a_typed_error() {
         Err(IntegratorError::IncompatibleState(_))
     ));
 }
+
+/// Seconds per step of each consensus variant at (N, d) = (1000, 20), one thread, in the
+/// settings of `benches/peers/variants_cbxpy_timing.py` (which times CBXpy's same classes);
+/// a measurement, not a check, so run on demand (`benches/peers/variants_run.sh` alternates
+/// the two sides variant by variant):
+/// `MEANFIELD_VARIANT=pso cargo test -p meanfield-integrators --test cbo -- --ignored --nocapture timing`.
+/// Prints one JSON line per variant (all of them without `MEANFIELD_VARIANT`).
+#[test]
+#[ignore = "timing, run on demand"]
+fn timing_of_variant_steps_at_n1000_d20() {
+    use meanfield_integrators::{CboMemory, CboMemoryParams, Pso, PsoParams};
+    use meanfield_measures::BoxBounds;
+    use meanfield_measures::mirror::LogBarrier;
+    let (n, d) = (1000, 20);
+    let only = std::env::var("MEANFIELD_VARIANT").ok();
+    let f = TestFunction::rastrigin(d).unwrap();
+    let cbo = CboParams::new(1.0, 1.0, 0.01)
+        .unwrap()
+        .with_alpha(10.0)
+        .unwrap();
+    let cube = || uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap();
+    fn time<D: Dynamics>(name: &str, dy: &mut D, ens: Ensemble) {
+        let mut state = dy.init_state(ens, 7).unwrap();
+        dy.step(StepKey::new(7, 0), &mut state).unwrap();
+        let mut times = Vec::new();
+        for k in 1..=10 {
+            let t = std::time::Instant::now();
+            dy.step(StepKey::new(7, k), &mut state).unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{{\"variant\": \"{name}\", \"n\": 1000, \"d\": 20, \"median_s\": {:e}, \"min_s\": {:e}, \"impl\": \"meanfield\"}}",
+            0.5 * (times[4] + times[5]),
+            times[0]
+        );
+    }
+    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    if want("memory") {
+        let p = CboMemoryParams::new(cbo, 0.4).unwrap();
+        time("memory", &mut CboMemory::new(&f, p).unwrap(), cube());
+    }
+    if want("pso") {
+        let p = PsoParams::new(CboMemoryParams::new(cbo, 0.4).unwrap(), 0.001, 0.999).unwrap();
+        time("pso", &mut Pso::new(&f, p).unwrap(), cube());
+    }
+    if want("covariance") {
+        let p = cbo.with_noise(CboNoise::Covariance(CbsMode::Sampling));
+        time("covariance", &mut Cbo::new(&f, p).unwrap(), cube());
+    }
+    if want("mirror") {
+        let b = BoxBounds::uniform(d, -1.0, 1.0).unwrap();
+        let ens = meanfield_measures::InitialLaw::UniformBox {
+            lower: vec![-0.9; d],
+            upper: vec![0.9; d],
+        }
+        .sample_on(
+            n,
+            Domain::Box(b.clone()),
+            1,
+            meanfield_measures::streams::CBO_INIT,
+        )
+        .unwrap();
+        time(
+            "mirror",
+            &mut MirrorCbo::new(&f, LogBarrier::new(b), cbo).unwrap(),
+            ens,
+        );
+    }
+    if want("drift") {
+        let p = ConstrainedCboParams::new(
+            cbo,
+            Hypersurface::sphere(1.0).unwrap(),
+            ConstraintScheme::Drift { epsilon: 0.01 },
+        )
+        .unwrap();
+        time("drift", &mut ConstrainedCbo::new(&f, p).unwrap(), cube());
+    }
+    if want("hypersurface") {
+        let p = ConstrainedCboParams::new(
+            cbo.with_noise(CboNoise::Isotropic),
+            Hypersurface::sphere(1.0).unwrap(),
+            ConstraintScheme::Hypersurface,
+        )
+        .unwrap();
+        time(
+            "hypersurface",
+            &mut ConstrainedCbo::new(&f, p).unwrap(),
+            cube(),
+        );
+    }
+}
