@@ -448,14 +448,35 @@ pub(super) fn square_root(
             }
         }
         CovarianceRoot::Symmetric => {
+            if let Some(k) = cov.iter().position(|v| !v.is_finite()) {
+                return Err(IntegratorError::Diverged {
+                    step: step + 1,
+                    reason: format!("C_β entry {k} is {}", cov[k]),
+                });
+            }
+            // A collapsing ensemble makes C_β tiny (subnormal entries), where the
+            // eigensolver can fail to converge: decompose 4^{−k} C_β with its largest entry
+            // near 1 and scale the root back by 2^k (exact powers of two).
+            let m = cov.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            if m == 0.0 {
+                return Ok(()); // C_β = 0: R = 0 (`out` is zeroed above).
+            }
+            let k = (m.log2() / 2.0).round() as i32;
+            // 4^{−k} as two factors 2^{−k} (each finite: |k| ≤ 538 for m ≥ 5e−324).
+            let (down, up) = (2.0_f64.powi(-k), 2.0_f64.powi(k));
+            let c = Mat::from_fn(d, d, |i, j| cov[i * d + j] * down * down);
             let evd = c
                 .self_adjoint_eigen(Side::Lower)
                 .map_err(|_| IntegratorError::Diverged {
                     step: step + 1,
-                    reason: "the eigendecomposition of C_β did not converge".into(),
+                    reason: format!(
+                        "the eigendecomposition of C_β did not converge (largest entry {m:e}, \
+                         trace {:e})",
+                        (0..d).map(|k| cov[k * d + k]).sum::<f64>()
+                    ),
                 })?;
             let (u, s) = (evd.U(), evd.S());
-            let sq: Vec<f64> = (0..d).map(|k| s[k].max(0.0).sqrt()).collect();
+            let sq: Vec<f64> = (0..d).map(|k| s[k].max(0.0).sqrt() * up).collect();
             for a in 0..d {
                 for b in 0..d {
                     out[a * d + b] = (0..d).map(|k| u[(a, k)] * sq[k] * u[(b, k)]).sum();
