@@ -29,8 +29,10 @@ pub mod runner;
 
 pub use cbo::{
     AlphaSchedule, Batch, Cbo, CboInfo, CboMemory, CboMemoryParams, CboMemoryState, CboNoise,
-    CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme, CovarianceRoot,
-    KernelScale, PolarCbo, PolarCboParams, PolarCboState, StoppingRule,
+    CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme, ConstrainedCbo,
+    ConstrainedCboParams, ConstraintScheme, CovarianceRoot, Hypersurface, KernelScale, MirrorCbo,
+    MirrorCboState, PolarCbo, PolarCboParams, PolarCboState, Pso, PsoParams, PsoState,
+    StoppingRule,
 };
 pub use dynamics::{DistributedState, Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};

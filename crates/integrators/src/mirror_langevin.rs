@@ -104,7 +104,7 @@ use crate::projected::with_scratch;
 
 /// Last path segment of a type name (`Entropic` for `meanfield_measures::mirror::Entropic`),
 /// used in fingerprints.
-fn short_type_name<M>() -> &'static str {
+pub(crate) fn short_type_name<M>() -> &'static str {
     let full = std::any::type_name::<M>();
     let base = full.split('<').next().unwrap_or(full);
     base.rsplit("::").next().unwrap_or(base)
@@ -125,7 +125,7 @@ fn check_map_dim<F: Functional, M: MirrorMap>(functional: F, map: &M) -> Result<
 }
 
 /// Checks that the ensemble lives on the mirror map's domain.
-fn check_map_domain<M: MirrorMap>(map: &M, ens: &Ensemble) -> Result<()> {
+pub(crate) fn check_map_domain<M: MirrorMap>(map: &M, ens: &Ensemble) -> Result<()> {
     let domain = map.domain();
     if *ens.domain() == domain {
         Ok(())

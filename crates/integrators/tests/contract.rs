@@ -1577,6 +1577,248 @@ mod cbo_memory {
     }
 }
 
+mod covariance_cbo {
+    use super::*;
+    use meanfield_integrators::CbsMode;
+
+    const SEED: u64 = 27;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(mode: CbsMode) -> CboParams {
+        CboParams::new(1.0, 0.5, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap()
+            .with_noise(CboNoise::Covariance(mode))
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -3.0, 3.0, 11).unwrap()
+    }
+
+    fn make(par: Parallelism) -> Cbo<TestFunction> {
+        Cbo::new(objective(vec![0.5, -0.5, 0.25]), params(CbsMode::Sampling))
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_mode_is_refused() {
+        let mut other = Cbo::new(
+            objective(vec![0.5, -0.5, 0.25]),
+            params(CbsMode::Optimization),
+        )
+        .unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
+mod mirror_cbo {
+    use super::*;
+    use meanfield_integrators::MirrorCbo;
+    use meanfield_measures::mirror::Entropic;
+
+    const SEED: u64 = 28;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::rastrigin(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(sigma: f64) -> CboParams {
+        CboParams::new(1.0, sigma, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        dirichlet(800, 3, 12)
+    }
+
+    fn make(par: Parallelism) -> MirrorCbo<TestFunction, Entropic> {
+        MirrorCbo::new(objective(vec![0.2, 0.3, 0.5]), Entropic, params(1.0))
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_shift_or_sigma_is_refused() {
+        let mut other =
+            MirrorCbo::new(objective(vec![0.2, 0.3, 0.4]), Entropic, params(1.0)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+        let mut other =
+            MirrorCbo::new(objective(vec![0.2, 0.3, 0.5]), Entropic, params(1.5)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
+mod constrained_cbo {
+    use super::*;
+    use meanfield_integrators::{
+        ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, Hypersurface,
+    };
+
+    const SEED: u64 = 29;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(scheme: ConstraintScheme) -> ConstrainedCboParams {
+        let cbo = CboParams::new(1.0, 0.8, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_noise(CboNoise::Isotropic);
+        ConstrainedCboParams::new(cbo, Hypersurface::sphere(1.5).unwrap(), scheme).unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -2.0, 2.0, 13).unwrap()
+    }
+
+    mod drift {
+        use super::*;
+
+        fn make(par: Parallelism) -> ConstrainedCbo<TestFunction> {
+            ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Drift { epsilon: 0.01 }),
+            )
+            .unwrap()
+            .with_parallelism(par)
+        }
+
+        contract_tests!();
+
+        #[test]
+        fn other_scheme_or_epsilon_is_refused() {
+            let mut other = ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Drift { epsilon: 0.02 }),
+            )
+            .unwrap();
+            check_refused(
+                &mut make(Parallelism::Sequential),
+                &mut other,
+                ensemble(),
+                SEED,
+            );
+            let mut other = ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Hypersurface),
+            )
+            .unwrap();
+            check_refused(
+                &mut make(Parallelism::Sequential),
+                &mut other,
+                ensemble(),
+                SEED,
+            );
+        }
+    }
+
+    mod hypersurface {
+        use super::*;
+
+        fn make(par: Parallelism) -> ConstrainedCbo<TestFunction> {
+            ConstrainedCbo::new(
+                objective(vec![0.5, -0.5, 0.25]),
+                params(ConstraintScheme::Hypersurface),
+            )
+            .unwrap()
+            .with_parallelism(par)
+        }
+
+        contract_tests!();
+    }
+}
+
+mod pso {
+    use super::*;
+    use meanfield_integrators::{CboMemoryParams, Pso, PsoParams};
+
+    const SEED: u64 = 26;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::rastrigin(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params(inertia: f64) -> PsoParams {
+        let cbo = CboParams::new(1.0, 0.8, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap();
+        PsoParams::new(CboMemoryParams::new(cbo, 0.4).unwrap(), inertia, 0.9).unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        meanfield_integrators::cbo::uniform_ensemble(800, 3, -3.0, 3.0, 10).unwrap()
+    }
+
+    fn make(par: Parallelism) -> Pso<TestFunction> {
+        Pso::new(objective(vec![0.5, -0.5, 0.25]), params(0.1))
+            .unwrap()
+            .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_shift_or_inertia_is_refused() {
+        let mut other = Pso::new(objective(vec![0.5, -0.5, 0.0]), params(0.1)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+        let mut other = Pso::new(objective(vec![0.5, -0.5, 0.25]), params(0.2)).unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
 /// Constructors of the stop criteria validate their parameters.
 #[test]
 fn stop_criteria_validate_their_parameters() {

@@ -200,6 +200,7 @@ fn noise_name(noise: CboNoise) -> &'static str {
     match noise {
         CboNoise::Anisotropic => "anisotropic",
         CboNoise::Isotropic => "isotropic",
+        CboNoise::Covariance(_) => "covariance",
     }
 }
 
@@ -272,7 +273,7 @@ impl ConfiguredExperiment for CboBenchmark {
                     );
                     let sigma = match noise {
                         CboNoise::Anisotropic => cfg.sigma_anisotropic,
-                        CboNoise::Isotropic => cfg.sigma_isotropic,
+                        CboNoise::Isotropic | CboNoise::Covariance(_) => cfg.sigma_isotropic,
                     };
                     let params = CboParams::new(cfg.lambda, sigma, cfg.dt)?
                         .with_alpha(cfg.alpha)?

@@ -35,11 +35,11 @@ use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use super::consensus::{self, consensus_into};
+use super::consensus;
 use super::schedule::AlphaSchedule;
 use super::{
-    CboInfo, CboOutcome, CboState, MIN_ROWS_PER_TASK, StoppingRule, check_consensus_finite,
-    check_consensus_state, eval_energies,
+    CboInfo, CboOutcome, CboState, ConsensusStep, MIN_ROWS_PER_TASK, StoppingRule,
+    check_consensus_state,
 };
 use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -53,6 +53,22 @@ pub enum CbsMode {
     Optimization,
     /// λ = (1 + β)⁻¹: the ensemble samples e^{−f} (exactly so for Gaussian targets).
     Sampling,
+}
+
+impl CbsMode {
+    /// λ⁻¹ at inverse temperature β: 1 (optimisation) or 1 + β (sampling).
+    pub fn inverse_lambda(self, beta: f64) -> f64 {
+        match self {
+            CbsMode::Optimization => 1.0,
+            CbsMode::Sampling => 1.0 + beta,
+        }
+    }
+
+    /// The factor √(2 dt / λ) of C^{1/2} ξ in the Euler–Maruyama step (CBXpy's operation
+    /// order: λ = 1/(1 + β) in sampling mode).
+    pub(super) fn euler_noise_factor(self, dt: f64, beta: f64) -> f64 {
+        (2.0 * dt / (1.0 / self.inverse_lambda(beta))).sqrt()
+    }
 }
 
 /// The time discretisation of CBS.
@@ -163,19 +179,15 @@ impl CbsParams {
 
     /// λ⁻¹ at inverse temperature β: 1 (optimisation) or 1 + β (sampling).
     pub fn inverse_lambda(&self, beta: f64) -> f64 {
-        match self.mode {
-            CbsMode::Optimization => 1.0,
-            CbsMode::Sampling => 1.0 + beta,
-        }
+        self.mode.inverse_lambda(beta)
     }
 }
 
 /// Reused buffers of a step.
 #[derive(Debug, Default, Clone)]
 struct Workspace {
-    energies: Vec<f64>,
-    weights: Vec<f64>,
-    consensus: Vec<f64>,
+    /// Energies, weights, M_β and the shared before/after-move steps.
+    step: ConsensusStep,
     /// C_β, row-major d × d.
     cov: Vec<f64>,
     /// R with R Rᵀ = C_β, row-major d × d (lower triangular for Cholesky).
@@ -271,41 +283,19 @@ impl<O: Objective> Cbs<O> {
         source: Noise<'_>,
     ) -> Result<CboInfo> {
         let step = key.step();
-        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
+        let d = state.ensemble.dim();
         let ws = &mut self.ws;
-        ws.energies.resize(n, 0.0);
-        ws.weights.resize(n, 0.0);
-        ws.consensus.resize(d, 0.0);
         let beta = state.alpha;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
 
-        // 1: energies, weights and M_β.
-        let xs = state.ensemble.as_slice();
-        eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
-        let stats = consensus_into(
-            xs,
-            d,
-            &ws.energies,
-            beta,
-            &mut ws.weights,
-            &mut ws.consensus,
-        )
-        .map_err(err_at)?;
-        state.evaluations += n as u64;
-        check_consensus_finite(&ws.consensus, step)?;
+        // 1 and 4 (before the move): energies, weights, M_β, best particle.
+        let stats = ws
+            .step
+            .before_move(self.parallelism, &self.objective, state, step)?;
 
         // 2: C_β = Σ ŵ_i D_i D_iᵀ (particle order) and its root.
-        weighted_covariance(xs, d, &ws.weights, &ws.consensus, &mut ws.cov);
+        let xs = state.ensemble.as_slice();
+        weighted_covariance(xs, d, &ws.step.weights, &ws.step.consensus, &mut ws.cov);
         square_root(self.params.root, &ws.cov, d, step, &mut ws.root)?;
-
-        // 4 (before the move): best particle.
-        state.record_best(&stats, stats.argmin);
 
         // 3: the move.
         let p = &self.params;
@@ -318,10 +308,10 @@ impl<O: Objective> Cbs<O> {
                 (a, (-(-2.0 * p.dt).exp_m1() * inv_lambda).sqrt())
             }
             // CBXpy: factor = √((2 dt) / λ) with λ = 1/(1 + β).
-            CbsScheme::EulerMaruyama => (p.dt, (2.0 * p.dt / (1.0 / inv_lambda)).sqrt()),
+            CbsScheme::EulerMaruyama => (p.dt, p.mode.euler_noise_factor(p.dt, beta)),
         };
         let dt = p.dt;
-        let (m, r) = (&ws.consensus, &ws.root);
+        let (m, r) = (&ws.step.consensus, &ws.root);
         let mv = Move {
             scheme: p.scheme,
             contraction,
@@ -349,34 +339,28 @@ impl<O: Objective> Cbs<O> {
         );
 
         // 4: bookkeeping and the β schedule.
-        state.record_consensus(&ws.consensus);
-        state.alpha = p.schedule.next(beta, &ws.energies)?;
-        Ok(CboInfo {
-            dt,
-            alpha: beta,
-            stats,
-            consensus_change: state.consensus_change,
-        })
+        ws.step.after_move(state, p.schedule, dt, beta, stats)
     }
 }
 
-/// The per-particle move of step 3 (module docs).
+/// The per-particle move of step 3 (module docs); also CBO's covariance-noise move
+/// (Euler with contraction λ dt).
 #[derive(Clone, Copy)]
-struct Move {
-    scheme: CbsScheme,
-    /// e^{−dt} (exponential) or dt (Euler: x ← x − dt (x − M)).
-    contraction: f64,
+pub(super) struct Move {
+    pub(super) scheme: CbsScheme,
+    /// e^{−dt} (exponential) or the Euler drift factor (x ← x − c (x − M)).
+    pub(super) contraction: f64,
     /// The factor of R ξ.
-    scale: f64,
+    pub(super) scale: f64,
     /// R is lower triangular (skip the zeros above the diagonal).
-    lower: bool,
+    pub(super) lower: bool,
 }
 
 impl Move {
     /// x ← deterministic part, then x_a += scale · R_ab ξ_b column by column as the ξ_b are
     /// drawn (so no per-particle noise buffer is needed).
     #[inline]
-    fn apply(&self, x: &mut [f64], m: &[f64], r: &[f64], z: impl Iterator<Item = f64>) {
+    pub(super) fn apply(&self, x: &mut [f64], m: &[f64], r: &[f64], z: impl Iterator<Item = f64>) {
         let d = x.len();
         match self.scheme {
             CbsScheme::Exponential => {
@@ -402,7 +386,13 @@ impl Move {
 
 /// C = Σ_i ŵ_i (x_i − m)(x_i − m)ᵀ with ŵ_i = w_i / Σ w, summed in particle order (upper
 /// triangle, mirrored).
-fn weighted_covariance(xs: &[f64], d: usize, weights: &[f64], m: &[f64], cov: &mut Vec<f64>) {
+pub(super) fn weighted_covariance(
+    xs: &[f64],
+    d: usize,
+    weights: &[f64],
+    m: &[f64],
+    cov: &mut Vec<f64>,
+) {
     cov.clear();
     cov.resize(d * d, 0.0);
     let total: f64 = weights.iter().sum();
@@ -426,7 +416,7 @@ fn weighted_covariance(xs: &[f64], d: usize, weights: &[f64], m: &[f64], cov: &m
 }
 
 /// R with R Rᵀ = `cov` into `out` (row-major d × d), as `root` asks.
-fn square_root(
+pub(super) fn square_root(
     root: CovarianceRoot,
     cov: &[f64],
     d: usize,
@@ -458,14 +448,35 @@ fn square_root(
             }
         }
         CovarianceRoot::Symmetric => {
+            if let Some(k) = cov.iter().position(|v| !v.is_finite()) {
+                return Err(IntegratorError::Diverged {
+                    step: step + 1,
+                    reason: format!("C_β entry {k} is {}", cov[k]),
+                });
+            }
+            // A collapsing ensemble makes C_β tiny (subnormal entries), where the
+            // eigensolver can fail to converge: decompose 4^{−k} C_β with its largest entry
+            // near 1 and scale the root back by 2^k (exact powers of two).
+            let m = cov.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+            if m == 0.0 {
+                return Ok(()); // C_β = 0: R = 0 (`out` is zeroed above).
+            }
+            let k = (m.log2() / 2.0).round() as i32;
+            // 4^{−k} as two factors 2^{−k} (each finite: |k| ≤ 538 for m ≥ 5e−324).
+            let (down, up) = (2.0_f64.powi(-k), 2.0_f64.powi(k));
+            let c = Mat::from_fn(d, d, |i, j| cov[i * d + j] * down * down);
             let evd = c
                 .self_adjoint_eigen(Side::Lower)
                 .map_err(|_| IntegratorError::Diverged {
                     step: step + 1,
-                    reason: "the eigendecomposition of C_β did not converge".into(),
+                    reason: format!(
+                        "the eigendecomposition of C_β did not converge (largest entry {m:e}, \
+                         trace {:e})",
+                        (0..d).map(|k| cov[k * d + k]).sum::<f64>()
+                    ),
                 })?;
             let (u, s) = (evd.U(), evd.S());
-            let sq: Vec<f64> = (0..d).map(|k| s[k].max(0.0).sqrt()).collect();
+            let sq: Vec<f64> = (0..d).map(|k| s[k].max(0.0).sqrt() * up).collect();
             for a in 0..d {
                 for b in 0..d {
                     out[a * d + b] = (0..d).map(|k| u[(a, k)] * sq[k] * u[(b, k)]).sum();

@@ -44,8 +44,10 @@ impl CboMemoryParams {
     /// Memory drift λ_m ≥ 0 (CBXpy default 0.4), σ_m = λ_m σ.
     ///
     /// # Errors
-    /// [`IntegratorError::InvalidParameter`] for λ_m not finite and ≥ 0, or a mini-batch.
+    /// [`IntegratorError::InvalidParameter`] for λ_m not finite and ≥ 0, a mini-batch, or
+    /// the covariance noise.
     pub fn new(cbo: CboParams, lambda_memory: f64) -> Result<Self> {
+        super::check_per_particle_noise(&cbo)?;
         if let Some(b) = cbo.batch() {
             return Err(IntegratorError::InvalidParameter {
                 name: "batch size",
@@ -116,12 +118,6 @@ pub struct CboMemory<O> {
     consensus: Vec<f64>,
 }
 
-#[derive(Clone, Copy)]
-enum Noise<'a> {
-    Given(&'a [f64], &'a [f64]),
-    Streams(StepKey),
-}
-
 impl<O: Objective> CboMemory<O> {
     /// CBO with memory for `objective` with validated `params` (sequential loops).
     ///
@@ -160,13 +156,7 @@ impl<O: Objective> CboMemory<O> {
         memory_noise: &[f64],
     ) -> Result<CboInfo> {
         let nd = state.cbo.ensemble.n() * state.cbo.ensemble.dim();
-        if consensus_noise.len() != nd || memory_noise.len() != nd {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "noise has {} and {} values, need N·d = {nd} each",
-                consensus_noise.len(),
-                memory_noise.len()
-            )));
-        }
+        check_noise_lengths(nd, consensus_noise, memory_noise)?;
         self.advance(state, key, Noise::Given(consensus_noise, memory_noise))
     }
 
@@ -177,30 +167,10 @@ impl<O: Objective> CboMemory<O> {
         source: Noise<'_>,
     ) -> Result<CboInfo> {
         let step = key.step();
-        let cbo = &mut state.cbo;
-        let (n, d) = (cbo.ensemble.n(), cbo.ensemble.dim());
-        self.energies.resize(n, 0.0);
-        self.weights.resize(n, 0.0);
-        self.consensus.resize(d, 0.0);
-        let alpha = cbo.alpha;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
-        // Consensus of the memories, weighted by their values.
-        let stats = consensus_into(
-            &state.memory,
-            d,
-            &state.memory_values,
-            alpha,
-            &mut self.weights,
-            &mut self.consensus,
-        )
-        .map_err(err_at)?;
-        check_consensus_finite(&self.consensus, step)?;
+        let d = state.cbo.ensemble.dim();
+        let alpha = state.cbo.alpha;
+        // 0: the consensus of the memories, weighted by their values.
+        let ess = memory_consensus(state, &mut self.weights, &mut self.consensus, step)?;
 
         // 1–2: consensus move, then memory move (per particle, ξ then ζ).
         let p = &self.params;
@@ -218,7 +188,7 @@ impl<O: Objective> CboMemory<O> {
                     move_particle(kind, x, yi, coef_m, w[i * d..(i + 1) * d].iter().copied());
                 }
                 Noise::Streams(key) => {
-                    let mut r = key.streams(streams::CBO_NOISE).rng(i as u64);
+                    let (mut r, mut s) = noise_rngs(key, i);
                     move_particle(
                         kind,
                         x,
@@ -226,69 +196,207 @@ impl<O: Objective> CboMemory<O> {
                         coef,
                         std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
                     );
-                    let mut r = key.streams(streams::CBO_MEMORY_NOISE).rng(i as u64);
                     move_particle(
                         kind,
                         x,
                         yi,
                         coef_m,
-                        std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
+                        std::iter::repeat_with(|| StandardNormal.sample(&mut s)),
                     );
                 }
             }
         };
         for_each_chunk_mut(
             self.parallelism,
-            cbo.ensemble.as_mut_slice(),
+            state.cbo.ensemble.as_mut_slice(),
             d,
             MIN_ROWS_PER_TASK,
             update,
         );
 
-        // 3: evaluate and update the memories.
-        let xs = cbo.ensemble.as_slice();
-        eval_energies(self.parallelism, &self.objective, xs, d, &mut self.energies);
-        cbo.evaluations += n as u64;
-        for (i, &f) in self.energies.iter().enumerate() {
-            if f.is_nan() {
-                return Err(IntegratorError::Diverged {
-                    step: step + 1,
-                    reason: format!("objective value NaN at particle {i}"),
-                });
-            }
-            if f < state.memory_values[i] {
-                state.memory_values[i] = f;
-                state.memory[i * d..(i + 1) * d].copy_from_slice(&xs[i * d..(i + 1) * d]);
-            }
-        }
-
-        // 4: best memory, bookkeeping, α on the memory values.
-        let (mut best, mut arg) = (f64::INFINITY, 0);
-        for (i, &f) in state.memory_values.iter().enumerate() {
-            if f < best {
-                (best, arg) = (f, i);
-            }
-        }
-        if best < cbo.best_f {
-            cbo.best_f = best;
-            cbo.best_x.clear();
-            cbo.best_x
-                .extend_from_slice(&state.memory[arg * d..(arg + 1) * d]);
-        }
-        cbo.f_min = best;
-        cbo.record_consensus(&self.consensus);
-        cbo.alpha = c.schedule().next(alpha, &state.memory_values)?;
-        Ok(CboInfo {
-            dt: c.dt(),
-            alpha,
-            stats: ConsensusStats {
-                f_min: best,
-                argmin: arg,
-                ess: stats.ess,
-            },
-            consensus_change: cbo.consensus_change,
-        })
+        // 3–4: personal bests, best memory, α.
+        record_memories(
+            self.parallelism,
+            &self.objective,
+            state,
+            &mut self.energies,
+            &self.consensus,
+            c,
+            MemoryStep { alpha, ess, step },
+        )
     }
+}
+
+/// Where the two normal arrays of a memory step (ξ for the consensus term, ζ for the
+/// memory term) come from: the caller (row-major N × d each) or the run's streams.
+#[derive(Clone, Copy)]
+pub(super) enum Noise<'a> {
+    Given(&'a [f64], &'a [f64]),
+    Streams(StepKey),
+}
+
+/// The generators of ξ^i and ζ^i: the streams of (seed, [`streams::CBO_NOISE`], step, i)
+/// and (seed, [`streams::CBO_MEMORY_NOISE`], step, i).
+pub(super) fn noise_rngs(
+    key: StepKey,
+    i: usize,
+) -> (
+    meanfield_measures::ParticleRng,
+    meanfield_measures::ParticleRng,
+) {
+    (
+        key.streams(streams::CBO_NOISE).rng(i as u64),
+        key.streams(streams::CBO_MEMORY_NOISE).rng(i as u64),
+    )
+}
+
+/// Checks that the two caller-supplied normal arrays have N·d values each.
+pub(super) fn check_noise_lengths(nd: usize, xi: &[f64], zeta: &[f64]) -> Result<()> {
+    if xi.len() != nd || zeta.len() != nd {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "noise has {} and {} values, need N·d = {nd} each",
+            xi.len(),
+            zeta.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Step 0 of every memory dynamics (CBO with memory, PSO): the log-space consensus
+/// v_α = Σ e^{−α f(Y^i)} Y^i / Σ e^{−α f(Y^i)} of the memories into `consensus`; returns
+/// the weights' ESS.
+pub(super) fn memory_consensus(
+    state: &CboMemoryState,
+    weights: &mut Vec<f64>,
+    consensus: &mut Vec<f64>,
+    step: u64,
+) -> Result<f64> {
+    let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
+    weights.resize(n, 0.0);
+    consensus.resize(d, 0.0);
+    let stats = consensus_into(
+        &state.memory,
+        d,
+        &state.memory_values,
+        state.cbo.alpha,
+        weights,
+        consensus,
+    )
+    .map_err(super::diverged_at(step))?;
+    check_consensus_finite(consensus, step)?;
+    Ok(stats.ess)
+}
+
+/// What [`record_memories`] reports back about the step.
+pub(super) struct MemoryStep {
+    pub alpha: f64,
+    pub ess: f64,
+    pub step: u64,
+}
+
+/// Steps 3–4 of every memory dynamics, after the particles moved: f(X^i) (N evaluations);
+/// Y^i ← X^i where f(X^i) < f(Y^i) (strictly); the best particle is the memory of smallest
+/// value; the consensus bookkeeping and the α schedule on the memory values.
+pub(super) fn record_memories<O: Objective>(
+    par: Parallelism,
+    objective: &O,
+    state: &mut CboMemoryState,
+    energies: &mut Vec<f64>,
+    consensus: &[f64],
+    params: &CboParams,
+    at: MemoryStep,
+) -> Result<CboInfo> {
+    let cbo = &mut state.cbo;
+    let (n, d) = (cbo.ensemble.n(), cbo.ensemble.dim());
+    energies.resize(n, 0.0);
+    let xs = cbo.ensemble.as_slice();
+    eval_energies(par, objective, xs, d, energies);
+    cbo.evaluations += n as u64;
+    for (i, &f) in energies.iter().enumerate() {
+        if f.is_nan() {
+            return Err(IntegratorError::Diverged {
+                step: at.step + 1,
+                reason: format!("objective value NaN at particle {i}"),
+            });
+        }
+        if f < state.memory_values[i] {
+            state.memory_values[i] = f;
+            state.memory[i * d..(i + 1) * d].copy_from_slice(&xs[i * d..(i + 1) * d]);
+        }
+    }
+    let (mut best, mut arg) = (f64::INFINITY, 0);
+    for (i, &f) in state.memory_values.iter().enumerate() {
+        if f < best {
+            (best, arg) = (f, i);
+        }
+    }
+    if best < cbo.best_f {
+        cbo.best_f = best;
+        cbo.best_x.clear();
+        cbo.best_x
+            .extend_from_slice(&state.memory[arg * d..(arg + 1) * d]);
+    }
+    cbo.f_min = best;
+    cbo.record_consensus(consensus);
+    cbo.alpha = params.schedule().next(at.alpha, &state.memory_values)?;
+    Ok(CboInfo {
+        dt: params.dt(),
+        alpha: at.alpha,
+        stats: ConsensusStats {
+            f_min: best,
+            argmin: arg,
+            ess: at.ess,
+        },
+        consensus_change: cbo.consensus_change,
+    })
+}
+
+/// The state check of every memory dynamics: CBO's, and memories and their values with
+/// N·d and N entries.
+pub(super) fn check_memory_state(state: &CboMemoryState, dim: usize) -> Result<()> {
+    check_consensus_state(&state.cbo, dim)?;
+    let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
+    if state.memory.len() != n * d || state.memory_values.len() != n {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "memory has {} coordinates and {} values, need N·d = {} and N = {n}",
+            state.memory.len(),
+            state.memory_values.len(),
+            n * d
+        )));
+    }
+    Ok(())
+}
+
+/// The initial state of every memory dynamics: Y = X₀ with f(Y) evaluated (N
+/// evaluations), α = `alpha`, no consensus yet.
+pub(super) fn init_memory_state<O: Objective>(
+    par: Parallelism,
+    objective: &O,
+    ensemble: Ensemble,
+    alpha: f64,
+) -> Result<CboMemoryState> {
+    let (n, d) = (ensemble.n(), ensemble.dim());
+    if d != objective.dim() {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "ensemble has dimension {d}, the objective expects {}",
+            objective.dim()
+        )));
+    }
+    let memory = ensemble.as_slice().to_vec();
+    let mut memory_values = vec![0.0; n];
+    eval_energies(par, objective, &memory, d, &mut memory_values);
+    if let Some(i) = memory_values.iter().position(|f| f.is_nan()) {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "objective value NaN at starting particle {i}"
+        )));
+    }
+    let mut cbo = CboState::new(ensemble, alpha);
+    cbo.evaluations = n as u64;
+    Ok(CboMemoryState {
+        cbo,
+        memory,
+        memory_values,
+    })
 }
 
 impl<O: Objective> Dynamics for CboMemory<O> {
@@ -308,49 +416,17 @@ impl<O: Objective> Dynamics for CboMemory<O> {
 
     /// As CBO's; memories and their values have N·d and N entries.
     fn check_state(&self, state: &CboMemoryState) -> Result<()> {
-        check_consensus_state(&state.cbo, self.objective.dim())?;
-        let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
-        if state.memory.len() != n * d || state.memory_values.len() != n {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "memory has {} coordinates and {} values, need N·d = {} and N = {n}",
-                state.memory.len(),
-                state.memory_values.len(),
-                n * d
-            )));
-        }
-        Ok(())
+        check_memory_state(state, self.objective.dim())
     }
 
     /// Y = X₀ with f(Y) evaluated (N evaluations), α = α₀, no consensus yet.
     fn init_state(&self, ensemble: Ensemble, _seed: u64) -> Result<CboMemoryState> {
-        let (n, d) = (ensemble.n(), ensemble.dim());
-        if d != self.objective.dim() {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "ensemble has dimension {d}, the objective expects {}",
-                self.objective.dim()
-            )));
-        }
-        let memory = ensemble.as_slice().to_vec();
-        let mut memory_values = vec![0.0; n];
-        eval_energies(
+        init_memory_state(
             self.parallelism,
             &self.objective,
-            &memory,
-            d,
-            &mut memory_values,
-        );
-        if let Some(i) = memory_values.iter().position(|f| f.is_nan()) {
-            return Err(IntegratorError::IncompatibleState(format!(
-                "objective value NaN at starting particle {i}"
-            )));
-        }
-        let mut cbo = CboState::new(ensemble, self.params.cbo.alpha());
-        cbo.evaluations = n as u64;
-        Ok(CboMemoryState {
-            cbo,
-            memory,
-            memory_values,
-        })
+            ensemble,
+            self.params.cbo.alpha(),
+        )
     }
 
     /// One step with ξ^i from (seed, CBO_NOISE, step, i), ζ^i from (seed, CBO_MEMORY_NOISE, step, i).

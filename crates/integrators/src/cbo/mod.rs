@@ -25,7 +25,10 @@
 //! Variants of the consensus family live beside it, one module each, sharing the
 //! log-space consensus, the α schedules, [`CboState`] / [`CboInfo`] and the stopping
 //! presets: [`cbs`] (consensus-based sampling), [`polar`] (polarised CBO: kernel-localised
-//! consensus per particle, several minimisers per run), [`memory`] (CBO with personal bests).
+//! consensus per particle, several minimisers per run), [`memory`] (CBO with personal bests),
+//! [`pso`] (particle swarm optimisation: memory and inertia), [`mirror`] (mirror CBO: the
+//! scheme in the dual coordinates of a mirror map), [`constrained`] (drift-constrained and
+//! hypersurface CBO on a sphere or a hyperplane).
 //!
 //! Runs are driven by the crate's one [`Runner`](crate::Runner); [`StoppingRule`] is the
 //! CBXpy-style preset of stop criteria (step cap, `energy_tol`, consensus stagnation),
@@ -35,8 +38,11 @@
 
 pub mod cbs;
 pub mod consensus;
+pub mod constrained;
 pub mod memory;
+pub mod mirror;
 pub mod polar;
+pub mod pso;
 pub mod schedule;
 
 use meanfield_energy::Objective;
@@ -56,8 +62,11 @@ pub use consensus::{
     ConsensusStats, consensus, consensus_into, consensus_with, effective_sample_size,
     effective_sample_size_with,
 };
+pub use constrained::{ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, Hypersurface};
 pub use memory::{CboMemory, CboMemoryParams, CboMemoryState};
+pub use mirror::{MirrorCbo, MirrorCboState};
 pub use polar::{Cluster, KernelScale, PolarCbo, PolarCboParams, PolarCboState, cluster_points};
+pub use pso::{Pso, PsoParams, PsoState};
 pub use schedule::AlphaSchedule;
 
 use crate::dynamics::{Dynamics, DynamicsState, StepInfo, StepKey};
@@ -76,6 +85,12 @@ pub enum CboNoise {
     Isotropic,
     /// σ √dt (X − v) ⊙ ξ: coordinate-wise scale (dimension-robust, Carrillo et al. 2021).
     Anisotropic,
+    /// σ √(2 dt / λ_mode) C_α^{1/2} ξ with the weighted covariance
+    /// C_α = Σ_i ŵ_i (X^i − v)(X^i − v)ᵀ of the consensus weights ŵ (CBS's noise, CBXpy's
+    /// `covariance` noise): λ_mode = 1 ([`CbsMode::Optimization`]) or 1/(1 + α)
+    /// ([`CbsMode::Sampling`], CBXpy's default). C^{1/2} is the symmetric root
+    /// ([`CovarianceRoot::Symmetric`]). Plain CBO only, without mini-batches.
+    Covariance(CbsMode),
 }
 
 /// Mini-batched consensus (CBXpy `batch_args = {size, partial}`).
@@ -302,6 +317,126 @@ pub(crate) fn check_consensus_state(state: &CboState, dim: usize) -> Result<()> 
     Ok(())
 }
 
+/// Calls `f(i, a_i, b_i)` for row i of two row-major arrays with `d` columns (a particle
+/// and its companion: velocity, dual point), on the rayon pool when asked. Each call writes
+/// only its own rows, so the thread count cannot change a bit.
+pub(crate) fn for_each_row_pair_mut<F>(
+    par: Parallelism,
+    a: &mut [f64],
+    b: &mut [f64],
+    d: usize,
+    f: F,
+) where
+    F: Fn(usize, &mut [f64], &mut [f64]) + Send + Sync,
+{
+    match par {
+        Parallelism::Sequential => a
+            .chunks_exact_mut(d)
+            .zip(b.chunks_exact_mut(d))
+            .enumerate()
+            .for_each(|(i, (x, y))| f(i, x, y)),
+        Parallelism::Rayon => a
+            .par_chunks_exact_mut(d)
+            .zip(b.par_chunks_exact_mut(d))
+            .enumerate()
+            .with_min_len(MIN_ROWS_PER_TASK)
+            .for_each(|(i, (x, y))| f(i, x, y)),
+    }
+}
+
+/// An `IncompatibleState` from the consensus of step `step` (all weights zero, …) is a
+/// divergence at step `step + 1`.
+pub(crate) fn diverged_at(step: u64) -> impl Fn(IntegratorError) -> IntegratorError + Copy {
+    move |e| match e {
+        IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
+            step: step + 1,
+            reason,
+        },
+        e => e,
+    }
+}
+
+/// The step skeleton of the variants that take one consensus over the whole ensemble and
+/// then move each particle their own way (CBS, mirror CBO, constrained CBO): the buffers,
+/// "evaluate, consensus, best particle" before the move and "consensus bookkeeping, α"
+/// after it, so that only the move differs between them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ConsensusStep {
+    /// f at the particles (positions before the move).
+    pub(crate) energies: Vec<f64>,
+    /// The shifted consensus weights e^{−α(f_i − f_min)}.
+    pub(crate) weights: Vec<f64>,
+    /// v_α.
+    pub(crate) consensus: Vec<f64>,
+}
+
+impl ConsensusStep {
+    /// Steps 1, 2 and 4 of the module docs on every particle: f_i (N evaluations), v_α in
+    /// log space (a non-finite v_α or all weights zero → `Diverged { step + 1 }`), and the
+    /// best particle from these f_i.
+    pub(crate) fn before_move<O: Objective>(
+        &mut self,
+        par: Parallelism,
+        objective: &O,
+        state: &mut CboState,
+        step: u64,
+    ) -> Result<ConsensusStats> {
+        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
+        self.energies.resize(n, 0.0);
+        self.weights.resize(n, 0.0);
+        self.consensus.resize(d, 0.0);
+        let xs = state.ensemble.as_slice();
+        eval_energies(par, objective, xs, d, &mut self.energies);
+        let stats = consensus_into(
+            xs,
+            d,
+            &self.energies,
+            state.alpha,
+            &mut self.weights,
+            &mut self.consensus,
+        )
+        .map_err(diverged_at(step))?;
+        state.evaluations += n as u64;
+        check_consensus_finite(&self.consensus, step)?;
+        state.record_best(&stats, stats.argmin);
+        Ok(stats)
+    }
+
+    /// Step 5 after the move: the consensus bookkeeping and α_{k+1} = schedule(α_k, f), and
+    /// the step's report (α_k = `alpha`).
+    pub(crate) fn after_move(
+        &self,
+        state: &mut CboState,
+        schedule: AlphaSchedule,
+        dt: f64,
+        alpha: f64,
+        stats: ConsensusStats,
+    ) -> Result<CboInfo> {
+        state.record_consensus(&self.consensus);
+        state.alpha = schedule.next(alpha, &self.energies)?;
+        Ok(CboInfo {
+            dt,
+            alpha,
+            stats,
+            consensus_change: state.consensus_change,
+        })
+    }
+}
+
+/// The variants with a per-particle move (memory, PSO, polarised) take the isotropic or
+/// anisotropic noise only: the covariance noise is plain CBO's.
+pub(crate) fn check_per_particle_noise(params: &CboParams) -> Result<()> {
+    if let CboNoise::Covariance(_) = params.noise {
+        return Err(IntegratorError::InvalidParameter {
+            name: "noise",
+            value: f64::NAN,
+            reason: "the covariance noise is plain CBO's (its move needs the ensemble's C_α); \
+                     this variant takes the isotropic or anisotropic noise",
+        });
+    }
+    Ok(())
+}
+
 /// A non-finite consensus coordinate is a divergence at step `step + 1`.
 pub(crate) fn check_consensus_finite(v: &[f64], step: u64) -> Result<()> {
     match v.iter().position(|v| !v.is_finite()) {
@@ -425,6 +560,9 @@ struct Workspace {
     batch_x: Vec<f64>,
     /// The minimising particle of the step.
     best_row: Vec<f64>,
+    /// C_α and its symmetric root, row-major d × d (covariance noise only).
+    cov: Vec<f64>,
+    root: Vec<f64>,
     /// Permutation of the current epoch, and the (seed, epoch) it was drawn for: the
     /// seed belongs to the run, so one `Cbo` may drive runs of several seeds.
     perm: Vec<usize>,
@@ -443,9 +581,17 @@ impl<O: Objective> Cbo<O> {
     /// CBO for `objective` with validated `params` (sequential particle loops).
     ///
     /// # Errors
-    /// [`IntegratorError::InvalidParameter`] for an objective of dimension 0.
+    /// [`IntegratorError::InvalidParameter`] for an objective of dimension 0, or the
+    /// covariance noise with a mini-batch.
     pub fn new(objective: O, params: CboParams) -> Result<Self> {
         check_at_least_one("objective dimension", objective.dim() as u64)?;
+        if let (CboNoise::Covariance(_), Some(b)) = (params.noise, params.batch) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "batch size",
+                value: b.size as f64,
+                reason: "the covariance noise takes C_α over the whole ensemble: no mini-batches",
+            });
+        }
         Ok(Self {
             objective,
             params,
@@ -516,13 +662,7 @@ impl<O: Objective> Cbo<O> {
         let reducer = Reducer::of(&state.ensemble).with_parallelism(self.parallelism);
         let first = state.ensemble.first_index();
         let batched = b < n;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
+        let err_at = diverged_at(step);
 
         // 1–2: energies on the batch and the consensus point.
         let stats = if batched {
@@ -578,17 +718,39 @@ impl<O: Objective> Cbo<O> {
         // 3: drift and explore.
         let p = &self.params;
         let coef = (-p.lambda * p.dt, p.sigma, p.dt.sqrt());
-        let v = &ws.consensus;
         let kind = p.noise;
+        // Covariance noise: C_α of the (whole, unbatched) ensemble and its root; the move
+        // is CBS's Euler move x ← x − λ dt (x − v) + σ √(2 dt / λ_mode) C^{1/2} ξ.
+        let cov_move = if let CboNoise::Covariance(mode) = kind {
+            let xs = state.ensemble.as_slice();
+            cbs::weighted_covariance(xs, d, &ws.weights, &ws.consensus, &mut ws.cov);
+            cbs::square_root(CovarianceRoot::Symmetric, &ws.cov, d, step, &mut ws.root)?;
+            Some(cbs::Move {
+                scheme: CbsScheme::EulerMaruyama,
+                contraction: p.lambda * p.dt,
+                scale: p.sigma * mode.euler_noise_factor(p.dt, alpha),
+                lower: false,
+            })
+        } else {
+            None
+        };
+        let (v, r) = (&ws.consensus, &ws.root);
         let update = |i: usize, x: &mut [f64]| match source {
             Noise::Given(z) => {
-                move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
+                let z = z[i * d..(i + 1) * d].iter().copied();
+                match cov_move {
+                    Some(mv) => mv.apply(x, v, r, z),
+                    None => move_particle(kind, x, v, coef, z),
+                }
             }
             Noise::Streams(at) => {
                 // Keyed by the global index: a rank draws the single-process noise.
                 let mut rng = at.rng(first + i as u64);
                 let z = std::iter::repeat_with(|| StandardNormal.sample(&mut rng));
-                move_particle(kind, x, v, coef, z)
+                match cov_move {
+                    Some(mv) => mv.apply(x, v, r, z),
+                    None => move_particle(kind, x, v, coef, z),
+                }
             }
         };
         let data = state.ensemble.as_mut_slice();
@@ -645,6 +807,9 @@ enum Noise<'a> {
 /// The Euler–Maruyama move of one particle (module docs, step 3) with ξ = `z`, in
 /// CBXpy's operation order so that golden values agree to round-off: anisotropic
 /// x ← x + ((−λ dt) D + σ (√dt (ξ ⊙ D))); isotropic the same with |D|₂ for D in the noise.
+/// The covariance noise needs the ensemble's C_α^{1/2}, which one row does not know: [`Cbo`]
+/// moves those particles with CBS's Euler move, and the variants that keep a per-particle
+/// move refuse that noise at construction; here it is the drift alone.
 #[inline]
 fn move_particle(
     kind: CboNoise,
@@ -658,6 +823,11 @@ fn move_particle(
             for ((x, &v), z) in x.iter_mut().zip(v).zip(z) {
                 let drift = *x - v;
                 *x += ldt * drift + sigma * (sqdt * (z * drift));
+            }
+        }
+        CboNoise::Covariance(_) => {
+            for (x, &v) in x.iter_mut().zip(v) {
+                *x += ldt * (*x - v);
             }
         }
         CboNoise::Isotropic => {
@@ -885,6 +1055,9 @@ impl<O: Objective> Dynamics for Cbo<O> {
     }
 
     fn check_state(&self, state: &CboState) -> Result<()> {
+        if let CboNoise::Covariance(_) = self.params.noise {
+            crate::error::check_single_process(&state.ensemble, "CBO with covariance noise")?;
+        }
         if state.ensemble.shard().is_some() && self.params.batch.is_some() {
             return Err(IntegratorError::IncompatibleState(
                 "mini-batched CBO does not run on distributed ensembles yet (docs/distributed.md)"

@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 use super::consensus::{consensus_into, log_weights_into};
 use super::{
     CboInfo, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite, check_consensus_state,
-    eval_energies, move_particle,
+    diverged_at, eval_energies, move_particle,
 };
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -71,6 +71,7 @@ impl PolarCboParams {
     /// # Errors
     /// [`IntegratorError::InvalidParameter`] for κ not finite and > 0, or a mini-batch.
     pub fn new(cbo: CboParams, kappa: f64) -> Result<Self> {
+        super::check_per_particle_noise(&cbo)?;
         if let Some(b) = cbo.batch() {
             return Err(IntegratorError::InvalidParameter {
                 name: "batch size",
@@ -353,13 +354,7 @@ impl<O: Objective> PolarCbo<O> {
         ws.energies.resize(n, 0.0);
         ws.weights.resize(n, 0.0);
         let alpha = cbo.alpha;
-        let err_at = |e: IntegratorError| match e {
-            IntegratorError::IncompatibleState(reason) => IntegratorError::Diverged {
-                step: step + 1,
-                reason,
-            },
-            e => e,
-        };
+        let err_at = diverged_at(step);
 
         // Energies and the global Gibbs statistics (NaN / all-+∞ are divergences).
         let xs = cbo.ensemble.as_slice();
