@@ -22,6 +22,8 @@ from cbx.dynamics import CBO
 from cbx.objectives import Rastrigin
 from cbx.scheduler import multiply
 
+from cbx_golden import record_normals, run
+
 N, D, STEPS = 8, 3, 25
 
 
@@ -31,27 +33,13 @@ def trajectory(mode, sigma, alpha0, factor, seed):
     dyn = CBO(Rastrigin(), x=x0.copy(), noise="covariance", sigma=sigma, lamda=1.0, dt=0.01,
               alpha=alpha0, max_it=STEPS, verbosity=0, seed=seed)
     dyn.noise_callable.mode = mode
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, D).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
+    draws = record_normals(dyn, (N, D))
     sched = multiply(factor=factor, maximum=1e5)
-    steps = []
-    for _ in range(STEPS):
-        alpha = float(np.asarray(dyn.alpha).ravel()[0])
-        dyn.step()
-        sched.update(dyn)
-        steps.append({
-            "alpha": alpha,
-            "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
-            "x": dyn.x.reshape(N, D).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    steps = run(dyn, sched, STEPS, lambda dyn: {
+        "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
+        "x": dyn.x.reshape(N, D).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == STEPS
     return {"noise_kind": "covariance-" + mode, "sigma": sigma, "lambda": 1.0, "dt": 0.01,
             "alpha0": alpha0, "factor": factor, "alpha_max": 1e5,

@@ -18,6 +18,8 @@ from cbx.dynamics import CBO
 from cbx.objectives import Rastrigin
 from cbx.scheduler import multiply
 
+from cbx_golden import record_normals, run
+
 N, D, STEPS = 8, 3, 25
 
 
@@ -26,27 +28,13 @@ def trajectory(noise, sigma, seed):
     x0 = rng.uniform(-3.0, 3.0, (1, N, D))
     dyn = CBO(Rastrigin(), x=x0.copy(), noise=noise, sigma=sigma, lamda=1.0, dt=0.01,
               alpha=30.0, max_it=STEPS, verbosity=0, seed=seed)
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, D).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
+    draws = record_normals(dyn, (N, D))
     sched = multiply(factor=1.05, maximum=1e5)
-    steps = []
-    for _ in range(STEPS):
-        alpha = float(np.asarray(dyn.alpha).ravel()[0])
-        dyn.step()
-        sched.update(dyn)
-        steps.append({
-            "alpha": alpha,
-            "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
-            "x": dyn.x.reshape(N, D).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    steps = run(dyn, sched, STEPS, lambda dyn: {
+        "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
+        "x": dyn.x.reshape(N, D).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == STEPS
     return {"noise_kind": noise, "sigma": sigma, "lambda": 1.0, "dt": 0.01, "alpha0": 30.0,
             "factor": 1.05, "alpha_max": 1e5, "x0": x0.reshape(N, D).tolist(),

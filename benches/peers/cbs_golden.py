@@ -21,6 +21,8 @@ import cbx
 from cbx.dynamics import CBS
 from cbx.objectives import Rastrigin
 
+from cbx_golden import record_normals, run
+
 N, D, STEPS = 10, 3, 25
 MEAN = np.array([1.0, -0.5, 0.25])
 PRECISION = np.array([[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]])
@@ -37,23 +39,12 @@ def trajectory(objective, mode, alpha, dt, seed):
     f = Rastrigin() if objective == "rastrigin" else gaussian
     dyn = CBS(f, mode=mode, x=x0.copy(), alpha=alpha, dt=dt, max_it=STEPS, verbosity=0,
               seed=seed)
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, D).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
-    steps = []
-    for _ in range(STEPS):
-        dyn.step()
-        steps.append({
-            "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
-            "x": dyn.x.reshape(N, D).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    draws = record_normals(dyn, (N, D))
+    steps = run(dyn, None, STEPS, lambda dyn: {
+        "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
+        "x": dyn.x.reshape(N, D).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == STEPS
     return {"objective": objective, "mode": mode, "alpha": alpha, "dt": dt,
             "x0": x0.reshape(N, D).tolist(), "noise": draws, "steps": steps}

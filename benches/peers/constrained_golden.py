@@ -22,6 +22,8 @@ from cbx.dynamics import DriftConstrainedCBO, HyperSurfaceCBO
 from cbx.objectives import Ackley, Rastrigin
 from cbx.scheduler import multiply
 
+from cbx_golden import record_normals, run
+
 N, D, STEPS = 8, 3, 25
 NORMAL = [1.0, 2.0, -0.5]
 OFFSET = 0.7
@@ -44,27 +46,13 @@ def trajectory(scheme, surface, objective, noise, sigma, seed, eps=0.01):
         x0 = rng.normal(size=(1, N, D))
         x0 /= np.linalg.norm(x0, axis=-1, keepdims=True)
         dyn = HyperSurfaceCBO(f, x=x0.copy(), sdf={"name": "sphere"}, **common)
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, D).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
+    draws = record_normals(dyn, (N, D))
     sched = multiply(factor=1.05, maximum=1e5)
-    steps = []
-    for _ in range(STEPS):
-        alpha = float(np.asarray(dyn.alpha).ravel()[0])
-        dyn.step()
-        sched.update(dyn)
-        steps.append({
-            "alpha": alpha,
-            "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
-            "x": dyn.x.reshape(N, D).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    steps = run(dyn, sched, STEPS, lambda dyn: {
+        "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
+        "x": dyn.x.reshape(N, D).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == STEPS
     return {"scheme": scheme, "surface": surface, "objective": objective, "epsilon": eps,
             "normal": NORMAL, "offset": OFFSET, "noise_kind": noise, "sigma": sigma,

@@ -20,6 +20,8 @@ from cbx.dynamics import PolarCBO
 from cbx.objectives import Himmelblau, Rastrigin
 from cbx.scheduler import multiply
 
+from cbx_golden import record_normals, run
+
 N, STEPS = 12, 25
 
 
@@ -30,27 +32,13 @@ def trajectory(objective, d, noise, sigma, kappa, mode, alpha, factor, seed):
     dyn = PolarCBO(f, x=x0.copy(), noise=noise, sigma=sigma, lamda=1.0, dt=0.01,
                    alpha=alpha, kappa=kappa, kernel="Gaussian", kernel_factor_mode=mode,
                    max_it=STEPS, verbosity=0, seed=seed)
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, d).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
+    draws = record_normals(dyn, (N, d))
     sched = multiply(factor=factor, maximum=1e5)
-    steps = []
-    for _ in range(STEPS):
-        a = float(np.asarray(dyn.alpha).ravel()[0])
-        dyn.step()
-        sched.update(dyn)
-        steps.append({
-            "alpha": a,
-            "points": np.asarray(dyn.consensus).reshape(N, d).tolist(),
-            "x": dyn.x.reshape(N, d).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    steps = run(dyn, sched, STEPS, lambda dyn: {
+        "points": np.asarray(dyn.consensus).reshape(N, d).tolist(),
+        "x": dyn.x.reshape(N, d).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == STEPS
     return {"objective": objective, "d": d, "noise_kind": noise, "sigma": sigma,
             "kappa": kappa, "kernel_scale": "alpha" if mode == "alpha" else "constant",

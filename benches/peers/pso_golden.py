@@ -24,6 +24,8 @@ from cbx.dynamics import PSO
 from cbx.objectives import Ackley, Rastrigin
 from cbx.scheduler import multiply
 
+from cbx_golden import record_normals, run
+
 N, D, STEPS = 10, 3, 25
 
 
@@ -59,29 +61,15 @@ def trajectory(objective, noise, sigma, lamda_memory, m, gamma, factor, seed):
     dyn = CorrectedPSO(f, x=x0.copy(), noise=noise, sigma=sigma, lamda=1.0, dt=0.01, alpha=30.0,
                        m=m, gamma=gamma, lamda_memory=lamda_memory, max_it=STEPS, verbosity=0,
                        seed=seed)
-    draws = []
-    base = dyn.noise_callable.sampler
-
-    def recording_sampler(size):
-        z = base(size=size)
-        draws.append(np.array(z).reshape(N, D).tolist())
-        return z
-
-    dyn.noise_callable.sampler = recording_sampler
+    draws = record_normals(dyn, (N, D))
     sched = multiply(factor=factor, maximum=1e5)
-    steps = []
-    for _ in range(STEPS):
-        a = float(np.asarray(dyn.alpha).ravel()[0])
-        dyn.step()
-        sched.update(dyn)
-        steps.append({
-            "alpha": a,
-            "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
-            "x": dyn.x.reshape(N, D).tolist(),
-            "v": dyn.v.reshape(N, D).tolist(),
-            "y": dyn.y.reshape(N, D).tolist(),
-            "best_energy": float(dyn.best_energy[0]),
-        })
+    steps = run(dyn, sched, STEPS, lambda dyn: {
+        "consensus": np.asarray(dyn.consensus).reshape(D).tolist(),
+        "x": dyn.x.reshape(N, D).tolist(),
+        "v": dyn.v.reshape(N, D).tolist(),
+        "y": dyn.y.reshape(N, D).tolist(),
+        "best_energy": float(dyn.best_energy[0]),
+    })
     assert len(draws) == 2 * STEPS
     return {"objective": objective, "noise_kind": noise, "sigma": sigma, "lambda": 1.0,
             "dt": 0.01, "alpha0": 30.0, "factor": factor, "alpha_max": 1e5,
