@@ -62,7 +62,8 @@ class Functional:
     """A built-in energy functional F(μ) of ``meanfield-energy`` (for ``MFLD`` and
     ``FisherRao``). A Python functional is instead any object with ``value(X)``,
     ``first_variation(X) -> (N,)`` and ``grad(X) -> (N, d)``, called once per step on the
-    whole ensemble (``(X, w)`` on a weighted ensemble)."""
+    whole ensemble (``(X, w)`` on a weighted ensemble), plus, for the ``"adjusted"``
+    scheme, ``first_variation_at(X, Y) -> (values (M,), grads (M, d))``."""
 
     d: int
     """The dimension."""
@@ -93,6 +94,11 @@ class Functional:
         """δF/δμ at the particles, shape (N,)."""
     def grad(self, x: Array, w: Optional[Array] = None) -> Array:
         """∇_x δF/δμ at the particles, shape (N, d)."""
+    def first_variation_at(self, x: Array, y: Array) -> Tuple[Array, Array]:
+        """(V (M,), ∇V (M, d)) with V = δF/δμ(μ_x, ·) at the rows of ``y`` under the
+        frozen measure of the ensemble ``x`` (freezable functionals only). A Python
+        functional with this method (called once per step with the ensemble and all N
+        proposals) can run the ``"adjusted"`` MFLD scheme."""
     def fingerprint(self) -> str:
         """The fingerprint this functional contributes to checkpoints."""
 

@@ -183,7 +183,7 @@ impl PyPathLaw {
         let x = py
             .detach(|| sample_paths(law, n, seed, purpose))
             .map_err(errors::integrator)?;
-        arrays::matrix(py, &x, n, law.len())
+        arrays::matrix_owned(py, x, n, law.len())
     }
 
     /// Σ_i log p(x_i) over the rows of the (N, T) array `x` (−inf outside the support).
@@ -265,14 +265,14 @@ impl PyFeatureMap {
         let a = py
             .detach(|| with_map!(&self.map, m => feature_mean(m, l, n_samples, seed)))
             .map_err(errors::integrator)?;
-        Ok(arrays::array1(py, &a))
+        Ok(arrays::array1_owned(py, a))
     }
 
     /// The mean feature vector (1/N) Σ_i Φ(x_i) over the rows of the (N, T) array `x`.
     fn mean<'py>(&self, py: Python<'py>, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let (x, _) = paths_arg("x", x, self.t())?;
         let a = with_map!(&self.map, m => path_feature_mean(m, &x)).map_err(errors::energy)?;
-        Ok(arrays::array1(py, &a))
+        Ok(arrays::array1_owned(py, a))
     }
 
     fn __repr__(&self) -> String {
@@ -392,8 +392,8 @@ impl PyMgdm {
         let d = PyDict::new(py);
         let tr = &run.trace;
         let (argmin, min) = tr.min();
-        d.set_item("kl", arrays::array1(py, &tr.kl()))?;
-        d.set_item("entropy", arrays::array1(py, &tr.entropy()))?;
+        d.set_item("kl", arrays::array1_owned(py, tr.kl()))?;
+        d.set_item("entropy", arrays::array1_owned(py, tr.entropy()))?;
         d.set_item(
             "cumulative_log_det",
             arrays::array1(py, tr.cumulative_log_det()),
@@ -401,9 +401,13 @@ impl PyMgdm {
         d.set_item("target_loglik", arrays::array1(py, tr.target_loglik()))?;
         d.set_item("min_kl", min)?;
         d.set_item("argmin", argmin)?;
-        d.set_item("x", arrays::matrix(py, &run.paths, n, t)?)?;
-        d.set_item("x_at_min", arrays::matrix(py, &run.paths_at_min, n, t)?)?;
         d.set_item("frozen", run.frozen)?;
+        // The run's buffers become the arrays (no copy).
+        d.set_item("x", arrays::matrix_owned(py, run.paths, n, t)?)?;
+        d.set_item(
+            "x_at_min",
+            arrays::matrix_owned(py, run.paths_at_min, n, t)?,
+        )?;
         Ok(d)
     }
 
