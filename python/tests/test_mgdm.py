@@ -70,7 +70,7 @@ def test_python_run_is_bitwise_the_rust_run(dynamics_reference, threads, groups)
     res = mf.MGDM(phi, alpha, 8.0, coupling=coupling, threads=threads).run(
         x0, steps, latent=latent, target=target)
     spec = {"family": "mgdm", "ar": [0.1], "gamma": 8.0, "alpha_samples": 600, "n": n,
-            "d": t, "seed": seed, "steps": steps, "threads": threads}
+            "d": t, "x0": [], "seed": seed, "steps": steps, "threads": threads}
     if groups is not None:
         spec["groups"] = groups
     ref = reference(dynamics_reference, spec)

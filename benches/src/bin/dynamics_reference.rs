@@ -11,7 +11,8 @@
 //! the keys it needs). MGDM reads `"ar"` (the AR coefficients of the target, latent
 //! N(0, 1)), `"gamma"`, `"groups"` (absent: independent MGDM), `"alpha_samples"`, `"n"`,
 //! `"d"` (= T), `"seed"` (of α and of the latent paths), `"steps"` and `"threads"`, draws
-//! α and x0 itself (`mgdm::paths`) and prints `{"alpha", "x0", "kl", "paths"}`.
+//! α and x0 itself (`mgdm::paths`; the input's `"x0"` is ignored) and prints
+//! `{"alpha", "x0", "kl", "paths"}`.
 
 use std::io::Read;
 
