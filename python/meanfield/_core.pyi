@@ -62,7 +62,8 @@ class Functional:
     """A built-in energy functional F(μ) of ``meanfield-energy`` (for ``MFLD`` and
     ``FisherRao``). A Python functional is instead any object with ``value(X)``,
     ``first_variation(X) -> (N,)`` and ``grad(X) -> (N, d)``, called once per step on the
-    whole ensemble (``(X, w)`` on a weighted ensemble)."""
+    whole ensemble (``(X, w)`` on a weighted ensemble), plus, for the ``"adjusted"``
+    scheme, ``first_variation_at(X, Y) -> (values (M,), grads (M, d))``."""
 
     d: int
     """The dimension."""
@@ -78,12 +79,26 @@ class Functional:
     @staticmethod
     def mean_interaction(kappa: float, b: Array) -> "Functional":
         """(κ/2)|E x − b|²."""
+    @staticmethod
+    def two_layer(inputs: Array, targets: Array, l2: float = 0.0) -> "Functional":
+        """The mean-field two-layer tanh network f_μ(z) = E_μ[a tanh(w·z)] on the data
+        ``inputs`` (M, p) → ``targets`` (M,): F = (1/2M) Σ_j (f_μ(z_j) − y_j)² +
+        (l2/2) E_μ|θ|²; a particle is a hidden unit θ = (a, w), d = 1 + p. Freezable, so
+        the ``"adjusted"`` MFLD scheme takes it."""
+    def predict(self, x: Array, z: Array, w: Optional[Array] = None) -> Array:
+        """The two-layer network's f_μ at the rows of ``z`` (K, p) for the units ``x``
+        (N, 1 + p); ValueError for other functionals."""
     def value(self, x: Array, w: Optional[Array] = None) -> float:
         """F at the (N, d) ensemble ``x`` (weights ``w`` if given)."""
     def first_variation(self, x: Array, w: Optional[Array] = None) -> Array:
         """δF/δμ at the particles, shape (N,)."""
     def grad(self, x: Array, w: Optional[Array] = None) -> Array:
         """∇_x δF/δμ at the particles, shape (N, d)."""
+    def first_variation_at(self, x: Array, y: Array) -> Tuple[Array, Array]:
+        """(V (M,), ∇V (M, d)) with V = δF/δμ(μ_x, ·) at the rows of ``y`` under the
+        frozen measure of the ensemble ``x`` (freezable functionals only). A Python
+        functional with this method (called once per step with the ensemble and all N
+        proposals) can run the ``"adjusted"`` MFLD scheme."""
     def fingerprint(self) -> str:
         """The fingerprint this functional contributes to checkpoints."""
 
@@ -185,6 +200,18 @@ class LatentModel:
     @staticmethod
     def logistic(features: Array, labels: Array, prior_var: float = 5.0) -> "LatentModel":
         """Bayesian logistic regression on (M, K) features and (M,) labels in {0, 1}."""
+    @staticmethod
+    def decoder(
+        data: Array,
+        latent: int,
+        hidden: int,
+        likelihood: str = "bernoulli",
+        sigma: Optional[float] = None,
+    ) -> "LatentModel":
+        """The one-hidden-layer tanh decoder of images ``data`` (M, D) from codes
+        z_j ∈ R^latent, θ = (W₁, b₁, W₂, b₂), p = hidden·latent + hidden + D·hidden + D,
+        x the M stacked codes (d = M·latent); Bernoulli pixels (data in [0, 1]) or
+        Gaussian with standard deviation ``sigma``."""
     def mle(self) -> float:
         """The toy model's MLE (ValueError for other models)."""
     def energy(self, theta: Array, x: Array) -> Array:
@@ -281,7 +308,8 @@ class CboRun:
 class CBO:
     """Consensus-based optimisation on a built-in test function or a Python objective
     ``f(X)`` called once per step on the whole array (``f_dim="2D"``: X (N, d) → (N,);
-    ``"3D"``: X (1, N, d) → (1, N))."""
+    ``"3D"``: X (M, N, d) → (M, N), with M = 1 for ``start``/``run`` and the M runs
+    still going for ``minimize``)."""
 
     def __init__(
         self,
@@ -326,8 +354,99 @@ class CBO:
         energy_tol: Optional[float] = None,
         stagnation: Optional[Tuple[float, int]] = None,
     ) -> dict[str, Any]:
-        """Independent runs from x0 of shape (N, d) or (M, N, d) to their outcomes."""
+        """Independent runs from x0 of shape (N, d) or (M, N, d) to their outcomes (run r
+        with seed ``replicate_seed(seed, 0, r)``). A Python objective with
+        ``f_dim="3D"`` is called once per step on the (M', N, d) stack of the M' runs
+        still going (the Rust ``run_replicas_lockstep``); the outcomes are identical to
+        separate runs. Returns a dict of arrays: consensus (M, d), consensus_value,
+        best_x (M, d), best_f, alpha, steps, evaluations (M,) and reason (list)."""
     def fingerprint(self) -> str:
         """The fingerprint stored in this optimiser's checkpoints."""
     def objective_values(self, x: Array) -> Array:
         """The objective at the rows of the (N, d) array ``x``."""
+
+class PathLaw:
+    """A built-in law of whole paths x ∈ R^T: an MGDM target p (AR(p), CIR) or a latent
+    law q₀ (i.i.d. N(0, 1), Exp(1), truncated Gaussian)."""
+
+    t: int
+    """Path length T."""
+    non_negative: bool
+    """Whether the law lives on [0, ∞)^T (MGDM towards it keeps paths non-negative)."""
+    @staticmethod
+    def ar(coeffs: Sequence[float], t: int) -> PathLaw:
+        """Stationary Gaussian AR(p) with unit stationary variance."""
+    @staticmethod
+    def cir(kappa: float, theta: float, sigma: float, dt: float, t: int) -> PathLaw:
+        """The stationary CIR process dX = κ(θ − X)dt + σ√X dW sampled every ``dt``."""
+    @staticmethod
+    def cir0(t: int) -> PathLaw:
+        """The paper's CIR0 case."""
+    @staticmethod
+    def cir1(t: int) -> PathLaw:
+        """The paper's CIR1 case."""
+    @staticmethod
+    def standard_gaussian(t: int) -> PathLaw:
+        """i.i.d. N(0, 1) coordinates."""
+    @staticmethod
+    def exponential(t: int) -> PathLaw:
+        """i.i.d. Exp(1) coordinates."""
+    @staticmethod
+    def truncated_gaussian(t: int, mu: float, s: float) -> PathLaw:
+        """i.i.d. N(mu, s²) truncated to [0, ∞)."""
+    @staticmethod
+    def truncated_gaussian_matching(cir: PathLaw) -> PathLaw:
+        """The truncated Gaussian with the stationary mean and sd of a CIR law."""
+    def sample(self, n: int, seed: int = 0, purpose: str = "latent") -> Array:
+        """``n`` independent paths (n, T); path j from the stream (seed, purpose, 0, j),
+        purpose ``"latent"``, ``"alpha"`` or ``"reference"``."""
+    def log_density_sum(self, x: Array) -> float:
+        """Σ_i log p(x_i) over the rows of the (N, T) array ``x`` (−inf off the support)."""
+
+class FeatureMap:
+    """A built-in MGDM feature map Φ: R^T → R^K."""
+
+    t: int
+    """Path length T."""
+    k: int
+    """Number of features K."""
+    @staticmethod
+    def acf1(t: int) -> FeatureMap:
+        """Φ₁ = (1/T) Σ_t x_t x_{t−1}, Φ₂ = (1/T) Σ_{t≥1} x_t² (K = 2): the paper's ACF(1) features."""
+    @staticmethod
+    def multi_lag(t: int, max_lag: int, moments: bool = False) -> FeatureMap:
+        """[m₁, m₃] (the means of x and x³, only when ``moments``), then the autocovariances a₀ … a_L of x and b₀ … b_L of x² at lags 0..=L = max_lag."""
+    def target_mean(self, law: PathLaw, n_samples: int, seed: int = 0) -> Array:
+        """α = (1/M) Σ_j Φ(x_j) over M = n_samples paths of ``law`` (K,)."""
+    def mean(self, x: Array) -> Array:
+        """(1/N) Σ_i Φ(x_i) over the rows of the (N, T) array ``x`` (K,)."""
+
+class MGDM:
+    """MGDM / MF-MGDM: gradient descent of ½‖Φ̄ − α‖² on N paths with step ``gamma``,
+    Φ̄ each path's own features (``coupling="independent"``) or the group mean
+    (``"mean_field"``, the default: all N paths; an int G: groups of G)."""
+
+    alpha: Array
+    """The target α (K,)."""
+    def __init__(
+        self,
+        features: FeatureMap,
+        alpha: Array,
+        gamma: float,
+        *,
+        coupling: Union[None, str, int] = None,
+        threads: int = 1,
+    ) -> None: ...
+    def run(
+        self,
+        x0: Array,
+        steps: int,
+        *,
+        latent: PathLaw,
+        target: Optional[PathLaw] = None,
+    ) -> dict[str, Any]:
+        """``steps`` steps from the latent sample x0 (N, T) with the exact reverse-KL
+        trace KL_k(q_k ‖ p) per path. Returns ``kl``, ``entropy``, ``cumulative_log_det``,
+        ``target_loglik`` (steps + 1,), ``min_kl``, ``argmin``, ``x``, ``x_at_min``
+        (N, T) and ``frozen``. A non-negative target switches on the positivity
+        projection; a diverging step size raises ``DivergedError``."""

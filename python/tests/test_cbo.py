@@ -107,6 +107,71 @@ def test_many_runs_match_single_runs_and_threads(rng):
     assert not np.array_equal(one["consensus"][0], one["consensus"][1])
 
 
+def rastrigin_3d(x):
+    """CBXpy's f_dim='3D' Rastrigin: (M, N, d) → (M, N), vectorised over runs."""
+    return 10.0 * x.shape[-1] + np.sum(x * x - 10.0 * np.cos(2 * np.pi * x), axis=-1)
+
+
+@pytest.mark.parametrize("batch_size", [None, 12])
+def test_m_runs_call_a_3d_objective_once_per_step_on_the_stack(rng, batch_size):
+    m, n, d = 4, 30, 5
+    x0 = rng.uniform(-3, 3, (m, n, d))
+    shapes = []
+
+    def f3(x):
+        shapes.append(x.shape)
+        # the built-in's values, row by row, so that the runs are comparable bit for bit
+        return mf.test_function("rastrigin", x.reshape(-1, d)).reshape(x.shape[:2])
+
+    kw = dict(PARAMS, batch_size=batch_size)
+    # unbatched, the runs stop at different steps (energy tolerance, stagnation)
+    rule = dict(seed=11, energy_tol=8.0, stagnation=(1e-6, 8))
+    ref = mf.CBO("rastrigin", d, **kw).minimize(x0, 60, **rule)
+    got = mf.CBO(f3, d, f_dim="3D", **kw).minimize(x0, 60, **rule)
+    for k in ("consensus", "best_x", "best_f", "alpha", "consensus_value"):
+        assert np.array_equal(ref[k], got[k]), k
+    assert ref["steps"] == got["steps"] and ref["reason"] == got["reason"]
+    # one call per step, on the (M', B, d) stack of the runs still going (the outcome's
+    # f(consensus) of each run is one more call of shape (1, 1, d))
+    b = n if batch_size is None else batch_size
+    stacks = [sh for sh in shapes if sh[1:] == (b, d)]
+    assert len(stacks) == max(ref["steps"]) and len(shapes) == len(stacks) + m
+    if batch_size is None:
+        assert len(set(ref["steps"])) > 1, ref["steps"]
+    for k, shape in enumerate(stacks):
+        going = sum(s > k for s in ref["steps"])
+        assert shape == (going, b, d), (k, shape)
+
+
+def test_a_cbxpy_style_3d_objective_runs_unchanged(rng):
+    m, n, d = 3, 40, 4
+    x0 = rng.uniform(-3, 3, (m, n, d))
+    out = mf.CBO(rastrigin_3d, d, f_dim="3D", **PARAMS).minimize(x0, 30, seed=2)
+    ref = mf.CBO("rastrigin", d, **PARAMS).minimize(x0, 30, seed=2)
+    # NumPy's vectorised cosines differ from ours in the last bits: same runs to round-off
+    np.testing.assert_allclose(out["best_f"], ref["best_f"], rtol=1e-9, atol=1e-9)
+    assert out["consensus"].shape == (m, d)
+
+
+def test_3d_objective_failures_name_the_step_and_run(rng):
+    m, n, d = 2, 10, 3
+    x0 = rng.uniform(-3, 3, (m, n, d))
+
+    def wrong_shape(x):
+        return np.zeros(x.shape[:2] + (1,))
+
+    def nan_in_run_1(x):
+        y = rastrigin_3d(x)
+        if x.shape[0] == 2:
+            y[1, 3] = np.nan
+        return y
+
+    with pytest.raises(ValueError, match=r"objective at step \d+: .*shape"):
+        mf.CBO(wrong_shape, d, f_dim="3D", **PARAMS).minimize(x0, 5)
+    with pytest.raises(ValueError, match="NaN at run 1, particle 3"):
+        mf.CBO(nan_in_run_1, d, f_dim="3D", **PARAMS).minimize(x0, 5)
+
+
 def test_callback_exception_propagates_with_traceback(rng):
     class Boom(RuntimeError):
         pass

@@ -4,11 +4,15 @@
 //! `Checkpoint::start`, `Runner`) and prints the final checkpoint as JSON on stdout.
 //!
 //! Input: `{"family": "mfld" | "projected" | "mirror" | "adjusted" | "fisher_rao" |
-//! "pgd" | "mpd", "functional": {"quadratic": {"kappa", "b"}} | {"simplex_moment": {"q",
+//! "pgd" | "mpd" | "mgdm", "functional": {"quadratic": {"kappa", "b"}} | {"simplex_moment": {"q",
 //! "beta"}} | {"linear": {"c"}}, "simplex": bool, "lambda", "eta", "sigma", "h",
 //! "kernelisation", "eps", "resample_below", "transport", "y", "h_theta", "h_x", "n",
 //! "d", "x0": [N·d values, row-major], "seed", "steps", "threads"}` (each family reads
-//! the keys it needs).
+//! the keys it needs). MGDM reads `"ar"` (the AR coefficients of the target, latent
+//! N(0, 1)), `"gamma"`, `"groups"` (absent: independent MGDM), `"alpha_samples"`, `"n"`,
+//! `"d"` (= T), `"seed"` (of α and of the latent paths), `"steps"` and `"threads"`, draws
+//! α and x0 itself (`mgdm::paths`; the input's `"x0"` is ignored) and prints
+//! `{"alpha", "x0", "kl", "paths"}`.
 
 use std::io::Read;
 
@@ -16,9 +20,9 @@ use meanfield_energy::{
     HierarchicalGaussian, LinearPotential, QuadraticInteraction, SimplexMoment,
 };
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Dynamics, FisherRao, FisherRaoParams, GaussianReference,
-    Kernelisation, LangevinParams, Mfld, MirrorMfld, Mpd, MpdParams, Pgd, PgdParams, ProjectedMfld,
-    Runner,
+    AdjustedMirrorMfld, Checkpoint, Coupling, Dynamics, FisherRao, FisherRaoParams,
+    GaussianReference, Kernelisation, LangevinParams, Mfld, Mgdm, MgdmParams, MirrorMfld, Mpd,
+    MpdParams, Pgd, PgdParams, ProjectedMfld, Runner,
 };
 use meanfield_measures::{Domain, Ensemble, Entropic, Identity, Kernel, Parallelism};
 use serde::Deserialize;
@@ -63,6 +67,13 @@ struct Input {
     seed: u64,
     steps: u64,
     threads: usize,
+    #[serde(default)]
+    ar: Vec<f64>,
+    #[serde(default)]
+    gamma: f64,
+    groups: Option<usize>,
+    #[serde(default)]
+    alpha_samples: usize,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -84,6 +95,38 @@ where
     Ok(cp.to_json()?)
 }
 
+/// MGDM / MF-MGDM with ACF(1) features on an AR target: α, the latent sample, the KL
+/// trace and the final paths as JSON.
+fn mgdm(i: &Input) -> Result<String, Error> {
+    use meanfield_energy::process::{ArProcess, StandardGaussian};
+    use meanfield_integrators::mgdm::{feature_mean, run_with_trace, sample_paths};
+    let t = i.d;
+    let (target, latent) = (ArProcess::new(&i.ar, t)?, StandardGaussian::new(t)?);
+    let map = meanfield_energy::Acf1::new(t)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(i.threads.max(1))
+        .build()?;
+    let (alpha, x0, run) =
+        pool.install(|| -> Result<_, meanfield_integrators::IntegratorError> {
+            let alpha = feature_mean(&map, &target, i.alpha_samples, i.seed)?;
+            let x0 = sample_paths(
+                &latent,
+                i.n,
+                i.seed,
+                meanfield_measures::streams::MGDM_LATENT,
+            )?;
+            let coupling = i.groups.map_or(Coupling::Independent, Coupling::Groups);
+            let params = MgdmParams::new(i.gamma)?.with_coupling(coupling)?;
+            let mut m = Mgdm::new(map, alpha.clone(), params)?.with_parallelism(Parallelism::Rayon);
+            let run = run_with_trace(&mut m, &x0, Some(&target), &latent, i.steps, |_| {})?;
+            Ok((alpha, x0, run))
+        })?;
+    Ok(serde_json::json!({
+        "alpha": alpha, "x0": x0, "kl": run.trace.kl(), "paths": run.paths,
+    })
+    .to_string())
+}
+
 fn main() -> Result<(), Error> {
     let mut s = String::new();
     std::io::stdin().read_to_string(&mut s)?;
@@ -98,6 +141,10 @@ fn main() -> Result<(), Error> {
     } else {
         Domain::Euclidean
     };
+    if i.family == "mgdm" {
+        println!("{}", mgdm(&i)?);
+        return Ok(());
+    }
     let start = Ensemble::new(i.n, i.d, i.x0.clone(), domain)?;
     let json = match i.family.as_str() {
         "pgd" | "mpd" => {

@@ -16,6 +16,30 @@ pub trait FrozenPotential: Send + Sync {
     /// non-finite value where V is undefined (a barrier at the boundary); the sampler
     /// then rejects.
     fn value_and_grad(&self, x: &[f64], grad: &mut [f64]) -> f64;
+
+    /// Whether the sampler should evaluate all proposals of a step in one
+    /// [`FrozenPotential::values_and_grads`] call (a potential with a per-call cost, such
+    /// as a Python callback) instead of one [`FrozenPotential::value_and_grad`] per
+    /// particle inside its particle loop. Default false.
+    fn batched(&self) -> bool {
+        false
+    }
+
+    /// V and ∇V at the rows of `xs` (row-major n × d): `out[i]` = V(x_i), `grads` row i
+    /// = ∇V(x_i). The default calls [`FrozenPotential::value_and_grad`] row by row.
+    fn values_and_grads(&self, xs: &[f64], grads: &mut [f64], out: &mut [f64]) {
+        if out.is_empty() {
+            return;
+        }
+        let d = xs.len() / out.len();
+        for ((x, g), o) in xs
+            .chunks_exact(d)
+            .zip(grads.chunks_exact_mut(d))
+            .zip(out.iter_mut())
+        {
+            *o = self.value_and_grad(x, g);
+        }
+    }
 }
 
 /// Extension of [`Functional`] for Metropolis-within-mean-field schemes: evaluates the

@@ -44,6 +44,16 @@ pub trait Objective: Sync {
         }
     }
 
+    /// f at every row of `runs` stacked row-major blocks (`xs` is runs × B × d, `out`
+    /// runs × B): one call for the points of M runs advanced in lockstep. The default is
+    /// [`Objective::values`] on all rows at once (the rows are independent); an objective
+    /// whose batched call has a per-call cost (a Python callable) overrides it to receive
+    /// the (M, B, d) stack.
+    fn values_stacked(&self, xs: &[f64], runs: usize, out: &mut [f64]) {
+        let _ = runs;
+        self.values(xs, out)
+    }
+
     /// The global minimiser x*, when known (used to score success).
     fn minimiser(&self) -> Option<Vec<f64>> {
         None
@@ -68,6 +78,9 @@ impl<O: Objective + ?Sized> Objective for &O {
     }
     fn values(&self, xs: &[f64], out: &mut [f64]) {
         (**self).values(xs, out)
+    }
+    fn values_stacked(&self, xs: &[f64], runs: usize, out: &mut [f64]) {
+        (**self).values_stacked(xs, runs, out)
     }
     fn minimiser(&self) -> Option<Vec<f64>> {
         (**self).minimiser()

@@ -144,6 +144,11 @@ impl<F> LangevinCore<F> {
         )
     }
 
+    /// ∇_x δF/δμ at every particle from the last [`LangevinCore::drift`] (row-major N × d).
+    pub(crate) fn gradients(&self) -> &[f64] {
+        &self.grad
+    }
+
     /// Runs `update(i, x_i, g_i)` on every particle i, with g_i its row of the drift
     /// formed by the last [`LangevinCore::drift`], over the configured parallelism.
     pub(crate) fn for_each_particle(

@@ -41,7 +41,10 @@ pub use fisher_rao::{
     WeightStep,
 };
 pub use langevin::{LangevinInfo, LangevinParams, Mfld};
-pub use mgdm::{Coupling, Mgdm, MgdmInfo, MgdmParams};
+pub use mgdm::{
+    Coupling, Mgdm, MgdmInfo, MgdmParams, MgdmRun, feature_mean, log_density_sum,
+    path_feature_mean, run_with_trace, sample_paths,
+};
 pub use mirror_langevin::{
     AdjustedMirrorMfld, FrozenFirstVariation, FrozenPotential, MirrorMfld, MirrorProposal,
 };

@@ -41,7 +41,12 @@ use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism};
 
 use crate::dynamics::{Dynamics, StepInfo, StepKey};
+
+pub mod paths;
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
+pub use paths::{
+    MgdmRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace, sample_paths,
+};
 
 /// How the N paths are coupled through their mean features.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -162,6 +167,12 @@ impl Failure {
     fn at(self, step: u64) -> IntegratorError {
         match self {
             Failure::Energy(source) => IntegratorError::Energy { step, source },
+            // A non-finite entry of the step Jacobian (I − s P H) means the step size
+            // overflowed it: the run diverged (1-based step number, as every Diverged).
+            Failure::Linalg(LinalgError::NonFinite { what }) => IntegratorError::Diverged {
+                step: step + 1,
+                reason: format!("non-finite {what} in the step Jacobian (step size too large)"),
+            },
             Failure::Linalg(source) => IntegratorError::LinearAlgebra { step, source },
         }
     }
@@ -487,10 +498,8 @@ where
                 cap[a * k + b] = id - scale * cap[a * k + b];
             }
         }
-        let view = row_major(cap, k, k)
-            .map_err(|source| IntegratorError::LinearAlgebra { step, source })?;
-        let lc = dense_log_det(view)
-            .map_err(|source| IntegratorError::LinearAlgebra { step, source })?;
+        let view = row_major(cap, k, k).map_err(|e| Failure::Linalg(e).at(step))?;
+        let lc = dense_log_det(view).map_err(|e| Failure::Linalg(e).at(step))?;
         Ok(ld.combine(lc))
     }
 

@@ -540,14 +540,32 @@ impl<M: MirrorProposal, P: FrozenPotential> MalaKernel<'_, M, P> {
         log_u: f64,
         scratch: &mut [f64],
     ) -> bool {
-        let (map, geometry, eta, sigma, lambda) =
-            (self.map, self.geometry, self.eta, self.sigma, self.lambda);
+        if !self.propose(x, g, fill_normals, scratch) {
+            return false;
+        }
+        let d = x.len();
+        let (xp, gp) = scratch[4 * d..].split_at_mut(d);
+        let vp = self.potential.value_and_grad(xp, gp);
+        self.accept(x, g, v, vp, log_u, scratch)
+    }
+
+    /// The proposal of the particle `x` (∇V(x) = `g`): writes ∇φ(x), ξ, H^{1/2}ξ, y' and
+    /// x' into `scratch` (6d: y | a | b | y' | x' | ∇V(x')). False when y' leaves the dual
+    /// domain or x' is not finite (the move is then rejected).
+    fn propose(
+        &self,
+        x: &[f64],
+        g: &[f64],
+        fill_normals: impl FnOnce(&mut [f64]),
+        scratch: &mut [f64],
+    ) -> bool {
+        let (map, geometry, eta, sigma) = (self.map, self.geometry, self.eta, self.sigma);
         let d = x.len();
         let (y, rest) = scratch.split_at_mut(d); // ∇φ(x)
         let (a, rest) = rest.split_at_mut(d); // ξ, then the forward residual
         let (b, rest) = rest.split_at_mut(d); // H^{1/2}ξ, then ∇φ(x')
         let (yp, rest) = rest.split_at_mut(d); // y', then the backward residual
-        let (xp, gp) = rest.split_at_mut(d); // x', ∇V(x')
+        let (xp, _gp) = rest.split_at_mut(d); // x', ∇V(x')
         fill_normals(a);
         map.grad_phi(x, y);
         map.hessian_sqrt_apply(x, a, b);
@@ -559,10 +577,28 @@ impl<M: MirrorProposal, P: FrozenPotential> MalaKernel<'_, M, P> {
             return false;
         }
         map.grad_phi_star(yp, xp);
-        if xp.iter().any(|v| !v.is_finite()) {
-            return false;
-        }
-        let vp = self.potential.value_and_grad(xp, gp);
+        xp.iter().all(|v| v.is_finite())
+    }
+
+    /// The accept/reject of a proposal made by [`MalaKernel::propose`] into `scratch`,
+    /// with V(x') = `vp` and ∇V(x') in the last d entries of `scratch`. Returns whether
+    /// it was accepted (then `x` holds x').
+    fn accept(
+        &self,
+        x: &mut [f64],
+        g: &[f64],
+        v: f64,
+        vp: f64,
+        log_u: f64,
+        scratch: &mut [f64],
+    ) -> bool {
+        let (map, geometry, eta, lambda) = (self.map, self.geometry, self.eta, self.lambda);
+        let d = x.len();
+        let (y, rest) = scratch.split_at_mut(d);
+        let (a, rest) = rest.split_at_mut(d);
+        let (b, rest) = rest.split_at_mut(d);
+        let (yp, rest) = rest.split_at_mut(d);
+        let (xp, gp) = rest.split_at_mut(d);
         if !vp.is_finite() || gp.iter().any(|v| !v.is_finite()) {
             return false;
         }
@@ -645,6 +681,61 @@ impl<F: FrozenFirstVariation, M: MirrorProposal> Dynamics for AdjustedMirrorMfld
         );
         let accepted = AtomicUsize::new(0);
         let first = ens.first_index();
+        if potential.batched() {
+            // One evaluation of V, ∇V at all N proposals (a potential with a per-call
+            // cost): propose every particle, evaluate, then accept or reject each. The
+            // same draws and arithmetic as the per-particle path below.
+            let mut scratch = vec![0.0; n * 6 * d];
+            let mut proposed = vec![false; n];
+            let mut log_u = vec![0.0; n];
+            let grads = self.core.gradients();
+            for (i, ((x, g), s)) in ens
+                .as_slice()
+                .chunks_exact(d)
+                .zip(grads.chunks_exact(d))
+                .zip(scratch.chunks_exact_mut(6 * d))
+                .enumerate()
+            {
+                let index = first + i as u64;
+                let u: f64 = Open01.sample(&mut accept.rng(index));
+                log_u[i] = u.ln();
+                proposed[i] = kernel.propose(x, g, |xi| noise.fill_standard_normal(index, xi), s);
+            }
+            // The rejected proposals are evaluated at the particle itself (finite inputs).
+            let mut points = ens.as_slice().to_vec();
+            for ((p, s), &ok) in points
+                .chunks_exact_mut(d)
+                .zip(scratch.chunks_exact(6 * d))
+                .zip(&proposed)
+            {
+                if ok {
+                    p.copy_from_slice(&s[4 * d..5 * d]);
+                }
+            }
+            let (mut vp, mut gp) = (vec![0.0; n], vec![0.0; n * d]);
+            potential.values_and_grads(&points, &mut gp, &mut vp);
+            let mut count = 0usize;
+            for (i, ((x, g), s)) in ens
+                .as_mut_slice()
+                .chunks_exact_mut(d)
+                .zip(grads.chunks_exact(d))
+                .zip(scratch.chunks_exact_mut(6 * d))
+                .enumerate()
+            {
+                if proposed[i] {
+                    s[5 * d..].copy_from_slice(&gp[i * d..(i + 1) * d]);
+                    if kernel.accept(x, g, values[i], vp[i], log_u[i], s) {
+                        count += 1;
+                    }
+                }
+            }
+            let counts = Reducer::of(ens).gather(&[count as f64])?;
+            let total: f64 = counts.iter().flatten().sum();
+            return Ok(LangevinInfo {
+                dt: params.eta(),
+                acceptance: Some(total / ens.global_n() as f64),
+            });
+        }
         self.core.for_each_particle(ens, |i, x, g| {
             // The global index keys both streams (a rank draws the single-process draws).
             let index = first + i as u64;

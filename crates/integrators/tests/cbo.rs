@@ -1130,3 +1130,100 @@ fn covariance_noise_on_a_collapsed_ensemble_is_finite() {
         .fold(0.0, f64::max);
     assert!(dev.is_finite() && dev < 1e-158, "spread {dev:e}");
 }
+
+/// Rastrigin that counts its stacked calls and records how many runs each call held.
+struct CountingRastrigin {
+    f: TestFunction,
+    calls: std::sync::Mutex<Vec<usize>>,
+}
+
+impl Objective for CountingRastrigin {
+    fn dim(&self) -> usize {
+        self.f.dim()
+    }
+    fn value(&self, x: &[f64]) -> f64 {
+        self.f.value(x)
+    }
+    fn values(&self, xs: &[f64], out: &mut [f64]) {
+        self.f.values(xs, out)
+    }
+    fn values_stacked(&self, xs: &[f64], runs: usize, out: &mut [f64]) {
+        self.calls.lock().unwrap().push(runs);
+        self.f.values(xs, out)
+    }
+}
+
+/// The lockstep path (one stacked objective call per step for all runs still going) gives
+/// the outcomes of the independent `run_replicas` runs bit for bit, with and without
+/// mini-batches and with the energy-tolerance and stagnation stops (runs that stop leave
+/// the stack).
+#[test]
+fn lockstep_runs_are_the_independent_runs() {
+    use meanfield_integrators::cbo::run_replicas_lockstep;
+    let (n, d, m) = (20, 4, 5);
+    let f = TestFunction::rastrigin(d).unwrap();
+    let init = |r: usize| uniform_ensemble(n, d, -3.0, 3.0, 100 + r as u64);
+    let rules = [
+        StoppingRule::max_steps(60),
+        StoppingRule {
+            max_steps: 400,
+            energy_tol: Some(0.5),
+            stagnation: Some(Stagnation {
+                tol: 1e-4,
+                patience: 5,
+            }),
+        },
+    ];
+    for batch in [
+        None,
+        Some(Batch {
+            size: 7,
+            partial: true,
+        }),
+        Some(Batch {
+            size: 5,
+            partial: false,
+        }),
+    ] {
+        let params = CboParams::new(1.0, 0.8, 0.05)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_batch(batch)
+            .unwrap();
+        for rule in &rules {
+            let counting = CountingRastrigin {
+                f: f.clone(),
+                calls: Default::default(),
+            };
+            let a = run_replicas(&f, &params, m, 9, init, rule, Parallelism::Sequential).unwrap();
+            let b = run_replicas_lockstep(&counting, &params, m, 9, init, rule).unwrap();
+            assert_eq!(a, b, "batch {batch:?}, rule {rule:?}");
+            let calls = counting.calls.into_inner().unwrap();
+            let longest = a.iter().map(|o| o.steps).max().unwrap();
+            assert_eq!(calls.len() as u64, longest, "one stacked call per step");
+            assert_eq!(calls[0], m);
+            for (k, &runs) in calls.iter().enumerate() {
+                let going = a.iter().filter(|o| o.steps > k as u64).count();
+                assert_eq!(runs, going, "step {k}");
+            }
+        }
+    }
+    // the stops differ between runs in the second rule, so runs left the stack early
+    let params = CboParams::new(1.0, 0.8, 0.05)
+        .unwrap()
+        .with_alpha(10.0)
+        .unwrap();
+    let out = run_replicas_lockstep(&f, &params, m, 9, init, &rules[1]).unwrap();
+    assert!(
+        out.iter().any(|o| o.reason != StopReason::StepsDone),
+        "{out:?}"
+    );
+    // a bad rule is refused before any run
+    let bad = StoppingRule {
+        max_steps: 5,
+        energy_tol: Some(f64::NAN),
+        stagnation: None,
+    };
+    assert!(run_replicas_lockstep(&f, &params, m, 9, init, &bad).is_err());
+}

@@ -93,6 +93,23 @@ pub fn matrix<'py>(
     Ok(flat.reshape([n, d])?.into_any())
 }
 
+/// An (n, d) float64 array that takes over `data` (row-major) without copying it: NumPy
+/// owns the Rust buffer (`PyArray::from_vec`, a reshaped view of it).
+pub fn matrix_owned(
+    py: Python<'_>,
+    data: Vec<f64>,
+    n: usize,
+    d: usize,
+) -> PyResult<Bound<'_, PyAny>> {
+    let flat = numpy::PyArray1::from_vec(py, data);
+    Ok(flat.reshape([n, d])?.into_any())
+}
+
+/// A 1-D float64 array that takes over `data` without copying it.
+pub fn array1_owned(py: Python<'_>, data: Vec<f64>) -> Bound<'_, PyAny> {
+    numpy::PyArray1::from_vec(py, data).into_any()
+}
+
 /// A new 1-D float64 array holding `data`.
 pub fn array1<'py>(py: Python<'py>, data: &[f64]) -> Bound<'py, PyAny> {
     numpy::PyArray1::from_slice(py, data).into_any()

@@ -1,7 +1,7 @@
 //! `meanfield.CBO` and `meanfield.CboRun`: consensus-based optimisation on a built-in
 //! test function or a Python objective, delegating to `meanfield_integrators::cbo`.
 
-use meanfield_integrators::cbo::run_replicas;
+use meanfield_integrators::cbo::{run_replicas, run_replicas_lockstep};
 use meanfield_integrators::{
     AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, Checkpoint, StoppingRule,
 };
@@ -102,7 +102,8 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
     /// CBO on `objective`: a test-function name (`"rastrigin"`, `"ackley"`,
     /// `"rosenbrock"`, `"griewank"`, `"schwefel"`, optionally `shift`ed) or a callable
     /// `f(X)` called once per step on the whole array (`f_dim="2D"`: X of shape (N, d) →
-    /// (N,); `"3D"`: X of shape (1, N, d) → (1, N)).
+    /// (N,); `"3D"`: X of shape (M, N, d) → (M, N), M = 1 for `start`/`run`, the M runs
+    /// of `minimize`).
     #[new]
     #[pyo3(signature = (objective, d, *, lam=1.0, sigma=1.0, dt=0.01, alpha=1.0, schedule=None,
         noise="anisotropic", batch_size=None, batch_partial=true, f_dim="2D", shift=None, threads=1))]
@@ -196,7 +197,9 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
     }
 
     /// Runs independent runs to their outcomes: `x0` of shape (N, d) is one run, (M, N, d)
-    /// M runs (run r with seed `replicate_seed(seed, 0, r)`, the Rust `run_replicas`),
+    /// M runs (run r with seed `replicate_seed(seed, 0, r)`, the Rust `run_replicas`;
+    /// a Python objective with `f_dim="3D"` is called once per step on the (M, N, d)
+    /// stack of the runs still going, `run_replicas_lockstep`, with identical results),
     /// each until `max_steps`, `energy_tol` or `stagnation = (tol, patience)`. Returns a
     /// dict of arrays: consensus (M, d), consensus_value, best_x (M, d), best_f, steps,
     /// alpha, evaluations (M,) and reason (list).
@@ -244,8 +247,17 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         let objective = self.dynamics.objective();
         let params = self.dynamics.params();
         let pool = self.pool.as_ref();
+        // A Python objective with f_dim="3D" sees the (M, N, d) stack of all runs once
+        // per step (the lockstep path, bitwise the independent runs).
+        let lockstep = matches!(objective, AnyObjective::Python(f) if f.stacks_runs());
         let out = py.detach(|| {
-            let go = || run_replicas(objective, params, m, seed, init, &rule, par);
+            let go = || {
+                if lockstep {
+                    run_replicas_lockstep(objective, params, m, seed, init, &rule)
+                } else {
+                    run_replicas(objective, params, m, seed, init, &rule, par)
+                }
+            };
             match pool {
                 Some(p) => p.install(go),
                 None => go(),

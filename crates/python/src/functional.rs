@@ -4,6 +4,7 @@
 //! Langevin scheme ([`crate::mfld`]) and by Fisher–Rao ([`crate::fisher_rao`]).
 
 use meanfield_energy::frozen::{FrozenQuadratic, FrozenSimplexMoment};
+use meanfield_energy::two_layer::{FrozenTwoLayer, TwoLayerNet};
 use meanfield_energy::{
     EnergyError, FrozenFirstVariation, FrozenPotential, Functional, LinearPotential,
     MeanInteraction, QuadraticInteraction, SimplexMoment,
@@ -26,6 +27,8 @@ pub struct PyFunctional {
     d: usize,
     name: String,
     slot: Slot,
+    /// Whether the object has `first_variation_at(X, Y)` (then it can be frozen).
+    frozen: bool,
 }
 
 /// The energy error a parked Python failure turns into (the binding raises the parked
@@ -130,6 +133,8 @@ pub enum AnyFunctional {
     Linear(LinearPotential),
     /// F(μ) = (κ/2)|E x − b|².
     MeanInteraction(MeanInteraction),
+    /// The mean-field two-layer tanh network with squared loss and L2 weight ρ.
+    TwoLayer(TwoLayerNet),
     /// A Python functional.
     Python(PyFunctional),
 }
@@ -142,6 +147,7 @@ macro_rules! each_functional {
             AnyFunctional::SimplexMoment($f) => $e,
             AnyFunctional::Linear($f) => $e,
             AnyFunctional::MeanInteraction($f) => $e,
+            AnyFunctional::TwoLayer($f) => $e,
             AnyFunctional::Python($f) => $e,
         }
     };
@@ -154,12 +160,24 @@ impl AnyFunctional {
     }
 
     /// Whether F can be frozen for the Metropolis-adjusted scheme (the built-ins with a
-    /// [`FrozenFirstVariation`]).
+    /// [`FrozenFirstVariation`], a Python functional with `first_variation_at`).
     pub fn can_freeze(&self) -> bool {
-        matches!(
-            self,
-            AnyFunctional::Quadratic(_) | AnyFunctional::SimplexMoment(_)
-        )
+        match self {
+            AnyFunctional::Quadratic(_)
+            | AnyFunctional::SimplexMoment(_)
+            | AnyFunctional::TwoLayer(_) => true,
+            AnyFunctional::Python(f) => f.frozen,
+            _ => false,
+        }
+    }
+
+    /// The functional with its own particle loops on `par` (the two-layer network's
+    /// residual and gradient passes; the other built-ins have none).
+    pub fn with_parallelism(self, par: meanfield_measures::Parallelism) -> Self {
+        match self {
+            AnyFunctional::TwoLayer(f) => AnyFunctional::TwoLayer(f.with_parallelism(par)),
+            other => other,
+        }
     }
 
     /// A second handle on the same functional (a Python functional shares the object and
@@ -171,6 +189,7 @@ impl AnyFunctional {
                 d: f.d,
                 name: f.name.clone(),
                 slot: f.slot.clone(),
+                frozen: f.frozen,
             }),
             other => other
                 .clone_builtin()
@@ -186,6 +205,7 @@ impl AnyFunctional {
             AnyFunctional::SimplexMoment(f) => AnyFunctional::SimplexMoment(f.clone()),
             AnyFunctional::Linear(f) => AnyFunctional::Linear(f.clone()),
             AnyFunctional::MeanInteraction(f) => AnyFunctional::MeanInteraction(f.clone()),
+            AnyFunctional::TwoLayer(f) => AnyFunctional::TwoLayer(f.clone()),
             AnyFunctional::Python(_) => return None,
         })
     }
@@ -219,6 +239,89 @@ pub enum AnyFrozen {
     Quadratic(FrozenQuadratic),
     /// Of [`SimplexMoment`].
     SimplexMoment(FrozenSimplexMoment),
+    /// Of [`TwoLayerNet`].
+    TwoLayer(FrozenTwoLayer),
+    /// Of a Python functional: `first_variation_at(X, Y)` on the frozen ensemble X.
+    Python(PyFrozen),
+}
+
+/// A Python functional frozen at the ensemble `x` (N × d): V and ∇V at the rows of Y
+/// come from one call `first_variation_at(X, Y) -> (V (M,), ∇V (M, d))`.
+pub struct PyFrozen {
+    obj: Py<PyAny>,
+    x: Vec<f64>,
+    n: usize,
+    d: usize,
+    slot: Slot,
+}
+
+impl PyFrozen {
+    /// One call on the rows `ys`; failures are parked (values NaN: the sampler rejects,
+    /// the run stops on the parked failure and the binding raises it).
+    fn call(&self, ys: &[f64], grads: &mut [f64], out: &mut [f64]) {
+        let m = out.len();
+        if self.slot.failed() {
+            out.fill(f64::NAN);
+            return;
+        }
+        let r = Python::attach(|py| -> Result<(), Failure> {
+            let x = arrays::matrix(py, &self.x, self.n, self.d).map_err(Failure::Raised)?;
+            let y = arrays::matrix(py, ys, m, self.d).map_err(Failure::Raised)?;
+            let res = self
+                .obj
+                .bind(py)
+                .call_method1("first_variation_at", (x, y))
+                .map_err(Failure::Raised)?;
+            let bad = || {
+                Failure::Invalid(format!(
+                    "functional.first_variation_at must return (values ({m},), grads ({m}, {})) as float64 arrays",
+                    self.d
+                ))
+            };
+            let (v, g): (Bound<'_, PyAny>, Bound<'_, PyAny>) = res.extract().map_err(|_| bad())?;
+            let v = v.cast::<PyArrayDyn<f64>>().map_err(|_| bad())?;
+            let g = g.cast::<PyArrayDyn<f64>>().map_err(|_| bad())?;
+            if v.shape() != [m] || g.shape() != [m, self.d] {
+                return Err(Failure::Invalid(format!(
+                    "functional.first_variation_at returned shapes {:?} and {:?}, expected ({m},) and ({m}, {})",
+                    v.shape(),
+                    g.shape(),
+                    self.d
+                )));
+            }
+            let (v, g) = (v.readonly(), g.readonly());
+            for (o, &val) in out.iter_mut().zip(v.as_array().iter()) {
+                *o = val;
+            }
+            for (o, &val) in grads.iter_mut().zip(g.as_array().iter()) {
+                *o = val;
+            }
+            if let Some(k) = out.iter().position(|v| v.is_nan()) {
+                return Err(Failure::Invalid(format!(
+                    "functional.first_variation_at returned NaN at proposal {k}"
+                )));
+            }
+            Ok(())
+        });
+        if let Err(f) = r {
+            self.slot.park(f);
+            out.fill(f64::NAN);
+        }
+    }
+}
+
+impl FrozenPotential for PyFrozen {
+    fn value_and_grad(&self, x: &[f64], grad: &mut [f64]) -> f64 {
+        let mut v = [0.0];
+        self.call(x, grad, &mut v);
+        v[0]
+    }
+    fn batched(&self) -> bool {
+        true
+    }
+    fn values_and_grads(&self, xs: &[f64], grads: &mut [f64], out: &mut [f64]) {
+        self.call(xs, grads, out)
+    }
 }
 
 impl FrozenPotential for AnyFrozen {
@@ -226,6 +329,19 @@ impl FrozenPotential for AnyFrozen {
         match self {
             AnyFrozen::Quadratic(f) => f.value_and_grad(x, grad),
             AnyFrozen::SimplexMoment(f) => f.value_and_grad(x, grad),
+            AnyFrozen::TwoLayer(f) => f.value_and_grad(x, grad),
+            AnyFrozen::Python(f) => f.value_and_grad(x, grad),
+        }
+    }
+    fn batched(&self) -> bool {
+        matches!(self, AnyFrozen::Python(_))
+    }
+    fn values_and_grads(&self, xs: &[f64], grads: &mut [f64], out: &mut [f64]) {
+        match self {
+            AnyFrozen::Python(f) => f.values_and_grads(xs, grads, out),
+            AnyFrozen::Quadratic(f) => f.values_and_grads(xs, grads, out),
+            AnyFrozen::SimplexMoment(f) => f.values_and_grads(xs, grads, out),
+            AnyFrozen::TwoLayer(f) => f.values_and_grads(xs, grads, out),
         }
     }
 }
@@ -237,6 +353,14 @@ impl FrozenFirstVariation for AnyFunctional {
         match self {
             AnyFunctional::Quadratic(f) => f.freeze(ens).map(AnyFrozen::Quadratic),
             AnyFunctional::SimplexMoment(f) => f.freeze(ens).map(AnyFrozen::SimplexMoment),
+            AnyFunctional::TwoLayer(f) => f.freeze(ens).map(AnyFrozen::TwoLayer),
+            AnyFunctional::Python(f) if f.frozen => Ok(AnyFrozen::Python(PyFrozen {
+                obj: Python::attach(|py| f.obj.clone_ref(py)),
+                x: ens.as_slice().to_vec(),
+                n: ens.n(),
+                d: ens.dim(),
+                slot: f.slot.clone(),
+            })),
             // Refused at construction (`can_freeze`); kept as an error, not a panic.
             _ => Err(EnergyError::OutsideDomain {
                 particle: 0,
@@ -298,6 +422,74 @@ impl PyBuiltinFunctional {
                 MeanInteraction::new(kappa, b).map_err(errors::energy)?,
             ),
         })
+    }
+
+    /// The mean-field two-layer tanh network f_μ(z) = E_μ[a tanh(w·z)] on the data
+    /// `inputs` (M, p) → `targets` (M,), F(μ) = (1/2M) Σ_j (f_μ(z_j) − y_j)² + (ρ/2)
+    /// E_μ|θ|² with ρ = `l2`; a particle is one hidden unit θ = (a, w), d = 1 + p.
+    /// `threads > 1` in `MFLD` also spreads its residual and gradient loops.
+    #[staticmethod]
+    #[pyo3(signature = (inputs, targets, l2=0.0))]
+    fn two_layer(inputs: &Bound<'_, PyAny>, targets: &Bound<'_, PyAny>, l2: f64) -> PyResult<Self> {
+        let (z, dims) = arrays::float_array("inputs", inputs, &["M", "p"])?;
+        let y = arrays::vector("targets", targets, dims[0])?;
+        Ok(Self {
+            f: AnyFunctional::TwoLayer(
+                TwoLayerNet::new(z, dims[1], y, l2).map_err(errors::energy)?,
+            ),
+        })
+    }
+
+    /// The two-layer network's prediction f_μ(z) at the rows of `z` (K, p) for the
+    /// ensemble of hidden units `x` (N, 1 + p); shape (K,).
+    #[pyo3(signature = (x, z, w=None))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        z: &Bound<'py, PyAny>,
+        w: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let AnyFunctional::TwoLayer(net) = &self.f else {
+            return Err(PyValueError::new_err(
+                "predict: only for Functional.two_layer",
+            ));
+        };
+        let ens = arrays::weighted_ensemble("x", x, w)?;
+        let (z, _) = arrays::float_array("z", z, &["K", "p"])?;
+        let out = net.predict(&ens, &z).map_err(errors::energy)?;
+        Ok(arrays::array1(py, &out))
+    }
+
+    /// V(y) = δF/δμ(μ_X, y) and ∇V(y) at the rows of `y` (M, d) under the measure of the
+    /// ensemble `x` (N, d) frozen (the potential the adjusted scheme evaluates at its
+    /// proposals); returns (values (M,), grads (M, d)). Only for freezable functionals.
+    fn first_variation_at<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        y: &Bound<'py, PyAny>,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        if !self.f.can_freeze() {
+            return Err(PyValueError::new_err(
+                "first_variation_at: this functional has no frozen first variation",
+            ));
+        }
+        let ens = arrays::ensemble("x", x)?;
+        let (ys, dims) = arrays::float_array("y", y, &["M", "d"])?;
+        if dims[1] != ens.dim() {
+            return Err(PyValueError::new_err(format!(
+                "y: expected shape (M, {}), got {dims:?}",
+                ens.dim()
+            )));
+        }
+        let frozen = self.f.freeze(&ens).map_err(errors::energy)?;
+        let (mut v, mut g) = (vec![0.0; dims[0]], vec![0.0; ys.len()]);
+        frozen.values_and_grads(&ys, &mut g, &mut v);
+        Ok((
+            arrays::array1(py, &v),
+            arrays::matrix(py, &g, dims[0], dims[1])?,
+        ))
     }
 
     /// The dimension d.
@@ -414,5 +606,6 @@ pub fn from_python(
         d,
         name,
         slot: slot.clone(),
+        frozen: obj.hasattr("first_variation_at")?,
     }))
 }

@@ -6,7 +6,7 @@
 //! ([`objective`]), functionals ([`functional`]), latent models ([`particle_em`]) and
 //! runner callbacks ([`runs`], [`callback`]); every number is computed by the Rust
 //! crates. One module per family: [`cbo`], [`mfld`] (plain, projected, mirror and
-//! adjusted mirror MFLD), [`fisher_rao`], [`particle_em`] (PGD, MPD), plus
+//! adjusted mirror MFLD), [`fisher_rao`], [`mgdm`] (MGDM / MF-MGDM), [`particle_em`] (PGD, MPD), plus
 //! [`diagnostics`]; the run and dynamics classes share their methods through
 //! [`runs`]'s `run_class!` and `dynamics_class!`. The Python API is documented in
 //! `python/README.md` and `docs/python.md`.
@@ -19,6 +19,7 @@ pub mod errors;
 pub mod fisher_rao;
 pub mod functional;
 pub mod mfld;
+pub mod mgdm;
 pub mod objective;
 pub mod particle_em;
 pub mod runs;
@@ -56,6 +57,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<functional::PyBuiltinFunctional>()?;
     m.add_class::<fisher_rao::PyFisherRao>()?;
     m.add_class::<fisher_rao::WeightedRun>()?;
+    m.add_class::<mgdm::PyPathLaw>()?;
+    m.add_class::<mgdm::PyFeatureMap>()?;
+    m.add_class::<mgdm::PyMgdm>()?;
     m.add_class::<particle_em::PyBuiltinLatent>()?;
     m.add_class::<particle_em::PyPgd>()?;
     m.add_class::<particle_em::PyMpd>()?;

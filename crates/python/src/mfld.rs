@@ -116,7 +116,7 @@ fn build(
         ),
         ("adjusted", _) if !f.can_freeze() => {
             return Err(PyValueError::new_err(
-                "scheme=\"adjusted\" needs a built-in functional with a frozen first variation (Functional.quadratic, Functional.simplex_moment); a Python functional cannot be evaluated at the proposals",
+                "scheme=\"adjusted\" needs a functional with a frozen first variation: Functional.quadratic, .simplex_moment, .two_layer, or a Python functional with first_variation_at(X, Y) -> (values (M,), grads (M, d)), V = δF/δμ(μ_X, ·) at the rows of Y",
             ));
         }
         ("adjusted", Domain::Euclidean) => Box::new(
@@ -184,8 +184,13 @@ runs::dynamics_class!(PyMfld, LangevinRun, LangevinObs, "functional" {
         let slot = Slot::default();
         let domain = self::domain(domain, lower, upper)?;
         let f = functional::from_python(functional, d, kappa, b, &slot)?;
-        let copy = f.duplicate(py);
         let parallel = threads > 1 && !f.is_python();
+        let f = if parallel {
+            f.with_parallelism(Parallelism::Rayon)
+        } else {
+            f
+        };
+        let copy = f.duplicate(py);
         let dynamics = build(scheme, &domain, f, params, parallel)?;
         Ok(Self {
             dynamics,

@@ -1,5 +1,6 @@
 //! CBO objectives from Python: a built-in test function by name, or a Python callable
-//! evaluated once per step on the whole (N, d) array (CBXpy's `f_dim` conventions).
+//! evaluated once per step on the whole (N, d) array, or on the (M, N, d) stack of M
+//! lockstep runs (CBXpy's `f_dim` conventions).
 
 use meanfield_energy::{Objective, TestFunction, TestKind};
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
@@ -13,7 +14,8 @@ use crate::callback::{Failure, Slot};
 pub enum FDim {
     /// f(X) with X of shape (N, d) returns (N,).
     Two,
-    /// f(X) with X of shape (M, N, d) returns (M, N) (here M = 1 per call).
+    /// f(X) with X of shape (M, N, d) returns (M, N): M = 1 for a single run, all M
+    /// runs of a lockstep `minimize` in one call.
     Three,
 }
 
@@ -51,9 +53,15 @@ impl PyObjective {
         }
     }
 
-    /// Calls f on the n × d rows `xs` and writes the n values into `out`.
-    fn call(&self, py: Python<'_>, xs: &[f64], out: &mut [f64]) -> Result<(), Failure> {
-        let n = out.len();
+    /// Whether f takes the (M, N, d) stack of M runs in one call (`f_dim="3D"`).
+    pub fn stacks_runs(&self) -> bool {
+        self.f_dim == FDim::Three
+    }
+
+    /// Calls f on the m stacked blocks of n × d rows `xs` (m·n rows; m = 1 with
+    /// `f_dim="2D"`) and writes the m·n values into `out`.
+    fn call(&self, py: Python<'_>, xs: &[f64], m: usize, out: &mut [f64]) -> Result<(), Failure> {
+        let n = out.len() / m.max(1);
         let flat = numpy::PyArray1::from_slice(py, xs);
         let (x, expect): (Bound<'_, PyAny>, Vec<usize>) = match self.f_dim {
             FDim::Two => (
@@ -63,10 +71,10 @@ impl PyObjective {
                 vec![n],
             ),
             FDim::Three => (
-                flat.reshape([1, n, self.d])
+                flat.reshape([m, n, self.d])
                     .map_err(Failure::Raised)?
                     .into_any(),
-                vec![1, n],
+                vec![m, n],
             ),
         };
         let y = self.f.bind(py).call1((x,)).map_err(Failure::Raised)?;
@@ -93,9 +101,15 @@ impl PyObjective {
             *o = v;
         }
         if let Some(i) = out.iter().position(|v| v.is_nan()) {
-            return Err(Failure::Invalid(format!(
-                "the objective returned NaN at particle {i}"
-            )));
+            return Err(Failure::Invalid(if m > 1 {
+                format!(
+                    "the objective returned NaN at run {}, particle {}",
+                    i / n,
+                    i % n
+                )
+            } else {
+                format!("the objective returned NaN at particle {i}")
+            }));
         }
         Ok(())
     }
@@ -133,7 +147,27 @@ impl Objective for PyObjective {
             out.fill(f64::NAN);
             return;
         }
-        if let Err(f) = Python::attach(|py| self.call(py, xs, out)) {
+        if let Err(f) = Python::attach(|py| self.call(py, xs, 1, out)) {
+            self.slot.park(f);
+            out.fill(f64::NAN);
+        }
+    }
+
+    /// `f_dim="3D"`: one call on the (M, B, d) stack of a lockstep run; `"2D"`: one call
+    /// per run on its (B, d) block (CBXpy calls a 2D objective per run too).
+    fn values_stacked(&self, xs: &[f64], runs: usize, out: &mut [f64]) {
+        if self.f_dim == FDim::Two || runs <= 1 {
+            let b = out.len() / runs.max(1);
+            for (x, o) in xs.chunks(b * self.d).zip(out.chunks_mut(b.max(1))) {
+                self.values(x, o);
+            }
+            return;
+        }
+        if self.slot.failed() {
+            out.fill(f64::NAN);
+            return;
+        }
+        if let Err(f) = Python::attach(|py| self.call(py, xs, runs, out)) {
             self.slot.park(f);
             out.fill(f64::NAN);
         }
@@ -180,6 +214,12 @@ impl Objective for AnyObjective {
         match self {
             AnyObjective::Builtin(f) => f.values(xs, out),
             AnyObjective::Python(f) => f.values(xs, out),
+        }
+    }
+    fn values_stacked(&self, xs: &[f64], runs: usize, out: &mut [f64]) {
+        match self {
+            AnyObjective::Builtin(f) => f.values_stacked(xs, runs, out),
+            AnyObjective::Python(f) => f.values_stacked(xs, runs, out),
         }
     }
     fn minimiser(&self) -> Option<Vec<f64>> {

@@ -4,7 +4,10 @@
 //! `meanfield-energy` or a Python object whose energy and gradients are called once per
 //! step on all particles, delegating to `meanfield_integrators::{Pgd, Mpd}`.
 
-use meanfield_energy::{BayesianLogistic, EnergyError, HierarchicalGaussian, LatentModel};
+use meanfield_energy::{
+    BayesianLogistic, Decoder, DecoderShape, EnergyError, HierarchicalGaussian, LatentModel,
+    PixelLikelihood,
+};
 use meanfield_integrators::{
     Checkpoint, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams,
 };
@@ -148,6 +151,8 @@ pub enum AnyLatent {
     Toy(HierarchicalGaussian),
     /// Bayesian logistic regression.
     Logistic(BayesianLogistic),
+    /// The one-hidden-layer decoder (generator) of images from latent codes.
+    Decoder(Decoder),
     /// A Python model.
     Python(PyLatent),
 }
@@ -158,6 +163,7 @@ macro_rules! each_model {
         match $self {
             AnyLatent::Toy($m) => $e,
             AnyLatent::Logistic($m) => $e,
+            AnyLatent::Decoder($m) => $e,
             AnyLatent::Python($m) => $e,
         }
     };
@@ -218,6 +224,7 @@ impl AnyLatent {
         match self {
             AnyLatent::Toy(m) => Some(AnyLatent::Toy(m.clone())),
             AnyLatent::Logistic(m) => Some(AnyLatent::Logistic(m.clone())),
+            AnyLatent::Decoder(m) => Some(AnyLatent::Decoder(m.clone())),
             AnyLatent::Python(_) => None,
         }
     }
@@ -257,6 +264,50 @@ impl PyBuiltinLatent {
             m: AnyLatent::Logistic(
                 BayesianLogistic::new(f, labels, dims[1], prior_var).map_err(errors::energy)?,
             ),
+        })
+    }
+
+    /// The decoder model of docs/particle-em.md: images `data` (M, D) generated from latent
+    /// codes z ∈ R^latent through one tanh hidden layer of `hidden` units, θ = (W₁, b₁,
+    /// W₂, b₂) of dimension p = hidden·latent + hidden + D·hidden + D; pixels Bernoulli
+    /// (`likelihood="bernoulli"`, data in [0, 1]) or Gaussian with standard deviation
+    /// `sigma` (`likelihood="gaussian"`). x is the M stacked codes, d = M·latent.
+    #[staticmethod]
+    #[pyo3(signature = (data, latent, hidden, likelihood="bernoulli", sigma=None))]
+    fn decoder(
+        data: &Bound<'_, PyAny>,
+        latent: usize,
+        hidden: usize,
+        likelihood: &str,
+        sigma: Option<f64>,
+    ) -> PyResult<Self> {
+        let (data, dims) = arrays::float_array("data", data, &["M", "D"])?;
+        let likelihood = match (likelihood, sigma) {
+            ("bernoulli", None) => PixelLikelihood::Bernoulli,
+            ("gaussian", Some(sigma)) => PixelLikelihood::Gaussian { sigma },
+            ("gaussian", None) => {
+                return Err(PyValueError::new_err(
+                    "sigma: the Gaussian pixel likelihood needs its standard deviation",
+                ));
+            }
+            ("bernoulli", Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "sigma: only for likelihood=\"gaussian\"",
+                ));
+            }
+            (other, _) => {
+                return Err(PyValueError::new_err(format!(
+                    "likelihood: expected \"bernoulli\" or \"gaussian\", got {other:?}"
+                )));
+            }
+        };
+        let shape = DecoderShape {
+            latent,
+            hidden,
+            output: dims[1],
+        };
+        Ok(Self {
+            m: AnyLatent::Decoder(Decoder::new(shape, likelihood, data).map_err(errors::energy)?),
         })
     }
 

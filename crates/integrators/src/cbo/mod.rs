@@ -639,15 +639,64 @@ impl<O: Objective> Cbo<O> {
                 n * d
             )));
         }
-        self.advance(state, key, Noise::Given(noise))
+        self.advance(state, key, Noise::Given(noise), None)
     }
 
-    /// Steps 1–5 of the module docs with the noise `source`.
+    /// The points whose objective values step `key` needs, row-major: the B rows of the
+    /// step's mini-batch (in batch order) when mini-batched, else all N rows of the
+    /// ensemble. [`Cbo::step_with_energies`] takes their values.
+    pub fn evaluation_points<'s>(&'s mut self, key: StepKey, state: &'s CboState) -> &'s [f64] {
+        let (n, d) = (state.ensemble.n(), state.ensemble.dim());
+        let b = self.batch_size(n);
+        if b == n {
+            return state.ensemble.as_slice();
+        }
+        let ws = &mut self.ws;
+        batch_permutation(ws, key.family(streams::CBO_BATCH), key.step(), n, b);
+        let pos = (key.step() % (n / b) as u64) as usize;
+        ws.batch_x.resize(b * d, 0.0);
+        for (dst, &i) in ws
+            .batch_x
+            .chunks_exact_mut(d)
+            .zip(&ws.perm[pos * b..(pos + 1) * b])
+        {
+            dst.copy_from_slice(state.ensemble.particle(i));
+        }
+        &ws.batch_x
+    }
+
+    /// [`Dynamics::step`] with the objective values at [`Cbo::evaluation_points`] given
+    /// (`energies`, one per point) instead of evaluated: the step of a lockstep run
+    /// ([`run_replicas_lockstep`]), whose objective is called once for all runs.
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] for a wrong number of values; as
+    /// [`Dynamics::step`] otherwise.
+    pub fn step_with_energies(
+        &mut self,
+        key: StepKey,
+        state: &mut CboState,
+        energies: &[f64],
+    ) -> Result<CboInfo> {
+        let b = self.batch_size(state.ensemble.n());
+        if energies.len() != b {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "{} objective values given, the step evaluates {b} points",
+                energies.len()
+            )));
+        }
+        let at = key.streams(streams::CBO_NOISE);
+        self.advance(state, key, Noise::Streams(at), Some(energies))
+    }
+
+    /// Steps 1–5 of the module docs with the noise `source`; the objective values at the
+    /// step's points are evaluated, or `given`.
     fn advance(
         &mut self,
         state: &mut CboState,
         key: StepKey,
         source: Noise<'_>,
+        given: Option<&[f64]>,
     ) -> Result<CboInfo> {
         let step = key.step();
         let (n, d) = (state.ensemble.n(), state.ensemble.dim());
@@ -673,13 +722,16 @@ impl<O: Objective> Cbo<O> {
             for (dst, &i) in ws.batch_x.chunks_exact_mut(d).zip(idx) {
                 dst.copy_from_slice(state.ensemble.particle(i));
             }
-            eval_energies(
-                self.parallelism,
-                &self.objective,
-                &ws.batch_x,
-                d,
-                &mut ws.energies,
-            );
+            match given {
+                Some(e) => ws.energies.copy_from_slice(e),
+                None => eval_energies(
+                    self.parallelism,
+                    &self.objective,
+                    &ws.batch_x,
+                    d,
+                    &mut ws.energies,
+                ),
+            }
             consensus_into(
                 &ws.batch_x,
                 d,
@@ -691,7 +743,10 @@ impl<O: Objective> Cbo<O> {
             .map_err(err_at)?
         } else {
             let xs = state.ensemble.as_slice();
-            eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
+            match given {
+                Some(e) => ws.energies.copy_from_slice(e),
+                None => eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies),
+            }
             consensus_with(
                 &reducer,
                 xs,
@@ -1041,6 +1096,135 @@ where
     )
 }
 
+/// [`run_replicas`] with the M runs advanced in lockstep: at every step the evaluation
+/// points of all runs still going ([`Cbo::evaluation_points`], stacked run by run into one
+/// M' × B × d buffer) go to **one** [`Objective::values_stacked`] call, then each run takes
+/// its step with its values ([`Cbo::step_with_energies`]). For an objective whose stacked
+/// values equal its per-run values (every built-in; a vectorised user objective) the
+/// outcomes are bitwise those of [`run_replicas`] with the same arguments: run r has seed
+/// `replicate_seed(seed, 0, r)` and stops by `rule` with the [`Runner`]'s semantics (after
+/// a step: a non-finite state is [`IntegratorError::Diverged`], then the energy tolerance,
+/// then stagnation; a stopped run leaves the stack). Runs are sequential inside.
+///
+/// # Errors
+/// A bad rule, a failing `init`, the first run's step error (by run index).
+pub fn run_replicas_lockstep<O, I>(
+    objective: &O,
+    params: &CboParams,
+    runs: usize,
+    seed: u64,
+    init: I,
+    rule: &StoppingRule,
+) -> Result<Vec<CboOutcome>>
+where
+    O: Objective,
+    I: Fn(usize) -> Result<Ensemble>,
+{
+    use crate::runner::{Observation, StopCriterion as _};
+    use meanfield_measures::replicate_seed;
+    rule.runner()?; // the same validation as run_replicas
+    struct Lane<'o, O: Objective> {
+        cbo: Cbo<&'o O>,
+        cp: Checkpoint<CboState>,
+        energy: Option<crate::runner::EnergyBelow>,
+        stagnation: Option<crate::runner::Stagnation>,
+        done: Option<StopReason>,
+        last: Option<CboInfo>,
+    }
+    let mut lanes = Vec::with_capacity(runs);
+    for r in 0..runs {
+        let cbo = Cbo::new(objective, *params)?;
+        let start = init(r)?;
+        let cp = Checkpoint::start(&cbo, start, replicate_seed(seed, 0, r as u64))?;
+        cbo.check_state(&cp.state)?;
+        if let Some(reason) = cp.state.non_finite() {
+            return Err(IntegratorError::Diverged { step: 0, reason });
+        }
+        lanes.push(Lane {
+            cbo,
+            cp,
+            energy: rule.energy_tol.map(Stop::energy_below).transpose()?,
+            stagnation: rule
+                .stagnation
+                .map(|st| Stop::stagnation(st.tol, st.patience))
+                .transpose()?,
+            done: (rule.max_steps == 0).then_some(StopReason::StepsDone),
+            last: None,
+        });
+    }
+    let (mut points, mut values) = (Vec::new(), Vec::new());
+    loop {
+        let active: Vec<usize> = (0..runs).filter(|&r| lanes[r].done.is_none()).collect();
+        if active.is_empty() {
+            break;
+        }
+        points.clear();
+        let mut b = 0;
+        for &r in &active {
+            let lane = &mut lanes[r];
+            let key = lane.cp.key();
+            let pts = lane.cbo.evaluation_points(key, &lane.cp.state);
+            b = pts.len() / objective.dim();
+            points.extend_from_slice(pts);
+        }
+        values.clear();
+        values.resize(active.len() * b, 0.0);
+        objective.values_stacked(&points, active.len(), &mut values);
+        for (slot, &r) in active.iter().enumerate() {
+            let lane = &mut lanes[r];
+            let key = lane.cp.key();
+            let info = lane
+                .cbo
+                .step_with_energies(key, &mut lane.cp.state, &values[slot * b..(slot + 1) * b])
+                .and_then(|info| match lane.cp.state.non_finite() {
+                    Some(reason) => Err(IntegratorError::Diverged {
+                        step: lane.cp.step + 1,
+                        reason,
+                    }),
+                    None => Ok(info),
+                })?;
+            lane.cp.step += 1;
+            lane.cp.time += info.dt();
+            let obs = Observation {
+                step: lane.cp.step,
+                time: lane.cp.time,
+                state: &lane.cp.state,
+                info: Some(&info),
+            };
+            // Every criterion sees every step (stagnation keeps count), the first wins.
+            let mut fired = None;
+            if let Some(c) = lane.energy.as_mut()
+                && c.should_stop(&obs)?
+            {
+                fired = Some(StopReason::EnergyTolerance);
+            }
+            if let Some(c) = lane.stagnation.as_mut()
+                && c.should_stop(&obs)?
+                && fired.is_none()
+            {
+                fired = Some(StopReason::Stagnation);
+            }
+            if fired.is_none() && lane.cp.step >= rule.max_steps {
+                fired = Some(StopReason::StepsDone);
+            }
+            lane.done = fired;
+            lane.last = Some(info);
+        }
+    }
+    Ok(lanes
+        .into_iter()
+        .map(|lane| {
+            let summary = RunSummary {
+                reason: lane.done.unwrap_or(StopReason::StepsDone),
+                steps_taken: lane.cp.step,
+                mean_acceptance: None,
+                last_info: lane.last,
+            };
+            CboOutcome::of(objective, &lane.cp, &summary)
+        })
+        .collect())
+}
+
 impl<O: Objective> Dynamics for Cbo<O> {
     type State = CboState;
     type Info = CboInfo;
@@ -1076,6 +1260,6 @@ impl<O: Objective> Dynamics for Cbo<O> {
     /// coordinate by coordinate inside the particle update (no N × d noise buffer).
     fn step(&mut self, key: StepKey, state: &mut CboState) -> Result<CboInfo> {
         let at = key.streams(streams::CBO_NOISE);
-        self.advance(state, key, Noise::Streams(at))
+        self.advance(state, key, Noise::Streams(at), None)
     }
 }

@@ -1,0 +1,151 @@
+"""MGDM / MF-MGDM from Python: MF-MGDM's minimum reverse KL is below MGDM's on AR(0.1)
+(the paired check of the Rust experiment `mf-mgdm-table`), the trace is consistent with
+its parts, runs are bitwise the Rust API's (`dynamics_reference`) for 1 and 2 threads,
+CIR targets switch on the positivity projection, and bad input is a typed error."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+import meanfield as mf
+
+
+def test_mf_mgdm_is_below_mgdm_on_ar01():
+    """The check of `mf-mgdm-table` at a smaller size (T = 128, N = 32, γ = 10, the sizes
+    of the Rust test `mf_mgdm_beats_mgdm_on_a_gaussian_ar1`): α from 1 000 AR(0.1) paths,
+    4 latent samples; over the 4 paired runs the mean of min KL(MGDM) − min KL(MF-MGDM)
+    exceeds 3 standard errors. Both minima are reached inside the 20 steps."""
+    t, n, steps = 128, 32, 20
+    target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    alpha = phi.target_mean(target, 1000, seed=0)
+    diffs = []
+    for seed in range(4):
+        x0 = latent.sample(n, seed=seed)
+        mgdm, mfm = (mf.MGDM(phi, alpha, 10.0, coupling=c).run(
+            x0, steps, latent=latent, target=target) for c in ("independent", "mean_field"))
+        assert np.isfinite(mgdm["min_kl"]) and np.isfinite(mfm["min_kl"])
+        assert mgdm["argmin"] < steps and mfm["argmin"] < steps
+        diffs.append(mgdm["min_kl"] - mfm["min_kl"])
+    diffs = np.array(diffs)
+    se = diffs.std(ddof=1) / np.sqrt(len(diffs))
+    assert diffs.mean() > 3 * se, diffs
+
+
+def test_trace_parts_add_up_and_start_from_the_latent_sample():
+    t, n = 48, 12
+    target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    alpha = phi.target_mean(target, 300, seed=1)
+    x0 = latent.sample(n, seed=2)
+    res = mf.MGDM(phi, alpha, 10.0, coupling=4).run(x0, 40, latent=latent, target=target)
+    kl, ld, tl = res["kl"], res["cumulative_log_det"], res["target_loglik"]
+    assert kl.shape == (41,) and res["x"].shape == (n, t)
+    lat = latent.log_density_sum(x0) / n
+    np.testing.assert_array_equal(kl, lat - ld - tl)
+    assert tl[0] == target.log_density_sum(x0) / n
+    assert tl[-1] == target.log_density_sum(res["x"]) / n
+    assert res["min_kl"] == kl.min() and kl[res["argmin"]] == kl.min()
+    np.testing.assert_array_equal(res["entropy"], -(lat - ld))
+    # the paths approach α: the feature mismatch shrinks
+    assert np.linalg.norm(phi.mean(res["x"]) - alpha) < np.linalg.norm(phi.mean(x0) - alpha)
+
+
+def reference(binary, spec):
+    out = subprocess.run([binary], input=json.dumps(spec), capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("groups", [None, 5])
+def test_python_run_is_bitwise_the_rust_run(dynamics_reference, threads, groups):
+    t, n, seed, steps = 40, 10, 7, 25
+    target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    alpha = phi.target_mean(target, 600, seed=seed)
+    x0 = latent.sample(n, seed=seed)
+    coupling = "independent" if groups is None else groups
+    res = mf.MGDM(phi, alpha, 8.0, coupling=coupling, threads=threads).run(
+        x0, steps, latent=latent, target=target)
+    spec = {"family": "mgdm", "ar": [0.1], "gamma": 8.0, "alpha_samples": 600, "n": n,
+            "d": t, "x0": [], "seed": seed, "steps": steps, "threads": threads}
+    if groups is not None:
+        spec["groups"] = groups
+    ref = reference(dynamics_reference, spec)
+    assert alpha.tolist() == ref["alpha"]
+    assert x0.ravel().tolist() == ref["x0"]
+    assert res["kl"].tolist() == ref["kl"]
+    assert res["x"].ravel().tolist() == ref["paths"]
+
+
+def test_one_and_two_threads_multi_lag_are_identical():
+    t, n = 32, 8
+    target, latent = mf.PathLaw.ar([0.5, -0.3], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.multi_lag(t, 2, moments=True)
+    assert phi.k == 8 and phi.t == t  # m₁, m₃, a₀…a₂, b₀…b₂
+    alpha = phi.target_mean(target, 200, seed=3)
+    x0 = latent.sample(n, seed=4)
+    a, b = (mf.MGDM(phi, alpha, 5.0, threads=k).run(x0, 15, latent=latent, target=target)
+            for k in (1, 2))
+    np.testing.assert_array_equal(a["x"], b["x"])
+    np.testing.assert_array_equal(a["kl"], b["kl"])
+
+
+def test_cir_target_keeps_paths_non_negative():
+    t, n = 32, 8
+    target = mf.PathLaw.cir1(t)
+    latent = mf.PathLaw.truncated_gaussian_matching(target)
+    assert target.non_negative and latent.t == t
+    phi = mf.FeatureMap.acf1(t)
+    alpha = phi.target_mean(target, 200, seed=1)
+    x0 = latent.sample(n, seed=1)
+    assert (x0 >= 0).all()
+    res = mf.MGDM(phi, alpha, 10.0).run(x0, 30, latent=latent, target=target)
+    assert (res["x"] >= 0).all() and np.isfinite(res["kl"]).all()
+    e = mf.PathLaw.exponential(t)
+    assert e.log_density_sum(x0) == pytest.approx(-x0.sum())
+    assert e.log_density_sum(-x0 - 1.0) == -np.inf
+
+
+def test_without_target_the_trace_is_minus_entropy():
+    t, n = 24, 6
+    latent = mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    x0 = latent.sample(n, seed=9)
+    res = mf.MGDM(phi, np.array([0.1, 1.0]), 5.0).run(x0, 10, latent=latent)
+    np.testing.assert_array_equal(res["kl"], -res["entropy"])
+    assert (res["target_loglik"] == 0).all()
+
+
+def test_bad_input_is_a_typed_error():
+    t = 16
+    phi = mf.FeatureMap.acf1(t)
+    latent = mf.PathLaw.standard_gaussian(t)
+    x0 = latent.sample(4, seed=0)
+    assert phi.k == 2
+    with pytest.raises(ValueError, match="alpha"):
+        mf.MGDM(phi, np.zeros(3), 1.0)
+    with pytest.raises(mf.InvalidParameterError):
+        mf.MGDM(phi, np.ones(2), -1.0)
+    with pytest.raises(ValueError, match="coupling"):
+        mf.MGDM(phi, np.ones(2), 1.0, coupling="both")
+    with pytest.raises(ValueError, match="x0"):
+        mf.MGDM(phi, np.ones(2), 1.0).run(x0[:, :5], 1, latent=latent)
+    with pytest.raises(ValueError, match="x0"):
+        mf.MGDM(phi, np.ones(2), 1.0).run(np.asfortranarray(x0), 1, latent=latent)
+    with pytest.raises(ValueError, match="latent"):
+        mf.MGDM(phi, np.ones(2), 1.0).run(x0, 1, latent=mf.PathLaw.standard_gaussian(8))
+    with pytest.raises(mf.InvalidParameterError):
+        mf.PathLaw.ar([1.5], t)
+    with pytest.raises(mf.InvalidParameterError):
+        phi.target_mean(latent, 0)
+    with pytest.raises(ValueError, match="purpose"):
+        latent.sample(3, purpose="other")
+    with pytest.raises(ValueError, match="cir"):
+        mf.PathLaw.truncated_gaussian_matching(latent)
+    # a step size that overflows the step is DivergedError naming the step
+    with pytest.raises(mf.DivergedError, match="step 1"):
+        mf.MGDM(phi, np.full(2, 1e-3), 1e300, coupling="independent").run(
+            x0, 3, latent=latent)
