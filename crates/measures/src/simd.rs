@@ -14,13 +14,14 @@
 //!
 //! # Algorithm of [`exp`]
 //! With n = round(x / ln 2) (round-to-nearest by the 1.5·2⁵² shift) and
-//! r = x − n ln 2 (ln 2 split into a 32-bit head and a tail so that n·ln2_hi is exact),
+//! r = x − n ln 2 (ln 2 split into a head with 32 significant bits and a tail, so that n·ln2_hi is exact),
 //! |r| ≤ ln2/2 + ε and
 //!
-//! $$ e^x = 2^n e^r, \qquad e^r \approx \sum_{k=0}^{13} r^k / k! $$
+//! $$ e^x = 2^n e^r, \qquad e^r \approx 1 + \Big(r + r^2 \sum_{k=2}^{13} r^{k-2} / k!\Big) $$
 //!
-//! (the truncation error r¹⁴/14! < 5·10⁻¹⁸ is far below half an ulp; Horner's rounding
-//! error dominates). 2ⁿ is applied as 2^⌊n/2⌋ · 2^(n − ⌊n/2⌋), two normal powers of two,
+//! (the truncation error r¹⁴/14! < 5·10⁻¹⁸ is far below half an ulp; the sum is by
+//! Horner, and the leading 1 is added last so that the rounding of the small terms counts
+//! relative to them). 2ⁿ is applied as 2^⌊n/2⌋ · 2^(n − ⌊n/2⌋), two normal powers of two,
 //! so that results down to the smallest subnormal and up to the largest double are exact
 //! scalings. x is clamped to [−746, 710] first, outside of which e^x rounds to 0 or +∞
 //! anyway; NaN stays NaN.
