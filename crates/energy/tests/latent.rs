@@ -95,6 +95,23 @@ fn batched_gradients_match_per_particle_gradients() {
 }
 
 #[test]
+fn batched_logistic_gradients_refuse_mismatched_lengths() {
+    let model = logistic_fixture(20, 3);
+    let xs = vec![0.1; 2 * 3];
+    let mut short = vec![0.0; 5];
+    let err = model
+        .grads_batch(&[0.0], &xs, None, Some(&mut short))
+        .unwrap_err();
+    assert!(err.to_string().contains("c × K"), "{err}");
+    let mut gx = vec![0.0; 7];
+    assert!(
+        model
+            .grads_batch(&[0.0], &[0.1; 7], None, Some(&mut gx))
+            .is_err()
+    );
+}
+
+#[test]
 fn logistic_predictive_is_the_particle_average() {
     let particles = [1.0, 0.0, -1.0, 0.0];
     let p = BayesianLogistic::predictive(&particles, 2, &[2.0, 5.0]);

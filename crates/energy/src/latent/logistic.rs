@@ -200,6 +200,18 @@ impl LatentModel for BayesianLogistic {
         let Some(gx) = grad_x else {
             return Ok(());
         };
+        // The matrix views below need exact shapes (a mismatch would panic inside faer).
+        if xs.len() != c * k || gx.len() != xs.len() {
+            return Err(EnergyError::DimensionMismatch {
+                what: "batched particles and ∇_x output (c × K each)",
+                expected: c * k,
+                got: if xs.len() != c * k {
+                    xs.len()
+                } else {
+                    gx.len()
+                },
+            });
+        }
         for (g, w) in gx.iter_mut().zip(xs) {
             *g = (w - theta[0]) / self.prior_var;
         }
