@@ -37,6 +37,8 @@ struct Suite {
     /// JSON documents the script writes (a directory, and a file-name prefix filter).
     json_dir: &'static str,
     json_prefixes: &'static [&'static str],
+    /// Whether the script takes `--runs K`.
+    takes_runs: bool,
 }
 
 const SUITES: &[Suite] = &[
@@ -46,6 +48,7 @@ const SUITES: &[Suite] = &[
         table: "target/peers/langevin-table.md",
         json_dir: "target/peers",
         json_prefixes: &["numpy-", "rust-"],
+        takes_runs: true,
     },
     Suite {
         name: "pgd",
@@ -53,6 +56,7 @@ const SUITES: &[Suite] = &[
         table: "target/peers/pgd-table.md",
         json_dir: "target/peers",
         json_prefixes: &["pgd-"],
+        takes_runs: false,
     },
     Suite {
         name: "cbo",
@@ -60,6 +64,7 @@ const SUITES: &[Suite] = &[
         table: "target/peers-cbo/table.md",
         json_dir: "target/peers-cbo",
         json_prefixes: &["cbxpy-", "rust-"],
+        takes_runs: true,
     },
 ];
 
@@ -91,7 +96,7 @@ pub fn peers(args: PeersArgs) -> ExitCode {
         let t0 = Instant::now();
         let mut cmd = Command::new("bash");
         cmd.arg(suite.script).current_dir(&root);
-        if suite.name != "pgd" {
+        if suite.takes_runs {
             cmd.args(["--runs", &args.runs.to_string()]);
         }
         let status = cmd.status();
@@ -102,13 +107,13 @@ pub fn peers(args: PeersArgs) -> ExitCode {
             Err(e) => (false, format!("could not start bash: {e}")),
         };
         failed |= !ok;
-        let table = std::fs::read_to_string(root.join(suite.table)).unwrap_or_default();
+        let read_table = || std::fs::read_to_string(root.join(suite.table)).unwrap_or_default();
         sections.push(json!({
             "suite": suite.name,
             "script": suite.script,
             "status": status_text,
             "seconds": seconds,
-            "table_md": if ok { table } else { String::new() },
+            "table_md": if ok { read_table() } else { String::new() },
             "json": if ok { json_documents(&root.join(suite.json_dir), suite.json_prefixes) } else { json!({}) },
         }));
     }

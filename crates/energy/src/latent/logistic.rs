@@ -193,8 +193,8 @@ impl LatentModel for BayesianLogistic {
         let (k, m) = (self.k, self.labels.len());
         let c = xs.len() / k;
         if let Some(gt) = grad_theta {
-            for (g, x) in gt.iter_mut().zip(xs.chunks_exact(k)) {
-                *g = -x.iter().map(|w| w - theta[0]).sum::<f64>() / self.prior_var;
+            for (g, x) in gt.chunks_exact_mut(1).zip(xs.chunks_exact(k)) {
+                self.grad_theta(theta, x, g)?;
             }
         }
         let Some(gx) = grad_x else {
@@ -228,13 +228,13 @@ impl LatentModel for BayesianLogistic {
                 1.0,
                 Par::Seq,
             );
-            // σ(a) = 1/(1 + e^{−a}) branch-free in SIMD lanes (e^{−a} = ∞ gives 0).
+            // σ(a) − y in SIMD lanes.
             simd::vectorised(
                 #[inline(always)]
                 || {
                     for row in logits.chunks_exact_mut(m) {
                         for (a, y) in row.iter_mut().zip(&self.labels) {
-                            *a = 1.0 / (1.0 + simd::exp(-*a)) - y;
+                            *a = simd::sigmoid(*a) - y;
                         }
                     }
                 },
