@@ -140,13 +140,71 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogBarrier {
     bounds: BoxBounds,
+    /// The interval ∇φ* clamps into per coordinate, [max(l⁺, l + MIN_POSITIVE),
+    /// min(u⁻, u − MIN_POSITIVE)] (x⁺, x⁻: the next double up, down), or [l⁺, u⁻] for a
+    /// box narrower than 2·MIN_POSITIVE; a function of the bounds, computed once.
+    inner_lower: Vec<f64>,
+    inner_upper: Vec<f64>,
 }
 
 impl LogBarrier {
     /// Log-barrier for the given box.
     pub fn new(bounds: BoxBounds) -> Self {
-        Self { bounds }
+        let (inner_lower, inner_upper) = bounds
+            .lower()
+            .iter()
+            .zip(bounds.upper())
+            .map(|(&lo, &hi)| {
+                // Strictly inside even when the offset is below one ulp, and at least
+                // MIN_POSITIVE from each finite face so that ∇φ and [∇²φ]^{1/2} stay finite
+                // there (1/5e−324 = ∞ would turn the next dual into ∞ − ∞). max/min, not
+                // clamp: a box one ulp wide has no float inside and must not panic.
+                let inner_lo = lo.next_up().max(lo + f64::MIN_POSITIVE);
+                let inner_hi = hi.next_down().min(hi - f64::MIN_POSITIVE);
+                if inner_lo > inner_hi {
+                    // A box narrower than 2·MIN_POSITIVE: ∇φ cannot be finite anywhere in
+                    // it, but the iterate can still stay strictly inside.
+                    (lo.next_up(), hi.next_down())
+                } else {
+                    (inner_lo, inner_hi)
+                }
+            })
+            .unzip();
+        Self {
+            bounds,
+            inner_lower,
+            inner_upper,
+        }
     }
+}
+
+/// One coordinate of the log-barrier's ∇φ* before the clamp into the box's interior
+/// ([`LogBarrier`]'s docs), branch-free so that a loop over coordinates vectorises: every
+/// case is computed and the right one selected, each with the operations (and so the
+/// bits) of its own formula.
+#[inline(always)]
+fn log_barrier_inverse(y: f64, lo: f64, hi: f64) -> f64 {
+    // A NaN dual (∞ − ∞ in the caller's update) is read as −∞, as `softmax_into` floors it.
+    let y = if y.is_nan() { f64::NEG_INFINITY } else { y };
+    // In the half-width h = w/2 and t = y h (finite even where w = u − l or y w
+    // overflows): x = l + h / ((√(1 + t²) + 1 − t)/2) for y ≤ 0, u − h / ((√(1 + t²) + 1 + t)/2)
+    // for y > 0, with √(1 + t²) rounded to |t| for |t| ≥ 1e150 (t² would overflow).
+    let h = 0.5 * hi - 0.5 * lo;
+    let t = y * h;
+    let r = if t.abs() < 1e150 {
+        (1.0 + t * t).sqrt()
+    } else {
+        t.abs()
+    };
+    let below = lo + h / (0.5 * r + 0.5 - 0.5 * t);
+    let above = hi - h / (0.5 * r + 0.5 + 0.5 * t);
+    let finite_t = if y <= 0.0 { below } else { above };
+    // |y h| overflowed: the point sits at ~1/|y| from the near face.
+    let overflowed = (if y > 0.0 { hi } else { lo }) - 1.0 / y;
+    let bounded = if t.is_finite() { finite_t } else { overflowed };
+    // (l, ∞): ∇φ(x) = −1/(x − l), a dual ≥ 0 clamped to −1e−300.
+    let half_open = lo - 1.0 / y.min(-1e-300);
+    if hi.is_finite() { bounded } else { half_open }
 }
 
 impl MirrorMap for LogBarrier {
@@ -166,56 +224,16 @@ impl MirrorMap for LogBarrier {
     }
     fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
         let (l, u) = (self.bounds.lower(), self.bounds.upper());
-        for i in 0..y.len() {
-            let (lo, hi) = (l[i], u[i]);
-            // A NaN dual (∞ − ∞ in the caller's update) is read as −∞, as `softmax_into`
-            // floors it.
-            let yi = if y[i].is_nan() {
-                f64::NEG_INFINITY
-            } else {
-                y[i]
-            };
-            let v = if hi.is_finite() {
-                // In the half-width h = w/2 and t = y h (finite even where w = u − l or
-                // y w overflows): a = h / ((√(1 + t²) + 1 − t)/2), b likewise with + t.
-                let h = 0.5 * hi - 0.5 * lo;
-                let t = yi * h;
-                if !t.is_finite() {
-                    // |y h| overflowed: the point sits at ~1/|y| from the near face.
-                    if yi > 0.0 {
-                        hi - 1.0 / yi
-                    } else {
-                        lo - 1.0 / yi
-                    }
-                } else {
-                    // √(1 + t²) without overflowing t² (for |t| ≥ 1e150 it rounds to |t|).
-                    let r = if t.abs() < 1e150 {
-                        (1.0 + t * t).sqrt()
-                    } else {
-                        t.abs()
-                    };
-                    if yi <= 0.0 {
-                        lo + h / (0.5 * r + 0.5 - 0.5 * t)
-                    } else {
-                        hi - h / (0.5 * r + 0.5 + 0.5 * t)
-                    }
+        let (a, b) = (&self.inner_lower, &self.inner_upper);
+        crate::simd::vectorised(
+            #[inline(always)]
+            || {
+                let bounds = l.iter().zip(u).zip(a.iter().zip(b));
+                for ((x, &y), ((&lo, &hi), (&a, &b))) in x.iter_mut().zip(y).zip(bounds) {
+                    *x = log_barrier_inverse(y, lo, hi).max(a).min(b);
                 }
-            } else {
-                lo - 1.0 / yi.min(-1e-300)
-            };
-            // Keep the iterate strictly inside even when the offset is below one ulp, and
-            // at least MIN_POSITIVE from each finite face so that ∇φ and [∇²φ]^{1/2} stay
-            // finite there (1/5e−324 = ∞ would turn the next dual into ∞ − ∞). max/min,
-            // not clamp: a box one ulp wide has no float inside and must not panic.
-            let mut inner_lo = lo.next_up().max(lo + f64::MIN_POSITIVE);
-            let mut inner_hi = hi.next_down().min(hi - f64::MIN_POSITIVE);
-            if inner_lo > inner_hi {
-                // A box narrower than 2·MIN_POSITIVE: ∇φ cannot be finite anywhere in it,
-                // but the iterate can still stay strictly inside.
-                (inner_lo, inner_hi) = (lo.next_up(), hi.next_down());
-            }
-            x[i] = v.max(inner_lo).min(inner_hi);
-        }
+            },
+        )
     }
     fn hessian_sqrt_apply(&self, x: &[f64], xi: &[f64], out: &mut [f64]) {
         let (l, u) = (self.bounds.lower(), self.bounds.upper());
