@@ -102,6 +102,26 @@ impl Check {
         Self::within(name, value, reference, z * se).at_level(two_sided_level(z))
     }
 
+    /// A two-sided Student-t test at level `level`: |value − reference| ≤ t·se with
+    /// t = T⁻¹_ν(1 − level/2), for an estimate whose standard error `se` was itself
+    /// estimated with ν = `dof` degrees of freedom (B − 1 for B batch means, R − 1 for R
+    /// replicates, Welch–Satterthwaite for a linear combination of such estimates): then
+    /// (value − reference)/se is t_ν-distributed, not normal, and a normal z band has a
+    /// false-alarm rate far above its nominal level for small ν (4 s.e. at ν = 5: 1.0e-2,
+    /// not 6.3e-5). ν = ∞ is [`Check::z_within`]'s band. A ν that is not > 0 or a level
+    /// outside (0, 1) gives a NaN band, so the check fails and names the problem in its
+    /// tolerance rather than passing.
+    pub fn t_within(
+        name: impl Into<String>,
+        value: f64,
+        reference: f64,
+        se: f64,
+        dof: f64,
+        level: f64,
+    ) -> Self {
+        Self::within(name, value, reference, student_quantile(dof, level) * se).at_level(level)
+    }
+
     /// Marks a deterministic check ([`CheckKind::Exact`]).
     #[must_use]
     pub fn exact(mut self) -> Self {
@@ -118,6 +138,20 @@ impl Check {
         self.level = Some(level);
         self
     }
+}
+
+/// The two-sided critical value T⁻¹_ν(1 − level/2) of Student's t with ν = `dof` degrees
+/// of freedom (the normal quantile for ν = ∞); NaN for ν not > 0 or a level outside (0, 1).
+pub fn student_quantile(dof: f64, level: f64) -> f64 {
+    use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+    if !(level > 0.0 && level < 1.0) || dof.is_nan() || dof <= 0.0 {
+        return f64::NAN;
+    }
+    let p = 1.0 - level / 2.0;
+    if dof.is_infinite() {
+        return Normal::standard().inverse_cdf(p);
+    }
+    StudentsT::new(0.0, 1.0, dof).map_or(f64::NAN, |t| t.inverse_cdf(p))
 }
 
 /// The two-sided level of a normal z band, P(|Z| > z) = 2(1 − Φ(z)) = erfc(z/√2).
@@ -530,6 +564,30 @@ mod tests {
                 (got / level - 1.0).abs() < 1e-9,
                 "z = {z}: {got} vs {level}"
             );
+        }
+    }
+
+    #[test]
+    fn t_within_widens_the_band_by_the_student_quantile() {
+        // Textbook two-sided critical values: t_5 at 1e-3 is 6.869, t_10 at 0.01 is 3.169.
+        assert!((student_quantile(5.0, 1e-3) - 6.8688).abs() < 1e-3);
+        assert!((student_quantile(10.0, 0.01) - 3.1693).abs() < 1e-3);
+        // ν = ∞ and large ν are the normal band.
+        let z4 = two_sided_level(4.0);
+        assert!((student_quantile(f64::INFINITY, z4) - 4.0).abs() < 1e-9);
+        assert!((student_quantile(1e7, z4) - 4.0).abs() < 1e-4);
+        let c = Check::t_within("x", 1.5, 1.0, 0.1, 5.0, z4);
+        assert_eq!(c.level, Some(z4));
+        assert_eq!(c.kind, CheckKind::Statistical);
+        assert!(
+            c.tolerance > 1.0 && c.passed,
+            "t_5 band at 6.3e-5 is ≈ 12.9 s.e."
+        );
+        assert!(!Check::t_within("x", 3.0, 1.0, 0.1, 5.0, z4).passed);
+        // A meaningless ν or level cannot pass.
+        for (dof, level) in [(0.0, z4), (f64::NAN, z4), (5.0, 0.0), (5.0, 1.0)] {
+            let c = Check::t_within("x", 1.0, 1.0, 0.1, dof, level);
+            assert!(!c.passed && c.tolerance.is_nan());
         }
     }
 

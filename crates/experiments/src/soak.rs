@@ -40,7 +40,7 @@ use meanfield_measures::{Entropic, InitialLaw, Kernel, KernelShape, streams};
 use serde::{Deserialize, Serialize};
 
 use crate::memory;
-use crate::report::{Check, Table};
+use crate::report::{Check, Table, two_sided_level};
 use crate::study::{self, SLOPE_Z};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
@@ -379,21 +379,25 @@ fn judge(
     let first = study::batch_means(&m.chunk_means[..half], BATCHES)?;
     let second = study::batch_means(&m.chunk_means[half..], BATCHES)?;
     let se = first.se.hypot(second.se);
-    report.checks.push(Check::z_within(
-        format!("{label}: no drift, second-half vs first-half time average ({SLOPE_Z} s.e.)"),
+    report.checks.push(Check::t_within(
+        format!(
+            "{label}: no drift, second-half vs first-half time average (t band at the level of {SLOPE_Z} s.e.)"
+        ),
         second.mean - first.mean,
         0.0,
         se,
-        SLOPE_Z,
+        study::welch_dof(&[(first.se, first.dof()), (second.se, second.dof())]),
+        two_sided_level(SLOPE_Z),
     ));
     if let Some(exact) = exact_mean {
         let whole = study::batch_means(&m.chunk_means, BATCHES)?;
-        report.checks.push(Check::z_within(
-            format!("{label}: time average vs exact {exact:.6} (4 s.e.)"),
+        report.checks.push(Check::t_within(
+            format!("{label}: time average vs exact {exact:.6} (t band at the level of 4 s.e.)"),
             whole.mean,
             exact,
             whole.se,
-            4.0,
+            whole.dof(),
+            two_sided_level(4.0),
         ));
     }
     let rss_range = match (m.rss.iter().min(), m.rss.iter().max()) {

@@ -218,6 +218,29 @@ pub struct TimeAverage {
     pub batch_len: usize,
 }
 
+impl TimeAverage {
+    /// The degrees of freedom B − 1 of the standard error: with B roughly independent,
+    /// roughly normal batch means, (mean − truth)/se is Student-t with B − 1 degrees of
+    /// freedom, the ν of [`crate::report::Check::t_within`].
+    pub fn dof(&self) -> f64 {
+        self.batches.saturating_sub(1) as f64
+    }
+}
+
+/// Welch–Satterthwaite degrees of freedom of a standard error s = √(Σ s_i²) combined from
+/// independent terms, each `(s_i, ν_i)` (its standard-error contribution and the degrees
+/// of freedom it was estimated with): ν = (Σ s_i²)² / Σ s_i⁴/ν_i. A term with ν_i = ∞
+/// (a known variance) adds nothing to the denominator; all-zero contributions give ∞.
+pub fn welch_dof(terms: &[(f64, f64)]) -> f64 {
+    let total: f64 = terms.iter().map(|(s, _)| s * s).sum();
+    let denom: f64 = terms.iter().map(|(s, nu)| s.powi(4) / nu).sum();
+    if denom > 0.0 {
+        total * total / denom
+    } else {
+        f64::INFINITY
+    }
+}
+
 /// Batch means of a series of snapshots (module docs): the average of the last
 /// B·⌊K/B⌋ values and its standard error s_b/√B. Needs B ≥ 2 and K ≥ B.
 pub fn batch_means(xs: &[f64], batches: usize) -> Result<TimeAverage, ExperimentError> {

@@ -69,6 +69,14 @@ pub fn richardson(big: f64, big_se: f64, small: f64, small_se: f64) -> (f64, f64
     )
 }
 
+/// The degrees of freedom of [`richardson`]'s se_∞ when se_N and se_{N/4} each come from
+/// replicates with `dof` = R − 1 degrees of freedom: Welch–Satterthwaite
+/// ([`crate::study::welch_dof`]) over the terms 4 se_N/3 and se_{N/4}/3, between R − 1 and
+/// 2(R − 1). The extrapolated checks are Student-t at that ν ([`crate::report::Check::t_within`]).
+pub fn richardson_dof(big_se: f64, small_se: f64, dof: f64) -> f64 {
+    crate::study::welch_dof(&[(4.0 * big_se / 3.0, dof), (small_se / 3.0, dof)])
+}
+
 /// `proposal_margin` of an experiment's configuration must be finite and ≥ 0.
 pub fn check_proposal_margin(margin: f64) -> Result<(), ExperimentError> {
     if margin >= 0.0 && margin.is_finite() {

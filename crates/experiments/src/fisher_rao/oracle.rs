@@ -30,9 +30,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::fisher_rao::common::{
     BoxedDrift, GaussianModel, GaussianState, KERNEL_CACHE, Observation, RunSpec,
-    check_proposal_margin, richardson, run_flow, short, tail_covering_sd,
+    check_proposal_margin, richardson, richardson_dof, run_flow, short, tail_covering_sd,
 };
-use crate::report::{Check, Plot, Series, Table};
+use crate::report::{Check, Plot, Series, Table, two_sided_level};
 use crate::study;
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
@@ -365,6 +365,7 @@ impl ConfiguredExperiment for FisherRaoOracle {
                     quarter.n,
                 )?;
                 let x = extrapolate(&s, &small);
+                let nu = (cfg.replicates - 1) as f64;
                 let oracle = exact_path(kern, 1);
                 let fixed = model(kern).state_after(cfg.h, 4000);
                 let last = s.t.len() - 1;
@@ -372,9 +373,9 @@ impl ConfiguredExperiment for FisherRaoOracle {
                 for (j, when) in [(mid, "t₁"), (last, "t")] {
                     let o = &oracle[j];
                     for k in 0..d {
-                        report.checks.push(Check::z_within(
+                        report.checks.push(Check::t_within(
                             format!(
-                                "{} {}: mean[{k}] at {when} = {:.2}, N → ∞ extrapolation vs oracle (4 se)",
+                                "{} {}: mean[{k}] at {when} = {:.2}, N → ∞ extrapolation vs oracle (t band at the level of 4 se)",
                                 case.label(),
                                 kern.label(),
                                 s.t[j]
@@ -382,14 +383,15 @@ impl ConfiguredExperiment for FisherRaoOracle {
                             x.mean[j][k],
                             o.mean()[k],
                             x.mean_se[j][k],
-                            4.0,
+                            richardson_dof(s.mean_se[j][k], small.mean_se[j][k], nu),
+                            two_sided_level(4.0),
                         ));
                     }
                     // The variance is the ε-signature of (1) and (3); it stays 1 for the
                     // density ratio, (2) and (4).
-                    report.checks.push(Check::z_within(
+                    report.checks.push(Check::t_within(
                         format!(
-                            "{} {}: variance at {when} = {:.2}, N → ∞ extrapolation vs oracle (4 se)",
+                            "{} {}: variance at {when} = {:.2}, N → ∞ extrapolation vs oracle (t band at the level of 4 se)",
                             case.label(),
                             kern.label(),
                             s.t[j]
@@ -397,7 +399,8 @@ impl ConfiguredExperiment for FisherRaoOracle {
                         x.var[j],
                         o.variance(),
                         x.var_se[j],
-                        4.0,
+                        richardson_dof(s.var_se[j], small.var_se[j], nu),
+                        two_sided_level(4.0),
                     ));
                 }
                 side.push(SideRow {

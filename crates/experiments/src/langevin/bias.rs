@@ -37,7 +37,7 @@ use meanfield_measures::{InitialLaw, replicate_seed, streams};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Check, Plot, Series, Table};
+use crate::report::{Check, Plot, Series, Table, two_sided_level};
 use crate::study::{self, SharedProgress, TimeAverage};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
@@ -302,21 +302,25 @@ impl ConfiguredExperiment for MfldBias {
             let r = &euler[j];
             let bias = r.average.mean - v0;
             let exact = v0 * (1.0 / (1.0 - eta / 2.0) - 1.0);
-            report.checks.push(Check::z_within(
-                format!("MFLD bias at η = {eta} vs exact λ(1−1/N)η/(2−η) ({SIGMAS} s.e.)"),
+            report.checks.push(Check::t_within(
+                format!(
+                    "MFLD bias at η = {eta} vs exact λ(1−1/N)η/(2−η) (t band at the level of {SIGMAS} s.e.)"
+                ),
                 bias,
                 exact,
                 r.average.se,
-                SIGMAS,
+                r.average.dof(),
+                two_sided_level(SIGMAS),
             ));
             let m = mala.get(j);
             if let Some(m) = m {
-                report.checks.push(Check::z_within(
-                    format!("MALA bias at η = {eta} vs 0 ({SIGMAS} s.e.)"),
+                report.checks.push(Check::t_within(
+                    format!("MALA bias at η = {eta} vs 0 (t band at the level of {SIGMAS} s.e.)"),
                     m.average.mean - v0,
                     0.0,
                     m.average.se,
-                    SIGMAS,
+                    m.average.dof(),
+                    two_sided_level(SIGMAS),
                 ));
             }
             rows.push(BiasRow {
