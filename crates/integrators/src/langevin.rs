@@ -12,10 +12,10 @@
 //! μ* = N(κb/(1+κ), λI) and 1/N propagation of chaos (experiment `gaussian-oracle`).
 
 use meanfield_energy::{EnergyError, Functional};
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{
     Domain, Ensemble, Parallelism, StepStreams, parallel::for_each_row_mut, streams,
 };
-use rand_distr::{Distribution, StandardNormal};
 
 use crate::dynamics::{Dynamics, StepInfo, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
@@ -207,7 +207,7 @@ impl<F: Functional> LangevinCore<F> {
             // Keyed by the global index: a rank draws the single-process run's noise.
             let mut rng = noise.rng(first + i as u64);
             for (x, g) in x.iter_mut().zip(g) {
-                let xi: f64 = StandardNormal.sample(&mut rng);
+                let xi: f64 = standard_normal(&mut rng);
                 *x += -eta * g + sigma * xi;
             }
             finish(x);

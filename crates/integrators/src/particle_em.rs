@@ -59,10 +59,10 @@
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{
     Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut, streams,
 };
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -224,7 +224,7 @@ impl<M: LatentModel> ParticleEmCore<M> {
                 None => {
                     let mut rng = streams.rng(i as u64);
                     for (x, g) in x.iter_mut().zip(g) {
-                        let xi: f64 = StandardNormal.sample(&mut rng);
+                        let xi: f64 = standard_normal(&mut rng);
                         *x += -h * g + sigma * xi;
                     }
                 }
@@ -1220,14 +1220,14 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
                 let mut rng = noise.rng(i as u64);
                 // First d normals drive n_X (as in PGD), the next d complete n_U.
                 for (x, (u, g)) in x.iter_mut().zip(u.iter_mut().zip(grad)) {
-                    let xi: f64 = StandardNormal.sample(&mut rng);
+                    let xi: f64 = standard_normal(&mut rng);
                     let score = -g;
                     *x += c.x_from_u * *u + c.x_from_score * score + nz.l11 * xi;
                     // Park ξ₁'s contribution to n_U in u until ξ₂ is drawn.
                     *u = c.s * *u + c.u_from_score * score + nz.l21 * xi;
                 }
                 for u in u.iter_mut() {
-                    let xi2: f64 = StandardNormal.sample(&mut rng);
+                    let xi2: f64 = standard_normal(&mut rng);
                     *u += nz.l22 * xi2;
                 }
             },

@@ -23,6 +23,7 @@
 //! | [`laws`] | initial laws (Gaussian, uniform box, Dirichlet) drawn from keyed streams |
 //! | [`kernel`] | Gaussian and bump kernels K_ε, kernel sums and densities K_ε * m^N |
 //! | [`neighbours`] | fixed-radius neighbour search (cell list) |
+//! | [`normal`] | N(0, 1) draws: `rand_distr::StandardNormal`'s bits, its fast path inlined |
 
 pub mod alloc;
 pub mod compensated;
@@ -34,6 +35,7 @@ pub mod kernel;
 pub mod laws;
 pub mod mirror;
 pub mod neighbours;
+pub mod normal;
 pub mod parallel;
 pub mod projection;
 pub mod reduce;

@@ -8,7 +8,6 @@
 //! saved. The key is hashed with SplitMix64 finalisers into the 128-bit state of a
 //! PCG-64 (MCG variant) generator.
 
-use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
 use serde::{Deserialize, Serialize};
 
@@ -58,10 +57,7 @@ impl NoiseStreams {
 
     /// Fills `out` with i.i.d. N(0, 1) draws for particle `index` at step `step`.
     pub fn fill_standard_normal(&self, step: u64, index: u64, out: &mut [f64]) {
-        let mut rng = self.rng(step, index);
-        for v in out {
-            *v = StandardNormal.sample(&mut rng);
-        }
+        crate::normal::fill_standard_normal(&mut self.rng(step, index), out);
     }
 }
 
@@ -83,10 +79,7 @@ impl StepStreams {
 
     /// Fills `out` with i.i.d. N(0, 1) draws for particle `index` at this step.
     pub fn fill_standard_normal(&self, index: u64, out: &mut [f64]) {
-        let mut rng = self.rng(index);
-        for v in out {
-            *v = StandardNormal.sample(&mut rng);
-        }
+        crate::normal::fill_standard_normal(&mut self.rng(index), out);
     }
 }
 

@@ -30,9 +30,9 @@
 
 use faer::{Mat, Side};
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::consensus;
@@ -326,7 +326,7 @@ impl<O: Objective> Cbs<O> {
                     x,
                     m,
                     r,
-                    std::iter::repeat_with(|| StandardNormal.sample(&mut rng)),
+                    std::iter::repeat_with(|| standard_normal(&mut rng)),
                 )
             }
         };

@@ -18,9 +18,9 @@
 //! costs N more (CBXpy's count).
 
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, streams};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::consensus::consensus_into;
@@ -194,14 +194,14 @@ impl<O: Objective> CboMemory<O> {
                         x,
                         v,
                         coef,
-                        std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
+                        std::iter::repeat_with(|| standard_normal(&mut r)),
                     );
                     move_particle(
                         kind,
                         x,
                         yi,
                         coef_m,
-                        std::iter::repeat_with(|| StandardNormal.sample(&mut s)),
+                        std::iter::repeat_with(|| standard_normal(&mut s)),
                     );
                 }
             }

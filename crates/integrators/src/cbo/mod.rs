@@ -46,12 +46,12 @@ pub mod pso;
 pub mod schedule;
 
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{
     Collective, Domain, Ensemble, NoiseStreams, Parallelism, Reducer, StepStreams, streams,
 };
 use rand::RngExt;
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -801,7 +801,7 @@ impl<O: Objective> Cbo<O> {
             Noise::Streams(at) => {
                 // Keyed by the global index: a rank draws the single-process noise.
                 let mut rng = at.rng(first + i as u64);
-                let z = std::iter::repeat_with(|| StandardNormal.sample(&mut rng));
+                let z = std::iter::repeat_with(|| standard_normal(&mut rng));
                 match cov_move {
                     Some(mv) => mv.apply(x, v, r, z),
                     None => move_particle(kind, x, v, coef, z),

@@ -30,9 +30,9 @@
 use std::cell::RefCell;
 
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::consensus::{consensus_into, log_weights_into};
@@ -406,7 +406,7 @@ impl<O: Objective> PolarCbo<O> {
                 }
                 Noise::Streams(at) => {
                     let mut rng = at.rng(i as u64);
-                    let z = std::iter::repeat_with(|| StandardNormal.sample(&mut rng));
+                    let z = std::iter::repeat_with(|| standard_normal(&mut rng));
                     move_particle(kind, x, v, coef, z)
                 }
             }

@@ -29,8 +29,8 @@
 //! count gives the same bits. Mini-batches are refused (as for CBO with memory).
 
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{Ensemble, Parallelism};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::memory::{
@@ -269,8 +269,8 @@ impl<O: Objective> Pso<O> {
                         u,
                         v,
                         yi,
-                        std::iter::repeat_with(|| StandardNormal.sample(&mut r)),
-                        std::iter::repeat_with(|| StandardNormal.sample(&mut s)),
+                        std::iter::repeat_with(|| standard_normal(&mut r)),
+                        std::iter::repeat_with(|| standard_normal(&mut s)),
                     )
                 }
             }
