@@ -378,8 +378,8 @@ mod tests {
     fn f64_patterns_cover_the_special_classes() {
         let v = INTERESTING_F64_BITS.map(f64::from_bits);
         assert!(v.iter().any(|x| x.is_nan() && x.is_sign_negative()));
-        assert!(v.iter().any(|x| *x == f64::INFINITY));
-        assert!(v.iter().any(|x| *x == f64::NEG_INFINITY));
+        assert!(v.contains(&f64::INFINITY));
+        assert!(v.contains(&f64::NEG_INFINITY));
         assert!(v.iter().any(|x| x.is_subnormal()));
         assert!(v.contains(&f64::MAX) && v.contains(&f64::MIN));
         assert!(v.contains(&1e300) && v.contains(&1e-300));
