@@ -104,7 +104,8 @@ impl CellList {
         let widest = (0..d)
             .map(|k| ((hi[k] - lo[k]) / radius).floor() + 1.0)
             .fold(0.0f64, f64::max);
-        if !(widest < 1e12) {
+        // NaN cannot occur (finite points, r > 0), +∞ can (hi − lo overflows).
+        if widest.is_nan() || widest >= 1e12 {
             return Ok(exhaustive(d));
         }
         let side = radius * (1.0 + 8.0 * f64::EPSILON / 2.0 * (widest + 2.0));
