@@ -77,9 +77,10 @@ pub struct ReproduceArgs {
     #[arg(long, value_name = "T", value_parser = parse_threads)]
     pub threads: Option<usize>,
 
-    /// Largest single buffer an experiment may allocate, e.g. `512M`, `8G` (binary units).
-    /// A configuration needing more is an error before anything runs (exit 2) instead of
-    /// an abort of the whole process. [default: half the physical memory]
+    /// Largest single buffer an experiment may allocate, and largest total of the buffers
+    /// its configuration declares, e.g. `512M`, `8G` (binary units). A configuration
+    /// needing more is an error before anything runs (exit 2) instead of an abort of the
+    /// whole process. [default: half the physical memory]
     #[arg(long, value_name = "SIZE", value_parser = meanfield_measures::alloc::parse_bytes)]
     pub max_memory: Option<u64>,
 

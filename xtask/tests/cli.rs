@@ -254,6 +254,31 @@ fn an_oversized_configuration_is_refused_before_anything_runs() {
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
 }
 
+/// `--max-memory` bounds a run's declared buffers together, not only each one: the quick
+/// `mmfld-simplex` declares 117.2 KiB + 117.2 KiB + 46.9 KiB (two ensembles of 5000 × 3
+/// and a scatter of 2000 × 3 f64s), each under 200 KiB, 281.2 KiB in total. Before, this
+/// ran (exit 0).
+#[test]
+fn the_total_of_an_experiments_buffers_is_checked_against_the_limit() {
+    let dir = scratch("total-memory");
+    let out = dir.join("reports");
+    let output = run(xtask(
+        &["mmfld-simplex", "--quick", "--max-memory", "200K"],
+        &out,
+    ));
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("mmfld-simplex: mmfld-simplex: its 3 declared buffers need 281.2 KiB")
+            && err.contains("ensemble (barrier_n_particles × 3): 117.2 KiB")
+            && err.contains("more than the limit of 200.0 KiB per run")
+            && err.contains("--max-memory")
+            && err.contains("nothing was run"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
 /// `MEANFIELD_DATA_DIR=""` once meant the current directory, silently.
 #[test]
 fn an_empty_data_dir_variable_is_an_error_naming_it() {

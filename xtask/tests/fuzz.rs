@@ -7,8 +7,10 @@
 //! cargo-fuzz; without them it prints `skipped: …` and passes). The instrumented build of
 //! the whole workspace that the targets need took 29 minutes cold on the project's
 //! loaded 2-core machine, more than the CI budget of 40 minutes for the whole run, so CI
-//! does not set it (docs/README.md, "Not yet tested"). `MEANFIELD_FUZZ_SECONDS` changes
-//! the time per target.
+//! does not set it (docs/README.md, "Not yet tested"); what CI runs instead is the
+//! uninstrumented replay of the same target functions on their seeds and seeded mutants
+//! (`crates/fuzz-targets/tests/replay.rs`). `MEANFIELD_FUZZ_SECONDS` changes the time per
+//! target.
 
 use std::process::Command;
 

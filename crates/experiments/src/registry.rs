@@ -126,9 +126,10 @@ pub trait ExperimentConfig: Serialize + DeserializeOwned {
 
     /// The largest `f64` buffers the run allocates from its configured sizes, as
     /// (what, dimensions), `what` naming the keys (`"ensemble (n_particles × d)"`).
-    /// [`Experiment::check_config`] refuses a configuration whose buffer exceeds the
-    /// allocation limit ([`meanfield_measures::alloc::f64_len`], `--max-memory`) before
-    /// anything runs, so a size typo is an error, not an abort in the middle of a run.
+    /// [`Experiment::check_config`] refuses a configuration whose buffer, or whose
+    /// buffers together, exceed the allocation limit
+    /// ([`meanfield_measures::alloc::check_total`], `--max-memory`) before anything
+    /// runs, so a size typo is an error, not an abort in the middle of a run.
     /// The default declares none.
     fn buffers(&self) -> Vec<(&'static str, Vec<usize>)> {
         Vec::new()
@@ -188,14 +189,16 @@ impl<E: ConfiguredExperiment> Experiment for E {
     }
 
     fn check_config(&self, ctx: &RunContext<'_>) -> Result<(), ExperimentError> {
-        ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?
-            .0
-            .check()
+        let cfg = ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?.0;
+        cfg.check()?;
+        meanfield_measures::alloc::check_total(E::NAME, &cfg.buffers())?;
+        Ok(())
     }
 
     fn run(&self, ctx: &RunContext<'_>) -> Result<Report, ExperimentError> {
         let (cfg, json) = ctx.resolve(E::NAME, E::Config::defaults(ctx.quick))?;
         cfg.check()?;
+        meanfield_measures::alloc::check_total(E::NAME, &cfg.buffers())?;
         let mut report = Report::new(E::NAME, ctx.quick, ctx.seed, json);
         self.execute(cfg, ctx, &mut report)?;
         Ok(report)

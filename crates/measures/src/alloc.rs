@@ -7,7 +7,8 @@
 //! typed error naming the buffer, the sizes and the limit — never an abort of the whole
 //! process ("memory allocation of … bytes failed") and never a wrapped product.
 //!
-//! The limit applies to one buffer. Its default is half the machine's physical memory
+//! The limit applies to one buffer, and to the sum of the buffers one run declares in
+//! advance ([`check_total`]: every buffer of an experiment's configuration). Its default is half the machine's physical memory
 //! (`MemTotal` of `/proc/meminfo`; 8 GiB where that cannot be read), so that a run fails
 //! with a message instead of being killed by the system; [`set_max_bytes`] changes it
 //! (`cargo xtask reproduce --max-memory`, docs/harness.md).
@@ -83,6 +84,33 @@ pub fn f64_len(what: &'static str, dims: &[usize]) -> Result<usize> {
     checked_len::<f64>(what, dims)
 }
 
+/// Bytes of the `f64` buffers `buffers` (name, dimensions) together, each checked by
+/// [`f64_len`] and their sum against the same [`max_bytes`]: the memory a run needs at
+/// once when it holds all of them, refused before anything is allocated.
+///
+/// # Errors
+/// [`MeasuresError::TooLarge`] for the first buffer above the limit on its own;
+/// [`MeasuresError::TotalTooLarge`] naming `what` when the sum is above it.
+pub fn check_total(what: &str, buffers: &[(&'static str, Vec<usize>)]) -> Result<u64> {
+    let mut sized = Vec::with_capacity(buffers.len());
+    for (name, dims) in buffers {
+        sized.push((*name, f64_len(name, dims)? as u64 * 8));
+    }
+    // Each term is ≤ max_bytes ≤ u64::MAX, so the sum can still overflow: saturate.
+    let total = sized
+        .iter()
+        .fold(0u64, |acc, (_, b)| acc.saturating_add(*b));
+    if total > max_bytes() {
+        return Err(MeasuresError::TotalTooLarge {
+            what: what.to_string(),
+            buffers: sized.iter().map(|(n, b)| (*n, *b as f64)).collect(),
+            bytes: sized.iter().map(|(_, b)| *b as f64).sum(),
+            limit: max_bytes(),
+        });
+    }
+    Ok(total)
+}
+
 /// A zero-filled `f64` buffer of the product of `dims` elements, checked by [`f64_len`]
 /// and allocated fallibly (an allocation the system refuses is the same typed error).
 ///
@@ -153,6 +181,43 @@ pub fn parse_bytes(text: &str) -> std::result::Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sum_of_declared_buffers_is_checked_against_the_limit() {
+        // Two buffers of 0.6 × the limit each: each fits, both together do not (nothing
+        // is allocated, and the process-wide limit is left as it is).
+        let each = (max_bytes() / 8) as usize / 10 * 6;
+        let buffers = [
+            ("ensemble (n × 1)", vec![each]),
+            ("paths (m × 1)", vec![each]),
+        ];
+        assert_eq!(
+            check_total("exp", &buffers[..1]).unwrap(),
+            each as u64 * 8,
+            "one buffer under the limit"
+        );
+        let err = check_total("mmfld-simplex", &buffers).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(&err, MeasuresError::TotalTooLarge { what, buffers, .. }
+                if what == "mmfld-simplex" && buffers.len() == 2),
+            "{err:?}"
+        );
+        assert!(
+            msg.contains("mmfld-simplex")
+                && msg.contains("2 declared buffers")
+                && msg.contains(&fmt_bytes(max_bytes() as f64))
+                && msg.contains("--max-memory"),
+            "{msg}"
+        );
+        // One buffer above the limit on its own is still named as such.
+        let big = [("paths", vec![1usize << 56, 256]), ("small", vec![3])];
+        assert!(matches!(
+            check_total("exp", &big),
+            Err(MeasuresError::TooLarge { what: "paths", .. })
+        ));
+        assert_eq!(check_total("none", &[]).unwrap(), 0);
+    }
 
     #[test]
     fn sizes_are_checked_before_allocation() {

@@ -81,6 +81,29 @@ pub enum MeasuresError {
         /// The limit in force.
         limit: u64,
     },
+    /// The buffers a run declares need more bytes together than the limit (see
+    /// [`crate::alloc::check_total`]), though each may fit on its own.
+    #[error(
+        "{what}: its {} declared buffers need {} together ({}), more than the limit of {} \
+         per run (raise it with --max-memory or meanfield_measures::alloc::set_max_bytes)",
+        .buffers.len(),
+        crate::alloc::fmt_bytes(*.bytes),
+        .buffers.iter()
+            .map(|(w, b)| format!("{w}: {}", crate::alloc::fmt_bytes(*b)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::alloc::fmt_bytes(*.limit as f64)
+    )]
+    TotalTooLarge {
+        /// Whose buffers (an experiment's name).
+        what: String,
+        /// Each buffer's name and bytes.
+        buffers: Vec<(&'static str, f64)>,
+        /// Their total in bytes.
+        bytes: f64,
+        /// The limit in force.
+        limit: u64,
+    },
     /// A partition of particles over ranks is impossible (e.g. fewer blocks than ranks),
     /// or a distributed ensemble is used where only a single-process one can be.
     #[error("invalid partition: {reason}")]

@@ -153,6 +153,8 @@ pub mod streams {
     pub const MGDM_REFERENCE: u64 = 42;
     /// Random projection directions of the sliced Wasserstein distance.
     pub const SLICED_DIRECTIONS: u64 = 0x0053_5732;
+    /// Input mutations of the stable fuzz replay (`crates/fuzz-targets/tests/replay.rs`).
+    pub const FUZZ_MUTATIONS: u64 = 60;
 
     /// Every purpose with its name, for the distinctness test and for documentation.
     pub const ALL: &[(&str, u64)] = &[
@@ -179,6 +181,7 @@ pub mod streams {
         ("MGDM_LATENT", MGDM_LATENT),
         ("MGDM_REFERENCE", MGDM_REFERENCE),
         ("SLICED_DIRECTIONS", SLICED_DIRECTIONS),
+        ("FUZZ_MUTATIONS", FUZZ_MUTATIONS),
     ];
 }
 

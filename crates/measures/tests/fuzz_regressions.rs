@@ -63,3 +63,36 @@ fn cell_list_with_a_tiny_radius_finds_coincident_points() {
         }
     }
 }
+
+/// `neighbours` (stable mutation replay, `crates/fuzz-targets/tests/replay.rs`): with
+/// cells of side exactly r, a source at distance 0.999999996575·r from the query 0 on a
+/// grid starting at −1e6 (cell index ≈ 1e9, whose rounding is ~1e-7 cells) was binned
+/// two cells away and missed. The cell side now covers that rounding.
+#[test]
+fn sources_just_inside_the_radius_far_from_the_origin_are_candidates() {
+    let r = 1e-3;
+    let near = -0.000999999996575184;
+    let points = [1e6, -1e6, 0.0, near];
+    let cells = CellList::new(&points, 1, r).unwrap();
+    assert!(!cells.is_exhaustive());
+    let mut seen = Vec::new();
+    cells.for_each_candidate(&[0.0], |j| seen.push(j));
+    assert!(
+        seen.contains(&3),
+        "source at {near} missed from 0: {seen:?}"
+    );
+    // Systematically: sources at r·(1 − 1e-12) on either side of queries spread over
+    // a grid of 2·10⁹ cells are all found.
+    for k in 0..2000 {
+        let y = -1e6 + 1e3 * k as f64 + 0.37 * r;
+        for x in [y - r * (1.0 - 1e-12), y + r * (1.0 - 1e-12)] {
+            if (x - y).abs() >= r {
+                continue; // the rounding of x itself put it outside the radius
+            }
+            let cells = CellList::new(&[1e6, -1e6, x], 1, r).unwrap();
+            let mut seen = Vec::new();
+            cells.for_each_candidate(&[y], |j| seen.push(j));
+            assert!(seen.contains(&2), "source {x} missed from {y}");
+        }
+    }
+}

@@ -220,11 +220,57 @@ pub fn consensus_with(
     for (o, sx) in out.iter_mut().zip(&s[2..]) {
         *o = sx / s[0];
     }
+    if out.iter().any(|o| !o.is_finite()) {
+        rescaled_mean(reducer, xs, d, weights, s[0], out)?;
+    }
     Ok(ConsensusStats {
         f_min,
         argmin,
         ess: s[0] * s[0] / s[1],
     })
+}
+
+/// v_α again for the coordinates whose direct sum Σ w̃_i X^i_k overflowed (finite
+/// coordinates near ±f64::MAX; fuzz target `cbo_consensus`): with M_k = max_i |X^i_k| over
+/// the weighted particles, v_k = M_k · (Σ_i w̃_i X^i_k / M_k) / Σ_i w̃_i, whose inner sum is
+/// at most Σ w̃ ≤ N in modulus. A weighted mean lies in [−M_k, M_k]; the clamp removes
+/// a rounding step past f64::MAX. Taken only when a direct coordinate is not finite (a
+/// global condition: every rank takes it), with the same block reductions, so the result
+/// stays independent of thread and rank counts.
+fn rescaled_mean(
+    reducer: &Reducer,
+    xs: &[f64],
+    d: usize,
+    weights: &[f64],
+    total: f64,
+    out: &mut [f64],
+) -> Result<()> {
+    let n = weights.len();
+    let mut local_max = vec![0.0f64; d];
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            for (m, x) in local_max.iter_mut().zip(&xs[i * d..(i + 1) * d]) {
+                *m = m.max(x.abs());
+            }
+        }
+    }
+    let mut scale = vec![0.0f64; d];
+    for rank in reducer.gather(&local_max)? {
+        for (m, r) in scale.iter_mut().zip(rank) {
+            *m = m.max(r);
+        }
+    }
+    let scaled = reducer.sums(n, d, |i, o| {
+        for ((o, x), m) in o.iter_mut().zip(&xs[i * d..(i + 1) * d]).zip(&scale) {
+            *o = if *m > 0.0 { weights[i] * (x / m) } else { 0.0 };
+        }
+    })?;
+    for ((o, sx), m) in out.iter_mut().zip(scaled).zip(&scale) {
+        if !o.is_finite() {
+            *o = (m * (sx / total)).clamp(-m, *m);
+        }
+    }
+    Ok(())
 }
 
 /// Allocating form of [`consensus_into`]: (v_α, statistics).

@@ -311,7 +311,7 @@ pub(super) fn record_memories<O: Objective>(
     energies.resize(n, 0.0);
     let xs = cbo.ensemble.as_slice();
     eval_energies(par, objective, xs, d, energies);
-    cbo.evaluations += n as u64;
+    cbo.evaluations = cbo.evaluations.saturating_add(n as u64);
     for (i, &f) in energies.iter().enumerate() {
         if f.is_nan() {
             return Err(IntegratorError::Diverged {

@@ -240,7 +240,8 @@ pub struct CboState {
     /// Smallest objective value of the last step's batch (+∞ before the first step).
     #[serde(with = "extended_f64")]
     pub f_min: f64,
-    /// Objective evaluations so far.
+    /// Objective evaluations so far; saturates at `u64::MAX` (a checkpoint may carry any
+    /// count, and a counter must not overflow: fuzz target `checkpoint`).
     pub evaluations: u64,
 }
 
@@ -396,7 +397,7 @@ impl ConsensusStep {
             &mut self.consensus,
         )
         .map_err(diverged_at(step))?;
-        state.evaluations += n as u64;
+        state.evaluations = state.evaluations.saturating_add(n as u64);
         check_consensus_finite(&self.consensus, step)?;
         state.record_best(&stats, stats.argmin);
         Ok(stats)
@@ -759,7 +760,7 @@ impl<O: Objective> Cbo<O> {
             )
             .map_err(err_at)?
         };
-        state.evaluations += reducer.global_n(b) as u64;
+        state.evaluations = state.evaluations.saturating_add(reducer.global_n(b) as u64);
         check_consensus_finite(&ws.consensus, step)?;
 
         // 4 (before the move, as the energies belong to the old positions): best particle.

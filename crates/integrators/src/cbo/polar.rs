@@ -360,7 +360,7 @@ impl<O: Objective> PolarCbo<O> {
         let xs = cbo.ensemble.as_slice();
         eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
         let stats = log_weights_into(&ws.energies, alpha, &mut ws.weights).map_err(err_at)?;
-        cbo.evaluations += n as u64;
+        cbo.evaluations = cbo.evaluations.saturating_add(n as u64);
         // c_i for every particle, from the old positions.
         ws.old.clear();
         ws.old.extend_from_slice(xs);

@@ -1,7 +1,7 @@
 //! Input decoding shared by the fuzz targets: the raw bytes are read front to back as
 //! control bytes, little-endian f64s (8 bytes each, `f64::from_le_bytes`) and "tame"
 //! numbers (2 bytes each, a bounded grid for targets that compare against a reference
-//! and need well-scaled input), plus the HTML/SVG tag check of the report targets.
+//! and need well-scaled input), plus the HTML/SVG tag check of the report target.
 
 /// A cursor over the fuzzer's bytes.
 pub struct Input<'a> {
