@@ -850,8 +850,15 @@ struct ConstrainedGoldenRun {
     epsilon: f64,
     normal: Vec<f64>,
     offset: f64,
+    /// The sphere's radius (1 in the runs recorded before radii ≠ 1 were added).
+    #[serde(default = "unit_radius")]
+    radius: f64,
     #[serde(flatten)]
     run: GoldenRun,
+}
+
+fn unit_radius() -> f64 {
+    1.0
 }
 
 fn constrained_params(g: &ConstrainedGoldenRun) -> ConstrainedCboParams {
@@ -867,7 +874,7 @@ fn constrained_params(g: &ConstrainedGoldenRun) -> ConstrainedCboParams {
         .unwrap()
         .with_noise(golden_noise(&run.noise_kind));
     let surface = match g.surface.as_str() {
-        "sphere" => Hypersurface::sphere(1.0).unwrap(),
+        "sphere" => Hypersurface::sphere(g.radius).unwrap(),
         _ => Hypersurface::hyperplane(g.normal.clone(), g.offset).unwrap(),
     };
     let scheme = match g.scheme.as_str() {
@@ -912,7 +919,9 @@ fn replay_constrained<O: Objective>(f: O, g: &ConstrainedGoldenRun, n: usize, d:
 }
 
 /// Drift-constrained CBO (sphere anisotropic, plane isotropic, ε = 0.01) and hypersurface
-/// CBO (unit sphere, both noises, λ = 1) vs CBXpy 1.0.4's `DriftConstrainedCBO` and
+/// CBO (unit sphere, both noises, λ = 1; the sphere of radius 2.5, both noises, against
+/// CBXpy's unit-sphere run of f(2.5·) scaled by 2.5; the hyperplane, isotropic, against
+/// CBXpy's class with the paper's drift) vs CBXpy 1.0.4's `DriftConstrainedCBO` and
 /// `HyperSurfaceCBO` fed the same normals (benches/peers/constrained_golden.py), N = 8,
 /// d = 3, 25 steps: consensus, particles, α and best energy agree to 1e-10.
 #[test]
@@ -921,7 +930,9 @@ fn constrained_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
         serde_json::from_str(include_str!("data/constrained_golden.json"))
             .expect("golden file parses");
     let (n, d) = (golden.n, golden.d);
-    assert_eq!(golden.runs.len(), 4);
+    assert_eq!(golden.runs.len(), 7);
+    let radii: Vec<f64> = golden.runs.iter().map(|g| g.radius).collect();
+    assert_eq!(radii.iter().filter(|&&r| r == 2.5).count(), 2, "{radii:?}");
     for g in &golden.runs {
         assert_eq!(g.run.steps.len(), 25);
         let worst = if g.objective == "rastrigin" {
@@ -930,8 +941,8 @@ fn constrained_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
             replay_constrained(TestFunction::ackley(d).unwrap(), g, n, d)
         };
         eprintln!(
-            "constrained {} {} {}: worst deviation {worst:e}",
-            g.scheme, g.surface, g.run.noise_kind
+            "constrained {} {} (r = {}) {}: worst deviation {worst:e}",
+            g.scheme, g.surface, g.radius, g.run.noise_kind
         );
         assert!(worst < 1e-10);
     }
@@ -950,7 +961,13 @@ fn constrained_cbo_stays_on_or_approaches_the_surface() {
         .with_noise(CboNoise::Isotropic);
     let sphere = Hypersurface::sphere(2.0).unwrap();
     let plane = Hypersurface::hyperplane(vec![1.0, -1.0, 0.5, 0.0, 2.0], 1.5).unwrap();
-    for surface in [sphere.clone(), plane.clone()] {
+    let aniso = cbo.with_noise(CboNoise::Anisotropic);
+    for (surface, cbo) in [
+        (sphere.clone(), cbo),
+        (plane.clone(), cbo),
+        (sphere.clone(), aniso),
+        (plane.clone(), aniso),
+    ] {
         let p = ConstrainedCboParams::new(cbo, surface.clone(), ConstraintScheme::Hypersurface)
             .unwrap();
         let mut dy = ConstrainedCbo::new(&f, p).unwrap();
@@ -1023,11 +1040,9 @@ fn constrained_cbo_bad_input_is_a_typed_error() {
             })
         ));
     }
-    // The anisotropic Itô correction is the unit sphere's.
-    assert!(matches!(
-        ConstrainedCboParams::new(cbo, sphere.clone(), ConstraintScheme::Hypersurface),
-        Err(IntegratorError::InvalidParameter { name: "radius", .. })
-    ));
+    // The anisotropic scheme on a sphere of radius ≠ 1 is accepted (its correction is the
+    // dilated unit-sphere one, golden-tested).
+    assert!(ConstrainedCboParams::new(cbo, sphere.clone(), ConstraintScheme::Hypersurface).is_ok());
     let iso = cbo.with_noise(CboNoise::Isotropic);
     assert!(
         ConstrainedCboParams::new(
