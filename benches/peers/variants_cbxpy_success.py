@@ -77,7 +77,7 @@ def main():
             if only is None or k in only:
                 r = run(c["variant"], c["function"], c["n"], 20, a.runs, c["steps"], a.seed + k,
                         sigma=c["sigma"])
-                print(json.dumps({"cell": k, **r}), flush=True)
+                print(json.dumps({"cell": k, "seed": a.seed + k, **r}), flush=True)
         return
     for v in a.variants.split(","):
         for fname in ("rastrigin", "ackley"):
