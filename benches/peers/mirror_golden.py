@@ -10,6 +10,13 @@ duals differ by 1 and the primal particles agree), record every normal array, an
 crates/integrators/tests/data/mirror_golden.json. `tests/cbo.rs` replays the noise through
 `MirrorCbo::step_with_noise`.
 
+Two more runs use CBXpy's maps that are not Legendre maps (∇φ* reaches the boundary):
+`ProjectionBall` (grad = identity, grad_conj = c + (y - c)/max(1, |y - c|/r); centre
+(0.5, -0.2, 0.1), radius 0.4, so the unconstrained minimiser 0 of Rastrigin lies outside
+the ball and the projection is active; x0 uniform in the ball) and `ElasticNet`
+(grad = x/delta + lamda sign(x), grad_conj = delta sign(y) max(|y| - lamda, 0); delta = 1.5,
+lamda = 0.3, x0 ~ N(0, I), so coordinates become exactly 0).
+
 Usage: python benches/peers/mirror_golden.py [out.json]   (a Python with cbx==1.0.4)
 """
 import json
@@ -25,10 +32,25 @@ from cbx_golden import record_normals, run
 N, D, STEPS = 8, 3, 25
 
 
+BALL = {"name": "ProjectionBall", "radius": 0.4, "center": np.array([0.5, -0.2, 0.1])}
+ELASTIC = {"name": "ElasticNet", "delta": 1.5, "lamda": 0.3}
+
+
 def trajectory(mirrormap, objective, noise, sigma, factor, seed):
     rng = np.random.default_rng(seed)
-    if mirrormap == "LogBarrierBox":
+    name = mirrormap if isinstance(mirrormap, str) else mirrormap["name"]
+    params = {}
+    if name == "LogBarrierBox":
         x0 = rng.uniform(-0.9, 0.9, (1, N, D))
+    elif name == "ProjectionBall":
+        u = rng.standard_normal((1, N, D))
+        u /= np.linalg.norm(u, axis=-1, keepdims=True)
+        r = mirrormap["radius"] * rng.uniform(0.0, 1.0, (1, N, 1)) ** (1.0 / D)
+        x0 = mirrormap["center"] + r * u
+        params = {"radius": mirrormap["radius"], "centre": mirrormap["center"].tolist()}
+    elif name == "ElasticNet":
+        x0 = rng.standard_normal((1, N, D))
+        params = {"delta": mirrormap["delta"], "lamda": mirrormap["lamda"]}
     else:
         x0 = rng.dirichlet(np.ones(D), (1, N))
     f = Rastrigin() if objective == "rastrigin" else Ackley()
@@ -43,7 +65,7 @@ def trajectory(mirrormap, objective, noise, sigma, factor, seed):
         "best_energy": float(dyn.best_energy[0]),
     })
     assert len(draws) == STEPS
-    return {"map": mirrormap, "objective": objective, "noise_kind": noise, "sigma": sigma,
+    return {"map": name, "map_params": params, "objective": objective, "noise_kind": noise, "sigma": sigma,
             "lambda": 1.0, "dt": 0.01, "alpha0": 30.0, "factor": factor, "alpha_max": 1e5,
             "x0": x0.reshape(N, D).tolist(), "noise": draws, "steps": steps}
 
@@ -52,7 +74,9 @@ def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "crates/integrators/tests/data/mirror_golden.json"
     data = {"generator": "benches/peers/mirror_golden.py", "cbx": "1.0.4", "n": N, "d": D,
             "runs": [trajectory("LogBarrierBox", "rastrigin", "anisotropic", 3.0, 1.05, 5),
-                     trajectory("EntropySimplex", "ackley", "isotropic", 0.8, 1.0, 6)]}
+                     trajectory("EntropySimplex", "ackley", "isotropic", 0.8, 1.0, 6),
+                     trajectory(BALL, "rastrigin", "anisotropic", 5.0, 1.05, 7),
+                     trajectory(ELASTIC, "ackley", "isotropic", 1.0, 1.05, 8)]}
     with open(out, "w") as fh:
         json.dump(data, fh)
     print("wrote", out)

@@ -11,8 +11,13 @@ m = 0.001, gamma = 0.999) and CBO with the covariance noise in 'optimization' mo
 (sigma = 1; the noise is sigma sqrt(2 dt) Cov^{1/2} xi). These are measurements for the
 `cbo-variants` comparison (not yet written, docs/README.md item 18).
 
+With --cells FILE (variants_cells.json) the cells of the `cbo-variants` experiment are run
+instead, each with its own variant ('cbo' = plain anisotropic CBO), function, N, sigma and
+step count (the covariance noise keeps its cell's sigma).
+
 Usage: variants_cbxpy_success.py [--runs 100] [--steps 5000] [--variants memory,pso,covariance]
-Prints one JSON line per (variant, function).
+       variants_cbxpy_success.py --cells variants_cells.json [--runs 100] [--only K,...]
+Prints one JSON line per (variant, function) or per cell.
 """
 import argparse
 import json
@@ -29,17 +34,20 @@ sys.path.insert(0, os.path.dirname(__file__))
 from pso_golden import CorrectedPSO  # noqa: E402
 
 
-def run(variant, fname, n, d, runs, steps, seed):
+def run(variant, fname, n, d, runs, steps, seed, sigma=None):
     f = Rastrigin() if fname == "rastrigin" else Ackley()
     x0 = np.random.default_rng(seed).uniform(-3.0, 3.0, (runs, n, d))
-    common = dict(x=x0, noise="anisotropic", sigma=10.1, lamda=1.0, dt=0.01, alpha=30.0,
-                  max_it=steps, verbosity=0, seed=seed, f_dim="3D")
-    if variant == "memory":
+    common = dict(x=x0, noise="anisotropic", sigma=10.1 if sigma is None else sigma, lamda=1.0,
+                  dt=0.01, alpha=30.0, max_it=steps, verbosity=0, seed=seed, f_dim="3D")
+    if variant == "cbo":
+        dyn = CBO(f, **common)
+    elif variant == "memory":
         dyn = CBOMemory(f, lamda_memory=0.4, **common)
     elif variant == "pso":
         dyn = CorrectedPSO(f, m=0.001, gamma=0.999, lamda_memory=0.4, **common)
     else:
-        dyn = CBO(f, **{**common, "noise": "covariance", "sigma": 1.0})
+        dyn = CBO(f, **{**common, "noise": "covariance",
+                         "sigma": 1.0 if sigma is None else sigma})
         dyn.noise_callable.mode = "optimization"
     t0 = time.perf_counter()
     dyn.optimize(sched=multiply(factor=1.05, maximum=1e5))
@@ -47,7 +55,8 @@ def run(variant, fname, n, d, runs, steps, seed):
     v = np.asarray(dyn.consensus).reshape(runs, d)
     ok = int((np.abs(v).max(axis=1) < 0.25).sum())
     return {"variant": variant, "function": fname, "n": n, "d": d, "runs": runs,
-            "steps": steps, "successes": ok, "rate": ok / runs, "wall_s": wall, "cbx": "1.0.4"}
+            "steps": steps, "sigma": common["sigma"] if variant != "covariance" else
+            (1.0 if sigma is None else sigma), "successes": ok, "rate": ok / runs, "wall_s": wall, "cbx": "1.0.4"}
 
 
 def main():
@@ -57,7 +66,19 @@ def main():
     p.add_argument("--n", type=int, default=50)
     p.add_argument("--seed", type=int, default=20261203)
     p.add_argument("--variants", default="memory,pso,covariance")
+    p.add_argument("--cells", default=None, help="variants_cells.json: run its cells")
+    p.add_argument("--only", default=None, help="comma-separated cell indices (with --cells)")
     a = p.parse_args()
+    if a.cells:
+        with open(a.cells) as fh:
+            cells = json.load(fh)["cells"]
+        only = None if a.only is None else {int(k) for k in a.only.split(",")}
+        for k, c in enumerate(cells):
+            if only is None or k in only:
+                r = run(c["variant"], c["function"], c["n"], 20, a.runs, c["steps"], a.seed + k,
+                        sigma=c["sigma"])
+                print(json.dumps({"cell": k, "seed": a.seed + k, **r}), flush=True)
+        return
     for v in a.variants.split(","):
         for fname in ("rastrigin", "ackley"):
             print(json.dumps(run(v, fname, a.n, 20, a.runs, a.steps, a.seed)), flush=True)

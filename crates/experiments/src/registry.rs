@@ -223,6 +223,7 @@ pub fn all() -> Vec<&'static dyn Experiment> {
         &crate::cbo::CboGradient,
         &crate::cbo::CbsSampling,
         &crate::cbo::PolarCboExperiment,
+        &crate::cbo::CboVariants,
         &crate::fisher_rao::FisherRaoOracle,
         &crate::fisher_rao::FisherRaoBandwidth,
         &crate::fisher_rao::FisherRaoChaos,

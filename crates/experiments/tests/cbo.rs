@@ -108,3 +108,71 @@ fn polar_cbo_full_passes() {
     eprintln!("{}", serde_json::to_string(&report.tables["runs"]).unwrap());
     assert_all_checks_pass(&report);
 }
+
+/// `cbo-variants --quick` (20 runs per rate cell, 10 per constrained case): every check
+/// passes (rates within the two-proportion test of CBXpy's recorded counts, final
+/// consensus points near the known constrained minimisers), the summary is pinned, and the
+/// run stays small (< 20 s in the test profile, asserted loosely for a loaded machine).
+#[test]
+fn cbo_variants_quick_passes_and_matches_snapshot() {
+    let exp = registry::find("cbo-variants").expect("registered");
+    let t = std::time::Instant::now();
+    let report = exp.run(&RunContext::quiet(true, 20261203)).expect("runs");
+    let wall = t.elapsed().as_secs_f64();
+    eprintln!("cbo-variants --quick: {wall:.1} s");
+    for name in ["rates", "constrained"] {
+        eprintln!("{}", serde_json::to_string(&report.tables[name]).unwrap());
+    }
+    assert_all_checks_pass(&report);
+    // Eight rate cells against CBXpy, four constrained cases.
+    assert_eq!(report.checks.len(), 12);
+    insta::assert_json_snapshot!("cbo_variants_quick", summary(&report));
+}
+
+/// The rate cells of `cbo-variants` are the ones `benches/peers/variants_cbxpy_success.py
+/// --cells` ran (benches/peers/variants_cells.json), and the recorded CBXpy counts in the
+/// defaults are the sums over the runs recorded in
+/// benches/peers/variants_cbxpy_cells_rates.jsonl (every cell measured, each line with the
+/// cell's settings).
+#[test]
+fn cbo_variants_cells_match_the_peer_script() {
+    use meanfield_experiments::ExperimentConfig;
+    use meanfield_experiments::cbo::CboVariantsConfig;
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../benches/peers/");
+    let cells: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}variants_cells.json")).expect("cells file"),
+    )
+    .unwrap();
+    let recorded: Vec<serde_json::Value> =
+        std::fs::read_to_string(format!("{root}variants_cbxpy_cells_rates.jsonl"))
+            .expect("recorded rates")
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let cfg = CboVariantsConfig::defaults(false);
+    let cells = cells["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), cfg.cells.len());
+    for (k, (ours, peer)) in cfg.cells.iter().zip(cells).enumerate() {
+        let ours_json = serde_json::to_value(ours).unwrap();
+        for key in ["variant", "function", "n", "sigma", "steps"] {
+            assert_eq!(ours_json[key], peer[key], "cell {k}: {key}");
+        }
+        let lines: Vec<_> = recorded.iter().filter(|r| r["cell"] == k).collect();
+        assert!(!lines.is_empty(), "cell {k} has no recorded CBXpy run");
+        let (mut successes, mut runs) = (0, 0);
+        for rec in lines {
+            for key in ["variant", "function", "n", "sigma", "steps"] {
+                assert_eq!(rec[key], peer[key], "recorded cell {k}: {key}");
+            }
+            assert_eq!(rec["d"].as_u64(), Some(cfg.d as u64));
+            successes += rec["successes"].as_u64().unwrap();
+            runs += rec["runs"].as_u64().unwrap();
+        }
+        let r = ours.reference.expect("every cell has a reference");
+        assert_eq!(
+            (r.successes as u64, r.runs as u64),
+            (successes, runs),
+            "cell {k}"
+        );
+    }
+}

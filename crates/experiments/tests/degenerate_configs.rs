@@ -74,6 +74,7 @@ const TIME_KEYS: &[&str] = &[
     "cir_seeds",
     "replicates",
     "runs",
+    "constrained_runs",
     "splits",
     "batches",
 ];
@@ -118,4 +119,25 @@ fn polar_cbo_kernel_and_clustering_settings_are_checked() {
     assert!(err.contains("cluster_radius = -1"), "{err}");
     let err = config_error("polar-cbo", "steps", serde_json::json!(0));
     assert!(err.contains("steps ≥ 1"), "{err}");
+}
+
+#[test]
+fn cbo_variants_settings_are_checked() {
+    let err = config_error("cbo-variants", "runs", serde_json::json!(0));
+    assert!(err.contains("runs ≥ 1"), "{err}");
+    let err = config_error("cbo-variants", "success_tol", serde_json::json!(-1.0));
+    assert!(err.contains("success_tol = -1"), "{err}");
+    let cell = serde_json::json!([{"variant": "pso", "function": "ackley", "n": 50,
+        "sigma": 1.0, "steps": 0, "reference": null}]);
+    let err = config_error("cbo-variants", "cells", cell);
+    assert!(err.contains("steps ≥ 1"), "{err}");
+    let cell = serde_json::json!([{"variant": "cbo", "function": "ackley", "n": 50,
+        "sigma": 1.0, "steps": 10, "reference": {"successes": 5, "runs": 4}}]);
+    let err = config_error("cbo-variants", "cells", cell);
+    assert!(err.contains("5 of 4"), "{err}");
+    let case = serde_json::json!([{"problem": "sphere_drift", "d": 3, "n": 10, "lambda": 1.0,
+        "sigma": 1.0, "dt": 0.01, "alpha": 10.0, "steps": 10, "wells": 0.0, "epsilon": 0.0,
+        "tolerance": 0.1}]);
+    let err = config_error("cbo-variants", "constrained", case);
+    assert!(err.contains("epsilon"), "{err}");
 }

@@ -28,11 +28,11 @@ pub mod projected;
 pub mod runner;
 
 pub use cbo::{
-    AlphaSchedule, Batch, Cbo, CboInfo, CboMemory, CboMemoryParams, CboMemoryState, CboNoise,
-    CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme, ConstrainedCbo,
-    ConstrainedCboParams, ConstraintScheme, CovarianceRoot, Hypersurface, KernelScale, MirrorCbo,
-    MirrorCboState, PolarCbo, PolarCboParams, PolarCboState, Pso, PsoParams, PsoState,
-    StoppingRule,
+    AlphaSchedule, BallProjection, Batch, Cbo, CboInfo, CboMemory, CboMemoryParams, CboMemoryState,
+    CboMirrorMap, CboNoise, CboOutcome, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme,
+    ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, CovarianceRoot, ElasticNet,
+    Hypersurface, KernelScale, MirrorCbo, MirrorCboState, PolarCbo, PolarCboParams, PolarCboState,
+    Pso, PsoParams, PsoState, StoppingRule,
 };
 pub use dynamics::{DistributedState, Dynamics, DynamicsState, StepInfo, StepKey};
 pub use error::{IntegratorError, ObserverError, Result, SharedError};

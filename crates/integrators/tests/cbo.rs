@@ -472,12 +472,15 @@ struct MirrorGolden {
 #[derive(serde::Deserialize)]
 struct MirrorGoldenRun {
     map: String,
+    /// Parameters of the ball and elastic-net maps (empty for the others).
+    #[serde(default)]
+    map_params: serde_json::Value,
     objective: String,
     #[serde(flatten)]
     run: GoldenRun,
 }
 
-fn replay_mirror<O: Objective, M: meanfield_measures::mirror::MirrorMap>(
+fn replay_mirror<O: Objective, M: meanfield_integrators::cbo::CboMirrorMap>(
     f: O,
     map: M,
     domain: Domain,
@@ -529,17 +532,21 @@ fn replay_mirror<O: Objective, M: meanfield_measures::mirror::MirrorMap>(
 
 /// Mirror CBO vs CBXpy 1.0.4's `MirrorCBO` fed the same normals
 /// (benches/peers/mirror_golden.py): the log-barrier box [−1, 1]³ (Rastrigin, anisotropic,
-/// α ×1.05) and the entropic simplex (Ackley, isotropic), 25 steps, N = 8: consensus,
-/// primal particles and best energy agree to 1e-10.
+/// α ×1.05), the entropic simplex (Ackley, isotropic), the ball projection (centre
+/// (0.5, −0.2, 0.1), radius 0.4, Rastrigin, anisotropic σ = 5: particles on the sphere at
+/// every step) and the elastic net (δ = 1.5, λ = 0.3, Ackley, isotropic: exact zeros at
+/// every step), 25 steps, N = 8: consensus, primal particles and best energy agree to 1e-10.
 #[test]
 fn mirror_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
+    use meanfield_integrators::cbo::{BallProjection, ElasticNet};
     use meanfield_measures::BoxBounds;
     use meanfield_measures::mirror::{Entropic, LogBarrier};
     let golden: MirrorGolden =
         serde_json::from_str(include_str!("data/mirror_golden.json")).expect("golden file parses");
     let (n, d) = (golden.n, golden.d);
-    assert_eq!(golden.runs.len(), 2);
+    assert_eq!(golden.runs.len(), 4);
     for g in &golden.runs {
+        let param = |k: &str| g.map_params[k].as_f64().expect("map parameter");
         assert_eq!(g.run.steps.len(), 25);
         let worst = match (g.map.as_str(), g.objective.as_str()) {
             ("LogBarrierBox", "rastrigin") => {
@@ -557,6 +564,27 @@ fn mirror_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
                 TestFunction::ackley(d).unwrap(),
                 Entropic,
                 Domain::Simplex,
+                &g.run,
+                n,
+                d,
+            ),
+            ("ProjectionBall", "rastrigin") => {
+                let centre: Vec<f64> =
+                    serde_json::from_value(g.map_params["centre"].clone()).expect("ball centre");
+                let ball = BallProjection::new(centre, param("radius")).unwrap();
+                replay_mirror(
+                    TestFunction::rastrigin(d).unwrap(),
+                    ball,
+                    Domain::Euclidean,
+                    &g.run,
+                    n,
+                    d,
+                )
+            }
+            ("ElasticNet", "ackley") => replay_mirror(
+                TestFunction::ackley(d).unwrap(),
+                ElasticNet::new(param("delta"), param("lamda")).unwrap(),
+                Domain::Euclidean,
                 &g.run,
                 n,
                 d,
@@ -598,6 +626,122 @@ fn mirror_cbo_with_the_identity_map_is_cbo() {
         assert!(x.iter().all(|&v| v > 0.0));
         assert!((x.iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
+}
+
+/// The ball and elastic-net maps: ∇φ* is the projection onto the ball / the soft
+/// threshold (checked against direct formulas), ∇φ*∘∇φ = id on their admissible sets, runs
+/// keep the primal particles in the ball, and bad parameters or particles are typed errors.
+#[test]
+fn ball_and_elastic_net_maps() {
+    use meanfield_integrators::cbo::{BallProjection, CboMirrorMap, ElasticNet};
+    let ball = BallProjection::new(vec![1.0, -1.0], 0.5).unwrap();
+    let mut x = [0.0; 2];
+    ball.grad_phi_star(&[4.0, 3.0], &mut x); // y − c = (3, 4), |·| = 5 → c + (0.3, 0.4)
+    assert!(
+        (x[0] - 1.3).abs() < 1e-15 && (x[1] + 0.6).abs() < 1e-15,
+        "{x:?}"
+    );
+    ball.grad_phi_star(&[1.2, -1.1], &mut x); // inside: unchanged
+    assert_eq!(x, [1.2, -1.1]);
+    let net = ElasticNet::new(2.0, 0.5).unwrap();
+    let mut x = [0.0; 4];
+    net.grad_phi_star(&[1.5, -0.2, 0.5, -3.0], &mut x);
+    assert_eq!(x, [2.0, 0.0, 0.0, -5.0]);
+    let mut y = [0.0; 4];
+    for v in [[0.3, -1.2, 0.0, 4.0], [-0.01, 0.0, 2.5, -7.0]] {
+        net.grad_phi(&v, &mut y);
+        net.grad_phi_star(&y, &mut x);
+        for (a, b) in x.iter().zip(&v) {
+            assert!((a - b).abs() <= 1e-15 * (1.0 + b.abs()), "{x:?} vs {v:?}");
+        }
+    }
+    // A run keeps every particle in the ball, and on f = |x|² (minimiser 0 outside the
+    // ball) the consensus ends at the ball's point nearest 0.
+    struct Norm2;
+    impl Objective for Norm2 {
+        fn dim(&self) -> usize {
+            2
+        }
+        fn value(&self, x: &[f64]) -> f64 {
+            x.iter().map(|v| v * v).sum()
+        }
+    }
+    let f = Norm2;
+    let params = benchmark_with(3.0, 0.01, CboNoise::Anisotropic);
+    let mut mirror = MirrorCbo::new(&f, ball.clone(), params).unwrap();
+    let start: Vec<f64> = (0..40)
+        .flat_map(|i| {
+            let t = i as f64 * 0.7;
+            [1.0 + 0.4 * t.cos(), -1.0 + 0.4 * t.sin()]
+        })
+        .collect();
+    let ens = Ensemble::new(40, 2, start, Domain::Euclidean).unwrap();
+    let mut c = Checkpoint::start(&mirror, ens, 3).unwrap();
+    Runner::new(200).run(&mut mirror, &mut c).unwrap();
+    for x in c.state.cbo.ensemble.rows() {
+        assert!(
+            (x[0] - 1.0).hypot(x[1] + 1.0) <= 0.5 * (1.0 + 1e-15),
+            "{x:?}"
+        );
+    }
+    // The consensus ends on the sphere nearest 0: c − r c/|c| = (1, −1)(1 − 0.5/√2).
+    let target = 1.0 - 0.5 / 2f64.sqrt();
+    let v = &c.state.cbo.consensus;
+    assert!(
+        (v[0] - target).abs() < 0.05 && (v[1] + target).abs() < 0.05,
+        "{v:?}"
+    );
+
+    // Typed errors: parameters, dimensions, particles outside the ball, domains.
+    for (centre, r) in [
+        (vec![], 1.0),
+        (vec![f64::NAN], 1.0),
+        (vec![0.0], 0.0),
+        (vec![0.0], f64::INFINITY),
+    ] {
+        assert!(matches!(
+            BallProjection::new(centre, r),
+            Err(IntegratorError::InvalidParameter { .. })
+        ));
+    }
+    for (delta, lambda) in [
+        (0.0, 0.1),
+        (f64::NAN, 0.1),
+        (1.0, -0.1),
+        (1.0, f64::INFINITY),
+    ] {
+        assert!(matches!(
+            ElasticNet::new(delta, lambda),
+            Err(IntegratorError::InvalidParameter { .. })
+        ));
+    }
+    let f3 = TestFunction::ackley(3).unwrap();
+    assert!(matches!(
+        MirrorCbo::new(&f3, ball.clone(), params),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let outside = Ensemble::new(1, 2, vec![1.0, 0.0], Domain::Euclidean).unwrap();
+    assert!(matches!(
+        mirror.init_state(outside, 0),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    let simplex = Ensemble::new(1, 2, vec![0.5, 0.5], Domain::Simplex).unwrap();
+    let net_cbo = MirrorCbo::new(&f, net, params).unwrap();
+    assert!(matches!(
+        net_cbo.init_state(simplex, 0),
+        Err(IntegratorError::IncompatibleState(_))
+    ));
+    assert!(matches!(
+        MirrorCbo::new(
+            &f,
+            net,
+            params.with_noise(CboNoise::Covariance(CbsMode::Sampling))
+        ),
+        Err(IntegratorError::InvalidParameter { name: "noise", .. })
+    ));
+    // The fingerprint names the map's parameters.
+    let other = MirrorCbo::new(&f, ElasticNet::new(2.0, 0.6).unwrap(), params).unwrap();
+    assert_ne!(net_cbo.fingerprint(), other.fingerprint());
 }
 
 #[test]
@@ -706,8 +850,15 @@ struct ConstrainedGoldenRun {
     epsilon: f64,
     normal: Vec<f64>,
     offset: f64,
+    /// The sphere's radius (1 in the runs recorded before radii ≠ 1 were added).
+    #[serde(default = "unit_radius")]
+    radius: f64,
     #[serde(flatten)]
     run: GoldenRun,
+}
+
+fn unit_radius() -> f64 {
+    1.0
 }
 
 fn constrained_params(g: &ConstrainedGoldenRun) -> ConstrainedCboParams {
@@ -723,7 +874,7 @@ fn constrained_params(g: &ConstrainedGoldenRun) -> ConstrainedCboParams {
         .unwrap()
         .with_noise(golden_noise(&run.noise_kind));
     let surface = match g.surface.as_str() {
-        "sphere" => Hypersurface::sphere(1.0).unwrap(),
+        "sphere" => Hypersurface::sphere(g.radius).unwrap(),
         _ => Hypersurface::hyperplane(g.normal.clone(), g.offset).unwrap(),
     };
     let scheme = match g.scheme.as_str() {
@@ -768,7 +919,9 @@ fn replay_constrained<O: Objective>(f: O, g: &ConstrainedGoldenRun, n: usize, d:
 }
 
 /// Drift-constrained CBO (sphere anisotropic, plane isotropic, ε = 0.01) and hypersurface
-/// CBO (unit sphere, both noises, λ = 1) vs CBXpy 1.0.4's `DriftConstrainedCBO` and
+/// CBO (unit sphere, both noises, λ = 1; the sphere of radius 2.5, both noises, against
+/// CBXpy's unit-sphere run of f(2.5·) scaled by 2.5; the hyperplane, isotropic, against
+/// CBXpy's class with the paper's drift) vs CBXpy 1.0.4's `DriftConstrainedCBO` and
 /// `HyperSurfaceCBO` fed the same normals (benches/peers/constrained_golden.py), N = 8,
 /// d = 3, 25 steps: consensus, particles, α and best energy agree to 1e-10.
 #[test]
@@ -777,7 +930,9 @@ fn constrained_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
         serde_json::from_str(include_str!("data/constrained_golden.json"))
             .expect("golden file parses");
     let (n, d) = (golden.n, golden.d);
-    assert_eq!(golden.runs.len(), 4);
+    assert_eq!(golden.runs.len(), 7);
+    let radii: Vec<f64> = golden.runs.iter().map(|g| g.radius).collect();
+    assert_eq!(radii.iter().filter(|&&r| r == 2.5).count(), 2, "{radii:?}");
     for g in &golden.runs {
         assert_eq!(g.run.steps.len(), 25);
         let worst = if g.objective == "rastrigin" {
@@ -786,8 +941,8 @@ fn constrained_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
             replay_constrained(TestFunction::ackley(d).unwrap(), g, n, d)
         };
         eprintln!(
-            "constrained {} {} {}: worst deviation {worst:e}",
-            g.scheme, g.surface, g.run.noise_kind
+            "constrained {} {} (r = {}) {}: worst deviation {worst:e}",
+            g.scheme, g.surface, g.radius, g.run.noise_kind
         );
         assert!(worst < 1e-10);
     }
@@ -806,7 +961,13 @@ fn constrained_cbo_stays_on_or_approaches_the_surface() {
         .with_noise(CboNoise::Isotropic);
     let sphere = Hypersurface::sphere(2.0).unwrap();
     let plane = Hypersurface::hyperplane(vec![1.0, -1.0, 0.5, 0.0, 2.0], 1.5).unwrap();
-    for surface in [sphere.clone(), plane.clone()] {
+    let aniso = cbo.with_noise(CboNoise::Anisotropic);
+    for (surface, cbo) in [
+        (sphere.clone(), cbo),
+        (plane.clone(), cbo),
+        (sphere.clone(), aniso),
+        (plane.clone(), aniso),
+    ] {
         let p = ConstrainedCboParams::new(cbo, surface.clone(), ConstraintScheme::Hypersurface)
             .unwrap();
         let mut dy = ConstrainedCbo::new(&f, p).unwrap();
@@ -879,11 +1040,9 @@ fn constrained_cbo_bad_input_is_a_typed_error() {
             })
         ));
     }
-    // The anisotropic Itô correction is the unit sphere's.
-    assert!(matches!(
-        ConstrainedCboParams::new(cbo, sphere.clone(), ConstraintScheme::Hypersurface),
-        Err(IntegratorError::InvalidParameter { name: "radius", .. })
-    ));
+    // The anisotropic scheme on a sphere of radius ≠ 1 is accepted (its correction is the
+    // dilated unit-sphere one, golden-tested).
+    assert!(ConstrainedCboParams::new(cbo, sphere.clone(), ConstraintScheme::Hypersurface).is_ok());
     let iso = cbo.with_noise(CboNoise::Isotropic);
     assert!(
         ConstrainedCboParams::new(

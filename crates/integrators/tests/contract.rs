@@ -1682,6 +1682,62 @@ mod mirror_cbo {
     }
 }
 
+/// Mirror CBO with a map that is not a Legendre map (the elastic net: soft-threshold ∇φ*).
+mod mirror_cbo_elastic_net {
+    use super::*;
+    use meanfield_integrators::cbo::uniform_ensemble;
+    use meanfield_integrators::{ElasticNet, MirrorCbo};
+
+    const SEED: u64 = 31;
+    const STEPS: u64 = 8;
+    const STOCHASTIC: bool = true;
+
+    fn objective(shift: Vec<f64>) -> TestFunction {
+        TestFunction::ackley(3).unwrap().shifted(shift).unwrap()
+    }
+
+    fn params() -> CboParams {
+        CboParams::new(1.0, 1.0, 0.01)
+            .unwrap()
+            .with_alpha(30.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::cbxpy_default())
+            .unwrap()
+    }
+
+    fn ensemble() -> Ensemble {
+        uniform_ensemble(800, 3, -2.0, 2.0, 13).unwrap()
+    }
+
+    fn make(par: Parallelism) -> MirrorCbo<TestFunction, ElasticNet> {
+        MirrorCbo::new(
+            objective(vec![0.0, 0.3, -0.5]),
+            ElasticNet::new(1.0, 0.2).unwrap(),
+            params(),
+        )
+        .unwrap()
+        .with_parallelism(par)
+    }
+
+    contract_tests!();
+
+    #[test]
+    fn other_map_parameter_is_refused() {
+        let mut other = MirrorCbo::new(
+            objective(vec![0.0, 0.3, -0.5]),
+            ElasticNet::new(1.0, 0.25).unwrap(),
+            params(),
+        )
+        .unwrap();
+        check_refused(
+            &mut make(Parallelism::Sequential),
+            &mut other,
+            ensemble(),
+            SEED,
+        );
+    }
+}
+
 mod constrained_cbo {
     use super::*;
     use meanfield_integrators::{

@@ -13,8 +13,11 @@
 //!   with its Itô correction, then projected back on Γ:
 //!   X̃ = X + P(X)(−λ dt D + s) − dt σ²/2 · c(X, D),  X ← proj_Γ(X̃),
 //!   isotropic c = Δφ(X) |D|² ∇φ(X) (sphere: ∇φ = X/|X|, Δφ = (d − 1)/|X|; plane: 0);
-//!   anisotropic on the unit sphere c = (|D|² + D ⊙ D − 2 (D·X)²) X (CBXpy's), on the plane
-//!   0 (P is constant). The particles lie on Γ after every step.
+//!   anisotropic on the sphere of radius r c = (|D|² + D ⊙ D − 2 (D·X)²/r²) X/r² (CBXpy's
+//!   unit-sphere correction for r = 1; for other r the unit-sphere scheme conjugated by the
+//!   dilation x = r y, so the run on |x| = r is r times the unit-sphere run of f(r·) fed the
+//!   same normals — every other term is 1-homogeneous in (x, v)), on the plane 0 (P is
+//!   constant). The particles lie on Γ after every step.
 //!
 //! One step: f and v_α on every particle (the shared log-space consensus), best particle
 //! before the move (CBO's), the move above, consensus bookkeeping and the α schedule.
@@ -154,9 +157,8 @@ impl ConstrainedCboParams {
     /// CBO `cbo` constrained to `surface` by `scheme`.
     ///
     /// # Errors
-    /// [`IntegratorError::InvalidParameter`] for a mini-batch, the covariance noise, ε not
-    /// finite and > 0, or the anisotropic noise on a sphere of radius ≠ 1 in the
-    /// hypersurface scheme (its Itô correction is the unit sphere's).
+    /// [`IntegratorError::InvalidParameter`] for a mini-batch, the covariance noise or ε not
+    /// finite and > 0.
     pub fn new(cbo: CboParams, surface: Hypersurface, scheme: ConstraintScheme) -> Result<Self> {
         check_per_particle_noise(&cbo)?;
         if let Some(b) = cbo.batch() {
@@ -168,19 +170,6 @@ impl ConstrainedCboParams {
         }
         if let ConstraintScheme::Drift { epsilon } = scheme {
             check_positive("epsilon", epsilon)?;
-        }
-        if let (
-            ConstraintScheme::Hypersurface,
-            CboNoise::Anisotropic,
-            Hypersurface::Sphere { radius },
-        ) = (scheme, cbo.noise(), &surface)
-            && *radius != 1.0
-        {
-            return Err(IntegratorError::InvalidParameter {
-                name: "radius",
-                value: *radius,
-                reason: "the anisotropic hypersurface scheme is implemented on the unit sphere",
-            });
         }
         Ok(Self {
             cbo,
@@ -413,17 +402,20 @@ impl Move<'_> {
                 }
                 let half = self.dt * self.sigma * self.sigma / 2.0;
                 match self.surface {
-                    Hypersurface::Sphere { .. } => {
+                    Hypersurface::Sphere { radius } => {
                         let nx = norm(x);
+                        let r2 = radius * radius;
                         let gw = x.iter().zip(w.iter()).map(|(x, w)| x / nx * w).sum::<f64>();
                         let dx: f64 = x.iter().zip(v).map(|(x, v)| (x - v) * x).sum();
                         for k in 0..d {
                             let g = x[k] / nx;
                             let corr = match self.kind {
                                 CboNoise::Isotropic => half * ((d - 1) as f64 / nx) * dnorm2 * g,
+                                // CBXpy's unit-sphere correction conjugated by the
+                                // dilation x = r y (module docs); for r = 1 the same bits.
                                 _ => {
                                     let dk = x[k] - v[k];
-                                    half * (dnorm2 + dk * dk - 2.0 * dx * dx) * x[k]
+                                    half * (dnorm2 + dk * dk - 2.0 * dx * dx / r2) * x[k] / r2
                                 }
                             };
                             w[k] = x[k] + (w[k] - g * gw) - corr;

@@ -13,14 +13,18 @@
 //! 3. consensus bookkeeping and the α schedule (CBO's).
 //!
 //! `init_state` sets Y = ∇φ(X₀) (X₀ in the interior of the map's domain). With the
-//! identity map this is CBO, bit for bit (tested). The maps are the project's
-//! [`MirrorMap`]s ([`meanfield_measures::mirror`]: entropic simplex, log-barrier box, …).
+//! identity map this is CBO, bit for bit (tested). The maps are [`CboMirrorMap`]s: every
+//! Legendre [`MirrorMap`] of the project ([`meanfield_measures::mirror`]: entropic simplex,
+//! log-barrier box, …) and the two maps of CBXpy that are not Legendre maps, whose ∇φ*
+//! reaches the boundary of its image: [`BallProjection`] (φ = ½|x|² + ι_B, ∇φ* the
+//! projection onto the ball B) and [`ElasticNet`] (φ = |x|²/(2δ) + λ|x|₁, ∇φ* the scaled
+//! soft threshold, which sets coordinates exactly to 0).
 //! ξ^i comes from the stream of (seed, [`streams::CBO_NOISE`], step, i), so any thread
 //! count gives the same bits. No mini-batches, no covariance noise (typed errors).
 
 use meanfield_energy::Objective;
 use meanfield_measures::mirror::MirrorMap;
-use meanfield_measures::{Ensemble, Parallelism, streams};
+use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +34,259 @@ use super::{
 };
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one};
+
+/// A mirror map of mirror CBO: the dual map ∇φ (used once, at the start), its inverse
+/// ∇φ* (every step) and the check of the initial primal particles.
+///
+/// Mirror CBO needs neither ∇²φ nor ∇φ* to land in an open set, so this is wider than the
+/// Legendre [`MirrorMap`] of mirror Langevin: every [`MirrorMap`] is a `CboMirrorMap`
+/// (blanket implementation), and so are [`BallProjection`] and [`ElasticNet`], whose φ is
+/// not differentiable on the boundary (∂φ is set-valued there; ∇φ is the subgradient CBXpy
+/// picks).
+pub trait CboMirrorMap: Send + Sync {
+    /// The domain the ensemble must be declared on.
+    fn domain(&self) -> Domain;
+    /// The dimension the map's parameters fix (a box's, a ball centre's), if any.
+    fn dim(&self) -> Option<usize>;
+    /// y = ∇φ(x) for an admissible initial x.
+    fn grad_phi(&self, x: &[f64], y: &mut [f64]);
+    /// x = ∇φ*(y).
+    fn grad_phi_star(&self, y: &[f64], x: &mut [f64]);
+    /// Checks the initial primal particles: the ensemble's domain, the dimension of the
+    /// map's parameters, and that every particle is admissible (where ∇φ is defined).
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] naming the first inadmissible particle.
+    fn check_primal(&self, ens: &Ensemble) -> Result<()>;
+    /// The map and its parameters, for the checkpoint fingerprint.
+    fn fingerprint(&self) -> String;
+}
+
+impl<M: MirrorMap> CboMirrorMap for M {
+    fn domain(&self) -> Domain {
+        MirrorMap::domain(self)
+    }
+    fn dim(&self) -> Option<usize> {
+        match MirrorMap::domain(self) {
+            Domain::Box(b) => Some(b.dim()),
+            _ => None,
+        }
+    }
+    fn grad_phi(&self, x: &[f64], y: &mut [f64]) {
+        MirrorMap::grad_phi(self, x, y);
+    }
+    fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
+        MirrorMap::grad_phi_star(self, y, x);
+    }
+    /// The map's domain, strictly inside it (∇φ is infinite on the boundary).
+    fn check_primal(&self, ens: &Ensemble) -> Result<()> {
+        crate::mirror_langevin::check_map_domain(self, ens)?;
+        match ens.rows().position(|x| !ens.domain().contains_interior(x)) {
+            None => Ok(()),
+            Some(i) => Err(IntegratorError::IncompatibleState(format!(
+                "particle {i} = {:?} is not in the interior of the {} domain (∇φ is infinite \
+                 on the boundary)",
+                ens.particle(i),
+                ens.domain().name()
+            ))),
+        }
+    }
+    fn fingerprint(&self) -> String {
+        format!(
+            "map={}, domain={:?}",
+            crate::mirror_langevin::short_type_name::<M>(),
+            MirrorMap::domain(self)
+        )
+    }
+}
+
+/// The ball B = {x : |x − c|₂ ≤ r} by projection (CBXpy's `ProjectionBall`):
+/// φ = ½|x|² + ι_B, so ∇φ(x) = x on B and ∇φ*(y) = c + (y − c)/max(1, |y − c|₂/r), the
+/// Euclidean projection onto B (CBXpy's operation order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BallProjection {
+    centre: Vec<f64>,
+    radius: f64,
+}
+
+impl BallProjection {
+    /// The ball of centre `centre` (its length is the dimension) and radius `radius`.
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for an empty or non-finite centre or a radius
+    /// not finite and > 0.
+    pub fn new(centre: Vec<f64>, radius: f64) -> Result<Self> {
+        check_at_least_one("ball dimension", centre.len() as u64)?;
+        if let Some(&v) = centre.iter().find(|v| !v.is_finite()) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "centre",
+                value: v,
+                reason: "the ball's centre must be finite",
+            });
+        }
+        let radius = crate::error::check_positive("radius", radius)?;
+        Ok(Self { centre, radius })
+    }
+
+    /// The centre c.
+    pub fn centre(&self) -> &[f64] {
+        &self.centre
+    }
+
+    /// The radius r.
+    pub fn radius(&self) -> f64 {
+        self.radius
+    }
+}
+
+impl CboMirrorMap for BallProjection {
+    fn domain(&self) -> Domain {
+        Domain::Euclidean
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.centre.len())
+    }
+    fn grad_phi(&self, x: &[f64], y: &mut [f64]) {
+        y.copy_from_slice(x);
+    }
+    fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
+        let n = y
+            .iter()
+            .zip(&self.centre)
+            .map(|(y, c)| (y - c) * (y - c))
+            .sum::<f64>()
+            .sqrt();
+        let scale = f64::max(1.0, n / self.radius);
+        for ((x, y), c) in x.iter_mut().zip(y).zip(&self.centre) {
+            *x = c + (y - c) / scale;
+        }
+    }
+    /// Euclidean ensemble of the centre's dimension, every particle in B (up to a relative
+    /// 1e-12 of r: ∇φ(x) = x is the subgradient of φ only on B).
+    fn check_primal(&self, ens: &Ensemble) -> Result<()> {
+        check_euclidean(ens, self.centre.len(), "the ball's centre")?;
+        for (i, x) in ens.rows().enumerate() {
+            let n = x
+                .iter()
+                .zip(&self.centre)
+                .map(|(x, c)| (x - c) * (x - c))
+                .sum::<f64>()
+                .sqrt();
+            // A NaN distance (non-finite particle) is refused too.
+            if n.is_nan() || n > self.radius * (1.0 + 1e-12) {
+                return Err(IntegratorError::IncompatibleState(format!(
+                    "particle {i} is at distance {n} from the ball's centre, outside the \
+                     radius {}",
+                    self.radius
+                )));
+            }
+        }
+        Ok(())
+    }
+    fn fingerprint(&self) -> String {
+        format!(
+            "map=BallProjection(centre={:?}, radius={}), domain=Euclidean",
+            self.centre, self.radius
+        )
+    }
+}
+
+/// The elastic-net map (CBXpy's `ElasticNet`): φ(x) = |x|²/(2δ) + λ|x|₁, so
+/// ∇φ(x) = x/δ + λ sign(x) (sign 0 = 0) and ∇φ*(y) = δ sign(y) max(|y| − λ, 0), the soft
+/// threshold: mirror CBO with it finds sparse minimisers (coordinates exactly 0). λ = 0 is
+/// the scaled identity; the pure ℓ¹ norm (δ = ∞) is not strongly convex and has no
+/// single-valued ∇φ*, so it is the limit of large δ, not a case.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElasticNet {
+    delta: f64,
+    lambda: f64,
+}
+
+impl ElasticNet {
+    /// φ = |x|²/(2δ) + λ|x|₁.
+    ///
+    /// # Errors
+    /// [`IntegratorError::InvalidParameter`] for δ not finite and > 0 or λ not finite and
+    /// ≥ 0.
+    pub fn new(delta: f64, lambda: f64) -> Result<Self> {
+        let delta = crate::error::check_positive("delta", delta)?;
+        if !(lambda >= 0.0 && lambda.is_finite()) {
+            return Err(IntegratorError::InvalidParameter {
+                name: "lambda (ℓ¹ weight)",
+                value: lambda,
+                reason: "the ℓ¹ weight must be finite and ≥ 0",
+            });
+        }
+        Ok(Self { delta, lambda })
+    }
+
+    /// δ.
+    pub fn delta(&self) -> f64 {
+        self.delta
+    }
+
+    /// λ, the ℓ¹ weight.
+    pub fn lambda(&self) -> f64 {
+        self.lambda
+    }
+}
+
+/// sign(v) with sign(0) = 0 (NumPy's `np.sign`; `f64::signum` gives ±1 at ±0).
+fn sign(v: f64) -> f64 {
+    if v > 0.0 {
+        1.0
+    } else if v < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+impl CboMirrorMap for ElasticNet {
+    fn domain(&self) -> Domain {
+        Domain::Euclidean
+    }
+    fn dim(&self) -> Option<usize> {
+        None
+    }
+    fn grad_phi(&self, x: &[f64], y: &mut [f64]) {
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = (1.0 / self.delta) * x + self.lambda * sign(x);
+        }
+    }
+    fn grad_phi_star(&self, y: &[f64], x: &mut [f64]) {
+        for (x, &y) in x.iter_mut().zip(y) {
+            *x = self.delta * sign(y) * f64::max(y.abs() - self.lambda, 0.0);
+        }
+    }
+    /// A Euclidean ensemble (every finite point is admissible).
+    fn check_primal(&self, ens: &Ensemble) -> Result<()> {
+        check_euclidean(ens, ens.dim(), "the objective")
+    }
+    fn fingerprint(&self) -> String {
+        format!(
+            "map=ElasticNet(delta={}, lambda={}), domain=Euclidean",
+            self.delta, self.lambda
+        )
+    }
+}
+
+/// A Euclidean ensemble of dimension `dim` (`what` has that dimension).
+fn check_euclidean(ens: &Ensemble, dim: usize, what: &str) -> Result<()> {
+    if *ens.domain() != Domain::Euclidean {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "the mirror map lives on R^d, the ensemble on {:?}",
+            ens.domain()
+        )));
+    }
+    if ens.dim() != dim {
+        return Err(IntegratorError::IncompatibleState(format!(
+            "ensemble has dimension {}, {what} {dim}",
+            ens.dim()
+        )));
+    }
+    Ok(())
+}
 
 /// The state of mirror CBO: CBO's state (primal particles X in the map's domain) and the
 /// dual particles Y = ∇φ(X) the scheme moves.
@@ -95,7 +352,7 @@ fn move_dual(
     }
 }
 
-impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
+impl<O: Objective, M: CboMirrorMap> MirrorCbo<O, M> {
     /// Mirror CBO for `objective` on the domain of `map` with validated `params`.
     ///
     /// # Errors
@@ -112,12 +369,11 @@ impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
                 reason: "mirror CBO is implemented without mini-batches",
             });
         }
-        if let meanfield_measures::Domain::Box(b) = map.domain()
-            && b.dim() != objective.dim()
+        if let Some(dim) = map.dim()
+            && dim != objective.dim()
         {
             return Err(IntegratorError::IncompatibleState(format!(
-                "the mirror map's box has dimension {}, the objective {}",
-                b.dim(),
+                "the mirror map has dimension {dim} (its box or ball), the objective {}",
                 objective.dim()
             )));
         }
@@ -208,15 +464,14 @@ impl<O: Objective, M: MirrorMap> MirrorCbo<O, M> {
     }
 }
 
-impl<O: Objective, M: MirrorMap> Dynamics for MirrorCbo<O, M> {
+impl<O: Objective, M: CboMirrorMap> Dynamics for MirrorCbo<O, M> {
     type State = MirrorCboState;
     type Info = CboInfo;
 
     fn fingerprint(&self) -> String {
         format!(
-            "mirror-cbo(map={}, domain={:?}, {}, f={})",
-            crate::mirror_langevin::short_type_name::<M>(),
-            self.map.domain(),
+            "mirror-cbo({}, {}, f={})",
+            self.map.fingerprint(),
             self.params.fingerprint_fields(),
             self.objective.fingerprint()
         )
@@ -258,22 +513,13 @@ impl<O: Objective, M: MirrorMap> Dynamics for MirrorCbo<O, M> {
     }
 }
 
-/// The primal particles: the objective's dimension, the map's domain, strictly inside it.
-fn check_primal<M: MirrorMap>(map: &M, ens: &Ensemble, dim: usize) -> Result<()> {
+/// The primal particles: the objective's dimension, then the map's own check.
+fn check_primal<M: CboMirrorMap>(map: &M, ens: &Ensemble, dim: usize) -> Result<()> {
     if ens.dim() != dim {
         return Err(IntegratorError::IncompatibleState(format!(
             "ensemble has dimension {}, the objective expects {dim}",
             ens.dim()
         )));
     }
-    crate::mirror_langevin::check_map_domain(map, ens)?;
-    match ens.rows().position(|x| !ens.domain().contains_interior(x)) {
-        None => Ok(()),
-        Some(i) => Err(IntegratorError::IncompatibleState(format!(
-            "particle {i} = {:?} is not in the interior of the {} domain (∇φ is infinite on \
-             the boundary)",
-            ens.particle(i),
-            ens.domain().name()
-        ))),
-    }
+    map.check_primal(ens)
 }

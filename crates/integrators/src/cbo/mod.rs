@@ -64,7 +64,7 @@ pub use consensus::{
 };
 pub use constrained::{ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, Hypersurface};
 pub use memory::{CboMemory, CboMemoryParams, CboMemoryState};
-pub use mirror::{MirrorCbo, MirrorCboState};
+pub use mirror::{BallProjection, CboMirrorMap, ElasticNet, MirrorCbo, MirrorCboState};
 pub use polar::{Cluster, KernelScale, PolarCbo, PolarCboParams, PolarCboState, cluster_points};
 pub use pso::{Pso, PsoParams, PsoState};
 pub use schedule::AlphaSchedule;
