@@ -10,6 +10,12 @@
 //! thread — the O(N² d) localised consensus dominates; CBXpy's side is
 //! `benches/peers/polar_cbxpy_timing.py`.
 //!
+//! `variant_steps`: one step of each consensus variant of issue 17 at (N, d) = (1000, 20),
+//! one thread, Rastrigin, α = 10, λ = σ = 1, dt = 0.01 — the settings of the test-profile
+//! timing that `benches/peers/variants_run.sh` alternates with CBXpy (`docs/cbo.md` §11):
+//! CBO with memory, PSO, covariance-noise CBO, mirror CBO (log-barrier box), drift-
+//! constrained and hypersurface CBO on the unit sphere.
+//!
 //! Run: `cargo bench -p meanfield-benches --bench cbo -- --warm-up-time 1 --measurement-time 3`.
 //! The side-by-side comparison with CBXpy is `benches/peers/cbo_run.sh`.
 
@@ -79,12 +85,84 @@ fn polar_cbo_step(c: &mut Criterion) {
     g.finish();
 }
 
+/// One step per iteration of `dynamics` from `ensemble` (the run is not reset).
+fn bench_steps<D: Dynamics>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut dynamics: D,
+    ensemble: Ensemble,
+) {
+    let mut state = dynamics.init_state(ensemble, 7).unwrap();
+    let mut k = 0u64;
+    g.bench_function(BenchmarkId::new(name, "N=1000,d=20"), |b| {
+        b.iter(|| {
+            dynamics.step(StepKey::new(7, k), &mut state).unwrap();
+            k += 1;
+        })
+    });
+}
+
+fn variant_steps(c: &mut Criterion) {
+    use meanfield::integrators::{
+        CboMemory, CboMemoryParams, CboNoise, CbsMode, ConstrainedCbo, ConstrainedCboParams,
+        ConstraintScheme, Hypersurface, MirrorCbo, Pso, PsoParams,
+    };
+    use meanfield::measures::{BoxBounds, InitialLaw, LogBarrier, streams};
+    let mut g = c.benchmark_group("cbo/variants_rastrigin");
+    g.sampling_mode(SamplingMode::Flat);
+    let (n, d) = (1000, 20);
+    let f = TestFunction::rastrigin(d).unwrap();
+    let cbo = CboParams::new(1.0, 1.0, 0.01)
+        .unwrap()
+        .with_alpha(10.0)
+        .unwrap();
+    let cube = || uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap();
+    let memory = CboMemoryParams::new(cbo, 0.4).unwrap();
+    bench_steps(
+        &mut g,
+        "memory",
+        CboMemory::new(&f, memory).unwrap(),
+        cube(),
+    );
+    let pso = PsoParams::new(memory, 0.001, 0.999).unwrap();
+    bench_steps(&mut g, "pso", Pso::new(&f, pso).unwrap(), cube());
+    let cov = cbo.with_noise(CboNoise::Covariance(CbsMode::Sampling));
+    bench_steps(&mut g, "covariance", Cbo::new(&f, cov).unwrap(), cube());
+    let b = BoxBounds::uniform(d, -1.0, 1.0).unwrap();
+    let inside = InitialLaw::UniformBox {
+        lower: vec![-0.9; d],
+        upper: vec![0.9; d],
+    }
+    .sample_on(n, Domain::Box(b.clone()), 1, streams::CBO_INIT)
+    .unwrap();
+    let mirror = MirrorCbo::new(&f, LogBarrier::new(b), cbo).unwrap();
+    bench_steps(&mut g, "mirror", mirror, inside);
+    let sphere = || Hypersurface::sphere(1.0).unwrap();
+    let drift = ConstrainedCboParams::new(cbo, sphere(), ConstraintScheme::Drift { epsilon: 0.01 })
+        .unwrap();
+    bench_steps(
+        &mut g,
+        "drift",
+        ConstrainedCbo::new(&f, drift).unwrap(),
+        cube(),
+    );
+    let iso = cbo.with_noise(CboNoise::Isotropic);
+    let hyper = ConstrainedCboParams::new(iso, sphere(), ConstraintScheme::Hypersurface).unwrap();
+    bench_steps(
+        &mut g,
+        "hypersurface",
+        ConstrainedCbo::new(&f, hyper).unwrap(),
+        cube(),
+    );
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_millis(2500));
-    targets = cbo_step, polar_cbo_step
+    targets = cbo_step, polar_cbo_step, variant_steps
 }
 criterion_main!(benches);

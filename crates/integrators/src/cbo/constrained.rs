@@ -25,9 +25,9 @@
 //! same bits. No mini-batches and no covariance noise (typed errors).
 
 use meanfield_energy::Objective;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, streams};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -299,9 +299,7 @@ impl<O: Objective> ConstrainedCbo<O> {
                     Noise::Given(z) => noise.copy_from_slice(&z[i * d..(i + 1) * d]),
                     Noise::Streams(key) => {
                         let mut r = key.streams(streams::CBO_NOISE).rng(i as u64);
-                        noise
-                            .iter_mut()
-                            .for_each(|z| *z = StandardNormal.sample(&mut r));
+                        noise.iter_mut().for_each(|z| *z = standard_normal(&mut r));
                     }
                 }
                 mv.apply(x, v, noise, w);

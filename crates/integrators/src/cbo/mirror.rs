@@ -24,8 +24,8 @@
 
 use meanfield_energy::Objective;
 use meanfield_measures::mirror::MirrorMap;
+use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -445,7 +445,7 @@ impl<O: Objective, M: CboMirrorMap> MirrorCbo<O, M> {
                 }
                 Noise::Streams(key) => {
                     let mut r = key.streams(streams::CBO_NOISE).rng(i as u64);
-                    let z = std::iter::repeat_with(|| StandardNormal.sample(&mut r));
+                    let z = std::iter::repeat_with(|| standard_normal(&mut r));
                     move_dual(kind, y, x, v, coef, z)
                 }
             }
