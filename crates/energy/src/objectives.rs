@@ -317,8 +317,9 @@ impl Objective for TestFunction {
             }
             return;
         }
-        // Rows per block: the three block buffers stay within ~200 KB.
-        let rows = (8192 / d).clamp(1, 64);
+        // Rows per block: the three block buffers stay within ~200 KB, and no larger than
+        // the call's rows (the tiled shift is rebuilt each call).
+        let rows = (8192 / d).clamp(1, 64).min(xs.len() / d).max(1);
         TERMS.with_borrow_mut(|buf| {
             buf.resize(3 * rows * d, 0.0);
             let (tile, rest) = buf.split_at_mut(rows * d);

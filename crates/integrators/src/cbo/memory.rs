@@ -99,12 +99,9 @@ pub struct CboMemoryState {
 
 impl DynamicsState for CboMemoryState {
     fn non_finite(&self) -> Option<String> {
-        self.cbo.non_finite().or_else(|| {
-            self.memory
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| format!("memory coordinate {k} is {}", self.memory[k]))
-        })
+        self.cbo
+            .non_finite()
+            .or_else(|| super::non_finite_coordinate("memory", &self.memory))
     }
 }
 

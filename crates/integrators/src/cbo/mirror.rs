@@ -301,12 +301,9 @@ pub struct MirrorCboState {
 
 impl DynamicsState for MirrorCboState {
     fn non_finite(&self) -> Option<String> {
-        self.cbo.non_finite().or_else(|| {
-            self.dual
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| format!("dual coordinate {k} is {}", self.dual[k]))
-        })
+        self.cbo
+            .non_finite()
+            .or_else(|| super::non_finite_coordinate("dual", &self.dual))
     }
 }
 

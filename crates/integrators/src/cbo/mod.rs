@@ -484,14 +484,18 @@ mod extended_f64 {
     }
 }
 
+/// "`what` coordinate k is v" for the first non-finite entry of `values`: the part of a
+/// consensus state's [`DynamicsState::non_finite`] beyond the ensemble's.
+pub(crate) fn non_finite_coordinate(what: &str, values: &[f64]) -> Option<String> {
+    let k = values.iter().position(|v| !v.is_finite())?;
+    Some(format!("{what} coordinate {k} is {}", values[k]))
+}
+
 impl DynamicsState for CboState {
     fn non_finite(&self) -> Option<String> {
-        self.ensemble.non_finite().or_else(|| {
-            self.consensus
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| format!("consensus coordinate {k} is {}", self.consensus[k]))
-        })
+        self.ensemble
+            .non_finite()
+            .or_else(|| non_finite_coordinate("consensus", &self.consensus))
     }
 
     fn collective(&self) -> Option<std::sync::Arc<dyn Collective>> {

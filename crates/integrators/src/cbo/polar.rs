@@ -123,12 +123,9 @@ pub struct PolarCboState {
 
 impl DynamicsState for PolarCboState {
     fn non_finite(&self) -> Option<String> {
-        self.cbo.non_finite().or_else(|| {
-            self.points
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| format!("consensus point coordinate {k} is {}", self.points[k]))
-        })
+        self.cbo
+            .non_finite()
+            .or_else(|| super::non_finite_coordinate("consensus point", &self.points))
     }
 }
 

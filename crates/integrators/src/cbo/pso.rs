@@ -102,12 +102,9 @@ pub struct PsoState {
 
 impl DynamicsState for PsoState {
     fn non_finite(&self) -> Option<String> {
-        self.memory.non_finite().or_else(|| {
-            self.velocity
-                .iter()
-                .position(|v| !v.is_finite())
-                .map(|k| format!("velocity coordinate {k} is {}", self.velocity[k]))
-        })
+        self.memory
+            .non_finite()
+            .or_else(|| super::non_finite_coordinate("velocity", &self.velocity))
     }
 }
 
