@@ -143,6 +143,28 @@ proptest! {
         check_map(&f, &x, &c)?;
     }
 
+    /// A map that declares `hessian_is_constant` (MF-MGDM then factors one block per
+    /// group) gives the same weighted Hessian bits at any two paths; the multi-lag map,
+    /// whose Hessian reads x, does not declare it.
+    #[test]
+    fn constant_hessians_do_not_read_the_path(x in prop::collection::vec(-2.0f64..2.0, 3..12), y in prop::collection::vec(-2.0f64..2.0, 12), c in prop::collection::vec(-3.0f64..3.0, 2), scale in prop::collection::vec(0.1f64..4.0, 2)) {
+        let t = x.len();
+        let y = &y[..t];
+        let acf = Acf1::new(t).unwrap();
+        let scaled = ScaledFeatures::new(acf, scale).unwrap();
+        prop_assert!(acf.hessian_is_constant() && scaled.hessian_is_constant());
+        prop_assert!(!MultiLagAcf::new(t, 1, true).unwrap().hessian_is_constant());
+        let dense_at = |f: &dyn Fn(&[f64], &mut <Acf1 as FeatureMap>::Hessian), x: &[f64]| {
+            let mut h = acf.new_hessian();
+            f(x, &mut h);
+            h.to_dense_row_major().iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        };
+        let plain = |x: &[f64], h: &mut _| acf.weighted_hessian(x, &c, h).unwrap();
+        let scaled_h = |x: &[f64], h: &mut _| scaled.weighted_hessian(x, &c, h).unwrap();
+        prop_assert_eq!(dense_at(&plain, &x), dense_at(&plain, y));
+        prop_assert_eq!(dense_at(&scaled_h, &x), dense_at(&scaled_h, y));
+    }
+
     #[test]
     fn masked_step_factor_matches_dense(x in prop::collection::vec(-2.0f64..2.0, 3..12), mask in prop::collection::vec(any::<bool>(), 12), s in 0.1f64..5.0, lag in 1usize..3) {
         let t = x.len();

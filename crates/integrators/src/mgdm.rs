@@ -23,6 +23,10 @@
 //! ([`StructuredHessian::factor_step`]): same determinant, same A⁻¹Pv. Per particle this
 //! is one O(T w²) banded (w = 1: tridiagonal) factorisation, K solves and a K × K
 //! product; per group one K × K LU. No dense T × T or NT × NT matrix is formed.
+//! When the weighted Hessian does not depend on the path
+//! ([`FeatureMap::hessian_is_constant`], e.g. ACF(1)), the paths of an MF-MGDM group
+//! share H = Σ_k r_k ∇²Φ_k, so B̃ is factored once per group and reused by every path
+//! without frozen coordinates (the same bits as factoring it per path).
 //! The entropy of the pushed law changes by E log|det ∇g| per step, so the reverse KL
 //! (`meanfield_diagnostics::reverse_kl`) follows exactly.
 //!
@@ -156,6 +160,18 @@ struct ParticleWork<H: StructuredHessian> {
     status: std::result::Result<(), Failure>,
 }
 
+/// The step block B̃ of one coupling group, factored once per step when the feature
+/// map's weighted Hessian does not depend on the path ([`FeatureMap::hessian_is_constant`]):
+/// the paths of a group share c = Φ̄_G − α, so every path of the group with no frozen
+/// coordinate (mask all ones) has exactly this block, bit for bit.
+#[derive(Debug, Clone)]
+struct GroupBlock<H: StructuredHessian> {
+    hess: H,
+    factor: H::Factor,
+    log_det: LogDet,
+    status: std::result::Result<(), Failure>,
+}
+
 /// A per-particle failure, turned into an [`IntegratorError`] with the step number.
 #[derive(Debug, Clone)]
 enum Failure {
@@ -196,6 +212,8 @@ pub struct Mgdm<F: FeatureMap> {
     params: MgdmParams,
     parallelism: Parallelism,
     work: Vec<ParticleWork<F::Hessian>>,
+    /// One factored block per coupling group (empty unless [`Mgdm::shares_blocks`]).
+    blocks: Vec<GroupBlock<F::Hessian>>,
 }
 
 impl StepInfo for MgdmInfo {
@@ -245,6 +263,7 @@ where
             params,
             parallelism: Parallelism::Sequential,
             work: Vec::new(),
+            blocks: Vec::new(),
         })
     }
 
@@ -410,8 +429,52 @@ where
         Ok(())
     }
 
+    /// Whether this step factors one block per group ([`GroupBlock`]) instead of one per
+    /// path: log|det| tracked, groups of more than one path, and a weighted Hessian that
+    /// does not read the path. Per path there remain the K solves and the K × K product.
+    fn shares_blocks(&self, n_particles: usize) -> bool {
+        self.params.track_log_det
+            && self.group_size(n_particles) > 1
+            && self.map.hessian_is_constant()
+    }
+
+    /// Factors B̃_G = I − s H(c_G) for every group G (after
+    /// [`Mgdm::features_and_residuals`]); a failure is kept in the block and reported only
+    /// by the paths that use it, so errors name the same first path as the per-path
+    /// factorisation would.
+    fn factor_group_blocks(&mut self, x: &[f64]) {
+        let (t, g) = (self.map.len(), self.group_size(self.work.len()));
+        let n_groups = self.work.len() / g;
+        if self.blocks.len() != n_groups {
+            let hess = self.map.new_hessian();
+            let factor = hess.new_factor();
+            let proto = GroupBlock {
+                hess,
+                factor,
+                log_det: LogDet::ONE,
+                status: Ok(()),
+            };
+            self.blocks = vec![proto; n_groups];
+        }
+        let (map, s, work) = (&self.map, self.effective_step(), &self.work);
+        for_each_particle(self.parallelism, &mut self.blocks, |j, b| {
+            let first = &work[j * g];
+            b.status = map
+                .weighted_hessian(&x[j * g * t..(j * g + 1) * t], &first.resid, &mut b.hess)
+                .map_err(Failure::Energy)
+                .and_then(|()| {
+                    b.hess
+                        .factor_step(s, None, &mut b.factor)
+                        .map_err(Failure::Linalg)
+                })
+                .and_then(|()| b.factor.log_det().map_err(Failure::Linalg))
+                .map(|ld| b.log_det = ld);
+        });
+    }
+
     /// Phase 2 for one particle: proposal, mask, and (optionally) log|det B̃_i| and the
-    /// capacitance contribution J_i B̃_i⁻¹ P_i J_iᵀ.
+    /// capacitance contribution J_i B̃_i⁻¹ P_i J_iᵀ. With `block` (the path's
+    /// [`GroupBlock`]) a path without frozen coordinates takes B̃_i = B̃_G from it.
     fn particle_step(
         map: &F,
         s: f64,
@@ -419,6 +482,7 @@ where
         track: bool,
         xi: &[f64],
         w: &mut ParticleWork<F::Hessian>,
+        block: Option<&GroupBlock<F::Hessian>>,
     ) {
         let (t, k) = (xi.len(), w.phi.len());
         w.frozen = 0;
@@ -446,13 +510,23 @@ where
             return;
         }
         let res = (|| -> std::result::Result<(), Failure> {
-            map.weighted_hessian(xi, &w.resid, &mut w.hess)
-                .map_err(Failure::Energy)?;
-            let mask = if project { Some(&w.mask[..]) } else { None };
-            w.hess
-                .factor_step(s, mask, &mut w.factor)
-                .map_err(Failure::Linalg)?;
-            w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
+            let factor = match block {
+                Some(b) if w.frozen == 0 => {
+                    b.status.clone()?;
+                    w.log_det = b.log_det;
+                    &b.factor
+                }
+                _ => {
+                    map.weighted_hessian(xi, &w.resid, &mut w.hess)
+                        .map_err(Failure::Energy)?;
+                    let mask = if project { Some(&w.mask[..]) } else { None };
+                    w.hess
+                        .factor_step(s, mask, &mut w.factor)
+                        .map_err(Failure::Linalg)?;
+                    w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
+                    &w.factor
+                }
+            };
             for b in 0..k {
                 let row = &mut w.w[b * t..(b + 1) * t];
                 let grad = &w.jac[b * t..(b + 1) * t];
@@ -462,7 +536,7 @@ where
             }
             // the K rows of w are the K columns of a T × K column-major right-hand side
             let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
-            w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
+            factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
             for a in 0..k {
                 let ja = &w.jac[a * t..(a + 1) * t];
                 for b in 0..k {
@@ -520,11 +594,18 @@ where
         let (project, track) = (self.params.project, self.params.track_log_det);
         let t = self.map.len();
         let k = self.map.n_features();
+        let n = x.len() / t;
+        let share = self.shares_blocks(n);
+        if share {
+            self.factor_group_blocks(x);
+        }
         {
-            let map = &self.map;
+            let (map, g) = (&self.map, self.group_size(n));
+            let blocks = if share { &self.blocks[..] } else { &[] };
             let xr: &[f64] = x;
             for_each_particle(self.parallelism, &mut self.work, |i, w| {
-                Self::particle_step(map, s, project, track, &xr[i * t..(i + 1) * t], w);
+                let xi = &xr[i * t..(i + 1) * t];
+                Self::particle_step(map, s, project, track, xi, w, blocks.get(i / g));
             });
         }
         self.first_failure(step)?;
@@ -582,7 +663,7 @@ where
             let xi = &x[i * t..(i + 1) * t];
             let map = &self.map;
             let w = &mut self.work[i];
-            Self::particle_step(map, s, project, false, xi, w);
+            Self::particle_step(map, s, project, false, xi, w, None);
             map.weighted_hessian(xi, &w.resid, &mut w.hess)
                 .map_err(|source| IntegratorError::Energy { step: 0, source })?;
         }

@@ -92,4 +92,9 @@ impl FeatureMap for Acf1 {
         h.off_mut().fill(c[0] * inv_t);
         Ok(())
     }
+
+    /// The features are quadratic: H = c₁∇²Φ₁ + c₂∇²Φ₂ does not read x.
+    fn hessian_is_constant(&self) -> bool {
+        true
+    }
 }

@@ -112,6 +112,15 @@ pub trait FeatureMap: Send + Sync {
     /// # Errors
     /// [`EnergyError::DimensionMismatch`] for wrong lengths.
     fn weighted_hessian(&self, x: &[f64], c: &[f64], h: &mut Self::Hessian) -> Result<()>;
+
+    /// `true` if [`FeatureMap::weighted_hessian`] depends on the weights c only, not on
+    /// the path x, bit for bit (quadratic features such as autocorrelations: every
+    /// ∇²Φ_k is a constant matrix). MF-MGDM then factors one step block per coupling
+    /// group instead of one per path, since the paths of a group share c = Φ̄_G − α.
+    /// Default `false` (always correct; only slower).
+    fn hessian_is_constant(&self) -> bool {
+        false
+    }
 }
 
 /// Checks a slice length for a feature-map call.

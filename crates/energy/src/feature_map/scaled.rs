@@ -92,4 +92,9 @@ impl<F: FeatureMap> FeatureMap for ScaledFeatures<F> {
         let cs: Vec<f64> = c.iter().zip(&self.scale).map(|(c, s)| c * s).collect();
         self.inner.weighted_hessian(x, &cs, h)
     }
+
+    /// Scaling the weights keeps the inner map's (in)dependence on x.
+    fn hessian_is_constant(&self) -> bool {
+        self.inner.hessian_is_constant()
+    }
 }
