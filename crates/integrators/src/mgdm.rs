@@ -537,11 +537,15 @@ where
             // the K rows of w are the K columns of a T × K column-major right-hand side
             let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
             factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
-            for a in 0..k {
-                let ja = &w.jac[a * t..(a + 1) * t];
-                for b in 0..k {
-                    let wb = &w.w[b * t..(b + 1) * t];
-                    w.cap[a * k + b] = ja.iter().zip(wb).map(|(p, q)| p * q).sum();
+            // cap[a·K + b] = Σ_t J_a[t] W_b[t]: the K sums of row a in one pass over t,
+            // each still summed in index order from −0 (as `Iterator::sum`), so the K
+            // dependent add chains overlap instead of running one after another.
+            for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
+                cap.fill(-0.0);
+                for (j, &p) in ja.iter().enumerate() {
+                    for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
+                        *c += p * wb[j];
+                    }
                 }
             }
             Ok(())
