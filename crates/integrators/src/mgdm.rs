@@ -157,8 +157,15 @@ struct ParticleWork<H: StructuredHessian> {
     cap: Vec<f64>,
     log_det: LogDet,
     frozen: usize,
+    /// The path takes its block from its group's [`GroupBlock`]: its right-hand side is
+    /// filled, the solve and the capacitance part follow in [`Mgdm::solve_batched`].
+    batched: bool,
     status: std::result::Result<(), Failure>,
 }
+
+/// Paths per task of the step's second phase: the batched solves of these paths share
+/// one sweep over t (K columns each), so their dependent chains overlap.
+const SOLVE_BATCH: usize = 4;
 
 /// The step block B̃ of one coupling group, factored once per step when the feature
 /// map's weighted Hessian does not depend on the path ([`FeatureMap::hessian_is_constant`]):
@@ -368,6 +375,7 @@ where
                 cap: vec![0.0; k * k],
                 log_det: LogDet::ONE,
                 frozen: 0,
+                batched: false,
                 status: Ok(()),
             };
             self.work = vec![proto; n];
@@ -486,6 +494,7 @@ where
     ) {
         let (t, k) = (xi.len(), w.phi.len());
         w.frozen = 0;
+        w.batched = false;
         for (j, (&x, (next, mask))) in xi
             .iter()
             .zip(w.next.iter_mut().zip(&mut w.mask))
@@ -510,47 +519,102 @@ where
             return;
         }
         let res = (|| -> std::result::Result<(), Failure> {
-            let factor = match block {
-                Some(b) if w.frozen == 0 => {
-                    b.status.clone()?;
-                    w.log_det = b.log_det;
-                    &b.factor
-                }
-                _ => {
-                    map.weighted_hessian(xi, &w.resid, &mut w.hess)
-                        .map_err(Failure::Energy)?;
-                    let mask = if project { Some(&w.mask[..]) } else { None };
-                    w.hess
-                        .factor_step(s, mask, &mut w.factor)
-                        .map_err(Failure::Linalg)?;
-                    w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
-                    &w.factor
-                }
-            };
-            for b in 0..k {
-                let row = &mut w.w[b * t..(b + 1) * t];
-                let grad = &w.jac[b * t..(b + 1) * t];
-                for ((v, &g), &m) in row.iter_mut().zip(grad).zip(&w.mask) {
-                    *v = if m { g } else { 0.0 };
-                }
+            if let Some(b) = block
+                && w.frozen == 0
+            {
+                b.status.clone()?;
+                w.log_det = b.log_det;
+                Self::fill_rhs(w, t);
+                w.batched = true;
+                return Ok(());
             }
+            map.weighted_hessian(xi, &w.resid, &mut w.hess)
+                .map_err(Failure::Energy)?;
+            let mask = if project { Some(&w.mask[..]) } else { None };
+            w.hess
+                .factor_step(s, mask, &mut w.factor)
+                .map_err(Failure::Linalg)?;
+            w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
+            Self::fill_rhs(w, t);
             // the K rows of w are the K columns of a T × K column-major right-hand side
             let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
-            factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
-            // cap[a·K + b] = Σ_t J_a[t] W_b[t]: the K sums of row a in one pass over t,
-            // each still summed in index order from −0 (as `Iterator::sum`), so the K
-            // dependent add chains overlap instead of running one after another.
-            for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
-                cap.fill(-0.0);
-                for (j, &p) in ja.iter().enumerate() {
-                    for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
-                        *c += p * wb[j];
-                    }
-                }
-            }
+            w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
+            Self::capacitance(w, t, k);
             Ok(())
         })();
         w.status = res;
+    }
+
+    /// The right-hand side P_i ∇Φ_b (row b of `w.w`, b < K).
+    fn fill_rhs(w: &mut ParticleWork<F::Hessian>, t: usize) {
+        for (row, grad) in w.w.chunks_exact_mut(t).zip(w.jac.chunks_exact(t)) {
+            for ((v, &g), &m) in row.iter_mut().zip(grad).zip(&w.mask) {
+                *v = if m { g } else { 0.0 };
+            }
+        }
+    }
+
+    /// cap[a·K + b] = Σ_t J_a[t] W_b[t] after the solve. The K sums of row a run in one
+    /// pass over t, each still summed in index order from −0 (as `Iterator::sum`), so
+    /// the K dependent add chains overlap instead of running one after another.
+    fn capacitance(w: &mut ParticleWork<F::Hessian>, t: usize, k: usize) {
+        for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
+            cap.fill(-0.0);
+            for (j, &p) in ja.iter().enumerate() {
+                for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
+                    *c += p * wb[j];
+                }
+            }
+        }
+    }
+
+    /// The solves of the batched paths of `chunk` (paths `first..`), one sweep per run of
+    /// paths sharing a block (all their K columns at once: the same bits per column as
+    /// one solve each), then their capacitance parts. If a sweep fails (overflow), its
+    /// paths are solved one by one again from their right-hand sides, so each path's
+    /// status is exactly that of its own solve.
+    fn solve_batched(
+        chunk: &mut [ParticleWork<F::Hessian>],
+        first: usize,
+        g: usize,
+        blocks: &[GroupBlock<F::Hessian>],
+        t: usize,
+        k: usize,
+    ) {
+        let mut start = 0;
+        while start < chunk.len() {
+            let group = (first + start) / g;
+            let end = (start..chunk.len())
+                .find(|&j| (first + j) / g != group)
+                .unwrap_or(chunk.len());
+            let run = &mut chunk[start..end];
+            start = end;
+            let Some(block) = blocks.get(group) else {
+                continue;
+            };
+            let mut cols: Vec<&mut [f64]> = run
+                .iter_mut()
+                .filter(|w| w.batched)
+                .flat_map(|w| w.w.chunks_exact_mut(t))
+                .collect();
+            if cols.is_empty() {
+                continue;
+            }
+            let swept = block.factor.solve_columns_in_place(&mut cols);
+            for w in run.iter_mut().filter(|w| w.batched) {
+                if swept.is_err() {
+                    Self::fill_rhs(w, t);
+                    let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
+                    w.status = block
+                        .factor
+                        .solve_mat_in_place(rhs)
+                        .map_err(Failure::Linalg);
+                }
+                if w.status.is_ok() {
+                    Self::capacitance(w, t, k);
+                }
+            }
+        }
     }
 
     /// log|det(I_K − (s/n) Σ_{i∈G} cap_i)| + Σ_{i∈G} log|det B̃_i| for one group.
@@ -607,10 +671,21 @@ where
             let (map, g) = (&self.map, self.group_size(n));
             let blocks = if share { &self.blocks[..] } else { &[] };
             let xr: &[f64] = x;
-            for_each_particle(self.parallelism, &mut self.work, |i, w| {
-                let xi = &xr[i * t..(i + 1) * t];
-                Self::particle_step(map, s, project, track, xi, w, blocks.get(i / g));
+            let phase2 = |first: usize, chunk: &mut [ParticleWork<F::Hessian>]| {
+                for (j, w) in chunk.iter_mut().enumerate() {
+                    let i = first + j;
+                    let xi = &xr[i * t..(i + 1) * t];
+                    Self::particle_step(map, s, project, track, xi, w, blocks.get(i / g));
+                }
+                Self::solve_batched(chunk, first, g, blocks, t, k);
+            };
+            // whole batches on the pool, the remainder (< SOLVE_BATCH paths) after them
+            let whole = n - n % SOLVE_BATCH;
+            let (head, tail) = self.work.split_at_mut(whole);
+            for_each_chunk_mut(self.parallelism, head, SOLVE_BATCH, 1, |c, chunk| {
+                phase2(c * SOLVE_BATCH, chunk)
             });
+            phase2(whole, tail);
         }
         self.first_failure(step)?;
         let mut report = MgdmInfo {

@@ -246,14 +246,15 @@ impl FeatureMap for PerPath {
 /// on the pool.
 #[test]
 fn group_blocks_equal_per_path_blocks_bit_for_bit() {
-    let (n, t) = (12, 40);
+    // N = 18: batches of 4 paths that straddle groups (of 6 and of 9) and a tail of 2
+    let (n, t) = (18, 40);
     let acf = Acf1::new(t).unwrap();
     assert!(acf.hessian_is_constant());
     for (project, coupling) in [
-        (false, Coupling::Groups(4)),
-        (false, Coupling::Groups(12)),
-        (true, Coupling::Groups(4)),
-        (true, Coupling::Groups(12)),
+        (false, Coupling::Groups(6)),
+        (false, Coupling::Groups(9)),
+        (true, Coupling::Groups(6)),
+        (true, Coupling::Groups(18)),
     ] {
         let mut alpha = target(&acf, 17, project);
         if project {

@@ -45,6 +45,18 @@ pub trait BlockSolver {
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         solve_mat_by_columns(self, rhs)
     }
+
+    /// In place $x_j \leftarrow B^{-1} x_j$ for right-hand sides held in separate
+    /// buffers of length $m$ (e.g. those of several particles sharing one block). Each
+    /// column gets the bits of [`BlockSolver::solve_in_place`]; by default one call per
+    /// column, [`SymTridiagonalLdl`] sweeps all columns together. On error the columns
+    /// may be partly overwritten.
+    ///
+    /// # Errors
+    /// As [`BlockSolver::solve_in_place`], for the first failing column.
+    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        cols.iter_mut().try_for_each(|c| self.solve_in_place(c))
+    }
 }
 
 /// Default column-by-column implementation of [`BlockSolver::solve_mat_in_place`].
@@ -82,6 +94,9 @@ impl<B: BlockSolver + ?Sized> BlockSolver for &B {
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         (**self).solve_mat_in_place(rhs)
     }
+    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        (**self).solve_columns_in_place(cols)
+    }
 }
 
 impl<B: BlockSolver + ?Sized> BlockSolver for Box<B> {
@@ -96,6 +111,9 @@ impl<B: BlockSolver + ?Sized> BlockSolver for Box<B> {
     }
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         (**self).solve_mat_in_place(rhs)
+    }
+    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        (**self).solve_columns_in_place(cols)
     }
 }
 
@@ -129,6 +147,9 @@ impl BlockSolver for SymTridiagonalLdl {
     }
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         self.solve_mat(rhs)
+    }
+    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        self.solve_columns(cols)
     }
 }
 
@@ -231,6 +252,24 @@ mod tests {
             let bad = b.solve_mat_in_place(Mat::zeros(2, 1).as_mut()).is_err();
             (b.dim(), b.log_det(), bad)
         }
+        // separate column buffers: the bits of one solve per column, default and swept
+        let cols: Vec<Vec<f64>> = (0..2).map(|j| b.col(j).iter().copied().collect()).collect();
+        let mut one_by_one = cols.clone();
+        for c in &mut one_by_one {
+            f.solve_in_place(c).unwrap();
+        }
+        let mut swept = cols.clone();
+        let mut refs: Vec<&mut [f64]> = swept.iter_mut().map(Vec::as_mut_slice).collect();
+        f.solve_columns_in_place(&mut refs).unwrap();
+        assert_eq!(swept, one_by_one);
+        let mut by_default = cols.clone();
+        let mut refs: Vec<&mut [f64]> = by_default.iter_mut().map(Vec::as_mut_slice).collect();
+        Diagonal(vec![4.0; 3])
+            .solve_columns_in_place(&mut refs)
+            .unwrap();
+        assert_eq!(by_default[1][2], cols[1][2] / 4.0);
+        let mut short = [1.0, 2.0];
+        assert!(f.solve_columns_in_place(&mut [&mut short[..]]).is_err());
         let (dim, ld, bad) = via(&f);
         assert_eq!((dim, bad), (3, true));
         assert_eq!(boxed.dim(), 3);

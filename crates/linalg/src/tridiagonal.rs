@@ -353,6 +353,26 @@ impl SymTridiagonalLdl {
             }
             return Ok(());
         };
+        self.sweep_columns(&mut cols)
+    }
+
+    /// $x_j \leftarrow A^{-1} x_j$ for columns held in separate buffers (each of length
+    /// $n$), all in one sweep over $k$, as [`SymTridiagonalLdl::solve_mat`]; each column
+    /// gets exactly the bits of [`BlockSolver::solve_in_place`](crate::BlockSolver).
+    pub(crate) fn solve_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        self.status.clone()?;
+        for c in cols.iter() {
+            check_dim("symmetric tridiagonal rhs length", self.dim(), c.len())?;
+            check_finite("symmetric tridiagonal rhs", c)?;
+        }
+        self.sweep_columns(cols)
+    }
+
+    /// The substitutions of [`ldl_substitute`] on every column at once: the columns'
+    /// recurrences are independent, so their dependent multiply–subtract chains overlap
+    /// in the pipeline (per column the same operations in the same order).
+    fn sweep_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+        let n = self.dim();
         for k in 1..n {
             let l = self.l[k - 1];
             for c in cols.iter_mut() {
