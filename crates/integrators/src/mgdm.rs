@@ -165,7 +165,7 @@ struct ParticleWork<H: StructuredHessian> {
 
 /// Paths per task of the step's second phase: the batched solves of these paths share
 /// one sweep over t (K columns each), so their dependent chains overlap.
-const SOLVE_BATCH: usize = 4;
+const SOLVE_BATCH: usize = 8;
 
 /// The step block B̃ of one coupling group, factored once per step when the feature
 /// map's weighted Hessian does not depend on the path ([`FeatureMap::hessian_is_constant`]):
@@ -198,6 +198,71 @@ impl Failure {
             },
             Failure::Linalg(source) => IntegratorError::LinearAlgebra { step, source },
         }
+    }
+}
+
+/// The proposal y_j = x_j − s g_j with g_j = Σ_r c_r ∂_jΦ_r (from `grad(j)`) into
+/// `next`, coordinate j frozen at x_j (mask false) when projecting and y_j ≤ 0; returns
+/// the number of frozen coordinates.
+fn propose(
+    x: &[f64],
+    next: &mut [f64],
+    mask: &mut [bool],
+    s: f64,
+    project: bool,
+    grad: impl Fn(usize) -> f64,
+) -> usize {
+    let mut frozen = 0;
+    for (j, (&x, (next, mask))) in x.iter().zip(next.iter_mut().zip(mask)).enumerate() {
+        let y = x - s * grad(j);
+        let active = !project || y > 0.0;
+        *mask = active;
+        if active {
+            *next = y;
+        } else {
+            *next = x;
+            frozen += 1;
+        }
+    }
+    frozen
+}
+
+/// g_j = Σ_r c_r J_r[j] for a fixed K, summed from +0 in r order (the general loop's
+/// operations) with the K weights and Jacobian rows held outside the coordinate loop.
+fn descent_k<'a, const K: usize>(
+    c: &[f64],
+    jac: &'a [f64],
+    t: usize,
+) -> impl Fn(usize) -> f64 + 'a {
+    let c: [f64; K] = std::array::from_fn(|r| c[r]);
+    let rows: [&[f64]; K] = std::array::from_fn(|r| &jac[r * t..(r + 1) * t]);
+    move |j| {
+        let mut g = 0.0;
+        for r in 0..K {
+            g += c[r] * rows[r][j];
+        }
+        g
+    }
+}
+
+/// cap[a·K + b] = Σ_t J_a[t] W_b[t] for a fixed K: all K² sums in one pass over t, in
+/// registers, each summed in index order from −0 exactly as `Iterator::sum` would, so the
+/// K² dependent add chains overlap instead of running one after another.
+fn capacitance_k<const K: usize>(jac: &[f64], w: &[f64], t: usize, cap: &mut [f64]) {
+    let mut acc = [[-0.0f64; K]; K];
+    let jac: [&[f64]; K] = std::array::from_fn(|a| &jac[a * t..(a + 1) * t]);
+    let w: [&[f64]; K] = std::array::from_fn(|b| &w[b * t..(b + 1) * t]);
+    for j in 0..t {
+        let p: [f64; K] = std::array::from_fn(|a| jac[a][j]);
+        let q: [f64; K] = std::array::from_fn(|b| w[b][j]);
+        for a in 0..K {
+            for b in 0..K {
+                acc[a][b] += p[a] * q[b];
+            }
+        }
+    }
+    for (row, acc) in cap.chunks_exact_mut(K).zip(&acc) {
+        row.copy_from_slice(acc);
     }
 }
 
@@ -493,27 +558,21 @@ where
         block: Option<&GroupBlock<F::Hessian>>,
     ) {
         let (t, k) = (xi.len(), w.phi.len());
-        w.frozen = 0;
         w.batched = false;
-        for (j, (&x, (next, mask))) in xi
-            .iter()
-            .zip(w.next.iter_mut().zip(&mut w.mask))
-            .enumerate()
-        {
-            let mut g = 0.0;
-            for (r, c) in w.resid.iter().enumerate() {
-                g += c * w.jac[r * t + j];
-            }
-            let y = x - s * g;
-            let active = !project || y > 0.0;
-            *mask = active;
-            if active {
-                *next = y;
-            } else {
-                *next = x;
-                w.frozen += 1;
-            }
-        }
+        let (next, mask, c, jac) = (&mut w.next[..], &mut w.mask[..], &w.resid[..], &w.jac[..]);
+        w.frozen = match k {
+            1 => propose(xi, next, mask, s, project, descent_k::<1>(c, jac, t)),
+            2 => propose(xi, next, mask, s, project, descent_k::<2>(c, jac, t)),
+            3 => propose(xi, next, mask, s, project, descent_k::<3>(c, jac, t)),
+            4 => propose(xi, next, mask, s, project, descent_k::<4>(c, jac, t)),
+            _ => propose(xi, next, mask, s, project, |j| {
+                let mut g = 0.0;
+                for (r, c) in c.iter().enumerate() {
+                    g += c * jac[r * t + j];
+                }
+                g
+            }),
+        };
         if !track {
             w.status = Ok(());
             return;
@@ -554,15 +613,19 @@ where
         }
     }
 
-    /// cap[a·K + b] = Σ_t J_a[t] W_b[t] after the solve. The K sums of row a run in one
-    /// pass over t, each still summed in index order from −0 (as `Iterator::sum`), so
-    /// the K dependent add chains overlap instead of running one after another.
+    /// cap[a·K + b] = Σ_t J_a[t] W_b[t] after the solve ([`capacitance_k`] for K ≤ 4,
+    /// one `Iterator::sum` per entry beyond).
     fn capacitance(w: &mut ParticleWork<F::Hessian>, t: usize, k: usize) {
-        for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
-            cap.fill(-0.0);
-            for (j, &p) in ja.iter().enumerate() {
-                for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
-                    *c += p * wb[j];
+        match k {
+            1 => capacitance_k::<1>(&w.jac, &w.w, t, &mut w.cap),
+            2 => capacitance_k::<2>(&w.jac, &w.w, t, &mut w.cap),
+            3 => capacitance_k::<3>(&w.jac, &w.w, t, &mut w.cap),
+            4 => capacitance_k::<4>(&w.jac, &w.w, t, &mut w.cap),
+            _ => {
+                for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
+                    for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
+                        *c = ja.iter().zip(wb).map(|(p, q)| p * q).sum();
+                    }
                 }
             }
         }

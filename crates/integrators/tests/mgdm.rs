@@ -246,7 +246,7 @@ impl FeatureMap for PerPath {
 /// on the pool.
 #[test]
 fn group_blocks_equal_per_path_blocks_bit_for_bit() {
-    // N = 18: batches of 4 paths that straddle groups (of 6 and of 9) and a tail of 2
+    // N = 18: batches of 8 paths that straddle groups (of 6 and of 9) and a tail of 2
     let (n, t) = (18, 40);
     let acf = Acf1::new(t).unwrap();
     assert!(acf.hessian_is_constant());

@@ -363,37 +363,67 @@ impl SymTridiagonalLdl {
         self.status.clone()?;
         for c in cols.iter() {
             check_dim("symmetric tridiagonal rhs length", self.dim(), c.len())?;
-            check_finite("symmetric tridiagonal rhs", c)?;
         }
         self.sweep_columns(cols)
     }
 
-    /// The substitutions of [`ldl_substitute`] on every column at once: the columns'
-    /// recurrences are independent, so their dependent multiply–subtract chains overlap
-    /// in the pipeline (per column the same operations in the same order).
+    /// The substitutions of [`ldl_substitute`] on every column at once. The columns are
+    /// copied into a row-interleaved scratch (entry $k$ of column $j$ at $kC + j$), so at
+    /// each $k$ the $C$ independent multiply–subtract recurrences are one contiguous,
+    /// vectorisable row and their dependent chains overlap; per column these are the
+    /// same operations in the same order (no fused multiply–add), hence the same bits.
+    /// A non-finite right-hand side is reported before any column is written; a
+    /// solution that overflows is written back, then reported.
     fn sweep_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        let n = self.dim();
-        for k in 1..n {
-            let l = self.l[k - 1];
-            for c in cols.iter_mut() {
-                c[k] -= l * c[k - 1];
+        thread_local! {
+            static SCRATCH: core::cell::RefCell<Vec<f64>> = const { core::cell::RefCell::new(Vec::new()) };
+        }
+        let (n, c) = (self.dim(), cols.len());
+        if c == 0 {
+            return Ok(());
+        }
+        SCRATCH.with_borrow_mut(|x| {
+            x.clear();
+            x.resize(n * c, 0.0);
+            for (j, col) in cols.iter().enumerate() {
+                check_finite("symmetric tridiagonal rhs", col)?;
+                for (row, &v) in x.chunks_exact_mut(c).zip(col.iter()) {
+                    row[j] = v;
+                }
             }
-        }
-        for c in cols.iter_mut() {
-            c[n - 1] *= self.dinv[n - 1];
-        }
-        for k in (0..n - 1).rev() {
-            let (l, di) = (self.l[k], self.dinv[k]);
-            for c in cols.iter_mut() {
-                c[k] = c[k] * di - l * c[k + 1];
+            for k in 1..n {
+                let l = self.l[k - 1];
+                let (prev, cur) = x[(k - 1) * c..(k + 1) * c].split_at_mut(c);
+                for (y, &p) in cur.iter_mut().zip(prev.iter()) {
+                    *y -= l * p;
+                }
             }
-        }
-        if cols.iter().any(|c| c.iter().any(|v| !v.is_finite())) {
-            return Err(LinalgError::NonFinite {
-                what: UNPIVOTED_OVERFLOW,
-            });
-        }
-        Ok(())
+            let di = self.dinv[n - 1];
+            for y in &mut x[(n - 1) * c..] {
+                *y *= di;
+            }
+            for k in (0..n - 1).rev() {
+                let (l, di) = (self.l[k], self.dinv[k]);
+                let (cur, next) = x[k * c..(k + 2) * c].split_at_mut(c);
+                for (y, &q) in cur.iter_mut().zip(next.iter()) {
+                    *y = *y * di - l * q;
+                }
+            }
+            let mut finite = true;
+            for (j, col) in cols.iter_mut().enumerate() {
+                for (v, row) in col.iter_mut().zip(x.chunks_exact(c)) {
+                    *v = row[j];
+                    finite &= v.is_finite();
+                }
+            }
+            if finite {
+                Ok(())
+            } else {
+                Err(LinalgError::NonFinite {
+                    what: UNPIVOTED_OVERFLOW,
+                })
+            }
+        })
     }
 }
 
