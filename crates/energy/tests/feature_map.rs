@@ -221,3 +221,32 @@ fn bad_input_is_a_typed_error() {
     let mut fac = h.new_factor();
     assert!(h.factor_step(1.0, Some(&[true; 3]), &mut fac).is_err());
 }
+
+/// The ACF(1) Jacobian equals the spec's per-coordinate formula bit for bit (end points,
+/// T = 2, signed zeros included): ∂Φ₁/∂x_t = (x_{t−1} + x_{t+1})/T with a missing
+/// neighbour +0, ∂Φ₂/∂x_t = 2x_t/T for t ≥ 1.
+#[test]
+fn acf1_jacobian_is_the_per_coordinate_formula_bit_for_bit() {
+    for t in 2..9 {
+        let f = Acf1::new(t).unwrap();
+        let x: Vec<f64> = (0..t)
+            .map(|k| match k % 4 {
+                0 => -0.0,
+                1 => (k as f64 * 0.37).sin(),
+                2 => 0.0,
+                _ => -(k as f64) * 1.5,
+            })
+            .collect();
+        let mut jac = vec![f64::NAN; 2 * t];
+        f.jacobian(&x, &mut jac).unwrap();
+        let inv_t = 1.0 / t as f64;
+        for k in 0..t {
+            let left = if k >= 1 { x[k - 1] } else { 0.0 };
+            let right = if k + 1 < t { x[k + 1] } else { 0.0 };
+            let g1 = (left + right) * inv_t;
+            let g2 = if k >= 1 { 2.0 * x[k] * inv_t } else { 0.0 };
+            assert_eq!(jac[k].to_bits(), g1.to_bits(), "T = {t}, ∂Φ₁/∂x_{k}");
+            assert_eq!(jac[t + k].to_bits(), g2.to_bits(), "T = {t}, ∂Φ₂/∂x_{k}");
+        }
+    }
+}

@@ -157,8 +157,8 @@ struct ParticleWork<H: StructuredHessian> {
     cap: Vec<f64>,
     log_det: LogDet,
     frozen: usize,
-    /// The path takes its block from its group's [`GroupBlock`]: its right-hand side is
-    /// filled, the solve and the capacitance part follow in [`Mgdm::solve_batched`].
+    /// The path takes its block from its group's [`GroupBlock`]: its solve and its
+    /// capacitance part follow in [`Mgdm::solve_batched`].
     batched: bool,
     status: std::result::Result<(), Failure>,
 }
@@ -245,24 +245,52 @@ fn descent_k<'a, const K: usize>(
     }
 }
 
-/// cap[a·K + b] = Σ_t J_a[t] W_b[t] for a fixed K: all K² sums in one pass over t, in
-/// registers, each summed in index order from −0 exactly as `Iterator::sum` would, so the
-/// K² dependent add chains overlap instead of running one after another.
-fn capacitance_k<const K: usize>(jac: &[f64], w: &[f64], t: usize, cap: &mut [f64]) {
-    let mut acc = [[-0.0f64; K]; K];
-    let jac: [&[f64]; K] = std::array::from_fn(|a| &jac[a * t..(a + 1) * t]);
-    let w: [&[f64]; K] = std::array::from_fn(|b| &w[b * t..(b + 1) * t]);
-    for j in 0..t {
-        let p: [f64; K] = std::array::from_fn(|a| jac[a][j]);
-        let q: [f64; K] = std::array::from_fn(|b| w[b][j]);
-        for a in 0..K {
-            for b in 0..K {
-                acc[a][b] += p[a] * q[b];
+/// cap[a·K + b] = Σ_t J_a[t] W_b[t] with W_b[t] = `rhs(b, t)` (the solved columns, in
+/// whatever layout). For K ≤ 4 all K² sums run in one pass over t, in registers, so the
+/// K² dependent add chains overlap; each sum is taken in index order from −0 exactly as
+/// `Iterator::sum`, which the general case uses, so both give the same bits.
+fn capacitance_sums(
+    jac: &[f64],
+    t: usize,
+    k: usize,
+    cap: &mut [f64],
+    rhs: impl Fn(usize, usize) -> f64,
+) {
+    // t indexes the K Jacobian rows and, through `rhs`, the solved columns together
+    #[allow(clippy::needless_range_loop)]
+    fn fixed<const K: usize>(
+        jac: &[f64],
+        t: usize,
+        cap: &mut [f64],
+        rhs: impl Fn(usize, usize) -> f64,
+    ) {
+        let mut acc = [[-0.0f64; K]; K];
+        let jac: [&[f64]; K] = std::array::from_fn(|a| &jac[a * t..(a + 1) * t]);
+        for j in 0..t {
+            let q: [f64; K] = std::array::from_fn(|b| rhs(b, j));
+            for a in 0..K {
+                let p = jac[a][j];
+                for b in 0..K {
+                    acc[a][b] += p * q[b];
+                }
             }
         }
+        for (row, acc) in cap.chunks_exact_mut(K).zip(&acc) {
+            row.copy_from_slice(acc);
+        }
     }
-    for (row, acc) in cap.chunks_exact_mut(K).zip(&acc) {
-        row.copy_from_slice(acc);
+    match k {
+        1 => fixed::<1>(jac, t, cap, rhs),
+        2 => fixed::<2>(jac, t, cap, rhs),
+        3 => fixed::<3>(jac, t, cap, rhs),
+        4 => fixed::<4>(jac, t, cap, rhs),
+        _ => {
+            for (ja, cap) in jac.chunks_exact(t).zip(cap.chunks_exact_mut(k)) {
+                for (b, cab) in cap.iter_mut().enumerate() {
+                    *cab = ja.iter().enumerate().map(|(j, p)| p * rhs(b, j)).sum();
+                }
+            }
+        }
     }
 }
 
@@ -583,7 +611,6 @@ where
             {
                 b.status.clone()?;
                 w.log_det = b.log_det;
-                Self::fill_rhs(w, t);
                 w.batched = true;
                 return Ok(());
             }
@@ -613,29 +640,19 @@ where
         }
     }
 
-    /// cap[a·K + b] = Σ_t J_a[t] W_b[t] after the solve ([`capacitance_k`] for K ≤ 4,
-    /// one `Iterator::sum` per entry beyond).
+    /// cap[a·K + b] = Σ_t J_a[t] W_b[t] after the solve into the rows b of `w.w`.
     fn capacitance(w: &mut ParticleWork<F::Hessian>, t: usize, k: usize) {
-        match k {
-            1 => capacitance_k::<1>(&w.jac, &w.w, t, &mut w.cap),
-            2 => capacitance_k::<2>(&w.jac, &w.w, t, &mut w.cap),
-            3 => capacitance_k::<3>(&w.jac, &w.w, t, &mut w.cap),
-            4 => capacitance_k::<4>(&w.jac, &w.w, t, &mut w.cap),
-            _ => {
-                for (ja, cap) in w.jac.chunks_exact(t).zip(w.cap.chunks_exact_mut(k)) {
-                    for (c, wb) in cap.iter_mut().zip(w.w.chunks_exact(t)) {
-                        *c = ja.iter().zip(wb).map(|(p, q)| p * q).sum();
-                    }
-                }
-            }
-        }
+        let sol = &w.w;
+        capacitance_sums(&w.jac, t, k, &mut w.cap, |b, j| sol[b * t + j]);
     }
 
     /// The solves of the batched paths of `chunk` (paths `first..`), one sweep per run of
-    /// paths sharing a block (all their K columns at once: the same bits per column as
-    /// one solve each), then their capacitance parts. If a sweep fails (overflow), its
-    /// paths are solved one by one again from their right-hand sides, so each path's
-    /// status is exactly that of its own solve.
+    /// paths sharing a block: their K right-hand sides each, P_i ∇Φ_b, are written
+    /// interleaved (row t holds entry t of every column) and solved together
+    /// ([`BlockSolver::solve_interleaved_in_place`]: the same bits per column as one
+    /// solve each), then each path's capacitance part is summed from its columns. If a
+    /// sweep fails (overflow), its paths are solved one by one from their own right-hand
+    /// sides, so each path's status is exactly that of its own solve.
     fn solve_batched(
         chunk: &mut [ParticleWork<F::Hessian>],
         first: usize,
@@ -644,6 +661,9 @@ where
         t: usize,
         k: usize,
     ) {
+        thread_local! {
+            static RHS: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let mut start = 0;
         while start < chunk.len() {
             let group = (first + start) / g;
@@ -655,28 +675,41 @@ where
             let Some(block) = blocks.get(group) else {
                 continue;
             };
-            let mut cols: Vec<&mut [f64]> = run
-                .iter_mut()
-                .filter(|w| w.batched)
-                .flat_map(|w| w.w.chunks_exact_mut(t))
-                .collect();
-            if cols.is_empty() {
+            let c = k * run.iter().filter(|w| w.batched).count();
+            if c == 0 {
                 continue;
             }
-            let swept = block.factor.solve_columns_in_place(&mut cols);
-            for w in run.iter_mut().filter(|w| w.batched) {
-                if swept.is_err() {
-                    Self::fill_rhs(w, t);
-                    let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
-                    w.status = block
-                        .factor
-                        .solve_mat_in_place(rhs)
-                        .map_err(Failure::Linalg);
+            RHS.with_borrow_mut(|x| {
+                x.clear();
+                x.resize(t * c, 0.0);
+                let mut col = 0;
+                for w in run.iter().filter(|w| w.batched) {
+                    for grad in w.jac.chunks_exact(t) {
+                        for ((row, &gj), &m) in x.chunks_exact_mut(c).zip(grad).zip(&w.mask) {
+                            row[col] = if m { gj } else { 0.0 };
+                        }
+                        col += 1;
+                    }
                 }
-                if w.status.is_ok() {
-                    Self::capacitance(w, t, k);
+                let swept = block.factor.solve_interleaved_in_place(x, c);
+                let mut col = 0;
+                for w in run.iter_mut().filter(|w| w.batched) {
+                    if swept.is_ok() {
+                        capacitance_sums(&w.jac, t, k, &mut w.cap, |b, j| x[j * c + col + b]);
+                    } else {
+                        Self::fill_rhs(w, t);
+                        let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
+                        w.status = block
+                            .factor
+                            .solve_mat_in_place(rhs)
+                            .map_err(Failure::Linalg);
+                        if w.status.is_ok() {
+                            Self::capacitance(w, t, k);
+                        }
+                    }
+                    col += k;
                 }
-            }
+            });
         }
     }
 

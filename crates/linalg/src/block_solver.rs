@@ -46,16 +46,30 @@ pub trait BlockSolver {
         solve_mat_by_columns(self, rhs)
     }
 
-    /// In place $x_j \leftarrow B^{-1} x_j$ for right-hand sides held in separate
-    /// buffers of length $m$ (e.g. those of several particles sharing one block). Each
-    /// column gets the bits of [`BlockSolver::solve_in_place`]; by default one call per
-    /// column, [`SymTridiagonalLdl`] sweeps all columns together. On error the columns
-    /// may be partly overwritten.
+    /// In place $X \leftarrow B^{-1} X$ for `c` right-hand sides stored interleaved row
+    /// by row: entry $k$ of column $j$ at `x[k·c + j]` (`x.len() = m·c`), e.g. those of
+    /// several particles sharing one block. Each column gets the bits of
+    /// [`BlockSolver::solve_in_place`]; by default one gathered column at a time,
+    /// [`SymTridiagonalLdl`] sweeps the rows in place. On error `x` may be partly
+    /// overwritten.
     ///
     /// # Errors
-    /// As [`BlockSolver::solve_in_place`], for the first failing column.
-    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        cols.iter_mut().try_for_each(|c| self.solve_in_place(c))
+    /// [`LinalgError::DimensionMismatch`] if `x.len() != m·c`; otherwise as
+    /// [`BlockSolver::solve_in_place`], for the first failing column.
+    fn solve_interleaved_in_place(&self, x: &mut [f64], c: usize) -> Result<()> {
+        let m = self.dim();
+        check_dim("interleaved rhs length", m * c, x.len())?;
+        let mut col = vec![0.0; m];
+        for j in 0..c {
+            for (v, row) in col.iter_mut().zip(x.chunks_exact(c)) {
+                *v = row[j];
+            }
+            self.solve_in_place(&mut col)?;
+            for (&v, row) in col.iter().zip(x.chunks_exact_mut(c)) {
+                row[j] = v;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -94,8 +108,8 @@ impl<B: BlockSolver + ?Sized> BlockSolver for &B {
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         (**self).solve_mat_in_place(rhs)
     }
-    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        (**self).solve_columns_in_place(cols)
+    fn solve_interleaved_in_place(&self, x: &mut [f64], c: usize) -> Result<()> {
+        (**self).solve_interleaved_in_place(x, c)
     }
 }
 
@@ -112,8 +126,8 @@ impl<B: BlockSolver + ?Sized> BlockSolver for Box<B> {
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         (**self).solve_mat_in_place(rhs)
     }
-    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        (**self).solve_columns_in_place(cols)
+    fn solve_interleaved_in_place(&self, x: &mut [f64], c: usize) -> Result<()> {
+        (**self).solve_interleaved_in_place(x, c)
     }
 }
 
@@ -148,8 +162,8 @@ impl BlockSolver for SymTridiagonalLdl {
     fn solve_mat_in_place(&self, rhs: MatMut<'_, f64>) -> Result<()> {
         self.solve_mat(rhs)
     }
-    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        self.solve_columns(cols)
+    fn solve_interleaved_in_place(&self, x: &mut [f64], c: usize) -> Result<()> {
+        self.solve_interleaved(x, c)
     }
 }
 
@@ -204,7 +218,7 @@ impl BlockSolver for Diagonal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tridiagonal::SymTridiagonal;
+    use crate::tridiagonal::{SymTridiagonal, Tridiagonal};
     use faer::Mat;
 
     #[test]
@@ -252,24 +266,61 @@ mod tests {
             let bad = b.solve_mat_in_place(Mat::zeros(2, 1).as_mut()).is_err();
             (b.dim(), b.log_det(), bad)
         }
-        // separate column buffers: the bits of one solve per column, default and swept
+        // interleaved columns: the bits of one solve per column, swept and by default
         let cols: Vec<Vec<f64>> = (0..2).map(|j| b.col(j).iter().copied().collect()).collect();
         let mut one_by_one = cols.clone();
         for c in &mut one_by_one {
             f.solve_in_place(c).unwrap();
         }
-        let mut swept = cols.clone();
-        let mut refs: Vec<&mut [f64]> = swept.iter_mut().map(Vec::as_mut_slice).collect();
-        f.solve_columns_in_place(&mut refs).unwrap();
-        assert_eq!(swept, one_by_one);
-        let mut by_default = cols.clone();
-        let mut refs: Vec<&mut [f64]> = by_default.iter_mut().map(Vec::as_mut_slice).collect();
-        Diagonal(vec![4.0; 3])
-            .solve_columns_in_place(&mut refs)
+        let interleave = |cols: &[Vec<f64>]| -> Vec<f64> {
+            (0..3)
+                .flat_map(|k| cols.iter().map(move |c| c[k]))
+                .collect()
+        };
+        let mut swept = interleave(&cols);
+        f.solve_interleaved_in_place(&mut swept, 2).unwrap();
+        assert_eq!(swept, interleave(&one_by_one));
+        let mut by_default = interleave(&cols);
+        let generic = TridiagonalLu::new(&Tridiagonal::from(&t)).unwrap();
+        generic
+            .solve_interleaved_in_place(&mut by_default, 2)
             .unwrap();
-        assert_eq!(by_default[1][2], cols[1][2] / 4.0);
-        let mut short = [1.0, 2.0];
-        assert!(f.solve_columns_in_place(&mut [&mut short[..]]).is_err());
+        let mut want = cols.clone();
+        for c in &mut want {
+            generic.solve_in_place(c).unwrap();
+        }
+        assert_eq!(by_default, interleave(&want));
+        // the fixed row widths 8 and 16 and a general one (5), on a 7 × 7 block
+        let t7 = SymTridiagonal::new(
+            (0..7).map(|i| 3.0 + i as f64 * 0.25).collect(),
+            (0..6).map(|i| 0.5 - i as f64 * 0.3).collect(),
+        )
+        .unwrap();
+        let f7 = t7.ldl().unwrap();
+        for c in [5, 8, 16] {
+            let cols: Vec<Vec<f64>> = (0..c)
+                .map(|j| (0..7).map(|k| ((j * 7 + k) as f64 * 0.731).sin()).collect())
+                .collect();
+            let mut want = cols.clone();
+            for col in &mut want {
+                f7.solve_in_place(col).unwrap();
+            }
+            let mut x: Vec<f64> = (0..7)
+                .flat_map(|k| cols.iter().map(move |col| col[k]))
+                .collect();
+            f7.solve_interleaved_in_place(&mut x, c).unwrap();
+            let want: Vec<f64> = (0..7)
+                .flat_map(|k| want.iter().map(move |col| col[k]))
+                .collect();
+            assert_eq!(x, want, "c = {c}");
+        }
+        assert!(f.solve_interleaved_in_place(&mut [1.0; 5], 2).is_err());
+        assert!(
+            generic
+                .solve_interleaved_in_place(&mut [1.0; 5], 2)
+                .is_err()
+        );
+        assert!(f.solve_interleaved_in_place(&mut [f64::NAN; 6], 2).is_err());
         let (dim, ld, bad) = via(&f);
         assert_eq!((dim, bad), (3, true));
         assert_eq!(boxed.dim(), 3);

@@ -356,74 +356,102 @@ impl SymTridiagonalLdl {
         self.sweep_columns(&mut cols)
     }
 
-    /// $x_j \leftarrow A^{-1} x_j$ for columns held in separate buffers (each of length
-    /// $n$), all in one sweep over $k$, as [`SymTridiagonalLdl::solve_mat`]; each column
-    /// gets exactly the bits of [`BlockSolver::solve_in_place`](crate::BlockSolver).
-    pub(crate) fn solve_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
+    /// $X \leftarrow A^{-1} X$ for $c$ right-hand sides stored interleaved row by row
+    /// (entry $k$ of column $j$ at `x[k·c + j]`): at each $k$ the $c$ independent
+    /// multiply–subtract recurrences are one contiguous, vectorisable row, so their
+    /// dependent chains overlap. Per column these are the operations of
+    /// [`ldl_substitute`] in the same order (no fused multiply–add), hence the bits of
+    /// [`BlockSolver::solve_in_place`](crate::BlockSolver) on that column.
+    pub(crate) fn solve_interleaved(&self, x: &mut [f64], c: usize) -> Result<()> {
         self.status.clone()?;
-        for c in cols.iter() {
-            check_dim("symmetric tridiagonal rhs length", self.dim(), c.len())?;
+        let n = self.dim();
+        check_dim(
+            "symmetric tridiagonal interleaved rhs length",
+            n * c,
+            x.len(),
+        )?;
+        check_finite("symmetric tridiagonal rhs", x)?;
+        match c {
+            0 => {}
+            8 => self.sweep_rows::<8>(x.as_chunks_mut().0),
+            16 => self.sweep_rows::<16>(x.as_chunks_mut().0),
+            _ => {
+                for k in 1..n {
+                    let l = self.l[k - 1];
+                    let (prev, cur) = x[(k - 1) * c..(k + 1) * c].split_at_mut(c);
+                    for (y, &p) in cur.iter_mut().zip(prev.iter()) {
+                        *y -= l * p;
+                    }
+                }
+                let di = self.dinv[n - 1];
+                for y in &mut x[(n - 1) * c..] {
+                    *y *= di;
+                }
+                for k in (0..n - 1).rev() {
+                    let (l, di) = (self.l[k], self.dinv[k]);
+                    let (cur, next) = x[k * c..(k + 2) * c].split_at_mut(c);
+                    for (y, &q) in cur.iter_mut().zip(next.iter()) {
+                        *y = *y * di - l * q;
+                    }
+                }
+            }
         }
-        self.sweep_columns(cols)
+        check_finite(UNPIVOTED_OVERFLOW, x)
     }
 
-    /// The substitutions of [`ldl_substitute`] on every column at once. The columns are
-    /// copied into a row-interleaved scratch (entry $k$ of column $j$ at $kC + j$), so at
-    /// each $k$ the $C$ independent multiply–subtract recurrences are one contiguous,
-    /// vectorisable row and their dependent chains overlap; per column these are the
-    /// same operations in the same order (no fused multiply–add), hence the same bits.
-    /// A non-finite right-hand side is reported before any column is written; a
-    /// solution that overflows is written back, then reported.
+    /// The sweep of [`SymTridiagonalLdl::solve_interleaved`] for a fixed row width `C`
+    /// (the common batch widths): whole rows as arrays, so each step over $k$ is
+    /// straight-line vector code. The same operations per column.
+    fn sweep_rows<const C: usize>(&self, rows: &mut [[f64; C]]) {
+        let n = rows.len();
+        for k in 1..n {
+            let l = self.l[k - 1];
+            let (head, tail) = rows.split_at_mut(k);
+            let (prev, cur) = (&head[k - 1], &mut tail[0]);
+            for (y, &p) in cur.iter_mut().zip(prev) {
+                *y -= l * p;
+            }
+        }
+        let di = self.dinv[n - 1];
+        for y in &mut rows[n - 1] {
+            *y *= di;
+        }
+        for k in (0..n - 1).rev() {
+            let (l, di) = (self.l[k], self.dinv[k]);
+            let (head, tail) = rows.split_at_mut(k + 1);
+            let (cur, next) = (&mut head[k], &tail[0]);
+            for (y, &q) in cur.iter_mut().zip(next) {
+                *y = *y * di - l * q;
+            }
+        }
+    }
+
+    /// The substitutions of [`ldl_substitute`] on every column at once, column by column
+    /// within each $k$ (the columns' recurrences are independent, so they overlap in the
+    /// pipeline).
     fn sweep_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
-        thread_local! {
-            static SCRATCH: core::cell::RefCell<Vec<f64>> = const { core::cell::RefCell::new(Vec::new()) };
+        let n = self.dim();
+        for k in 1..n {
+            let l = self.l[k - 1];
+            for c in cols.iter_mut() {
+                c[k] -= l * c[k - 1];
+            }
         }
-        let (n, c) = (self.dim(), cols.len());
-        if c == 0 {
-            return Ok(());
+        for c in cols.iter_mut() {
+            c[n - 1] *= self.dinv[n - 1];
         }
-        SCRATCH.with_borrow_mut(|x| {
-            x.clear();
-            x.resize(n * c, 0.0);
-            for (j, col) in cols.iter().enumerate() {
-                check_finite("symmetric tridiagonal rhs", col)?;
-                for (row, &v) in x.chunks_exact_mut(c).zip(col.iter()) {
-                    row[j] = v;
-                }
+        for k in (0..n - 1).rev() {
+            let (l, di) = (self.l[k], self.dinv[k]);
+            for c in cols.iter_mut() {
+                c[k] = c[k] * di - l * c[k + 1];
             }
-            for k in 1..n {
-                let l = self.l[k - 1];
-                let (prev, cur) = x[(k - 1) * c..(k + 1) * c].split_at_mut(c);
-                for (y, &p) in cur.iter_mut().zip(prev.iter()) {
-                    *y -= l * p;
-                }
-            }
-            let di = self.dinv[n - 1];
-            for y in &mut x[(n - 1) * c..] {
-                *y *= di;
-            }
-            for k in (0..n - 1).rev() {
-                let (l, di) = (self.l[k], self.dinv[k]);
-                let (cur, next) = x[k * c..(k + 2) * c].split_at_mut(c);
-                for (y, &q) in cur.iter_mut().zip(next.iter()) {
-                    *y = *y * di - l * q;
-                }
-            }
-            let mut finite = true;
-            for (j, col) in cols.iter_mut().enumerate() {
-                for (v, row) in col.iter_mut().zip(x.chunks_exact(c)) {
-                    *v = row[j];
-                    finite &= v.is_finite();
-                }
-            }
-            if finite {
-                Ok(())
-            } else {
-                Err(LinalgError::NonFinite {
-                    what: UNPIVOTED_OVERFLOW,
-                })
-            }
-        })
+        }
+        if cols.iter().any(|c| c.iter().any(|v| !v.is_finite())) {
+            return Err(LinalgError::NonFinite {
+                what: UNPIVOTED_OVERFLOW,
+            });
+        }
+        Ok(())
     }
 }
 

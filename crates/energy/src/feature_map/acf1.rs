@@ -66,11 +66,16 @@ impl FeatureMap for Acf1 {
         check_len("ACF(1) Jacobian length (2·T)", 2 * t, jac.len())?;
         let inv_t = 1.0 / t as f64;
         let (g1, g2) = jac.split_at_mut(t);
-        for k in 0..t {
-            let left = if k >= 1 { x[k - 1] } else { 0.0 };
-            let right = if k + 1 < t { x[k + 1] } else { 0.0 };
-            g1[k] = (left + right) * inv_t;
-            g2[k] = if k >= 1 { 2.0 * x[k] * inv_t } else { 0.0 };
+        // the end points (a missing neighbour counts as +0, kept in the sum for its
+        // sign of zero), then the interior without branches
+        g1[0] = (0.0 + x[1]) * inv_t;
+        g1[t - 1] = (x[t - 2] + 0.0) * inv_t;
+        g2[0] = 0.0;
+        for (g, w) in g1[1..t - 1].iter_mut().zip(x.windows(3)) {
+            *g = (w[0] + w[2]) * inv_t;
+        }
+        for (g, &xk) in g2[1..].iter_mut().zip(&x[1..]) {
+            *g = 2.0 * xk * inv_t;
         }
         Ok(())
     }

@@ -183,8 +183,8 @@ impl<M, F: BlockSolver> BlockSolver for StepFactor<M, F> {
     fn solve_mat_in_place(&self, rhs: faer::MatMut<'_, f64>) -> meanfield_linalg::Result<()> {
         self.factor.solve_mat_in_place(rhs)
     }
-    fn solve_columns_in_place(&self, cols: &mut [&mut [f64]]) -> meanfield_linalg::Result<()> {
-        self.factor.solve_columns_in_place(cols)
+    fn solve_interleaved_in_place(&self, x: &mut [f64], c: usize) -> meanfield_linalg::Result<()> {
+        self.factor.solve_interleaved_in_place(x, c)
     }
 }
 
