@@ -290,6 +290,17 @@ mod tests {
             generic.solve_in_place(c).unwrap();
         }
         assert_eq!(by_default, interleave(&want));
+        // a faer right-hand side of 3 columns (a pair and a single column in the sweep):
+        // each column gets the bits of its own solve
+        let x3 = Mat::from_fn(3, 3, |i, j| ((i * 3 + j) as f64 * 1.37).cos());
+        let mut swept3 = x3.clone();
+        f.solve_mat_in_place(swept3.as_mut()).unwrap();
+        for j in 0..3 {
+            let mut col: Vec<f64> = x3.col(j).iter().copied().collect();
+            f.solve_in_place(&mut col).unwrap();
+            let got: Vec<f64> = swept3.col(j).iter().copied().collect();
+            assert_eq!(got, col, "column {j}");
+        }
         // the fixed row widths 8 and 16 and a general one (5), on a 7 × 7 block
         let t7 = SymTridiagonal::new(
             (0..7).map(|i| 3.0 + i as f64 * 0.25).collect(),

@@ -431,19 +431,24 @@ impl SymTridiagonalLdl {
     /// pipeline).
     fn sweep_columns(&self, cols: &mut [&mut [f64]]) -> Result<()> {
         let n = self.dim();
-        for k in 1..n {
-            let l = self.l[k - 1];
-            for c in cols.iter_mut() {
-                c[k] -= l * c[k - 1];
-            }
-        }
-        for c in cols.iter_mut() {
-            c[n - 1] *= self.dinv[n - 1];
-        }
-        for k in (0..n - 1).rev() {
-            let (l, di) = (self.l[k], self.dinv[k]);
-            for c in cols.iter_mut() {
-                c[k] = c[k] * di - l * c[k + 1];
+        // two columns at a time as two local slices of known length n: no bounds checks
+        // in the loops, two chains in flight
+        let (l, dinv) = (&self.l[..n - 1], &self.dinv[..n]);
+        for pair in cols.chunks_mut(2) {
+            if let [a] = pair {
+                ldl_substitute(n, |k, z| z * dinv[k], |k| l[k], a);
+            } else if let [a, b] = pair {
+                let (a, b) = (&mut a[..n], &mut b[..n]);
+                for k in 1..n {
+                    a[k] -= l[k - 1] * a[k - 1];
+                    b[k] -= l[k - 1] * b[k - 1];
+                }
+                a[n - 1] *= dinv[n - 1];
+                b[n - 1] *= dinv[n - 1];
+                for k in (0..n - 1).rev() {
+                    a[k] = a[k] * dinv[k] - l[k] * a[k + 1];
+                    b[k] = b[k] * dinv[k] - l[k] * b[k + 1];
+                }
             }
         }
         if cols.iter().any(|c| c.iter().any(|v| !v.is_finite())) {
