@@ -40,7 +40,7 @@ pub mod two_layer;
 
 pub use error::{EnergyError, Result};
 pub use feature_map::{
-    Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StepFactor, StructuredHessian,
+    Acf1, FeatureMap, MultiLagAcf, ScaledFeatures, StepFactor, StepItem, StructuredHessian,
 };
 pub use fingerprint::Fingerprint;
 pub use frozen::{FrozenFirstVariation, FrozenPotential};

@@ -160,6 +160,9 @@ struct ParticleWork<H: StructuredHessian> {
     /// The path takes its block from its group's [`GroupBlock`]: its solve and its
     /// capacitance part follow in [`Mgdm::solve_batched`].
     batched: bool,
+    /// The path's weighted Hessian is set and its own (masked) block waits to be factored
+    /// with those of the other such paths of its batch ([`Mgdm::factor_own_blocks`]).
+    own_block: bool,
     status: std::result::Result<(), Failure>,
 }
 
@@ -469,6 +472,7 @@ where
                 log_det: LogDet::ONE,
                 frozen: 0,
                 batched: false,
+                own_block: false,
                 status: Ok(()),
             };
             self.work = vec![proto; n];
@@ -587,6 +591,7 @@ where
     ) {
         let (t, k) = (xi.len(), w.phi.len());
         w.batched = false;
+        w.own_block = false;
         let (next, mask, c, jac) = (&mut w.next[..], &mut w.mask[..], &w.resid[..], &w.jac[..]);
         w.frozen = match k {
             1 => propose(xi, next, mask, s, project, descent_k::<1>(c, jac, t)),
@@ -616,19 +621,52 @@ where
             }
             map.weighted_hessian(xi, &w.resid, &mut w.hess)
                 .map_err(Failure::Energy)?;
-            let mask = if project { Some(&w.mask[..]) } else { None };
-            w.hess
-                .factor_step(s, mask, &mut w.factor)
-                .map_err(Failure::Linalg)?;
-            w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
-            Self::fill_rhs(w, t);
-            // the K rows of w are the K columns of a T × K column-major right-hand side
-            let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
-            w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
-            Self::capacitance(w, t, k);
+            w.own_block = true;
             Ok(())
         })();
         w.status = res;
+    }
+
+    /// Factors the own blocks B̃_i of the paths of `chunk` that need one, all at once
+    /// ([`StructuredHessian::factor_steps`]: the same bits as one `factor_step` each),
+    /// then per path log|det B̃_i|, the K solves and the capacitance part.
+    fn factor_own_blocks(
+        chunk: &mut [ParticleWork<F::Hessian>],
+        s: f64,
+        project: bool,
+        t: usize,
+        k: usize,
+    ) {
+        let mut items = Vec::with_capacity(chunk.len());
+        let mut paths = Vec::with_capacity(chunk.len());
+        for (j, w) in chunk.iter_mut().enumerate() {
+            if w.own_block && w.status.is_ok() {
+                let ParticleWork {
+                    hess, mask, factor, ..
+                } = w;
+                items.push((&*hess, project.then_some(&mask[..]), factor));
+                paths.push(j);
+            }
+        }
+        if paths.is_empty() {
+            return;
+        }
+        let mut factored = vec![Ok(()); paths.len()];
+        F::Hessian::factor_steps(s, &mut items, &mut factored);
+        drop(items);
+        for (j, factored) in paths.into_iter().zip(factored) {
+            let w = &mut chunk[j];
+            w.status = (|| -> std::result::Result<(), Failure> {
+                factored.map_err(Failure::Linalg)?;
+                w.log_det = w.factor.log_det().map_err(Failure::Linalg)?;
+                Self::fill_rhs(w, t);
+                // the K rows of w are the K columns of a T × K column-major right-hand side
+                let rhs = faer::MatMut::from_column_major_slice_mut(&mut w.w, t, k);
+                w.factor.solve_mat_in_place(rhs).map_err(Failure::Linalg)?;
+                Self::capacitance(w, t, k);
+                Ok(())
+            })();
+        }
     }
 
     /// The right-hand side P_i ∇Φ_b (row b of `w.w`, b < K).
@@ -773,7 +811,10 @@ where
                     let xi = &xr[i * t..(i + 1) * t];
                     Self::particle_step(map, s, project, track, xi, w, blocks.get(i / g));
                 }
-                Self::solve_batched(chunk, first, g, blocks, t, k);
+                if track {
+                    Self::factor_own_blocks(chunk, s, project, t, k);
+                    Self::solve_batched(chunk, first, g, blocks, t, k);
+                }
             };
             // whole batches on the pool, the remainder (< SOLVE_BATCH paths) after them
             let whole = n - n % SOLVE_BATCH;

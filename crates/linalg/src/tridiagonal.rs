@@ -129,36 +129,24 @@ impl SymTridiagonal {
         Ok(ld)
     }
 
-    /// Computes the pivots $d_k$ into `d` (length $n$) and $\log|\det A| = \sum_k \log|d_k|$.
-    ///
-    /// The logarithm is taken of running products of pivots (kept within
-    /// $[10^{-150}, 10^{150}]$, pivots outside $[10^{-100}, 10^{100}]$ enter alone), not of
-    /// every pivot: one `ln` per ~100 pivots instead of one per pivot, same accuracy up to
-    /// rounding, no overflow or underflow.
+    /// Computes the pivots $d_k$ into `d` (length $n$) and $\log|\det A| = \sum_k \log|d_k|$
+    /// ([`log_det_of_pivots`]).
     fn pivots_into(&self, d: &mut [f64]) -> Result<LogDet> {
-        const WHAT: &str = "symmetric tridiagonal LDL^T pivot";
-        let mut ld = LogDet::ONE;
-        let mut prod = 1.0f64;
         for k in 0..self.dim() {
-            let p = if k == 0 {
-                self.diag[0]
-            } else {
-                self.diag[k] - self.off[k - 1] * (self.off[k - 1] / d[k - 1])
-            };
-            d[k] = p;
-            if !p.is_finite() || p == 0.0 || !(1e-100..=1e100).contains(&p.abs()) {
-                // reports a zero / non-finite pivot with its index; extreme pivots alone
-                ld.push_pivot(p, WHAT, k)?;
-                continue;
-            }
-            prod *= p;
-            if !(1e-150..=1e150).contains(&prod.abs()) {
-                ld.push_pivot(prod, WHAT, k)?;
-                prod = 1.0;
-            }
+            d[k] = self.pivot(k, d);
         }
-        ld.push_pivot(prod, WHAT, self.dim())?;
-        Ok(ld)
+        log_det_of_pivots(&d[..self.dim()])
+    }
+
+    /// The $LDL^\top$ recurrence $d_0 = a_0$, $d_k = a_k - b_{k-1}(b_{k-1}/d_{k-1})$, given
+    /// $d_0..d_{k-1}$ in `d`.
+    #[inline]
+    fn pivot(&self, k: usize, d: &[f64]) -> f64 {
+        if k == 0 {
+            self.diag[0]
+        } else {
+            self.diag[k] - self.off[k - 1] * (self.off[k - 1] / d[k - 1])
+        }
     }
 
     /// Solves $A x = b$ in place by $LDL^\top$ (Thomas algorithm), $O(n)$, no allocation:
@@ -231,6 +219,69 @@ impl SymTridiagonal {
 /// with the pivoted LU.
 const UNPIVOTED_OVERFLOW: &str = "symmetric tridiagonal LDL^T solution (overflow without pivoting)";
 
+/// $\log|\det A| = \sum_k \log|d_k|$ from the $LDL^\top$ pivots, with the first zero or
+/// non-finite pivot reported by its index.
+///
+/// The logarithm is taken of running products of pivots (kept within
+/// $[10^{-150}, 10^{150}]$, pivots outside $[10^{-100}, 10^{100}]$ enter alone), not of
+/// every pivot: one `ln` per ~100 pivots instead of one per pivot, same accuracy up to
+/// rounding, no overflow or underflow.
+fn log_det_of_pivots(d: &[f64]) -> Result<LogDet> {
+    let mut acc = PivotLog::default();
+    for (k, &p) in d.iter().enumerate() {
+        acc.push(k, p);
+    }
+    acc.finish(d.len())
+}
+
+/// The running state of [`log_det_of_pivots`], one pivot at a time (so that the pivots of
+/// several factorisations can be taken in turn, [`SymTridiagonalLdl::refactor_many`]).
+#[derive(Debug, Clone)]
+struct PivotLog {
+    ld: Result<LogDet>,
+    prod: f64,
+}
+
+impl Default for PivotLog {
+    fn default() -> Self {
+        Self {
+            ld: Ok(LogDet::ONE),
+            prod: 1.0,
+        }
+    }
+}
+
+impl PivotLog {
+    const WHAT: &str = "symmetric tridiagonal LDL^T pivot";
+
+    /// Pivot `p = d_k`; after the first error the state keeps that error.
+    #[inline]
+    fn push(&mut self, k: usize, p: f64) {
+        let Ok(ld) = &mut self.ld else { return };
+        if !p.is_finite() || p == 0.0 || !(1e-100..=1e100).contains(&p.abs()) {
+            // reports a zero / non-finite pivot with its index; extreme pivots alone
+            if let Err(e) = ld.push_pivot(p, Self::WHAT, k) {
+                self.ld = Err(e);
+            }
+            return;
+        }
+        self.prod *= p;
+        if !(1e-150..=1e150).contains(&self.prod.abs()) {
+            if let Err(e) = ld.push_pivot(self.prod, Self::WHAT, k) {
+                self.ld = Err(e);
+            }
+            self.prod = 1.0;
+        }
+    }
+
+    /// log|det| after the last of `n` pivots.
+    fn finish(self, n: usize) -> Result<LogDet> {
+        let mut ld = self.ld?;
+        ld.push_pivot(self.prod, Self::WHAT, n)?;
+        Ok(ld)
+    }
+}
+
 /// In-place $LDL^\top$ substitution: forward $z_k \mathrel{-}= l_{k-1} z_{k-1}$, then
 /// backward $x_k = z_k / d_k - l_k x_{k+1}$ (`div(k, z)` $= z / d_k$).
 fn ldl_substitute(
@@ -284,16 +335,74 @@ impl SymTridiagonalLdl {
     /// # Errors
     /// As [`SymTridiagonalLdl::new`].
     pub fn refactor(&mut self, a: &SymTridiagonal) -> Result<()> {
-        let n = a.dim();
+        self.resize(a.dim());
+        let res = a.pivots_into(&mut self.d);
+        self.finish(a, res)
+    }
+
+    /// [`SymTridiagonalLdl::refactor`] of `factors[i]` with `mats[i]` for every i, with the
+    /// pivot recurrences of all the matrices advanced together: each is a serial chain of
+    /// divisions, and interleaving independent ones keeps the divider busy. Every factor,
+    /// pivot and error is bitwise that of its own `refactor` (matrices of different
+    /// dimensions are simply factored one by one).
+    ///
+    /// # Errors
+    /// `result[i]` as [`SymTridiagonalLdl::refactor`] of pair i (also kept as the factor's
+    /// status); [`LinalgError::DimensionMismatch`] in every entry if the slices' lengths
+    /// differ.
+    pub fn refactor_many(
+        factors: &mut [&mut Self],
+        mats: &[&SymTridiagonal],
+        result: &mut [Result<()>],
+    ) {
+        if factors.len() != mats.len() || result.len() != mats.len() {
+            let e = LinalgError::DimensionMismatch {
+                what: "factors, matrices and results of refactor_many",
+                expected: mats.len(),
+                got: factors.len().min(result.len()),
+            };
+            result.iter_mut().for_each(|r| *r = Err(e.clone()));
+            return;
+        }
+        let n = mats.first().map_or(0, |a| a.dim());
+        if mats.iter().any(|a| a.dim() != n) {
+            for ((f, a), r) in factors.iter_mut().zip(mats).zip(result.iter_mut()) {
+                *r = f.refactor(a);
+            }
+            return;
+        }
+        factors.iter_mut().for_each(|f| f.resize(n));
+        let mut logs = vec![PivotLog::default(); mats.len()];
+        for k in 0..n {
+            for ((f, a), acc) in factors.iter_mut().zip(mats).zip(&mut logs) {
+                let p = a.pivot(k, &f.d);
+                f.d[k] = p;
+                acc.push(k, p);
+            }
+        }
+        for (((f, a), r), acc) in factors
+            .iter_mut()
+            .zip(mats)
+            .zip(result.iter_mut())
+            .zip(logs)
+        {
+            *r = f.finish(a, acc.finish(n));
+        }
+    }
+
+    fn resize(&mut self, n: usize) {
         self.d.resize(n, 0.0);
         self.l.resize(n - 1, 0.0);
         self.dinv.resize(n, 0.0);
-        let res = a.pivots_into(&mut self.d);
+    }
+
+    /// After the pivots: $1/d_k$ and $l_k = b_k / d_k$ if they are usable, and the status.
+    fn finish(&mut self, a: &SymTridiagonal, res: Result<LogDet>) -> Result<()> {
         if res.is_ok() {
             for (di, d) in self.dinv.iter_mut().zip(&self.d) {
                 *di = 1.0 / d;
             }
-            for k in 0..n - 1 {
+            for k in 0..a.dim() - 1 {
                 self.l[k] = a.off[k] * self.dinv[k];
             }
         }
@@ -878,6 +987,77 @@ mod tests {
         let r = t.matvec(&b).unwrap();
         assert!(
             (r[0] - 1.0).abs() < 1e-14 && (r[1] - 2.0).abs() < 1e-14 && (r[2] - 3.0).abs() < 1e-14
+        );
+    }
+
+    /// `refactor_many` = one `refactor` per matrix, bit for bit: pivots, 1/d, l, log|det|,
+    /// solves and errors (a singular lane, an overflowing lane), mixed dimensions, and
+    /// mismatched slice lengths as a typed error in every entry.
+    #[test]
+    fn refactor_many_equals_refactor_bit_for_bit() {
+        let mut rng = Rng::new(17);
+        let mut mats: Vec<SymTridiagonal> = (0..7)
+            .map(|i| random_sym(&mut rng, 9, i % 2 == 0))
+            .collect();
+        // lane 3: a zero pivot at k = 1; lane 5: a pivot that overflows
+        mats[3] = SymTridiagonal::new(
+            vec![1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0],
+            vec![1.0; 8],
+        )
+        .unwrap();
+        mats[5] = SymTridiagonal::new(
+            vec![1e-300, 1.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0],
+            vec![1e10; 8],
+        )
+        .unwrap();
+        let eye = SymTridiagonal::new(vec![1.0; 9], vec![0.0; 8]).unwrap();
+        let mut one_by_one: Vec<SymTridiagonalLdl> = (0..7).map(|_| eye.ldl().unwrap()).collect();
+        let want: Vec<Result<()>> = one_by_one
+            .iter_mut()
+            .zip(&mats)
+            .map(|(f, a)| f.refactor(a))
+            .collect();
+        assert!(want[3].is_err() && want[5].is_err() && want[0].is_ok());
+        let mut together: Vec<SymTridiagonalLdl> = (0..7).map(|_| eye.ldl().unwrap()).collect();
+        let mut got = vec![Ok(()); 7];
+        {
+            let mut refs: Vec<&mut SymTridiagonalLdl> = together.iter_mut().collect();
+            let mats: Vec<&SymTridiagonal> = mats.iter().collect();
+            SymTridiagonalLdl::refactor_many(&mut refs, &mats, &mut got);
+        }
+        assert_eq!(got, want);
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (a, b) in together.iter().zip(&one_by_one) {
+            assert_eq!(bits(&a.d), bits(&b.d));
+            if b.status.is_ok() {
+                assert_eq!(bits(&a.dinv), bits(&b.dinv));
+                assert_eq!(bits(&a.l), bits(&b.l));
+                let (la, lb) = (a.log_det().unwrap(), b.log_det().unwrap());
+                assert_eq!(
+                    (la.log_abs.to_bits(), la.sign),
+                    (lb.log_abs.to_bits(), lb.sign)
+                );
+            } else {
+                assert_eq!(a.log_det(), b.log_det());
+            }
+        }
+        // mixed dimensions: factored one by one, same outcome
+        let small = random_sym(&mut rng, 4, true);
+        let mut f = [eye.ldl().unwrap(), eye.ldl().unwrap()];
+        let mut out = vec![Ok(()); 2];
+        {
+            let [f0, f1] = &mut f;
+            SymTridiagonalLdl::refactor_many(&mut [f0, f1], &[&mats[0], &small], &mut out);
+        }
+        assert_eq!(bits(&f[1].d), bits(&small.ldl().unwrap().d));
+        assert!(out.iter().all(Result::is_ok));
+        // mismatched lengths
+        let mut out = vec![Ok(()); 2];
+        let [f0, _] = &mut f;
+        SymTridiagonalLdl::refactor_many(&mut [f0], &[&mats[0], &small], &mut out);
+        assert!(
+            out.iter()
+                .all(|r| matches!(r, Err(LinalgError::DimensionMismatch { .. })))
         );
     }
 

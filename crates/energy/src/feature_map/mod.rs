@@ -65,7 +65,32 @@ pub trait StructuredHessian: Clone + Send + Sync + std::fmt::Debug {
         mask: Option<&[bool]>,
         factor: &mut Self::Factor,
     ) -> meanfield_linalg::Result<()>;
+
+    /// [`StructuredHessian::factor_step`] for several Hessians of one structure at once,
+    /// `items[i]` = (H, mask, factor), with the outcomes in `result` (same length): every
+    /// factor and outcome is bitwise that of its own `factor_step`. The default factors
+    /// them one by one; tridiagonal Hessians advance their pivot recurrences together
+    /// ([`SymTridiagonalLdl::refactor_many`]).
+    fn factor_steps(
+        s: f64,
+        items: &mut [StepItem<'_, Self>],
+        result: &mut [meanfield_linalg::Result<()>],
+    ) where
+        Self: Sized,
+    {
+        for ((h, mask, f), r) in items.iter_mut().zip(result) {
+            *r = h.factor_step(s, *mask, f);
+        }
+    }
 }
+
+/// One block of [`StructuredHessian::factor_steps`]: the weighted Hessian H, the
+/// projection mask (`None`: all coordinates active) and the factor to overwrite.
+pub type StepItem<'a, H> = (
+    &'a H,
+    Option<&'a [bool]>,
+    &'a mut <H as StructuredHessian>::Factor,
+);
 
 /// A feature map Φ: R^T → R^K with analytic Jacobian and structured Hessians.
 pub trait FeatureMap: Send + Sync {
@@ -223,24 +248,60 @@ impl StructuredHessian for SymTridiagonal {
         mask: Option<&[bool]>,
         f: &mut Self::Factor,
     ) -> meanfield_linalg::Result<()> {
-        let n = self.dim();
-        check_mask(mask, n)?;
-        if f.scratch.dim() != n {
-            *f = self.new_factor();
-        }
-        let active = |t: usize| mask.is_none_or(|m| m[t]);
-        for (t, (b, &h)) in f.scratch.diag_mut().iter_mut().zip(self.diag()).enumerate() {
-            *b = if active(t) { 1.0 - s * h } else { 1.0 };
-        }
-        for (t, (b, &h)) in f.scratch.off_mut().iter_mut().zip(self.off()).enumerate() {
-            *b = if active(t) && active(t + 1) {
-                -s * h
-            } else {
-                0.0
-            };
-        }
+        fill_step_block(self, s, mask, f)?;
         f.factor.refactor(&f.scratch)
     }
+
+    fn factor_steps(
+        s: f64,
+        items: &mut [StepItem<'_, Self>],
+        result: &mut [meanfield_linalg::Result<()>],
+    ) {
+        let mut factors = Vec::with_capacity(items.len());
+        let mut blocks = Vec::with_capacity(items.len());
+        let mut slots = Vec::with_capacity(items.len());
+        for (i, ((h, mask, f), r)) in items.iter_mut().zip(result.iter_mut()).enumerate() {
+            *r = fill_step_block(h, s, *mask, f);
+            if r.is_ok() {
+                let StepFactor { scratch, factor } = &mut **f;
+                factors.push(factor);
+                blocks.push(&*scratch);
+                slots.push(i);
+            }
+        }
+        let mut outcome = vec![Ok(()); slots.len()];
+        SymTridiagonalLdl::refactor_many(&mut factors, &blocks, &mut outcome);
+        for (i, o) in slots.into_iter().zip(outcome) {
+            result[i] = o;
+        }
+    }
+}
+
+/// The tridiagonal step block B̃ = P(I − sH)P + (I − P) into the factor's scratch (not
+/// factored yet).
+fn fill_step_block(
+    h: &SymTridiagonal,
+    s: f64,
+    mask: Option<&[bool]>,
+    f: &mut StepFactor<SymTridiagonal, SymTridiagonalLdl>,
+) -> meanfield_linalg::Result<()> {
+    let n = h.dim();
+    check_mask(mask, n)?;
+    if f.scratch.dim() != n {
+        *f = h.new_factor();
+    }
+    let active = |t: usize| mask.is_none_or(|m| m[t]);
+    for (t, (b, &h)) in f.scratch.diag_mut().iter_mut().zip(h.diag()).enumerate() {
+        *b = if active(t) { 1.0 - s * h } else { 1.0 };
+    }
+    for (t, (b, &h)) in f.scratch.off_mut().iter_mut().zip(h.off()).enumerate() {
+        *b = if active(t) && active(t + 1) {
+            -s * h
+        } else {
+            0.0
+        };
+    }
+    Ok(())
 }
 
 /// Banded Hessians (multi-lag): B̃ is symmetric banded, factored by pivoted band LU.
