@@ -4,7 +4,7 @@
 //! --features mpi`, its own target directory `<target>/mpi`, so it never waits on the lock
 //! of the running `cargo test`) and checks, for every covered family, that the final
 //! global checkpoint of `mpirun -np 1, 2, 3, 4` is byte for byte the single-process one
-//! (`--serial`, no MPI) — MFLD and its variants, CBO, particle EM's PGD, MPD and PQN, the
+//! (`--serial`, no MPI) — MFLD and its variants, CBO, CBS, particle EM's PGD, MPD and PQN, the
 //! Fisher–Rao flow (density ratio, kernelised, Wasserstein–Fisher–Rao); that
 //! a checkpoint written by 2 ranks equals the single-process checkpoint at that step and,
 //! resumed on 3 ranks, continues the identical path (MFLD, CBO, MPD); and that
@@ -161,6 +161,7 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
         ("fisher-rao", "toy", "2", &[2, 4][..]),
         ("fisher-rao-kernel", "toy", "2", &[3][..]),
         ("wfr", "toy", "2", &[2][..]),
+        ("cbs", "toy", "3", &[3][..]),
     ] {
         let args = [
             "--family", family, "--model", model, "--n", N, "--d", d, "--steps", STEPS,

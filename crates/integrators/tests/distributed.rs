@@ -1,6 +1,7 @@
 //! Distributed runs with ranks as threads ([`ThreadCollective`], the same protocol as the
 //! MPI implementation in `crates/mpi`): for every covered family (MFLD, its projected,
-//! mirror and adjusted variants, CBO, particle EM's PGD, MPD and PQN, the Fisher–Rao
+//! mirror and adjusted variants, CBO (also with covariance noise), consensus-based
+//! sampling, particle EM's PGD, MPD and PQN, the Fisher–Rao
 //! flow's density-ratio and kernelised variants, weighted) the gathered final
 //! checkpoint of a run on 1, 2, 3 and 4 ranks is byte-for-byte the single-process
 //! checkpoint; a run resumed from a 2-rank checkpoint on 3 ranks continues the identical
@@ -16,7 +17,10 @@ use meanfield_energy::{
     BayesianLogistic, Functional, HierarchicalGaussian, LatentModel, MeanInteraction, Objective,
     QuadraticInteraction, SimplexMoment, TestFunction,
 };
-use meanfield_integrators::cbo::{AlphaSchedule, Cbo, CboNoise, CboParams, CboState};
+use meanfield_integrators::cbo::{
+    AlphaSchedule, Cbo, CboNoise, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme,
+    CovarianceRoot,
+};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Control, DistributedState, Dynamics, FisherRao,
     FisherRaoParams, GaussianReference, IntegratorError, Kernelisation, LangevinParams, Mfld,
@@ -204,11 +208,12 @@ fn adjusted_mirror_mfld_is_bitwise_identical_on_any_rank_count() {
     within_timeout(move || check_rank_invariance(make, start, 10));
 }
 
-fn cbo_start(cbo: &Cbo<TestFunction>, d: usize) -> Checkpoint<CboState> {
+/// The starting checkpoint of a consensus dynamics (CBO, CBS): uniform on [−3, 3]^d.
+fn cbo_start<D: Dynamics<State = CboState>>(dynamics: &D, d: usize) -> Checkpoint<CboState> {
     let ens = InitialLaw::uniform_cube(d, -3.0, 3.0)
         .sample(N, SEED, streams::CBO_INIT)
         .unwrap();
-    Checkpoint::start(cbo, ens, SEED).unwrap()
+    Checkpoint::start(dynamics, ens, SEED).unwrap()
 }
 
 #[test]
@@ -241,6 +246,55 @@ fn isotropic_cbo_with_the_ess_schedule_is_bitwise_identical_on_any_rank_count() 
             })
             .unwrap();
         Cbo::new(TestFunction::ackley(3).unwrap(), p).unwrap()
+    };
+    let start = cbo_start(&make(), 3);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+#[test]
+fn cbs_is_bitwise_identical_on_any_rank_count() {
+    // The paper's exponential scheme with the Cholesky root, sampling mode, the ESS
+    // schedule (the weighted covariance is one block reduction of 1 + d(d+1)/2 sums).
+    let make = || {
+        let p = CbsParams::new(CbsMode::Sampling, 0.5)
+            .unwrap()
+            .with_alpha(1.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::EffectiveSampleSize {
+                eta: 0.5,
+                min: 1e-5,
+                max: 1e5,
+            })
+            .unwrap();
+        Cbs::new(TestFunction::rastrigin(3).unwrap(), p)
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = cbo_start(&make(), 3);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+    // CBXpy's Euler–Maruyama scheme with the symmetric root, optimisation mode.
+    let make = || {
+        let p = CbsParams::new(CbsMode::Optimization, 0.1)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_scheme(CbsScheme::EulerMaruyama)
+            .with_root(CovarianceRoot::Symmetric);
+        Cbs::new(TestFunction::ackley(2).unwrap(), p).unwrap()
+    };
+    let start = cbo_start(&make(), 2);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+#[test]
+fn cbo_with_covariance_noise_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        let p = CboParams::new(1.0, 0.8, 0.05)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_noise(CboNoise::Covariance(CbsMode::Optimization));
+        Cbo::new(TestFunction::rastrigin(3).unwrap(), p).unwrap()
     };
     let start = cbo_start(&make(), 3);
     within_timeout(move || check_rank_invariance(make, start, 10));
@@ -605,7 +659,7 @@ fn an_observer_error_on_one_rank_stops_every_rank() {
 
 /// A partition needs at least one block per rank; weights normalised on one rank cannot
 /// be attached to a shard; families without distributed statistics (PMGD, resampling
-/// Fisher–Rao, mini-batched CBO, models with odd batches) refuse a shard.
+/// Fisher–Rao, mini-batched CBO, CBO with memory, models with odd batches) refuse a shard.
 #[test]
 fn unsupported_distributed_settings_are_typed_errors() {
     assert!(Partition::new(1024, 2, 0).is_err());
@@ -661,6 +715,17 @@ fn unsupported_distributed_settings_are_typed_errors() {
     let pmgd = Pmgd::new(model, PmgdParams::new(0.01).unwrap()).unwrap();
     match Checkpoint::start(&pmgd, shard.clone(), 1) {
         Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("PMGD"), "{msg}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // CBO with memory builds its state from the shard and refuses it.
+    let memory = meanfield_integrators::CboMemory::new(
+        TestFunction::rastrigin(2).unwrap(),
+        meanfield_integrators::CboMemoryParams::new(CboParams::new(1.0, 1.0, 0.01).unwrap(), 0.4)
+            .unwrap(),
+    )
+    .unwrap();
+    match Checkpoint::start(&memory, shard.clone(), 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("memory"), "{msg}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     // A model whose gradient batches do not divide the blocks is refused on a shard.

@@ -8,8 +8,9 @@
 //! ```
 //!
 //! Options: `--family
-//! mfld|projected|mirror|adjusted|cbo|cbo-ess|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
-//! (`fisher-rao`: the density-ratio flow; `fisher-rao-kernel`: variant (4), KL between
+//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
+//! (`cbs`: consensus-based sampling, sampling mode, exponential scheme, Cholesky root;
+//! `fisher-rao`: the density-ratio flow; `fisher-rao-kernel`: variant (4), KL between
 //! smoothed measures, bump kernel; `wfr`: the same with transport), `--model
 //! toy|logistic` (the latent model of particle EM: the toy hierarchical Gaussian with d
 //! observations, or Bayesian logistic regression with d features on 40 synthetic data;
@@ -30,7 +31,9 @@ use meanfield_energy::{
     BayesianLogistic, Functional, HierarchicalGaussian, LatentModel, MeanInteraction, Objective,
     QuadraticInteraction, SimplexMoment, TestFunction,
 };
-use meanfield_integrators::cbo::{AlphaSchedule, Cbo, CboNoise, CboParams};
+use meanfield_integrators::cbo::{
+    AlphaSchedule, Cbo, CboNoise, CboParams, Cbs, CbsMode, CbsParams,
+};
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, DistributedState, Dynamics, FisherRao, FisherRaoParams,
     GaussianReference, Kernelisation, LangevinParams, Mfld, MirrorMfld, Mpd, MpdParams, Pgd,
@@ -421,6 +424,13 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
             };
             let f = Poisoned(TestFunction::rastrigin(o.d)?);
             drive(o, place, Cbo::new(f, params)?.with_parallelism(par), start)
+        }
+        "cbs" => {
+            let law = InitialLaw::uniform_cube(o.d, -3.0, 3.0);
+            let start = start_ensemble(o, place, &law, Domain::Euclidean, streams::CBO_INIT)?;
+            let params = CbsParams::new(CbsMode::Sampling, 0.5)?.with_alpha(1.0)?;
+            let f = Poisoned(TestFunction::rastrigin(o.d)?);
+            drive(o, place, Cbs::new(f, params)?.with_parallelism(par), start)
         }
         "pgd" | "mpd" | "pqn" => match o.model.as_str() {
             "toy" => particle_em(o, place, toy_model(o.d)?),
