@@ -11,7 +11,8 @@
 //! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
 //! (`cbs`: consensus-based sampling, sampling mode, exponential scheme, Cholesky root;
 //! `fisher-rao`: the density-ratio flow; `fisher-rao-kernel`: variant (4), KL between
-//! smoothed measures, bump kernel; `wfr`: the same with transport), `--model
+//! smoothed measures, bump kernel of radius 0.3; `wfr`: variant (1), kernel on the
+//! evolving measure, with transport), `--model
 //! toy|logistic` (the latent model of particle EM: the toy hierarchical Gaussian with d
 //! observations, or Bayesian logistic regression with d features on 40 synthetic data;
 //! default toy), `--n`, `--d`,
@@ -309,11 +310,17 @@ fn fisher_rao(o: &Options, place: &Place) -> Result<(), BoxError> {
         streams::INITIAL_POSITIONS,
     )?;
     let mut params = FisherRaoParams::new(GaussianReference::standard(o.d)?, 0.7, 0.05)?;
-    if o.family != "fisher-rao" {
-        params = params.with_kernelisation(Kernelisation::SmoothedKl, Kernel::bump(0.5, o.d)?);
-    }
-    if o.family == "wfr" {
-        params = params.with_transport();
+    let kernel = Kernel::bump(0.3, o.d)?;
+    match o.family.as_str() {
+        "fisher-rao-kernel" => {
+            params = params.with_kernelisation(Kernelisation::SmoothedKl, kernel);
+        }
+        "wfr" => {
+            params = params
+                .with_kernelisation(Kernelisation::EvolvingMeasure, kernel)
+                .with_transport();
+        }
+        _ => {}
     }
     let b = (0..o.d)
         .map(|k| if k % 2 == 0 { 1.0 } else { -1.0 })
