@@ -4,8 +4,10 @@
 //! --features mpi`, its own target directory `<target>/mpi`, so it never waits on the lock
 //! of the running `cargo test`) and checks, for every covered family, that the final
 //! global checkpoint of `mpirun -np 1, 2, 3, 4` is byte for byte the single-process one
-//! (`--serial`, no MPI); that a checkpoint written by 2 ranks equals the single-process
-//! checkpoint at that step and, resumed on 3 ranks, continues the identical path; and that
+//! (`--serial`, no MPI) — MFLD and its variants, CBO, CBS, particle EM's PGD, MPD and PQN, the
+//! Fisher–Rao flow (density ratio, kernelised, Wasserstein–Fisher–Rao); that
+//! a checkpoint written by 2 ranks equals the single-process checkpoint at that step and,
+//! resumed on 3 ranks, continues the identical path (MFLD, CBO, MPD); and that
 //! a failure on one rank (a NaN objective value inside a CBO step, a non-finite MFLD
 //! state) ends every rank with the same error within a time limit. Without `mpirun` it
 //! prints `skipped: …` and passes, except under `CI`, where that is a failure (`.ci/run`
@@ -146,15 +148,26 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
     };
 
     // 1. Final checkpoints of 1–4 ranks ≡ the single-process checkpoint, byte for byte.
-    for (family, d, rank_counts) in [
-        ("mfld", "3", &[1, 2, 3, 4][..]),
-        ("cbo", "4", &[1, 2, 3, 4][..]),
-        ("projected", "3", &[3][..]),
-        ("mirror", "2", &[2][..]),
-        ("adjusted", "2", &[3][..]),
-        ("cbo-ess", "3", &[4][..]),
+    // (family, latent model, d, steps, rank counts); the kernelised Fisher–Rao families
+    // take fewer steps (kernel sums over ≈ 150 neighbours per particle in a debug build).
+    for (family, model, d, steps, rank_counts) in [
+        ("mfld", "toy", "3", STEPS, &[1, 2, 3, 4][..]),
+        ("cbo", "toy", "4", STEPS, &[1, 2, 3, 4][..]),
+        ("projected", "toy", "3", STEPS, &[3][..]),
+        ("mirror", "toy", "2", STEPS, &[2][..]),
+        ("adjusted", "toy", "2", STEPS, &[3][..]),
+        ("cbo-ess", "toy", "3", STEPS, &[4][..]),
+        ("pgd", "toy", "3", STEPS, &[1, 2, 3, 4][..]),
+        ("mpd", "logistic", "4", STEPS, &[2, 3][..]),
+        ("pqn", "logistic", "3", STEPS, &[4][..]),
+        ("cbs", "toy", "3", STEPS, &[3][..]),
+        ("fisher-rao", "toy", "2", STEPS, &[2, 4][..]),
+        ("fisher-rao-kernel", "toy", "2", "6", &[3][..]),
+        ("wfr", "toy", "2", "6", &[2][..]),
     ] {
-        let args = ["--family", family, "--n", N, "--d", d, "--steps", STEPS];
+        let args = [
+            "--family", family, "--model", model, "--n", N, "--d", d, "--steps", steps,
+        ];
         let reference = mpi.file(&format!("{family}-serial.json"));
         succeed(mpi.serial(&args).arg("--out").arg(&reference));
         let reference = read(&reference);
@@ -170,8 +183,14 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
     }
 
     // 2. Stop after 8 steps on 2 ranks, resume on 3: the identical path.
-    for (family, d) in [("mfld", "3"), ("cbo", "4")] {
-        let args = ["--family", family, "--n", N, "--d", d, "--steps", STEPS];
+    for (family, model, d) in [
+        ("mfld", "toy", "3"),
+        ("cbo", "toy", "4"),
+        ("mpd", "logistic", "4"),
+    ] {
+        let args = [
+            "--family", family, "--model", model, "--n", N, "--d", d, "--steps", STEPS,
+        ];
         let part = mpi.file(&format!("{family}-2ranks-step8.json"));
         let serial_part = mpi.file(&format!("{family}-serial-step8.json"));
         succeed(

@@ -51,17 +51,25 @@
 //! [`Dynamics::init_state`] sets θ₀ = θ*(X₀) (ParEM's toy notebook); a state with another
 //! θ₀ uses it for the first particle step (ParEM's logistic notebook, θ₀ = 0).
 //!
-//! # Determinism
+//! # Determinism and distributed runs
 //! Gradients are evaluated in batches of [`LatentModel::batch_size`] particles (fixed by
-//! the model, not by the thread count) that write only their own rows, g is summed in
-//! particle order, and particle i's noise at step k comes from its own stream: results
-//! are bitwise identical for any thread count and across checkpoint resumes.
+//! the model, not by the thread count) that write only their own rows; g (and PQN's H̄)
+//! is a deterministic block reduction over all particles ([`Reducer`], blocks of
+//! [`BLOCK`] particles combined in block order); particle i's noise at step k comes from
+//! the stream of its **global** index i. So results are bitwise identical for any thread
+//! count, across checkpoint resumes, and for PGD, MPD and PQN on any number of ranks of a
+//! distributed ensemble (docs/distributed.md): a rank reduces its blocks' partial sums,
+//! the ranks all-gather them, and θ (and MPD's m) is then the same on every rank. A
+//! shard needs a batch size that divides [`BLOCK`] (so the batches fall where they fall
+//! in one process). PMGD refuses a shard: its θ*(q) is the model's closed form over all
+//! particles ([`LatentModel::optimal_theta`]).
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
 use meanfield_measures::normal::standard_normal;
+use meanfield_measures::reduce::BLOCK;
 use meanfield_measures::{
-    Ensemble, NoiseStreams, Parallelism, parallel::for_each_row_mut, streams,
+    Collective, Ensemble, NoiseStreams, Parallelism, Reducer, parallel::for_each_row_mut, streams,
 };
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -153,10 +161,55 @@ impl DynamicsState for LatentState {
                 })
             })
     }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn Collective>> {
+        self.particles.collective()
+    }
+}
+
+/// The particles (and MPD's particle momenta) are split over the ranks; θ and MPD's
+/// θ-momentum are global (identical on every rank: g is a block reduction).
+impl crate::dynamics::DistributedState for LatentState {
+    fn gathered(&self) -> Result<Self> {
+        Ok(Self {
+            theta: self.theta.clone(),
+            particles: self.particles.gather()?,
+            momenta: match &self.momenta {
+                None => None,
+                Some(m) => Some(Momenta {
+                    theta: m.theta.clone(),
+                    particles: m.particles.gather()?,
+                }),
+            },
+        })
+    }
+
+    fn scattered(&self, collective: std::sync::Arc<dyn Collective>) -> Result<Self> {
+        Ok(Self {
+            theta: self.theta.clone(),
+            particles: self.particles.scatter(collective.clone())?,
+            momenta: match &self.momenta {
+                None => None,
+                Some(m) => Some(Momenta {
+                    theta: m.theta.clone(),
+                    particles: m.particles.scatter(collective)?,
+                }),
+            },
+        })
+    }
 }
 
 /// One batch of the gradient loop: (index, ((∇_θ rows, ∇_x rows), particle rows)).
 type BatchRows<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a [f64]));
+
+/// Whether a scheme runs on a shard of a distributed ensemble.
+#[derive(Debug, Clone, Copy)]
+enum Distributed {
+    /// Its statistics are block reductions (PGD, MPD, PQN).
+    Supported,
+    /// Refused, naming the scheme.
+    Refused(&'static str),
+}
 
 /// What PGD and MPD share: the model, the parallelism and the per-particle gradient
 /// rows (the particle noise comes from the step key, purpose
@@ -208,7 +261,10 @@ impl<M: LatentModel> ParticleEmCore<M> {
     fn langevin_move(&self, key: StepKey, particles: &mut Ensemble, h: f64, noise: Option<&[f64]>) {
         let d = particles.dim();
         let sigma = (2.0 * h).sqrt();
-        let streams = key.streams(streams::PARTICLE_EM_NOISE);
+        let (streams, first) = (
+            key.streams(streams::PARTICLE_EM_NOISE),
+            particles.first_index(),
+        );
         for_each_row_mut(
             self.parallelism,
             particles.as_mut_slice(),
@@ -222,7 +278,8 @@ impl<M: LatentModel> ParticleEmCore<M> {
                     }
                 }
                 None => {
-                    let mut rng = streams.rng(i as u64);
+                    // Keyed by the global index: a rank draws the single-process noise.
+                    let mut rng = streams.rng(first + i as u64);
                     for (x, g) in x.iter_mut().zip(g) {
                         let xi: f64 = standard_normal(&mut rng);
                         *x += -h * g + sigma * xi;
@@ -237,9 +294,11 @@ impl<M: LatentModel> ParticleEmCore<M> {
         LatentState::new(self.model.initial_theta(), particles)
     }
 
-    fn check(&self, state: &LatentState, momenta: bool) -> Result<()> {
+    /// Checks the state's shapes, domain and momenta; `family` names the scheme for the
+    /// distributed checks ([`ParticleEmCore::check_shard`]).
+    fn check(&self, state: &LatentState, momenta: bool, family: Distributed) -> Result<()> {
         let p = &state.particles;
-        crate::error::check_single_process(p, "particle EM (PGD / MPD)")?;
+        self.check_shard(p, family)?;
         let bad =
             |e: meanfield_energy::EnergyError| IntegratorError::IncompatibleState(e.to_string());
         check_dims(&self.model, &state.theta, &p.as_slice()[..p.dim()]).map_err(bad)?;
@@ -276,11 +335,38 @@ impl<M: LatentModel> ParticleEmCore<M> {
                         p.n(),
                         p.dim()
                     )))
+                } else if m.particles.shard() != p.shard() {
+                    Err(IntegratorError::IncompatibleState(
+                        "the particle momenta are not split over the ranks like the particles"
+                            .into(),
+                    ))
                 } else {
                     Ok(())
                 }
             }
         }
+    }
+
+    /// A shard of a distributed ensemble runs only in the families whose statistics are
+    /// block reductions, and only if the model's batches fall on the single-process
+    /// batch boundaries (batch size dividing [`BLOCK`]: every rank's rows start at a
+    /// multiple of [`BLOCK`]).
+    fn check_shard(&self, particles: &Ensemble, family: Distributed) -> Result<()> {
+        if particles.shard().is_none() {
+            return Ok(());
+        }
+        if let Distributed::Refused(name) = family {
+            return crate::error::check_single_process(particles, name);
+        }
+        let b = self.model.batch_size().max(1);
+        if !BLOCK.is_multiple_of(b) {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "the model's gradient batches of {b} particles do not divide the blocks of \
+                 {BLOCK} particles of a distributed ensemble (the ranks would batch \
+                 differently from one process)"
+            )));
+        }
+        Ok(())
     }
 
     /// Fills the gradient rows at (θ, X^i): `gt` if `want_theta`, `gx` if `want_x`, in
@@ -331,17 +417,21 @@ impl<M: LatentModel> ParticleEmCore<M> {
             return Err(energy_error(step)(e));
         }
         if want_theta {
-            self.grad_theta.clear();
-            self.grad_theta.resize(p, 0.0);
-            for row in self.gt.chunks_exact(p) {
-                for (g, r) in self.grad_theta.iter_mut().zip(row) {
-                    *g += r;
-                }
-            }
-            let inv = 1.0 / n as f64;
-            self.grad_theta.iter_mut().for_each(|g| *g *= inv);
+            self.grad_theta = self.particle_mean(particles, p, &self.gt)?;
         }
         Ok(())
+    }
+
+    /// (1/N) Σ_i r_i over every particle of the run (all ranks' for a shard), with r_i
+    /// row i of `rows` (local rows × k): the block reduction of [`Reducer`].
+    fn particle_mean(&self, particles: &Ensemble, k: usize, rows: &[f64]) -> Result<Vec<f64>> {
+        let sums = Reducer::of(particles)
+            .with_parallelism(self.parallelism)
+            .sums(particles.n(), k, |i, out| {
+                out.copy_from_slice(&rows[i * k..(i + 1) * k]);
+            })?;
+        let inv = 1.0 / particles.global_n() as f64;
+        Ok(sums.into_iter().map(|s| s * inv).collect())
     }
 }
 
@@ -426,7 +516,7 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false)
+        self.core.check(state, false, Distributed::Supported)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
@@ -460,8 +550,8 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
 pub struct Pqn<M> {
     core: ParticleEmCore<M>,
     params: PgdParams,
-    /// ∇²_θ E(θ, X^i) of one particle, p × p.
-    hess_row: Vec<f64>,
+    /// ∇²_θ E(θ, X^i) of every particle, N × p².
+    hess_rows: Vec<f64>,
     /// H̄, p × p.
     hess: Vec<f64>,
     /// H̄^{-1} g.
@@ -488,7 +578,7 @@ impl<M: LatentModel> Pqn<M> {
         Ok(Self {
             core,
             params,
-            hess_row: Vec::new(),
+            hess_rows: Vec::new(),
             hess: Vec::new(),
             direction: Vec::new(),
         })
@@ -526,24 +616,19 @@ impl<M: LatentModel> Pqn<M> {
         self.advance(key, state, Some(noise))
     }
 
-    /// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i), summed in particle order, then H̄^{-1} g into
-    /// `direction` (p = 1: g/H̄; else a dense LU solve).
+    /// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i), a block reduction over all particles of the run
+    /// (every rank's), then H̄^{-1} g into `direction` (p = 1: g/H̄; else a dense LU
+    /// solve; the same on every rank).
     fn newton_direction(&mut self, theta: &[f64], particles: &Ensemble, step: u64) -> Result<()> {
         let p = theta.len();
-        self.hess_row.resize(p * p, 0.0);
-        self.hess.clear();
-        self.hess.resize(p * p, 0.0);
-        for x in particles.rows() {
+        self.hess_rows.resize(particles.n() * p * p, 0.0);
+        for (x, h) in particles.rows().zip(self.hess_rows.chunks_exact_mut(p * p)) {
             self.core
                 .model
-                .hess_theta(theta, x, &mut self.hess_row)
+                .hess_theta(theta, x, h)
                 .map_err(energy_error(step))?;
-            for (h, r) in self.hess.iter_mut().zip(&self.hess_row) {
-                *h += r;
-            }
         }
-        let inv = 1.0 / particles.n() as f64;
-        self.hess.iter_mut().for_each(|h| *h *= inv);
+        self.hess = self.core.particle_mean(particles, p * p, &self.hess_rows)?;
         let g = &self.core.grad_theta;
         self.direction.clear();
         if g.iter().all(|v| *v == 0.0) {
@@ -624,7 +709,7 @@ impl<M: LatentModel> Dynamics for Pqn<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false)
+        self.core.check(state, false, Distributed::Supported)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
@@ -659,6 +744,9 @@ impl PmgdParams {
         self.h_x
     }
 }
+
+/// PMGD refuses shards: θ*(q) is the model's closed form over all particles at once.
+const PMGD: Distributed = Distributed::Refused("particle marginal gradient descent (PMGD)");
 
 /// Particle marginal gradient descent (module docs): X^i ← X^i − h_x ∇_x E(θ, X^i) +
 /// √(2h_x) ξ^i with θ = θ*(q) from [`LatentModel::optimal_theta`], then θ ← θ*(X).
@@ -764,13 +852,13 @@ impl<M: LatentModel> Dynamics for Pmgd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false)
+        self.core.check(state, false, PMGD)
     }
 
     /// θ = θ*(X₀) ([`LatentModel::optimal_theta`]), the particles as given, no momenta.
     fn init_state(&self, particles: Ensemble, _seed: u64) -> Result<LatentState> {
         self.core
-            .check(&self.core.pgd_state(particles.clone()), false)?;
+            .check(&self.core.pgd_state(particles.clone()), false, PMGD)?;
         let theta = self.optimal_theta(&particles, 0)?;
         Ok(LatentState::new(theta, particles))
     }
@@ -1094,15 +1182,19 @@ impl<M: LatentModel> Mpd<M> {
         let theta = self.core.model.initial_theta();
         let init = NoiseStreams::new(seed, streams::MOMENTUM_INIT);
         let scale = 1.0 / self.params.eta_x.sqrt();
-        let u = Ensemble::from_fn(
-            particles.n(),
-            particles.dim(),
-            particles.domain().clone(),
-            |i, row| {
-                init.fill_standard_normal(0, i as u64, row);
-                row.iter_mut().for_each(|v| *v *= scale);
-            },
-        )?;
+        // U^i from the stream of global particle i; a shard's momenta are split like its
+        // particles.
+        let draw = |i: usize, row: &mut [f64]| {
+            init.fill_standard_normal(0, i as u64, row);
+            row.iter_mut().for_each(|v| *v *= scale);
+        };
+        let (d, domain) = (particles.dim(), particles.domain().clone());
+        let u = match particles.shard() {
+            None => Ensemble::from_fn(particles.n(), d, domain, draw)?,
+            Some(s) => {
+                Ensemble::from_fn_shard(*s.partition(), s.collective().clone(), d, domain, draw)?
+            }
+        };
         Ok(LatentState {
             momenta: Some(Momenta {
                 theta: vec![0.0; theta.len()],
@@ -1163,7 +1255,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, true)
+        self.core.check(state, true, Distributed::Supported)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, m = 0 and
@@ -1208,6 +1300,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
         self.core
             .gradients(&state.theta, &state.particles, false, true, step)?;
         let noise = key.streams(streams::PARTICLE_EM_NOISE);
+        let first = state.particles.first_index();
         let nz = c.noise;
         for_each_pair_mut(
             self.core.parallelism,
@@ -1217,7 +1310,8 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
             &self.core.gx,
             d,
             |i, x, u, grad| {
-                let mut rng = noise.rng(i as u64);
+                // Keyed by the global index (a rank draws the single-process noise).
+                let mut rng = noise.rng(first + i as u64);
                 // First d normals drive n_X (as in PGD), the next d complete n_U.
                 for (x, (u, g)) in x.iter_mut().zip(u.iter_mut().zip(grad)) {
                     let xi: f64 = standard_normal(&mut rng);

@@ -1,5 +1,8 @@
 //! Distributed runs with ranks as threads ([`ThreadCollective`], the same protocol as the
-//! MPI implementation in `crates/mpi`): for every covered family the gathered final
+//! MPI implementation in `crates/mpi`): for every covered family (MFLD, its projected,
+//! mirror and adjusted variants, CBO (also with covariance noise), consensus-based
+//! sampling, particle EM's PGD, MPD and PQN, the Fisher–Rao
+//! flow's density-ratio and kernelised variants, weighted) the gathered final
 //! checkpoint of a run on 1, 2, 3 and 4 ranks is byte-for-byte the single-process
 //! checkpoint; a run resumed from a 2-rank checkpoint on 3 ranks continues the identical
 //! path; a failure on one rank (non-finite state, an error inside a step before a
@@ -10,15 +13,23 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use meanfield_energy::{Functional, Objective, QuadraticInteraction, SimplexMoment, TestFunction};
-use meanfield_integrators::cbo::{AlphaSchedule, Cbo, CboNoise, CboParams, CboState};
+use meanfield_energy::{
+    BayesianLogistic, Functional, HierarchicalGaussian, LatentModel, MeanInteraction, Objective,
+    QuadraticInteraction, SimplexMoment, TestFunction,
+};
+use meanfield_integrators::cbo::{
+    AlphaSchedule, Cbo, CboNoise, CboParams, CboState, Cbs, CbsMode, CbsParams, CbsScheme,
+    CovarianceRoot,
+};
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, Control, DistributedState, Dynamics, IntegratorError,
-    LangevinParams, Mfld, MirrorMfld, ProjectedMfld,
+    AdjustedMirrorMfld, Checkpoint, Control, DistributedState, Dynamics, FisherRao,
+    FisherRaoParams, GaussianReference, IntegratorError, Kernelisation, LangevinParams, Mfld,
+    MirrorMfld, Mpd, MpdParams, Pgd, PgdParams, Pmgd, PmgdParams, PositivityGuard, Pqn,
+    ProjectedMfld, WeightStep,
 };
 use meanfield_measures::{
-    BoxBounds, Collective, Domain, Ensemble, InitialLaw, LogBarrier, Parallelism, Partition,
-    ThreadCollective, streams,
+    BoxBounds, Collective, Domain, Ensemble, InitialLaw, Kernel, LogBarrier, Parallelism,
+    Partition, ThreadCollective, streams,
 };
 
 /// N = 4·1024 + 300: five blocks, the last one partial, so 4 ranks get unequal shares.
@@ -197,11 +208,12 @@ fn adjusted_mirror_mfld_is_bitwise_identical_on_any_rank_count() {
     within_timeout(move || check_rank_invariance(make, start, 10));
 }
 
-fn cbo_start(cbo: &Cbo<TestFunction>, d: usize) -> Checkpoint<CboState> {
+/// The starting checkpoint of a consensus dynamics (CBO, CBS): uniform on [−3, 3]^d.
+fn cbo_start<D: Dynamics<State = CboState>>(dynamics: &D, d: usize) -> Checkpoint<CboState> {
     let ens = InitialLaw::uniform_cube(d, -3.0, 3.0)
         .sample(N, SEED, streams::CBO_INIT)
         .unwrap();
-    Checkpoint::start(cbo, ens, SEED).unwrap()
+    Checkpoint::start(dynamics, ens, SEED).unwrap()
 }
 
 #[test]
@@ -234,6 +246,55 @@ fn isotropic_cbo_with_the_ess_schedule_is_bitwise_identical_on_any_rank_count() 
             })
             .unwrap();
         Cbo::new(TestFunction::ackley(3).unwrap(), p).unwrap()
+    };
+    let start = cbo_start(&make(), 3);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+#[test]
+fn cbs_is_bitwise_identical_on_any_rank_count() {
+    // The paper's exponential scheme with the Cholesky root, sampling mode, the ESS
+    // schedule (the weighted covariance is one block reduction of 1 + d(d+1)/2 sums).
+    let make = || {
+        let p = CbsParams::new(CbsMode::Sampling, 0.5)
+            .unwrap()
+            .with_alpha(1.0)
+            .unwrap()
+            .with_schedule(AlphaSchedule::EffectiveSampleSize {
+                eta: 0.5,
+                min: 1e-5,
+                max: 1e5,
+            })
+            .unwrap();
+        Cbs::new(TestFunction::rastrigin(3).unwrap(), p)
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = cbo_start(&make(), 3);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+    // CBXpy's Euler–Maruyama scheme with the symmetric root, optimisation mode.
+    let make = || {
+        let p = CbsParams::new(CbsMode::Optimization, 0.1)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_scheme(CbsScheme::EulerMaruyama)
+            .with_root(CovarianceRoot::Symmetric);
+        Cbs::new(TestFunction::ackley(2).unwrap(), p).unwrap()
+    };
+    let start = cbo_start(&make(), 2);
+    within_timeout(move || check_rank_invariance(make, start, 10));
+}
+
+#[test]
+fn cbo_with_covariance_noise_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        let p = CboParams::new(1.0, 0.8, 0.05)
+            .unwrap()
+            .with_alpha(10.0)
+            .unwrap()
+            .with_noise(CboNoise::Covariance(CbsMode::Optimization));
+        Cbo::new(TestFunction::rastrigin(3).unwrap(), p).unwrap()
     };
     let start = cbo_start(&make(), 3);
     within_timeout(move || check_rank_invariance(make, start, 10));
@@ -279,7 +340,187 @@ fn resuming_a_two_rank_checkpoint_on_three_ranks_continues_the_path() {
         for got in run_on_ranks(make_cbo, &resumed, 3, 12, |_, _| false) {
             assert!(got.unwrap().0 == reference, "resumed CBO path differs");
         }
+
+        let make_mpd = || Mpd::new(toy_model(), mpd_params()).unwrap();
+        let start = Checkpoint::start(&make_mpd(), latent_particles(3), SEED).unwrap();
+        let reference = single(make_mpd(), &start, 12).unwrap().0;
+        let half = run_on_ranks(make_mpd, &start, 2, 6, |_, _| false);
+        let resumed = Checkpoint::from_json(&half[0].as_ref().unwrap().0).unwrap();
+        for got in run_on_ranks(make_mpd, &resumed, 3, 12, |_, _| false) {
+            assert!(got.unwrap().0 == reference, "resumed MPD path differs");
+        }
+
+        // A weighted ensemble: the gathered checkpoint carries the global weights.
+        let make_fr = || fisher_rao(Kernelisation::DensityRatio, WeightStep::Exponentiated);
+        let start = Checkpoint::start(&make_fr(), reference_sample(), SEED).unwrap();
+        let reference = single(make_fr(), &start, 12).unwrap().0;
+        let half = run_on_ranks(make_fr, &start, 2, 5, |_, _| false);
+        let resumed = Checkpoint::from_json(&half[0].as_ref().unwrap().0).unwrap();
+        for got in run_on_ranks(make_fr, &resumed, 3, 12, |_, _| false) {
+            assert!(
+                got.unwrap().0 == reference,
+                "resumed Fisher–Rao path differs"
+            );
+        }
+
+        let make_pgd = || Pgd::new(logistic_model(), PgdParams::new(0.01, 0.01).unwrap()).unwrap();
+        let start = Checkpoint::start(&make_pgd(), latent_particles(4), SEED).unwrap();
+        let reference = single(make_pgd(), &start, 12).unwrap().0;
+        let half = run_on_ranks(make_pgd, &start, 2, 5, |_, _| false);
+        let resumed = Checkpoint::from_json(&half[0].as_ref().unwrap().0).unwrap();
+        for got in run_on_ranks(make_pgd, &resumed, 3, 12, |_, _| false) {
+            assert!(got.unwrap().0 == reference, "resumed PGD path differs");
+        }
     });
+}
+
+/// The toy hierarchical Gaussian model with M = 3 observations around 3.
+fn toy_model() -> HierarchicalGaussian {
+    HierarchicalGaussian::new(vec![2.1, 3.4, 3.9]).unwrap()
+}
+
+/// Bayesian logistic regression, K = 4 features, M = 30 data (batches of 32 particles).
+fn logistic_model() -> BayesianLogistic {
+    let (m, k) = (30, 4);
+    let f: Vec<f64> = (0..m * k).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let y: Vec<f64> = (0..m).map(|j| ((j % 3) == 0) as u8 as f64).collect();
+    BayesianLogistic::new(f, y, k, 5.0).unwrap()
+}
+
+fn latent_particles(d: usize) -> Ensemble {
+    InitialLaw::isotropic_gaussian(d, 0.0, 1.0)
+        .sample(N, SEED, streams::INITIAL_POSITIONS)
+        .unwrap()
+}
+
+#[test]
+fn pgd_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        Pgd::new(toy_model(), PgdParams::new(0.05, 0.05).unwrap())
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), latent_particles(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 12));
+    let make = || Pgd::new(logistic_model(), PgdParams::new(0.01, 0.01).unwrap()).unwrap();
+    let start = Checkpoint::start(&make(), latent_particles(4), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+}
+
+fn mpd_params() -> MpdParams {
+    MpdParams::new(0.05, 0.05)
+        .unwrap()
+        .with_theta_momentum(1.0, 0.5)
+        .unwrap()
+        .with_particle_momentum(1.0, 2.0)
+        .unwrap()
+}
+
+#[test]
+fn mpd_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        Mpd::new(toy_model(), mpd_params())
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), latent_particles(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 12));
+    let make = || Mpd::new(logistic_model(), mpd_params()).unwrap();
+    let start = Checkpoint::start(&make(), latent_particles(4), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+}
+
+#[test]
+fn pqn_is_bitwise_identical_on_any_rank_count() {
+    let make = || Pqn::new(logistic_model(), PgdParams::new(0.5, 0.01).unwrap()).unwrap();
+    let start = Checkpoint::start(&make(), latent_particles(4), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+}
+
+/// The momenta are drawn per global particle: MPD's initial state drawn on the shards
+/// (`init_state` of each rank's particles) gathers to the single-process initial state.
+#[test]
+fn mpd_momenta_drawn_on_shards_are_the_single_process_momenta() {
+    within_timeout(|| {
+        let mpd = Mpd::new(toy_model(), mpd_params()).unwrap();
+        let particles = latent_particles(3);
+        let reference = mpd.init_state(particles.clone(), SEED).unwrap();
+        for ranks in [2, 3, 4] {
+            let group = ThreadCollective::group(ranks).unwrap();
+            std::thread::scope(|scope| {
+                for c in group {
+                    let (mpd, particles, reference) = (&mpd, &particles, &reference);
+                    scope.spawn(move || {
+                        let shard = particles.scatter(Arc::new(c)).unwrap();
+                        let state = mpd.init_state(shard, SEED).unwrap();
+                        assert!(state.gathered().unwrap() == *reference, "{ranks} ranks");
+                    });
+                }
+            });
+        }
+    });
+}
+
+/// Fisher–Rao towards π = N(0, I) for the mean interaction in d = 2: density ratio (no
+/// kernel) or a kernelised variant with the bump kernel of radius 0.5 (compact: few
+/// neighbours, a fast test).
+fn fisher_rao(kern: Kernelisation, step: WeightStep) -> FisherRao<MeanInteraction> {
+    let d = 2;
+    let params = FisherRaoParams::new(GaussianReference::standard(d).unwrap(), 0.7, 0.05)
+        .unwrap()
+        .with_kernelisation(kern, Kernel::bump(0.5, d).unwrap())
+        .with_step(step);
+    FisherRao::new(MeanInteraction::new(1.5, vec![1.0, -0.5]).unwrap(), params).unwrap()
+}
+
+/// Positions drawn from π = N(0, I) (the density ratio needs a π-sample).
+fn reference_sample() -> Ensemble {
+    InitialLaw::isotropic_gaussian(2, 0.0, 1.0)
+        .sample(N, SEED, streams::INITIAL_POSITIONS)
+        .unwrap()
+}
+
+#[test]
+fn density_ratio_fisher_rao_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        fisher_rao(Kernelisation::DensityRatio, WeightStep::Exponentiated)
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), reference_sample(), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 15));
+    // The Euler step with the shrinking guard: the step length depends on the global
+    // maximum rate.
+    let make = || {
+        let params = FisherRaoParams::new(GaussianReference::standard(2).unwrap(), 0.7, 2.0)
+            .unwrap()
+            .with_step(WeightStep::Euler)
+            .with_guard(PositivityGuard::Shrink { safety: 0.5 })
+            .unwrap();
+        FisherRao::new(MeanInteraction::new(1.5, vec![1.0, -0.5]).unwrap(), params).unwrap()
+    };
+    let start = Checkpoint::start(&make(), reference_sample(), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 6));
+}
+
+#[test]
+fn kernelised_fisher_rao_is_bitwise_identical_on_any_rank_count() {
+    for kern in Kernelisation::KERNELISED {
+        let make = move || fisher_rao(kern, WeightStep::Exponentiated);
+        let start = Checkpoint::start(&make(), reference_sample(), SEED).unwrap();
+        within_timeout(move || check_rank_invariance(make, start, 4));
+    }
+    // Wasserstein–Fisher–Rao: the positions move, so the sources are gathered every step.
+    let make = || {
+        let params = FisherRaoParams::new(GaussianReference::standard(2).unwrap(), 0.7, 0.05)
+            .unwrap()
+            .with_kernelisation(Kernelisation::SmoothedKl, Kernel::bump(0.5, 2).unwrap())
+            .with_transport();
+        FisherRao::new(MeanInteraction::new(1.5, vec![1.0, -0.5]).unwrap(), params)
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), reference_sample(), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 4));
 }
 
 /// ∇δF/δμ = x + κ(m − b), and NaN for particles with x₀ > 40 (one particle, placed there).
@@ -416,8 +657,9 @@ fn an_observer_error_on_one_rank_stops_every_rank() {
     });
 }
 
-/// A partition needs at least one block per rank; a weighted ensemble cannot be
-/// distributed yet; families without distributed statistics refuse a shard.
+/// A partition needs at least one block per rank; weights normalised on one rank cannot
+/// be attached to a shard; families without distributed statistics (PMGD, resampling
+/// Fisher–Rao, mini-batched CBO, CBO with memory, models with odd batches) refuse a shard.
 #[test]
 fn unsupported_distributed_settings_are_typed_errors() {
     assert!(Partition::new(1024, 2, 0).is_err());
@@ -425,11 +667,8 @@ fn unsupported_distributed_settings_are_typed_errors() {
     assert!(Partition::new(10, 1, 1).is_err());
     let group = ThreadCollective::group(1).unwrap();
     let c: Arc<dyn Collective> = Arc::new(group.into_iter().next().unwrap());
-    let mut weighted = gaussian(100, 2);
-    weighted
-        .set_weights(meanfield_measures::Weights::uniform(100).unwrap())
-        .unwrap();
-    assert!(weighted.scatter(c.clone()).is_err());
+    // Weights normalised on one rank cannot be attached to a shard (scatter a weighted
+    // ensemble instead, which keeps its part of the global weights).
     let shard = gaussian(100, 2).scatter(c.clone()).unwrap();
     assert!(
         shard
@@ -437,6 +676,25 @@ fn unsupported_distributed_settings_are_typed_errors() {
             .set_weights(meanfield_measures::Weights::uniform(100).unwrap())
             .is_err()
     );
+    // Systematic resampling copies particles across ranks: refused on a shard.
+    let resampling = FisherRao::new(
+        MeanInteraction::new(1.0, vec![0.0, 0.0]).unwrap(),
+        FisherRaoParams::new(GaussianReference::standard(2).unwrap(), 0.7, 0.05)
+            .unwrap()
+            .with_kernelisation(
+                Kernelisation::EvolvingMeasure,
+                Kernel::gaussian(0.4, 2).unwrap(),
+            )
+            .with_resampling(0.5)
+            .unwrap(),
+    )
+    .unwrap();
+    match Checkpoint::start(&resampling, shard.clone(), 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => {
+            assert!(msg.contains("resampling"), "{msg}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
     let batched = Cbo::new(
         TestFunction::rastrigin(2).unwrap(),
         CboParams::new(1.0, 1.0, 0.01)
@@ -451,5 +709,59 @@ fn unsupported_distributed_settings_are_typed_errors() {
     match Checkpoint::start(&batched, shard.clone(), 1) {
         Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("mini-batched")),
         other => panic!("expected a refusal, got {other:?}"),
+    }
+    // PMGD's θ*(q) is the model's closed form over all particles: refused on a shard.
+    let model = HierarchicalGaussian::new(vec![1.0, 2.0]).unwrap();
+    let pmgd = Pmgd::new(model, PmgdParams::new(0.01).unwrap()).unwrap();
+    match Checkpoint::start(&pmgd, shard.clone(), 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("PMGD"), "{msg}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // CBO with memory builds its state from the shard and refuses it.
+    let memory = meanfield_integrators::CboMemory::new(
+        TestFunction::rastrigin(2).unwrap(),
+        meanfield_integrators::CboMemoryParams::new(CboParams::new(1.0, 1.0, 0.01).unwrap(), 0.4)
+            .unwrap(),
+    )
+    .unwrap();
+    match Checkpoint::start(&memory, shard.clone(), 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("memory"), "{msg}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A model whose gradient batches do not divide the blocks is refused on a shard.
+    let pgd = Pgd::new(OddBatches(toy_model()), PgdParams::new(0.1, 0.1).unwrap()).unwrap();
+    let shard = latent_particles(3).scatter(c.clone()).unwrap();
+    match Checkpoint::start(&pgd, shard, 1) {
+        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("batches"), "{msg}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// The toy model with gradient batches of 3 particles (3 does not divide 1024).
+struct OddBatches(HierarchicalGaussian);
+
+impl LatentModel for OddBatches {
+    fn theta_dim(&self) -> usize {
+        self.0.theta_dim()
+    }
+    fn latent_dim(&self) -> usize {
+        self.0.latent_dim()
+    }
+    fn energy(&self, theta: &[f64], x: &[f64]) -> meanfield_energy::Result<f64> {
+        self.0.energy(theta, x)
+    }
+    fn grad_theta(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        self.0.grad_theta(theta, x, out)
+    }
+    fn grad_x(&self, theta: &[f64], x: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.0.grad_x(theta, x, out)
+    }
+    fn batch_size(&self) -> usize {
+        3
     }
 }

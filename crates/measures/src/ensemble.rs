@@ -100,51 +100,77 @@ impl Ensemble {
     }
 
     /// This rank's rows of a global (single-process) ensemble, as a shard of the
-    /// distributed ensemble over `collective` ([`Partition::of`] its size).
+    /// distributed ensemble over `collective` ([`Partition::of`] its size). A weighted
+    /// ensemble keeps its weights: the shard holds this rank's part of the global
+    /// weights (they sum to 1 over the ranks; [`crate::weights`]).
     ///
     /// # Errors
-    /// [`crate::MeasuresError::InvalidPartition`] if `self` is already a shard, is
-    /// weighted (distributed weights are not supported yet) or has too few particles for
-    /// the ranks.
+    /// [`crate::MeasuresError::InvalidPartition`] if `self` is already a shard or has
+    /// too few particles for the ranks.
     pub fn scatter(&self, collective: Arc<dyn Collective>) -> Result<Self> {
         if self.shard.is_some() {
             return Err(MeasuresError::InvalidPartition {
                 reason: "the ensemble is already a shard".into(),
             });
         }
-        if self.weights.is_some() {
-            return Err(MeasuresError::InvalidPartition {
-                reason: "weighted ensembles cannot be distributed yet".into(),
-            });
-        }
         let partition = Partition::of(self.n, collective.as_ref())?;
         let range = partition.range();
         let data = self.data[range.start * self.d..range.end * self.d].to_vec();
+        let weights = self
+            .weights
+            .as_ref()
+            .map(|w| Weights::from_parts_unnormalised(w.as_slice()[range.clone()].to_vec()));
         Ok(Self {
             n: range.len(),
             d: self.d,
             data,
-            weights: None,
+            weights,
             domain: self.domain.clone(),
             shard: Some(Shard::new(partition, collective)?),
         })
     }
 
-    /// The global ensemble (every rank's rows in rank order), on every rank; a
-    /// single-process ensemble is returned as it is. Memory: N·d doubles per rank.
+    /// The global ensemble (every rank's rows in rank order, and the weights if it is
+    /// weighted), on every rank, in one all-gather; a single-process ensemble is
+    /// returned as it is. Memory: N·d doubles (+ N weights) per rank.
     ///
     /// # Errors
-    /// [`crate::MeasuresError::RankFailed`] if a rank failed.
+    /// [`crate::MeasuresError::RankFailed`] if a rank failed;
+    /// [`crate::MeasuresError::InvalidPartition`] if some ranks' shards are weighted and
+    /// others not.
     pub fn gather(&self) -> Result<Self> {
         let Some(shard) = &self.shard else {
             return Ok(self.clone());
         };
-        let data = shard.collective().all_gather(&self.data)?.concat();
+        // One payload per rank: its rows, then its weights when weighted (a rank's
+        // length tells which: n_r·d or n_r·(d + 1)).
+        let mut payload = self.data.clone();
+        if let Some(w) = &self.weights {
+            payload.extend_from_slice(w.as_slice());
+        }
+        let all = shard.collective().all_gather(&payload)?;
+        let partition = shard.partition();
+        let (mut data, mut weights) = (
+            Vec::with_capacity(partition.global_n() * self.d),
+            Vec::new(),
+        );
+        let mut weighted = Vec::with_capacity(all.len());
+        for (r, part) in all.iter().enumerate() {
+            let rows = partition.range_of(r).len() * self.d;
+            data.extend_from_slice(&part[..rows.min(part.len())]);
+            weights.extend_from_slice(&part[rows.min(part.len())..]);
+            weighted.push(part.len() > rows);
+        }
+        if weighted.iter().any(|w| *w != weighted[0]) {
+            return Err(MeasuresError::InvalidPartition {
+                reason: "some ranks' shards are weighted and others are not".into(),
+            });
+        }
         Ok(Self {
-            n: shard.partition().global_n(),
+            n: partition.global_n(),
             d: self.d,
             data,
-            weights: None,
+            weights: weighted[0].then(|| Weights::from_parts_unnormalised(weights)),
             domain: self.domain.clone(),
             shard: None,
         })
@@ -274,12 +300,16 @@ impl Ensemble {
         self.weights.as_mut()
     }
 
-    /// Attaches weights (length must be N; not on a shard: distributed weights are not
-    /// supported yet).
+    /// Attaches weights (length must be N; not on a shard, whose weights are a part of
+    /// global weights: scatter a weighted ensemble, or use
+    /// [`Ensemble::set_uniform_weights`]).
     pub fn set_weights(&mut self, w: Weights) -> Result<()> {
         if self.shard.is_some() {
             return Err(MeasuresError::InvalidPartition {
-                reason: "weights on a distributed ensemble are not supported yet".into(),
+                reason: "weights normalised on one rank cannot be attached to a shard of a \
+                         distributed ensemble (scatter a weighted ensemble, or use \
+                         Ensemble::set_uniform_weights)"
+                    .into(),
             });
         }
         if w.len() != self.n {
@@ -290,6 +320,17 @@ impl Ensemble {
             });
         }
         self.weights = Some(w);
+        Ok(())
+    }
+
+    /// Attaches the uniform weights W^i = 1/N, N global for a shard (each rank holds its
+    /// part).
+    ///
+    /// # Errors
+    /// Never for a valid ensemble (N ≥ 1).
+    pub fn set_uniform_weights(&mut self) -> Result<()> {
+        let w = Weights::uniform(self.global_n())?.as_slice()[0];
+        self.weights = Some(Weights::from_parts_unnormalised(vec![w; self.n]));
         Ok(())
     }
 

@@ -162,6 +162,20 @@ impl Reducer {
         }
     }
 
+    /// The maximum over every rank of the ranks' `local` maxima (`local` in a single
+    /// process): one value per rank gathered, then folded in rank order (NaN-ignoring,
+    /// as [`f64::max`]).
+    ///
+    /// # Errors
+    /// [`MeasuresError::RankFailed`] if a rank failed.
+    pub fn max(&self, local: f64) -> Result<f64> {
+        Ok(self
+            .gather(&[local])?
+            .iter()
+            .flatten()
+            .fold(f64::NEG_INFINITY, |m, v| m.max(*v)))
+    }
+
     /// Every rank's `local` values in rank order (`[local]` in a single process).
     ///
     /// # Errors

@@ -215,3 +215,67 @@ fn exp_update_survives_huge_log_factors() {
         .unwrap();
     assert_eq!(w.as_slice(), &[0.0, 1.0, 0.0, 0.0]);
 }
+
+/// Weighted shards (ranks as threads): scatter keeps each rank's part of the weights, the
+/// `*_with` updates (totals by block reductions, maxima over the ranks) and the ESS are
+/// the single-process ones bit for bit on 1–4 ranks, and gather returns the global
+/// weights; a gather where one rank dropped its weights is a typed error on every rank.
+#[test]
+fn distributed_weight_updates_are_the_single_process_ones() {
+    use meanfield_measures::{Collective, Domain, Ensemble, Reducer, ThreadCollective};
+    use std::sync::Arc;
+    let n = 3 * 1024 + 77;
+    let mut ens = Ensemble::from_fn(n, 1, Domain::Euclidean, |i, x| x[0] = i as f64).unwrap();
+    let raw: Vec<f64> = (0..n).map(|i| 1.0 + (i as f64 * 0.7).sin()).collect();
+    ens.set_weights(Weights::from_unnormalised(raw).unwrap())
+        .unwrap();
+    let log_f: Vec<f64> = (0..n).map(|i| 30.0 * (i as f64 * 0.013).cos()).collect();
+    let f: Vec<f64> = (0..n).map(|i| (i % 7) as f64 * 0.25).collect();
+    let mut single = ens.weights().unwrap().clone();
+    single.multiply_exp_and_normalise(&log_f).unwrap();
+    single.multiply_and_normalise(&f).unwrap();
+    let single_ess = single.ess();
+    let bits = |w: &[f64]| w.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    for ranks in 1..=4 {
+        std::thread::scope(|scope| {
+            for c in ThreadCollective::group(ranks).unwrap() {
+                let (ens, log_f, f, single) = (&ens, &log_f, &f, &single);
+                scope.spawn(move || {
+                    let c: Arc<dyn Collective> = Arc::new(c);
+                    let mut shard = ens.scatter(c).unwrap();
+                    let range =
+                        shard.first_index() as usize..shard.first_index() as usize + shard.n();
+                    let reducer = Reducer::of(&shard);
+                    let w = shard.weights_mut().unwrap();
+                    w.multiply_exp_and_normalise_with(&reducer, &log_f[range.clone()])
+                        .unwrap();
+                    w.multiply_and_normalise_with(&reducer, &f[range]).unwrap();
+                    let ess = w.ess_with(&reducer).unwrap();
+                    assert_eq!(ess.to_bits(), single_ess.to_bits(), "{ranks} ranks: ESS");
+                    let global = shard.gather().unwrap();
+                    assert_eq!(
+                        bits(global.weights().unwrap().as_slice()),
+                        bits(single.as_slice()),
+                        "{ranks} ranks: weights"
+                    );
+                });
+            }
+        });
+    }
+    std::thread::scope(|scope| {
+        for c in ThreadCollective::group(2).unwrap() {
+            let ens = &ens;
+            scope.spawn(move || {
+                let rank = c.rank();
+                let mut shard = ens.scatter(Arc::new(c)).unwrap();
+                if rank == 1 {
+                    shard.clear_weights();
+                }
+                assert!(matches!(
+                    shard.gather(),
+                    Err(MeasuresError::InvalidPartition { .. })
+                ));
+            });
+        }
+    });
+}

@@ -23,8 +23,10 @@
 //!
 //! ξ^i comes from the stream of (seed, [`streams::CBO_NOISE`], step, particle i), drawn
 //! coordinate by coordinate inside the particle update; [`Cbs::step_with_noise`] runs the
-//! same code on caller-supplied normals (the golden test feeds it CBXpy's). The
-//! covariance is summed in particle order, so results do not depend on the thread count.
+//! same code on caller-supplied normals (the golden test feeds it CBXpy's). M_β and C_β
+//! are deterministic block reductions over every particle (docs/distributed.md), so the
+//! results depend neither on the thread count nor, on a distributed ensemble, on the
+//! number of ranks (C_β: one reduction of 1 + d(d+1)/2 statistics per step).
 //! Mini-batches are not offered (CBXpy's `CBS` refuses them as well): C_β of a batch
 //! would not be the covariance the scheme is defined with.
 
@@ -32,7 +34,7 @@ use faer::{Mat, Side};
 use meanfield_energy::Objective;
 use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
-use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
+use meanfield_measures::{Ensemble, Parallelism, Reducer, StepStreams, streams};
 use serde::{Deserialize, Serialize};
 
 use super::consensus;
@@ -292,9 +294,18 @@ impl<O: Objective> Cbs<O> {
             .step
             .before_move(self.parallelism, &self.objective, state, step)?;
 
-        // 2: C_β = Σ ŵ_i D_i D_iᵀ (particle order) and its root.
+        // 2: C_β = Σ ŵ_i D_i D_iᵀ (a block reduction, global on a shard) and its root
+        // (the same on every rank).
+        let reducer = Reducer::of(&state.ensemble).with_parallelism(self.parallelism);
         let xs = state.ensemble.as_slice();
-        weighted_covariance(xs, d, &ws.step.weights, &ws.step.consensus, &mut ws.cov);
+        weighted_covariance(
+            &reducer,
+            xs,
+            d,
+            &ws.step.weights,
+            &ws.step.consensus,
+            &mut ws.cov,
+        )?;
         square_root(self.params.root, &ws.cov, d, step, &mut ws.root)?;
 
         // 3: the move.
@@ -311,6 +322,7 @@ impl<O: Objective> Cbs<O> {
             CbsScheme::EulerMaruyama => (p.dt, p.mode.euler_noise_factor(p.dt, beta)),
         };
         let dt = p.dt;
+        let first = state.ensemble.first_index();
         let (m, r) = (&ws.step.consensus, &ws.root);
         let mv = Move {
             scheme: p.scheme,
@@ -321,7 +333,8 @@ impl<O: Objective> Cbs<O> {
         let update = |i: usize, x: &mut [f64]| match source {
             Noise::Given(z) => mv.apply(x, m, r, z[i * d..(i + 1) * d].iter().copied()),
             Noise::Streams(at) => {
-                let mut rng = at.rng(i as u64);
+                // Keyed by the global index: a rank draws the single-process noise.
+                let mut rng = at.rng(first + i as u64);
                 mv.apply(
                     x,
                     m,
@@ -384,35 +397,50 @@ impl Move {
     }
 }
 
-/// C = Σ_i ŵ_i (x_i − m)(x_i − m)ᵀ with ŵ_i = w_i / Σ w, summed in particle order (upper
+/// C = Σ_i ŵ_i (x_i − m)(x_i − m)ᵀ with ŵ_i = w_i / Σ w: one block reduction of
+/// [w_i, w_i D_a D_b for a ≤ b] (k = 1 + d(d+1)/2 statistics, D = x_i − m) over every
+/// particle of `reducer`'s run (all ranks' for a shard), then divided by Σ w (upper
 /// triangle, mirrored).
+///
+/// # Errors
+/// [`IntegratorError::RankFailed`] (via the measures error) if a rank failed.
 pub(super) fn weighted_covariance(
+    reducer: &Reducer,
     xs: &[f64],
     d: usize,
     weights: &[f64],
     m: &[f64],
     cov: &mut Vec<f64>,
-) {
-    cov.clear();
-    cov.resize(d * d, 0.0);
-    let total: f64 = weights.iter().sum();
-    for (row, &w) in xs.chunks_exact(d).zip(weights) {
+) -> Result<()> {
+    let k = 1 + d * (d + 1) / 2;
+    let sums = reducer.sums(weights.len(), k, |i, out| {
+        let (w, row) = (weights[i], &xs[i * d..(i + 1) * d]);
+        out.fill(0.0);
         if w == 0.0 {
-            continue;
+            return;
         }
-        let c = w / total;
+        out[0] = w;
+        let mut t = 1;
         for a in 0..d {
             let da = row[a] - m[a];
             for b in a..d {
-                cov[a * d + b] += c * (da * (row[b] - m[b]));
+                out[t] = w * (da * (row[b] - m[b]));
+                t += 1;
             }
         }
-    }
+    })?;
+    cov.clear();
+    cov.resize(d * d, 0.0);
+    let total = sums[0];
+    let mut t = 1;
     for a in 0..d {
-        for b in 0..a {
-            cov[a * d + b] = cov[b * d + a];
+        for b in a..d {
+            cov[a * d + b] = sums[t] / total;
+            cov[b * d + a] = cov[a * d + b];
+            t += 1;
         }
     }
+    Ok(())
 }
 
 /// R with R Rᵀ = `cov` into `out` (row-major d × d), as `root` asks.
@@ -508,9 +536,8 @@ impl<O: Objective> Dynamics for Cbs<O> {
     /// As CBO's, and with the Cholesky root N ≥ d + 1 particles (C_β has rank ≤ N − 1).
     fn check_state(&self, state: &CboState) -> Result<()> {
         let d = self.objective.dim();
-        crate::error::check_single_process(&state.ensemble, "consensus-based sampling")?;
         check_consensus_state(state, d)?;
-        let n = state.ensemble.n();
+        let n = state.ensemble.global_n();
         if self.params.root == CovarianceRoot::Cholesky && n <= d {
             return Err(IntegratorError::IncompatibleState(format!(
                 "CBS with the Cholesky root needs N ≥ d + 1 = {} particles (C_β has rank ≤ N − 1), got {n}",

@@ -351,6 +351,8 @@ pub(super) fn record_memories<O: Objective>(
 /// The state check of every memory dynamics: CBO's, and memories and their values with
 /// N·d and N entries.
 pub(super) fn check_memory_state(state: &CboMemoryState, dim: usize) -> Result<()> {
+    // The memory consensus is a single-process sum (docs/distributed.md §7).
+    crate::error::check_single_process(&state.cbo.ensemble, "CBO with memory (and PSO)")?;
     check_consensus_state(&state.cbo, dim)?;
     let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
     if state.memory.len() != n * d || state.memory_values.len() != n {

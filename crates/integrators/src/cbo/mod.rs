@@ -369,12 +369,16 @@ pub(crate) struct ConsensusStep {
     pub(crate) weights: Vec<f64>,
     /// v_α.
     pub(crate) consensus: Vec<f64>,
+    /// The minimising particle's row (it may live on another rank).
+    pub(crate) best_row: Vec<f64>,
 }
 
 impl ConsensusStep {
     /// Steps 1, 2 and 4 of the module docs on every particle: f_i (N evaluations), v_α in
     /// log space (a non-finite v_α or all weights zero → `Diverged { step + 1 }`), and the
-    /// best particle from these f_i.
+    /// best particle from these f_i. The sums are block reductions over every particle
+    /// of the run ([`consensus_with`]: all ranks' for a shard; the single-process bits
+    /// are those of [`consensus_into`]).
     pub(crate) fn before_move<O: Objective>(
         &mut self,
         par: Parallelism,
@@ -386,20 +390,24 @@ impl ConsensusStep {
         self.energies.resize(n, 0.0);
         self.weights.resize(n, 0.0);
         self.consensus.resize(d, 0.0);
+        self.best_row.resize(d, 0.0);
+        let reducer = Reducer::of(&state.ensemble).with_parallelism(par);
         let xs = state.ensemble.as_slice();
         eval_energies(par, objective, xs, d, &mut self.energies);
-        let stats = consensus_into(
+        let stats = consensus_with(
+            &reducer,
             xs,
             d,
             &self.energies,
             state.alpha,
             &mut self.weights,
             &mut self.consensus,
+            &mut self.best_row,
         )
         .map_err(diverged_at(step))?;
-        state.evaluations = state.evaluations.saturating_add(n as u64);
+        state.evaluations = state.evaluations.saturating_add(reducer.global_n(n) as u64);
         check_consensus_finite(&self.consensus, step)?;
-        state.record_best(&stats, stats.argmin);
+        state.record_best_row(&stats, &self.best_row);
         Ok(stats)
     }
 
@@ -414,7 +422,8 @@ impl ConsensusStep {
         stats: ConsensusStats,
     ) -> Result<CboInfo> {
         state.record_consensus(&self.consensus);
-        state.alpha = schedule.next(alpha, &self.energies)?;
+        let reducer = Reducer::of(&state.ensemble);
+        state.alpha = schedule.next_with(&reducer, alpha, &self.energies)?;
         Ok(CboInfo {
             dt,
             alpha,
@@ -783,7 +792,7 @@ impl<O: Objective> Cbo<O> {
         // is CBS's Euler move x ← x − λ dt (x − v) + σ √(2 dt / λ_mode) C^{1/2} ξ.
         let cov_move = if let CboNoise::Covariance(mode) = kind {
             let xs = state.ensemble.as_slice();
-            cbs::weighted_covariance(xs, d, &ws.weights, &ws.consensus, &mut ws.cov);
+            cbs::weighted_covariance(&reducer, xs, d, &ws.weights, &ws.consensus, &mut ws.cov)?;
             cbs::square_root(CovarianceRoot::Symmetric, &ws.cov, d, step, &mut ws.root)?;
             Some(cbs::Move {
                 scheme: CbsScheme::EulerMaruyama,
@@ -1244,9 +1253,6 @@ impl<O: Objective> Dynamics for Cbo<O> {
     }
 
     fn check_state(&self, state: &CboState) -> Result<()> {
-        if let CboNoise::Covariance(_) = self.params.noise {
-            crate::error::check_single_process(&state.ensemble, "CBO with covariance noise")?;
-        }
         if state.ensemble.shard().is_some() && self.params.batch.is_some() {
             return Err(IntegratorError::IncompatibleState(
                 "mini-batched CBO does not run on distributed ensembles yet (docs/distributed.md)"

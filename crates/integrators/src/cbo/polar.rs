@@ -486,6 +486,8 @@ impl<O: Objective> Dynamics for PolarCbo<O> {
 
     /// As CBO's; the consensus points are empty or N × d.
     fn check_state(&self, state: &PolarCboState) -> Result<()> {
+        // The per-particle consensus points are single-process sums (docs/distributed.md §7).
+        crate::error::check_single_process(&state.cbo.ensemble, "polarised CBO")?;
         check_consensus_state(&state.cbo, self.objective.dim())?;
         let nd = state.cbo.ensemble.n() * state.cbo.ensemble.dim();
         if !state.points.is_empty() && state.points.len() != nd {

@@ -60,7 +60,7 @@ pub use reference::{BUMP_QUADRATURE_MAX_DIM, BUMP_QUADRATURE_NODES, GaussianRefe
 use meanfield_energy::Functional;
 use meanfield_measures::compensated::NeumaierSum;
 use meanfield_measures::{
-    Domain, Ensemble, Kernel, KernelMatrix, KernelSums, Parallelism, Weights, streams,
+    Domain, Ensemble, Kernel, KernelMatrix, KernelSums, Parallelism, Reducer, Weights, streams,
 };
 use rand_distr::{Distribution, Open01};
 use serde::{Deserialize, Serialize};
@@ -296,6 +296,9 @@ pub struct FisherRao<F> {
     cache_limit: usize,
     /// Kernel matrix at the positions it was built for (`None` inside: too large).
     kernel_cache: Option<(Vec<f64>, Option<KernelMatrix>)>,
+    /// On a shard: this rank's positions when the sources were gathered, and every
+    /// particle's position (the sources of the kernel sums).
+    gathered_sources: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Default bound on the cached kernel matrix: 2^22 non-zeros (48 MiB).
@@ -363,6 +366,7 @@ impl<F: Functional> FisherRao<F> {
             log_ref_smoothed: None,
             cache_limit: params.cache_limit,
             kernel_cache: None,
+            gathered_sources: None,
         })
     }
 
@@ -430,15 +434,42 @@ impl<F: Functional> FisherRao<F> {
             .expect("just set")[..]
     }
 
+    /// The reductions over the ensemble's particles (over every rank for a shard).
+    fn reducer(&self, ens: &Ensemble) -> Reducer {
+        Reducer::of(ens).with_parallelism(self.parallelism)
+    }
+
+    /// Every particle's position, the sources of the kernel sums: on a shard the
+    /// all-gathered positions (N·d doubles), gathered again only when some rank's
+    /// positions moved (one agreement of a value per rank decides; the pure flow never
+    /// moves them). `None` in a single process (the ensemble's own positions).
+    fn refresh_sources(
+        cache: &mut Option<(Vec<f64>, Vec<f64>)>,
+        ens: &Ensemble,
+        reducer: &Reducer,
+    ) -> Result<()> {
+        if reducer.shard().is_none() {
+            return Ok(());
+        }
+        let moved = !matches!(cache, Some((local, _)) if local == ens.as_slice());
+        if reducer.max(f64::from(u8::from(moved)))? > 0.0 {
+            let all = reducer.gather(ens.as_slice())?.concat();
+            *cache = Some((ens.as_slice().to_vec(), all));
+        }
+        Ok(())
+    }
+
     /// Fills `self.rate` with the centred rate at step `step`.
     fn compute_rate(&mut self, ens: &Ensemble, step: u64) -> Result<()> {
         self.check_dim(ens)?;
         let n = ens.n();
+        let reducer = self.reducer(ens);
+        let global_n = ens.global_n() as f64;
         let uniform;
         let w: &[f64] = match ens.weights() {
             Some(w) => w.as_slice(),
             None => {
-                uniform = vec![1.0 / n as f64; n];
+                uniform = vec![1.0 / global_n; n];
                 &uniform
             }
         };
@@ -451,7 +482,7 @@ impl<F: Functional> FisherRao<F> {
         if kern == Kernelisation::DensityRatio {
             for (g, w) in g.iter_mut().zip(w) {
                 if *w > 0.0 {
-                    *g += sigma * (n as f64 * w).ln();
+                    *g += sigma * (global_n * w).ln();
                 }
             }
         } else {
@@ -461,16 +492,31 @@ impl<F: Functional> FisherRao<F> {
             } else {
                 ens.rows().map(|x| self.reference.log_density(x)).collect()
             };
-            let sums = KernelSums::new(self.kernel, ens.as_slice())?;
+            // Sources: every particle of the run (gathered on a shard); targets: this
+            // rank's particles. Each target's sum runs over the sources' cell list in a
+            // fixed order, so a rank's rows are the single-process rows bit for bit.
+            Self::refresh_sources(&mut self.gathered_sources, ens, &reducer)?;
+            let sources: &[f64] = match &self.gathered_sources {
+                Some((_, all)) if reducer.shard().is_some() => all,
+                _ => ens.as_slice(),
+            };
+            // A coefficient column over every particle (gathered on a shard).
+            let global = |local: &[f64]| -> Result<Vec<f64>> {
+                Ok(match reducer.shard() {
+                    None => local.to_vec(),
+                    Some(_) => reducer.gather(local)?.concat(),
+                })
+            };
+            let sums = KernelSums::new(self.kernel, sources)?;
             if self.cache_limit > 0
-                && !matches!(&self.kernel_cache, Some((pos, _)) if pos == ens.as_slice())
+                && !matches!(&self.kernel_cache, Some((pos, _)) if pos == sources)
             {
                 let mat =
                     KernelMatrix::build(&sums, ens.as_slice(), self.cache_limit, self.parallelism)?;
-                self.kernel_cache = Some((ens.as_slice().to_vec(), mat));
+                self.kernel_cache = Some((sources.to_vec(), mat));
             }
             let cached = match &self.kernel_cache {
-                Some((pos, Some(m))) if pos == ens.as_slice() => Some(m),
+                Some((pos, Some(m))) if pos == sources => Some(m),
                 _ => None,
             };
             let par = self.parallelism;
@@ -479,7 +525,7 @@ impl<F: Functional> FisherRao<F> {
                 None => sums.apply(ens.as_slice(), cols, out, par),
             };
             let mut rho = vec![0.0; n];
-            apply(&[w], &mut rho)?;
+            apply(&[&global(w)?], &mut rho)?;
             let log_ratio: Vec<f64> = rho
                 .iter()
                 .zip(&log_ref)
@@ -509,7 +555,7 @@ impl<F: Functional> FisherRao<F> {
                         .collect();
                     let ch: Vec<f64> = c.iter().zip(&smoothed).map(|(c, h)| c * h).collect();
                     let mut nd = vec![0.0; 2 * n];
-                    apply(&[&ch, &c], &mut nd)?;
+                    apply(&[&global(&ch)?, &global(&c)?], &mut nd)?;
                     for (i, g) in g.iter_mut().enumerate() {
                         let (num, den) = (nd[2 * i], nd[2 * i + 1]);
                         let s = if den > 0.0 { num / den } else { 0.0 };
@@ -526,7 +572,11 @@ impl<F: Functional> FisherRao<F> {
         if let Some(i) = (0..n).find(|&i| w[i] > 0.0 && !g[i].is_finite()) {
             return Err(IntegratorError::Diverged {
                 step: step + 1,
-                reason: format!("first variation at particle {i} is {}", g[i]),
+                reason: format!(
+                    "first variation at particle {} is {}",
+                    ens.first_index() + i as u64,
+                    g[i]
+                ),
             });
         }
         // Particles with W = 0 keep W = 0 under every rule; give them a = 0.
@@ -535,7 +585,7 @@ impl<F: Functional> FisherRao<F> {
                 *g = 0.0;
             }
         }
-        centre(&mut g, w);
+        centre(&reducer, &mut g, w)?;
         self.rate = g;
         Ok(())
     }
@@ -590,7 +640,7 @@ impl<F: Functional> FisherRao<F> {
             .first_variation_grad(ens, &mut grad)
             .map_err(energy_error(key.step()))?;
         let sigma = self.sigma;
-        let noise = langevin_noise(key);
+        let (noise, first) = (langevin_noise(key), ens.first_index());
         let reference = &self.reference;
         meanfield_measures::parallel::for_each_row_mut(
             self.parallelism,
@@ -616,7 +666,8 @@ impl<F: Functional> FisherRao<F> {
                     heap_xi = vec![0.0; d];
                     &mut heap_xi
                 };
-                noise.fill_standard_normal(i as u64, z);
+                // Keyed by the global index (a rank draws the single-process noise).
+                noise.fill_standard_normal(first + i as u64, z);
                 for k in 0..d {
                     x[k] += -h * (g[k] - sigma * s[k]) + (2.0 * sigma * h).sqrt() * z[k];
                 }
@@ -626,26 +677,25 @@ impl<F: Functional> FisherRao<F> {
     }
 }
 
-/// a ← a − Σ W a (compensated), applied twice: the second pass removes the rounding
-/// left by the first, so |Σ W a| is at the level of one rounding of the largest term.
-fn centre(a: &mut [f64], w: &[f64]) {
+/// a ← a − Σ W a (compensated block reduction over every particle of the run, all
+/// ranks' on a shard), applied twice: the second pass removes the rounding left by the
+/// first, so |Σ W a| is at the level of one rounding of the largest term.
+fn centre(reducer: &Reducer, a: &mut [f64], w: &[f64]) -> Result<()> {
     for _ in 0..2 {
-        let mut s = NeumaierSum::new();
-        for (a, w) in a.iter().zip(w) {
-            s.add(w * a);
-        }
-        let mean = s.value();
+        let mean = reducer.sums(a.len(), 1, |i, out| out[0] = w[i] * a[i])?[0];
         a.iter_mut()
             .zip(w)
             .filter(|(_, w)| **w > 0.0)
             .for_each(|(a, _)| *a -= mean);
     }
+    Ok(())
 }
 
-/// Gives an unweighted ensemble the uniform weights 1/N (the flow's default start).
+/// Gives an unweighted ensemble the uniform weights 1/N (the flow's default start; N
+/// global on a shard).
 fn weigh_uniformly_if_unweighted(ens: &mut Ensemble) -> Result<()> {
     if ens.weights().is_none() {
-        ens.set_weights(Weights::uniform(ens.n())?)?;
+        ens.set_uniform_weights()?;
     }
     Ok(())
 }
@@ -673,7 +723,10 @@ impl<F: Functional> Dynamics for FisherRao<F> {
     }
 
     fn check_state(&self, ens: &Ensemble) -> Result<()> {
-        crate::error::check_single_process(ens, "Fisher–Rao")?;
+        if self.resample_below.is_some() {
+            // Systematic resampling copies particles across the whole run: not on a shard.
+            crate::error::check_single_process(ens, "Fisher–Rao with resampling")?;
+        }
         self.check_dim(ens)?;
         if *ens.domain() != Domain::Euclidean {
             return Err(IntegratorError::IncompatibleState(format!(
@@ -695,13 +748,15 @@ impl<F: Functional> Dynamics for FisherRao<F> {
         // A hand-built state may come without weights: the same default as `init_state`.
         weigh_uniformly_if_unweighted(ens)?;
         self.compute_rate(ens, step)?;
-        let max_rate = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let reducer = self.reducer(ens);
+        let local_max = self.rate.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let max_rate = reducer.max(local_max)?;
         let mut dt = self.h;
         let weights = ens.weights_mut().expect("weights set above");
         match self.step_rule {
             WeightStep::Exponentiated => {
                 let g: Vec<f64> = self.rate.iter().map(|a| -self.h * a).collect();
-                weights.multiply_exp_and_normalise(&g)?;
+                weights.multiply_exp_and_normalise_with(&reducer, &g)?;
             }
             WeightStep::Euler => {
                 if self.h * max_rate >= 1.0 {
@@ -717,14 +772,17 @@ impl<F: Functional> Dynamics for FisherRao<F> {
                     }
                 }
                 let factors: Vec<f64> = self.rate.iter().map(|a| 1.0 - dt * a).collect();
-                weights.multiply_and_normalise(&factors)?;
+                weights.multiply_and_normalise_with(&reducer, &factors)?;
             }
         }
         let resampled = self.maybe_resample(ens, key)?;
         if self.transport {
             self.transport(ens, key, dt)?;
         }
-        let ess = ens.weights().map_or(ens.n() as f64, Weights::ess);
+        let ess = match ens.weights() {
+            Some(w) => w.ess_with(&reducer)?,
+            None => ens.global_n() as f64,
+        };
         Ok(FisherRaoInfo {
             dt,
             ess,

@@ -7,7 +7,15 @@
 //! meanfield-mpi-run --serial --family mfld --n 5000 --d 3 --steps 20 --out ref.json
 //! ```
 //!
-//! Options: `--family mfld|projected|mirror|adjusted|cbo|cbo-ess`, `--n`, `--d`,
+//! Options: `--family
+//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
+//! (`cbs`: consensus-based sampling, sampling mode, exponential scheme, Cholesky root;
+//! `fisher-rao`: the density-ratio flow; `fisher-rao-kernel`: variant (4), KL between
+//! smoothed measures, bump kernel of radius 0.3; `wfr`: variant (1), kernel on the
+//! evolving measure, with transport), `--model
+//! toy|logistic` (the latent model of particle EM: the toy hierarchical Gaussian with d
+//! observations, or Bayesian logistic regression with d features on 40 synthetic data;
+//! default toy), `--n`, `--d`,
 //! `--steps`, `--seed`, `--out FILE` (the final global checkpoint, written by rank 0),
 //! `--stop-at K --checkpoint FILE` (write the checkpoint after K steps and exit: an
 //! interrupted run), `--resume FILE` (continue from a global checkpoint, written on any
@@ -20,15 +28,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use meanfield_energy::{Functional, Objective, QuadraticInteraction, SimplexMoment, TestFunction};
-use meanfield_integrators::cbo::{AlphaSchedule, Cbo, CboNoise, CboParams};
+use meanfield_energy::{
+    BayesianLogistic, Functional, HierarchicalGaussian, LatentModel, MeanInteraction, Objective,
+    QuadraticInteraction, SimplexMoment, TestFunction,
+};
+use meanfield_integrators::cbo::{
+    AlphaSchedule, Cbo, CboNoise, CboParams, Cbs, CbsMode, CbsParams,
+};
 use meanfield_integrators::{
-    AdjustedMirrorMfld, Checkpoint, DistributedState, Dynamics, LangevinParams, Mfld, MirrorMfld,
-    ProjectedMfld,
+    AdjustedMirrorMfld, Checkpoint, DistributedState, Dynamics, FisherRao, FisherRaoParams,
+    GaussianReference, Kernelisation, LangevinParams, Mfld, MirrorMfld, Mpd, MpdParams, Pgd,
+    PgdParams, Pqn, ProjectedMfld,
 };
 use meanfield_measures::{
-    BoxBounds, Collective, Domain, Ensemble, InitialLaw, LogBarrier, Parallelism, Partition,
-    streams,
+    BoxBounds, Collective, Domain, Ensemble, InitialLaw, Kernel, LogBarrier, Parallelism,
+    Partition, streams,
 };
 use meanfield_mpi::{read_checkpoint, write_checkpoint};
 
@@ -37,6 +51,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 struct Options {
     family: String,
+    model: String,
     n: usize,
     d: usize,
     steps: u64,
@@ -54,6 +69,7 @@ struct Options {
 fn parse() -> Result<Options, BoxError> {
     let mut o = Options {
         family: "mfld".into(),
+        model: "toy".into(),
         n: 5000,
         d: 3,
         steps: 20,
@@ -72,6 +88,7 @@ fn parse() -> Result<Options, BoxError> {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--family" => o.family = value()?,
+            "--model" => o.model = value()?,
             "--n" => o.n = value()?.parse()?,
             "--d" => o.d = value()?.parse()?,
             "--steps" => o.steps = value()?.parse()?,
@@ -226,6 +243,92 @@ where
     Ok(())
 }
 
+/// The toy hierarchical Gaussian model with d observations y_j = 3 + sin(j) (the MLE
+/// θ̂ = mean y).
+fn toy_model(d: usize) -> Result<HierarchicalGaussian, BoxError> {
+    Ok(HierarchicalGaussian::new(
+        (0..d).map(|j| 3.0 + (j as f64).sin()).collect(),
+    )?)
+}
+
+/// Bayesian logistic regression with d features on M = 40 synthetic data (features
+/// sin(0.37·k), labels 1 for every third datum), prior variance 5 (ParEM's).
+fn logistic_model(d: usize) -> Result<BayesianLogistic, BoxError> {
+    let m = 40;
+    let f = (0..m * d).map(|k| ((k as f64) * 0.37).sin()).collect();
+    let y = (0..m).map(|j| f64::from(u8::from(j % 3 == 0))).collect();
+    Ok(BayesianLogistic::new(f, y, d, 5.0)?)
+}
+
+/// PGD, MPD or PQN (`o.family`) on `model`, from N(0, I) particles.
+fn particle_em<M: LatentModel>(o: &Options, place: &Place, model: M) -> Result<(), BoxError> {
+    let law = InitialLaw::isotropic_gaussian(o.d, 0.0, 1.0);
+    let start = start_ensemble(
+        o,
+        place,
+        &law,
+        Domain::Euclidean,
+        streams::INITIAL_POSITIONS,
+    )?;
+    let par = Parallelism::Rayon;
+    match o.family.as_str() {
+        "pgd" => drive(
+            o,
+            place,
+            Pgd::new(model, PgdParams::new(0.01, 0.01)?)?.with_parallelism(par),
+            start,
+        ),
+        "pqn" => drive(
+            o,
+            place,
+            Pqn::new(model, PgdParams::new(0.5, 0.01)?)?.with_parallelism(par),
+            start,
+        ),
+        _ => {
+            let params = MpdParams::new(0.01, 0.01)?
+                .with_theta_momentum(1.0, 0.5)?
+                .with_particle_momentum(1.0, 2.0)?;
+            drive(
+                o,
+                place,
+                Mpd::new(model, params)?.with_parallelism(par),
+                start,
+            )
+        }
+    }
+}
+
+/// The Fisher–Rao flow of `o.family` towards π = N(0, I) for the mean interaction
+/// (κ = 1.5, b alternating ±1), from a π-sample (uniform weights).
+fn fisher_rao(o: &Options, place: &Place) -> Result<(), BoxError> {
+    let law = InitialLaw::isotropic_gaussian(o.d, 0.0, 1.0);
+    let start = start_ensemble(
+        o,
+        place,
+        &law,
+        Domain::Euclidean,
+        streams::INITIAL_POSITIONS,
+    )?;
+    let mut params = FisherRaoParams::new(GaussianReference::standard(o.d)?, 0.7, 0.05)?;
+    let kernel = Kernel::bump(0.3, o.d)?;
+    match o.family.as_str() {
+        "fisher-rao-kernel" => {
+            params = params.with_kernelisation(Kernelisation::SmoothedKl, kernel);
+        }
+        "wfr" => {
+            params = params
+                .with_kernelisation(Kernelisation::EvolvingMeasure, kernel)
+                .with_transport();
+        }
+        _ => {}
+    }
+    let b = (0..o.d)
+        .map(|k| if k % 2 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let flow = FisherRao::new(MeanInteraction::new(1.5, b)?, params)?;
+    drive(o, place, flow.with_parallelism(Parallelism::Rayon), start)
+}
+
 fn langevin() -> Result<LangevinParams, BoxError> {
     Ok(LangevinParams::new(0.3, 0.05)?)
 }
@@ -329,6 +432,19 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
             let f = Poisoned(TestFunction::rastrigin(o.d)?);
             drive(o, place, Cbo::new(f, params)?.with_parallelism(par), start)
         }
+        "cbs" => {
+            let law = InitialLaw::uniform_cube(o.d, -3.0, 3.0);
+            let start = start_ensemble(o, place, &law, Domain::Euclidean, streams::CBO_INIT)?;
+            let params = CbsParams::new(CbsMode::Sampling, 0.5)?.with_alpha(1.0)?;
+            let f = Poisoned(TestFunction::rastrigin(o.d)?);
+            drive(o, place, Cbs::new(f, params)?.with_parallelism(par), start)
+        }
+        "pgd" | "mpd" | "pqn" => match o.model.as_str() {
+            "toy" => particle_em(o, place, toy_model(o.d)?),
+            "logistic" => particle_em(o, place, logistic_model(o.d)?),
+            other => Err(format!("unknown model {other} (toy or logistic)").into()),
+        },
+        "fisher-rao" | "fisher-rao-kernel" | "wfr" => fisher_rao(o, place),
         other => Err(format!("unknown family {other}").into()),
     }
 }
