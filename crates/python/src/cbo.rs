@@ -3,7 +3,8 @@
 
 use meanfield_integrators::cbo::{run_replicas, run_replicas_lockstep};
 use meanfield_integrators::{
-    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, Checkpoint, StoppingRule,
+    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, CbsMode, Checkpoint,
+    StoppingRule,
 };
 use meanfield_measures::{Ensemble, Parallelism};
 use pyo3::exceptions::PyValueError;
@@ -126,8 +127,9 @@ pub(crate) fn choice<T: Copy>(name: &str, value: &str, options: &[(&str, T)]) ->
 }
 
 /// The CBO parameters shared by plain CBO and its variants (λ, σ, dt, α₀, the α
-/// schedule, the noise shape), validated by `CboParams`; one conversion for every
-/// consensus class.
+/// schedule, the noise: `"anisotropic"`, `"isotropic"`, `"covariance"` (CBXpy's, sampling
+/// mode) or `"covariance_optimization"`), validated by `CboParams`; one conversion for
+/// every consensus class.
 pub(crate) fn params(
     lam: f64,
     sigma: f64,
@@ -142,6 +144,13 @@ pub(crate) fn params(
         &[
             ("anisotropic", CboNoise::Anisotropic),
             ("isotropic", CboNoise::Isotropic),
+            // CBXpy's covariance noise (λ_mode = 1/(1 + α), its default) and the
+            // optimisation mode (λ_mode = 1): plain CBO only (the variants refuse it).
+            ("covariance", CboNoise::Covariance(CbsMode::Sampling)),
+            (
+                "covariance_optimization",
+                CboNoise::Covariance(CbsMode::Optimization),
+            ),
         ],
     )?;
     let schedule = self::schedule(schedule)?;
