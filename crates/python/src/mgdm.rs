@@ -525,7 +525,8 @@ impl PyMgdm {
                 observers,
                 progress,
             )?;
-            return self.advance(py, &mut r.borrow_mut(), opts);
+            let mut r: PyRefMut<'_, MgdmRun> = r.try_borrow_mut().map_err(PyErr::from)?;
+            return self.advance(py, &mut r, opts);
         }
         let runner_options = energy_tol.is_some()
             || stagnation.is_some()
