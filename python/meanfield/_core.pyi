@@ -429,9 +429,13 @@ class CboMemoryRun(_ConsensusRun):
     @staticmethod
     def load(path: str) -> "CboMemoryRun": ...
 
-class PsoRun(CboMemoryRun):
+class PsoRun(_ConsensusRun):
     """A resumable PSO run."""
 
+    memory: Array
+    """The personal bests Y, (N, d)."""
+    memory_values: Array
+    """f(Y^i), (N,)."""
     velocity: Array
     """The velocities V, (N, d)."""
     @staticmethod
