@@ -271,8 +271,30 @@ class MPD(_Dynamics):
     def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
         """A fresh run; momenta m = 0, U^i ~ N(0, I/η_x)."""
 
+class PQN(_Dynamics):
+    """ParEM's particle quasi-Newton: PGD's particle step, θ ← θ − h_θ H̄⁻¹ ∇_θ with
+    H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). Built-in models
+    with ∇²_θ E only (``toy``, ``logistic``); others raise ``EnergyError``, a Python
+    model ``ValueError``."""
+
+    def __init__(
+        self, model: LatentModel, *, h_theta: float, h_x: float, threads: int = 1
+    ) -> None: ...
+    def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
+        """A fresh run from the (N, d) particles ``x0`` and θ = ``theta0``."""
+
+class PMGD(_Dynamics):
+    """ParEM's particle marginal gradient descent: X ← X − h_x ∇_x E(θ, X) + √(2h_x) ξ,
+    then θ ← θ*(X), the closed-form minimiser. Built-in models with θ*(q) only
+    (``toy``, ``logistic``); others raise ``EnergyError``, a Python model ``ValueError``."""
+
+    def __init__(self, model: LatentModel, *, h_x: float, threads: int = 1) -> None: ...
+    def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
+        """A fresh run from the (N, d) particles ``x0`` (θ becomes θ*(X) at the first step)."""
+
 class CboRun:
-    """A resumable CBO run (the Rust ``Checkpoint<CboState>``)."""
+    """A resumable CBO run (the Rust ``Checkpoint<CboState>``); also the run of ``CBS``
+    and ``ConstrainedCBO``, whose state is CBO's."""
 
     x: Array
     """The particles, a new (N, d) array."""
@@ -365,6 +387,251 @@ class CBO:
     def objective_values(self, x: Array) -> Array:
         """The objective at the rows of the (N, d) array ``x``."""
 
+Objective = Union[str, Callable[[Array], Array]]
+"""A test-function name (rastrigin, ackley, rosenbrock, griewank, schwefel) or a callable
+``f(X)`` called once per step on the whole array, CBXpy's ``f_dim`` conventions."""
+
+class _ConsensusRun(_Run):
+    """What every consensus run has besides the checkpoint: CBO's state."""
+
+    alpha: float
+    """α (β for CBS) of the next step."""
+    consensus: Array
+    """Consensus point of the last step (empty before the first)."""
+    best_x: Array
+    """Best particle (for memory and PSO: best memory) seen so far."""
+    best_f: float
+    """Its objective value (inf before the first step)."""
+    evaluations: int
+    """Objective evaluations so far."""
+    def state(self) -> dict[str, Any]:
+        """The state dict observers receive (CBO's keys plus the variant's arrays)."""
+
+class PolarCboRun(_ConsensusRun):
+    """A resumable polarised CBO run."""
+
+    points: Array
+    """Every particle's consensus point of the last step, (N, d)."""
+    @staticmethod
+    def from_json(s: str) -> "PolarCboRun": ...
+    @staticmethod
+    def load(path: str) -> "PolarCboRun": ...
+
+class CboMemoryRun(_ConsensusRun):
+    """A resumable run of CBO with memory."""
+
+    memory: Array
+    """The personal bests Y, (N, d)."""
+    memory_values: Array
+    """f(Y^i), (N,)."""
+    @staticmethod
+    def from_json(s: str) -> "CboMemoryRun": ...
+    @staticmethod
+    def load(path: str) -> "CboMemoryRun": ...
+
+class PsoRun(_ConsensusRun):
+    """A resumable PSO run."""
+
+    memory: Array
+    """The personal bests Y, (N, d)."""
+    memory_values: Array
+    """f(Y^i), (N,)."""
+    velocity: Array
+    """The velocities V, (N, d)."""
+    @staticmethod
+    def from_json(s: str) -> "PsoRun": ...
+    @staticmethod
+    def load(path: str) -> "PsoRun": ...
+
+class MirrorCboRun(_ConsensusRun):
+    """A resumable mirror CBO run."""
+
+    dual: Array
+    """The dual particles Y = ∇φ(X) the scheme moves, (N, d)."""
+    @staticmethod
+    def from_json(s: str) -> "MirrorCboRun": ...
+    @staticmethod
+    def load(path: str) -> "MirrorCboRun": ...
+
+class CBS(_Dynamics):
+    """Consensus-based sampling: dX = −(X − M_β) dt + √(2 λ⁻¹ C_β) dW with the weighted
+    mean and covariance; ``mode="optimization"`` (λ = 1) or ``"sampling"``
+    (λ = 1/(1 + β): for a Gaussian target its law is stationary). Runs are ``CboRun``s."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        mode: str = "optimization",
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        scheme: str = "exponential",
+        root: str = "cholesky",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``scheme``: ``"exponential"`` (the paper's, exact for frozen M, C) or
+        ``"euler_maruyama"`` (CBXpy's); ``root``: ``"cholesky"`` (needs N ≥ d + 1) or
+        ``"symmetric"``."""
+    def start(self, x0: Array, seed: int = 0) -> CboRun:
+        """A fresh run from the (N, d) array ``x0``."""
+    def last_covariance(self) -> Array:
+        """C_β of the last step, (d, d) ((0, 0) before the first)."""
+
+class PolarCBO(_Dynamics):
+    """Polarised CBO: every particle drifts to its own kernel-localised consensus (kernel
+    width ``kappa``), so one run can settle on several minimisers."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        kappa: float,
+        kernel_scale: str = "constant",
+        lam: float = 1.0,
+        sigma: float = 1.0,
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        noise: str = "anisotropic",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``kernel_scale``: ``"constant"`` (exponent 1, the paper's) or ``"alpha"``
+        (exponent α, CBXpy's default)."""
+    def start(self, x0: Array, seed: int = 0) -> PolarCboRun:
+        """A fresh run from the (N, d) array ``x0``."""
+    def minimisers(
+        self, run: PolarCboRun, radius: float, min_fraction: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """The distinct minimisers among the last step's consensus points: greedy clusters
+        of ``radius`` with at least ``min_fraction``·N points, largest first,
+        ``{"centre": (d,), "value": float, "size": int}``."""
+
+class CBOMemory(_Dynamics):
+    """CBO with memory: the consensus of the personal bests plus a drift towards each
+    particle's own best (λ_m, σ_m). ``start`` evaluates f once on x0."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        lambda_memory: float = 0.4,
+        sigma_memory: Optional[float] = None,
+        lam: float = 1.0,
+        sigma: float = 1.0,
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        noise: str = "anisotropic",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``sigma_memory`` defaults to λ_m σ (CBXpy's)."""
+    def start(self, x0: Array, seed: int = 0) -> CboMemoryRun:
+        """A fresh run from the (N, d) array ``x0`` (memories Y = x0)."""
+
+class PSO(_Dynamics):
+    """Particle swarm optimisation as a consensus dynamics: CBO with memory plus inertia
+    m and friction γ (semi-implicit in the friction, the paper's scheme)."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        inertia: float = 0.001,
+        friction: Optional[float] = None,
+        lambda_memory: float = 0.4,
+        sigma_memory: Optional[float] = None,
+        lam: float = 1.0,
+        sigma: float = 1.0,
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        noise: str = "anisotropic",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``friction`` defaults to 1 − m (CBXpy's)."""
+    def start(self, x0: Array, seed: int = 0) -> PsoRun:
+        """A fresh run from the (N, d) array ``x0`` (memories x0, velocities 0)."""
+
+class MirrorCBO(_Dynamics):
+    """Mirror CBO: CBO in the dual coordinates Y = ∇φ(X) of a mirror map, the primal
+    particles X = ∇φ*(Y) inside the map's domain."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        map: str = "identity",
+        lower: Optional[Array] = None,
+        upper: Optional[Array] = None,
+        centre: Optional[Array] = None,
+        radius: float = 1.0,
+        delta: float = 1.0,
+        l1: float = 0.0,
+        lam: float = 1.0,
+        sigma: float = 1.0,
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        noise: str = "anisotropic",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``map``: ``"identity"`` (plain CBO, bit for bit), ``"entropic"`` (the simplex),
+        ``"log_barrier"`` (the box ``lower``, ``upper``), ``"ball"`` (projection onto the
+        ball of ``centre`` (default 0) and ``radius``) or ``"elastic_net"``
+        (φ = |x|²/(2 delta) + l1 |x|₁: sparse minimisers)."""
+    def start(self, x0: Array, seed: int = 0) -> MirrorCboRun:
+        """A fresh run from the (N, d) array ``x0``, strictly inside the map's domain."""
+
+class ConstrainedCBO(_Dynamics):
+    """CBO constrained to a sphere or hyperplane. Runs are ``CboRun``s."""
+
+    def __init__(
+        self,
+        objective: Objective,
+        d: int,
+        *,
+        surface: str = "sphere",
+        radius: float = 1.0,
+        normal: Optional[Array] = None,
+        offset: float = 0.0,
+        scheme: str = "drift",
+        epsilon: float = 0.01,
+        lam: float = 1.0,
+        sigma: float = 1.0,
+        dt: float = 0.01,
+        alpha: float = 1.0,
+        schedule: Union[None, str, dict[str, Any]] = None,
+        noise: str = "anisotropic",
+        f_dim: str = "2D",
+        shift: Optional[Array] = None,
+        threads: int = 1,
+    ) -> None:
+        """``surface``: ``"sphere"`` (|x| = radius) or ``"hyperplane"`` (normal·x =
+        offset); ``scheme``: ``"drift"`` (penalty drift with ``epsilon``, CBXpy's
+        ``DriftConstrainedCBO``; the particles approach the surface) or
+        ``"hypersurface"`` (tangent-space dynamics projected back, CBXpy's
+        ``HyperSurfaceCBO``; the particles lie on it after every step)."""
+    def start(self, x0: Array, seed: int = 0) -> CboRun:
+        """A fresh run from the (N, d) array ``x0``."""
+    def distance(self, x: Array) -> Array:
+        """The distance of every row of ``x`` from the surface, (N,)."""
+
 class PathLaw:
     """A built-in law of whole paths x ∈ R^T: an MGDM target p (AR(p), CIR) or a latent
     law q₀ (i.i.d. N(0, 1), Exp(1), truncated Gaussian)."""
@@ -421,6 +688,16 @@ class FeatureMap:
     def mean(self, x: Array) -> Array:
         """(1/N) Σ_i Φ(x_i) over the rows of the (N, T) array ``x`` (K,)."""
 
+class MgdmRun(_Run):
+    """A resumable MGDM / MF-MGDM run: the (N, T) paths (``x``) as a Rust checkpoint."""
+
+    @staticmethod
+    def from_json(s: str) -> "MgdmRun":
+        """A run from ``to_json`` output."""
+    @staticmethod
+    def load(path: str) -> "MgdmRun":
+        """Reads a checkpoint file written by ``save``."""
+
 class MGDM:
     """MGDM / MF-MGDM: gradient descent of ½‖Φ̄ − α‖² on N paths with step ``gamma``,
     Φ̄ each path's own features (``coupling="independent"``) or the group mean
@@ -435,18 +712,40 @@ class MGDM:
         gamma: float,
         *,
         coupling: Union[None, str, int] = None,
+        project: Optional[bool] = None,
         threads: int = 1,
-    ) -> None: ...
+    ) -> None:
+        """``project``: the positivity projection on or off (default: on for a
+        non-negative ``target`` of the trace path, off for runs from ``start``)."""
+    def start(self, x0: Array) -> MgdmRun:
+        """A resumable run from the (N, T) latent sample ``x0`` (deterministic: no seed)."""
     def run(
         self,
-        x0: Array,
+        run: Union[Array, MgdmRun],
         steps: int,
         *,
-        latent: PathLaw,
+        latent: Optional[PathLaw] = None,
         target: Optional[PathLaw] = None,
+        energy_tol: Optional[float] = None,
+        stagnation: Optional[Tuple[float, int]] = None,
+        ess_below: Optional[float] = None,
+        time_budget: Optional[float] = None,
+        stop_when: Optional[Callable[[Observation], bool]] = None,
+        observers: Optional[Sequence[Tuple[int, Callable[[Observation], Any]]]] = None,
+        progress: Union[None, bool, Callable[[int, int], Any]] = None,
     ) -> dict[str, Any]:
-        """``steps`` steps from the latent sample x0 (N, T) with the exact reverse-KL
-        trace KL_k(q_k ‖ p) per path. Returns ``kl``, ``entropy``, ``cumulative_log_det``,
-        ``target_loglik`` (steps + 1,), ``min_kl``, ``argmin``, ``x``, ``x_at_min``
-        (N, T) and ``frozen``. A non-negative target switches on the positivity
-        projection; a diverging step size raises ``DivergedError``."""
+        """Two ways to run, both bitwise the Rust API's.
+
+        ``run(x0, steps, latent=q0, target=p)``: ``steps`` steps from the latent sample
+        x0 (N, T) with the exact reverse-KL trace KL_k(q_k ‖ p) per path. Returns
+        ``kl``, ``entropy``, ``cumulative_log_det``, ``target_loglik`` (steps + 1,),
+        ``min_kl``, ``argmin``, ``x``, ``x_at_min`` (N, T) and ``frozen``; a diverging
+        step size raises ``DivergedError``. Takes no Runner options.
+
+        ``run(mgdm_run, steps, …)`` with an ``MgdmRun`` from ``start``: the Runner's stop
+        criteria, observers (state ``x``; info ``dt``, ``log_det``, ``negative_dets``,
+        ``frozen``), predicate, progress and time budget, as for every family; returns
+        the run summary. MGDM reports no energy or ESS: ``energy_tol``/``ess_below``
+        raise ``UnsupportedStopError``."""
+    def fingerprint(self, n: int) -> str:
+        """The fingerprint of the checkpoints of runs of ``n`` paths."""

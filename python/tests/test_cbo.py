@@ -41,6 +41,29 @@ def test_python_run_is_bitwise_the_rust_run(cbo_reference, rng, noise, batch):
     assert out.strip() == run.to_json()
 
 
+@pytest.mark.parametrize("noise, mode", [("covariance", "sampling"),
+                                         ("covariance_optimization", "optimization")])
+def test_covariance_noise_is_bitwise_the_rust_run(cbo_reference, rng, noise, mode):
+    """CBXpy's covariance noise (docs/cbo.md §13): the Rust run, bit for bit; mini-batches
+    and the variants refuse it."""
+    n, d, steps, seed = 40, 4, 30, 5
+    x0 = rng.uniform(-3, 3, (n, d))
+    opt = mf.CBO("ackley", d, lam=1.0, sigma=0.7, dt=0.01, alpha=10.0, noise=noise)
+    run = opt.start(x0, seed=seed)
+    opt.run(run, steps)
+    spec = {"objective": "ackley", "n": n, "d": d, "x0": x0.ravel().tolist(), "seed": seed,
+            "steps": steps, "lambda": 1.0, "sigma": 0.7, "dt": 0.01, "alpha": 10.0,
+            "schedule": {"kind": "constant"}, "noise": {"covariance": mode}, "batch": None,
+            "threads": 1}
+    out = subprocess.run([cbo_reference], input=json.dumps(spec), capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == run.to_json()
+    with pytest.raises(mf.InvalidParameterError):
+        mf.CBO("ackley", d, noise=noise, batch_size=10)
+    with pytest.raises(mf.InvalidParameterError, match="noise"):
+        mf.CBOMemory("ackley", d, noise=noise)
+
+
 def test_builtin_and_callable_objective_give_identical_arrays(rng):
     d = 8
     x0 = rng.uniform(-3, 3, (64, d))

@@ -149,3 +149,79 @@ def test_bad_input_is_a_typed_error():
     with pytest.raises(mf.DivergedError, match="step 1"):
         mf.MGDM(phi, np.full(2, 1e-3), 1e300, coupling="independent").run(
             x0, 3, latent=latent)
+
+
+def mgdm_setup(t=40, n=10, seed=7):
+    target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    return phi, phi.target_mean(target, 600, seed=seed), latent.sample(n, seed=seed), latent
+
+
+@pytest.mark.parametrize("coupling", ["independent", "mean_field", 5])
+def test_runner_path_is_the_trace_path_and_resumes_bit_for_bit(coupling, tmp_path):
+    """MGDM.start + MGDM.run (the Runner, checkpoints) gives the trace path's final
+    paths bit for bit; k steps → JSON → the rest ≡ the uninterrupted run; the observers'
+    log-determinants add up to the trace's cumulative log|det|."""
+    phi, alpha, x0, latent = mgdm_setup()
+    mgdm = mf.MGDM(phi, alpha, 8.0, coupling=coupling, threads=2)
+    traced = mgdm.run(x0, 25, latent=latent)
+    whole = mgdm.start(x0)
+    dets = []
+    s = mgdm.run(whole, 25, observers=[(1, lambda o: dets.append(o["info"] and o["info"]["log_det"]))])
+    assert s["reason"] == "steps_done" and s["steps_taken"] == 25
+    assert np.array_equal(whole.x, traced["x"])
+    assert dets[0] is None and len(dets) == 26
+    # the trace is per path: log|det| of the whole ensemble map over N = 10
+    np.testing.assert_allclose(np.cumsum(dets[1:]) / 10, traced["cumulative_log_det"][1:],
+                               rtol=1e-12, atol=1e-9)
+    half = mgdm.start(x0)
+    mgdm.run(half, 11)
+    half.save(str(tmp_path / "mgdm.json"))
+    again = mf.MgdmRun.load(str(tmp_path / "mgdm.json"))
+    mgdm.run(again, 25)
+    assert again.to_json() == whole.to_json() and again.step == 25
+    assert json.loads(whole.to_json())["fingerprint"] == mgdm.fingerprint(10)
+
+
+def test_runner_path_is_bitwise_the_rust_run(dynamics_reference):
+    phi, alpha, x0, latent = mgdm_setup()
+    mgdm = mf.MGDM(phi, alpha, 8.0, coupling=5)
+    run = mgdm.start(x0)
+    mgdm.run(run, 25)
+    spec = {"family": "mgdm", "ar": [0.1], "gamma": 8.0, "alpha_samples": 600, "n": 10,
+            "d": 40, "x0": [], "seed": 7, "steps": 25, "threads": 1, "groups": 5}
+    assert run.x.ravel().tolist() == reference(dynamics_reference, spec)["paths"]
+
+
+def test_runner_options_and_errors():
+    phi, alpha, x0, latent = mgdm_setup()
+    mgdm = mf.MGDM(phi, alpha, 8.0)
+    run = mgdm.start(x0)
+    s = mgdm.run(run, 100, stop_when=lambda o: o["step"] >= 4)
+    assert s["reason"] == "predicate" and run.step == 4
+    s = mgdm.run(run, 100, observers=[(2, lambda o: o["step"] >= 8)])
+    assert s["reason"] == "observer_stop" and run.step == 8
+    seen = []
+    mgdm.run(run, 12, progress=lambda k, total: seen.append((k, total)))
+    assert seen[-1] == (12, 12)
+    with pytest.raises(mf.UnsupportedStopError):
+        mgdm.run(run, 20, energy_tol=1e-3)
+    with pytest.raises(ValueError, match="latent, target"):
+        mgdm.run(run, 20, latent=latent)
+    with pytest.raises(ValueError, match="MgdmRun"):
+        mgdm.run(x0, 20, latent=latent, observers=[(1, print)])
+    with pytest.raises(ValueError, match="latent"):
+        mgdm.run(x0, 20)
+    with pytest.raises(ValueError, match="x0"):
+        mgdm.start(x0[:, :7])
+    # another γ is other dynamics: its checkpoint is refused
+    with pytest.raises(mf.MeanfieldError):
+        mf.MGDM(phi, alpha, 4.0).run(run, 20)
+    class Boom(RuntimeError):
+        pass
+
+    def explode(o):
+        raise Boom("observer")
+
+    with pytest.raises(Boom):
+        mgdm.run(run, 30, observers=[(1, explode)])

@@ -4,7 +4,7 @@
 //! `Checkpoint::start`, `Runner`) and prints the final checkpoint as JSON on stdout.
 //!
 //! Input: `{"family": "mfld" | "projected" | "mirror" | "adjusted" | "fisher_rao" |
-//! "pgd" | "mpd" | "mgdm", "functional": {"quadratic": {"kappa", "b"}} | {"simplex_moment": {"q",
+//! "pgd" | "pqn" | "pmgd" | "mpd" | "mgdm", "functional": {"quadratic": {"kappa", "b"}} | {"simplex_moment": {"q",
 //! "beta"}} | {"linear": {"c"}}, "simplex": bool, "lambda", "eta", "sigma", "h",
 //! "kernelisation", "eps", "resample_below", "transport", "y", "h_theta", "h_x", "n",
 //! "d", "x0": [N·d values, row-major], "seed", "steps", "threads"}` (each family reads
@@ -22,7 +22,7 @@ use meanfield_energy::{
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, Coupling, Dynamics, FisherRao, FisherRaoParams,
     GaussianReference, Kernelisation, LangevinParams, Mfld, Mgdm, MgdmParams, MirrorMfld, Mpd,
-    MpdParams, Pgd, PgdParams, ProjectedMfld, Runner,
+    MpdParams, Pgd, PgdParams, Pmgd, PmgdParams, Pqn, ProjectedMfld, Runner,
 };
 use meanfield_measures::{Domain, Ensemble, Entropic, Identity, Kernel, Parallelism};
 use serde::Deserialize;
@@ -147,14 +147,25 @@ fn main() -> Result<(), Error> {
     }
     let start = Ensemble::new(i.n, i.d, i.x0.clone(), domain)?;
     let json = match i.family.as_str() {
-        "pgd" | "mpd" => {
+        "pgd" | "pqn" | "pmgd" | "mpd" => {
             let model = HierarchicalGaussian::new(i.y.clone())?;
-            if i.family == "pgd" {
-                let p = PgdParams::new(i.h_theta, i.h_x)?;
-                run(Pgd::new(model, p)?.with_parallelism(par), start, &i)?
-            } else {
-                let p = MpdParams::new(i.h_theta, i.h_x)?;
-                run(Mpd::new(model, p)?.with_parallelism(par), start, &i)?
+            match i.family.as_str() {
+                "pgd" => {
+                    let p = PgdParams::new(i.h_theta, i.h_x)?;
+                    run(Pgd::new(model, p)?.with_parallelism(par), start, &i)?
+                }
+                "pqn" => {
+                    let p = PgdParams::new(i.h_theta, i.h_x)?;
+                    run(Pqn::new(model, p)?.with_parallelism(par), start, &i)?
+                }
+                "pmgd" => {
+                    let p = PmgdParams::new(i.h_x)?;
+                    run(Pmgd::new(model, p)?.with_parallelism(par), start, &i)?
+                }
+                _ => {
+                    let p = MpdParams::new(i.h_theta, i.h_x)?;
+                    run(Mpd::new(model, p)?.with_parallelism(par), start, &i)?
+                }
             }
         }
         family => {

@@ -3,7 +3,8 @@
 
 use meanfield_integrators::cbo::{run_replicas, run_replicas_lockstep};
 use meanfield_integrators::{
-    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, Checkpoint, StoppingRule,
+    AlphaSchedule, Batch, Cbo, CboInfo, CboNoise, CboParams, CboState, CbsMode, Checkpoint,
+    StoppingRule,
 };
 use meanfield_measures::{Ensemble, Parallelism};
 use pyo3::exceptions::PyValueError;
@@ -16,11 +17,30 @@ use crate::errors;
 use crate::objective::{AnyObjective, FDim, PyObjective, builtin};
 use crate::runs::{self, Observe};
 
-/// Observation dicts of CBO.
-struct CboObs;
+/// Observation dicts of CBO and of every consensus variant.
+pub(crate) struct CboObs;
 
-impl Observe<CboState, CboInfo> for CboObs {
-    fn state<'py>(py: Python<'py>, s: &CboState) -> PyResult<Bound<'py, PyDict>> {
+/// A consensus state: CBO's state (particles, α, consensus, best particle) plus the
+/// variant's own arrays (memories, velocities, dual particles, consensus points).
+pub(crate) trait ConsensusState {
+    /// CBO's part of the state.
+    fn cbo(&self) -> &CboState;
+    /// Adds the variant's own arrays to an observation dict (new arrays).
+    fn extras(&self, py: Python<'_>, d: &Bound<'_, PyDict>) -> PyResult<()> {
+        let _ = (py, d);
+        Ok(())
+    }
+}
+
+impl ConsensusState for CboState {
+    fn cbo(&self) -> &CboState {
+        self
+    }
+}
+
+impl<S: ConsensusState> Observe<S, CboInfo> for CboObs {
+    fn state<'py>(py: Python<'py>, state: &S) -> PyResult<Bound<'py, PyDict>> {
+        let s = state.cbo();
         let d = PyDict::new(py);
         let e = &s.ensemble;
         d.set_item("x", arrays::matrix(py, e.as_slice(), e.n(), e.dim())?)?;
@@ -30,6 +50,7 @@ impl Observe<CboState, CboInfo> for CboObs {
         d.set_item("best_f", s.best_f)?;
         d.set_item("f_min", s.f_min)?;
         d.set_item("evaluations", s.evaluations)?;
+        state.extras(py, &d)?;
         Ok(d)
     }
 
@@ -48,7 +69,7 @@ impl Observe<CboState, CboInfo> for CboObs {
 /// The α schedule from Python: `"constant"`, `"multiply"` (CBXpy default ×1.05 to 1e5),
 /// or a dict `{"kind": "multiplicative", "factor", "max"}` /
 /// `{"kind": "effective_sample_size", "eta", "min", "max"}` (the Rust serde form).
-fn schedule(obj: Option<&Bound<'_, PyAny>>) -> PyResult<AlphaSchedule> {
+pub(crate) fn schedule(obj: Option<&Bound<'_, PyAny>>) -> PyResult<AlphaSchedule> {
     let Some(obj) = obj else {
         return Ok(AlphaSchedule::Constant);
     };
@@ -89,6 +110,106 @@ fn schedule(obj: Option<&Bound<'_, PyAny>>) -> PyResult<AlphaSchedule> {
     }
 }
 
+/// One of the named `options` for the argument `name` (a `ValueError` listing them
+/// otherwise): the string arguments of every consensus class.
+pub(crate) fn choice<T: Copy>(name: &str, value: &str, options: &[(&str, T)]) -> PyResult<T> {
+    options
+        .iter()
+        .find(|(k, _)| *k == value)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = options.iter().map(|(k, _)| format!("{k:?}")).collect();
+            PyValueError::new_err(format!(
+                "{name}: expected {}, got {value:?}",
+                names.join(" or ")
+            ))
+        })
+}
+
+/// The CBO parameters shared by plain CBO and its variants (λ, σ, dt, α₀, the α
+/// schedule, the noise: `"anisotropic"`, `"isotropic"`, `"covariance"` (CBXpy's, sampling
+/// mode) or `"covariance_optimization"`), validated by `CboParams`; one conversion for
+/// every consensus class.
+pub(crate) fn params(
+    lam: f64,
+    sigma: f64,
+    dt: f64,
+    alpha: f64,
+    schedule: Option<&Bound<'_, PyAny>>,
+    noise: &str,
+) -> PyResult<CboParams> {
+    let noise = choice(
+        "noise",
+        noise,
+        &[
+            ("anisotropic", CboNoise::Anisotropic),
+            ("isotropic", CboNoise::Isotropic),
+            // CBXpy's covariance noise (λ_mode = 1/(1 + α), its default) and the
+            // optimisation mode (λ_mode = 1): plain CBO only (the variants refuse it).
+            ("covariance", CboNoise::Covariance(CbsMode::Sampling)),
+            (
+                "covariance_optimization",
+                CboNoise::Covariance(CbsMode::Optimization),
+            ),
+        ],
+    )?;
+    let schedule = self::schedule(schedule)?;
+    Ok(CboParams::new(lam, sigma, dt)
+        .and_then(|p| p.with_alpha(alpha))
+        .and_then(|p| p.with_schedule(schedule))
+        .map_err(errors::integrator)?
+        .with_noise(noise))
+}
+
+/// The objective argument of every consensus class: a test-function name (optionally
+/// `shift`ed) or a callable `f(X)` called once per step with CBXpy's `f_dim` convention;
+/// its failures are parked in `slot`.
+pub(crate) fn objective(
+    objective: &Bound<'_, PyAny>,
+    d: usize,
+    f_dim: &str,
+    shift: Option<&Bound<'_, PyAny>>,
+    slot: &Slot,
+) -> PyResult<AnyObjective> {
+    let f_dim = FDim::parse(f_dim)?;
+    if let Ok(name) = objective.extract::<String>() {
+        let shift = shift.map(|s| arrays::vector("shift", s, d)).transpose()?;
+        return Ok(AnyObjective::Builtin(builtin(&name, d, shift)?));
+    }
+    if !objective.is_callable() {
+        return Err(PyValueError::new_err(
+            "objective: expected a test-function name or a callable f(X)",
+        ));
+    }
+    if shift.is_some() {
+        return Err(PyValueError::new_err(
+            "shift: only for built-in test functions (shift a callable yourself)",
+        ));
+    }
+    let name = objective
+        .getattr("__qualname__")
+        .and_then(|n| n.extract::<String>())
+        .unwrap_or_else(|_| "callable".into());
+    Ok(AnyObjective::Python(PyObjective::new(
+        objective.clone().unbind(),
+        d,
+        f_dim,
+        name,
+        slot.clone(),
+    )))
+}
+
+/// The particle loops' parallelism: rayon for `threads` > 1 with a built-in objective;
+/// a Python objective keeps them on one thread, so that it is called once per step on
+/// the whole array.
+pub(crate) fn parallelism(threads: usize, objective: &AnyObjective) -> Parallelism {
+    if threads > 1 && !objective.is_python() {
+        Parallelism::Rayon
+    } else {
+        Parallelism::Sequential
+    }
+}
+
 /// Consensus-based optimisation (see `python/README.md` and `docs/python.md`).
 #[pyclass(name = "CBO", module = "meanfield._core")]
 pub struct PyCbo {
@@ -109,7 +230,6 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         noise="anisotropic", batch_size=None, batch_partial=true, f_dim="2D", shift=None, threads=1))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        py: Python<'_>,
         objective: &Bound<'_, PyAny>,
         d: usize,
         lam: f64,
@@ -124,62 +244,18 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         shift: Option<&Bound<'_, PyAny>>,
         threads: usize,
     ) -> PyResult<Self> {
-        let noise = match noise {
-            "anisotropic" => CboNoise::Anisotropic,
-            "isotropic" => CboNoise::Isotropic,
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "noise: expected \"anisotropic\" or \"isotropic\", got {noise:?}"
-                )));
-            }
-        };
-        let schedule = self::schedule(schedule)?;
-        let params = CboParams::new(lam, sigma, dt)
-            .and_then(|p| p.with_alpha(alpha))
-            .and_then(|p| p.with_schedule(schedule))
-            .map_err(errors::integrator)?;
-        let params = params
-            .with_noise(noise)
+        let params = self::params(lam, sigma, dt, alpha, schedule, noise)?
             .with_batch(batch_size.map(|size| Batch {
                 size,
                 partial: batch_partial,
             }))
             .map_err(errors::integrator)?;
         let slot = Slot::default();
-        let f_dim = FDim::parse(f_dim)?;
-        let objective = if let Ok(name) = objective.extract::<String>() {
-            let shift = shift.map(|s| arrays::vector("shift", s, d)).transpose()?;
-            AnyObjective::Builtin(builtin(&name, d, shift)?)
-        } else if objective.is_callable() {
-            if shift.is_some() {
-                return Err(PyValueError::new_err(
-                    "shift: only for built-in test functions (shift a callable yourself)",
-                ));
-            }
-            let name = objective
-                .getattr("__qualname__")
-                .and_then(|n| n.extract::<String>())
-                .unwrap_or_else(|_| "callable".into());
-            AnyObjective::Python(PyObjective::new(
-                objective.clone().unbind(),
-                d,
-                f_dim,
-                name,
-                slot.clone(),
-            ))
-        } else {
-            return Err(PyValueError::new_err(
-                "objective: expected a test-function name or a callable f(X)",
-            ));
-        };
-        let python = objective.is_python();
-        let mut cbo = Cbo::new(objective, params).map_err(errors::integrator)?;
-        // A Python objective keeps the particle loops on one thread, so that it is called
-        // once per step on the whole array.
-        if threads > 1 && !python {
-            cbo = cbo.with_parallelism(Parallelism::Rayon);
-        }
-        let _ = py;
+        let objective = self::objective(objective, d, f_dim, shift, &slot)?;
+        let par = self::parallelism(threads, &objective);
+        let cbo = Cbo::new(objective, params)
+            .map_err(errors::integrator)?
+            .with_parallelism(par);
         Ok(Self {
             dynamics: cbo,
             slot,
@@ -192,7 +268,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
     #[pyo3(signature = (x0, seed=0))]
     fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<CboRun> {
         let ens = arrays::ensemble("x0", x0)?;
-        let cp = Checkpoint::start(&self.dynamics, ens, seed).map_err(errors::integrator)?;
+        let cp = runs::start(&self.dynamics, ens, seed)?;
         Ok(CboRun { cp })
     }
 
@@ -229,11 +305,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
             stagnation: stagnation
                 .map(|(tol, patience)| meanfield_integrators::cbo::Stagnation { tol, patience }),
         };
-        let par = if self.threads > 1 && !self.dynamics.objective().is_python() {
-            Parallelism::Rayon
-        } else {
-            Parallelism::Sequential
-        };
+        let par = self::parallelism(self.threads, self.dynamics.objective());
         self.slot.clear();
         let init = |r: usize| {
             Ensemble::new(
@@ -331,40 +403,58 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
     }
 });
 
-/// A resumable CBO run: the Rust `Checkpoint<CboState>`.
+/// The `#[pymethods]` of a consensus run class `$Run { cp: Checkpoint<S> }` with `S` a
+/// [`ConsensusState`]: `run_class!`'s, the CBO getters (`alpha`, `consensus`, `best_x`,
+/// `best_f`, `evaluations`, `state()`) and the class's own `$extra` methods.
+macro_rules! consensus_run_class {
+    ($Run:ident { $($extra:tt)* }) => {
+        $crate::runs::run_class!($Run {
+            /// α of the next step.
+            #[getter]
+            fn alpha(&self) -> f64 {
+                $crate::cbo::ConsensusState::cbo(&self.cp.state).alpha
+            }
+            /// Consensus point of the last step (empty before the first).
+            #[getter]
+            fn consensus<'py>(&self, py: pyo3::Python<'py>) -> pyo3::Bound<'py, pyo3::PyAny> {
+                $crate::arrays::array1(py, &$crate::cbo::ConsensusState::cbo(&self.cp.state).consensus)
+            }
+            /// Best particle seen so far.
+            #[getter]
+            fn best_x<'py>(&self, py: pyo3::Python<'py>) -> pyo3::Bound<'py, pyo3::PyAny> {
+                $crate::arrays::array1(py, &$crate::cbo::ConsensusState::cbo(&self.cp.state).best_x)
+            }
+            /// Its objective value (inf before the first step).
+            #[getter]
+            fn best_f(&self) -> f64 {
+                $crate::cbo::ConsensusState::cbo(&self.cp.state).best_f
+            }
+            /// Objective evaluations so far.
+            #[getter]
+            fn evaluations(&self) -> u64 {
+                $crate::cbo::ConsensusState::cbo(&self.cp.state).evaluations
+            }
+            /// The observation dict of the current state (as observers receive it).
+            fn state<'py>(
+                &self,
+                py: pyo3::Python<'py>,
+            ) -> pyo3::PyResult<pyo3::Bound<'py, pyo3::types::PyDict>> {
+                <$crate::cbo::CboObs as $crate::runs::Observe<_, meanfield_integrators::CboInfo>>::state(
+                    py,
+                    &self.cp.state,
+                )
+            }
+            $($extra)*
+        });
+    };
+}
+pub(crate) use consensus_run_class;
+
+/// A resumable CBO run: the Rust `Checkpoint<CboState>` (also the run of CBS and of
+/// constrained CBO, whose state is CBO's).
 #[pyclass(module = "meanfield._core")]
 pub struct CboRun {
-    cp: Checkpoint<CboState>,
+    pub(crate) cp: Checkpoint<CboState>,
 }
 
-runs::run_class!(CboRun {
-    /// α of the next step.
-    #[getter]
-    fn alpha(&self) -> f64 {
-        self.cp.state.alpha
-    }
-    /// Consensus point of the last step (empty before the first).
-    #[getter]
-    fn consensus<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        arrays::array1(py, &self.cp.state.consensus)
-    }
-    /// Best particle seen so far.
-    #[getter]
-    fn best_x<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
-        arrays::array1(py, &self.cp.state.best_x)
-    }
-    /// Its objective value (inf before the first step).
-    #[getter]
-    fn best_f(&self) -> f64 {
-        self.cp.state.best_f
-    }
-    /// Objective evaluations so far.
-    #[getter]
-    fn evaluations(&self) -> u64 {
-        self.cp.state.evaluations
-    }
-    /// The observation dict of the current state (as observers receive it).
-    fn state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        CboObs::state(py, &self.cp.state)
-    }
-});
+consensus_run_class!(CboRun {});

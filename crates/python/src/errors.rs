@@ -21,9 +21,9 @@ pub fn raise(class: &str, message: String) -> PyErr {
     })
 }
 
-/// The Python exception of an integrator error.
-pub fn integrator(e: IntegratorError) -> PyErr {
-    let class = match &e {
+/// The `meanfield.errors` class of an integrator error.
+fn integrator_class(e: &IntegratorError) -> &'static str {
+    match e {
         IntegratorError::Diverged { .. } => "DivergedError",
         IntegratorError::InvalidParameter { .. } => "InvalidParameterError",
         IntegratorError::IncompatibleState(_) => "IncompatibleStateError",
@@ -35,8 +35,18 @@ pub fn integrator(e: IntegratorError) -> PyErr {
         IntegratorError::PositivityLost { .. } => "PositivityLostError",
         IntegratorError::Measures(_) => "MeasuresError",
         _ => "MeanfieldError",
-    };
-    raise(class, e.to_string())
+    }
+}
+
+/// The Python exception of an integrator error.
+pub fn integrator(e: IntegratorError) -> PyErr {
+    raise(integrator_class(&e), e.to_string())
+}
+
+/// The Python exception of an integrator error caused by the argument `arg` (same
+/// class, the message prefixed with the argument's name).
+pub fn integrator_arg(arg: &str, e: IntegratorError) -> PyErr {
+    raise(integrator_class(&e), format!("{arg}: {e}"))
 }
 
 /// The Python exception of an energy error.

@@ -140,7 +140,7 @@ runs::dynamics_class!(PyFisherRao, WeightedRun, FisherRaoObs, "functional" {
         w0: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<WeightedRun> {
         let ens = arrays::weighted_ensemble("x0", x0, w0)?;
-        let cp = Checkpoint::start(&self.dynamics, ens, seed).map_err(errors::integrator)?;
+        let cp = runs::start(&self.dynamics, ens, seed)?;
         Ok(WeightedRun { cp })
     }
 

@@ -5,8 +5,9 @@
 //! Rust errors → Python exceptions ([`errors`]), Python callables as objectives
 //! ([`objective`]), functionals ([`functional`]), latent models ([`particle_em`]) and
 //! runner callbacks ([`runs`], [`callback`]); every number is computed by the Rust
-//! crates. One module per family: [`cbo`], [`mfld`] (plain, projected, mirror and
-//! adjusted mirror MFLD), [`fisher_rao`], [`mgdm`] (MGDM / MF-MGDM), [`particle_em`] (PGD, MPD), plus
+//! crates. One module per family: [`cbo`], [`consensus`] (CBS, polarised, memory, PSO,
+//! mirror and constrained CBO), [`mfld`] (plain, projected, mirror and
+//! adjusted mirror MFLD), [`fisher_rao`], [`mgdm`] (MGDM / MF-MGDM), [`particle_em`] (PGD, PQN, PMGD, MPD), plus
 //! [`diagnostics`]; the run and dynamics classes share their methods through
 //! [`runs`]'s `run_class!` and `dynamics_class!`. The Python API is documented in
 //! `python/README.md` and `docs/python.md`.
@@ -14,6 +15,7 @@
 pub mod arrays;
 pub mod callback;
 pub mod cbo;
+pub mod consensus;
 pub mod diagnostics;
 pub mod errors;
 pub mod fisher_rao;
@@ -52,6 +54,16 @@ fn test_function<'py>(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cbo::PyCbo>()?;
     m.add_class::<cbo::CboRun>()?;
+    m.add_class::<consensus::PyCbs>()?;
+    m.add_class::<consensus::PyPolarCbo>()?;
+    m.add_class::<consensus::PyCboMemory>()?;
+    m.add_class::<consensus::PyPso>()?;
+    m.add_class::<consensus::PyMirrorCbo>()?;
+    m.add_class::<consensus::PyConstrainedCbo>()?;
+    m.add_class::<consensus::PolarCboRun>()?;
+    m.add_class::<consensus::CboMemoryRun>()?;
+    m.add_class::<consensus::PsoRun>()?;
+    m.add_class::<consensus::MirrorCboRun>()?;
     m.add_class::<mfld::PyMfld>()?;
     m.add_class::<mfld::LangevinRun>()?;
     m.add_class::<functional::PyBuiltinFunctional>()?;
@@ -60,9 +72,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<mgdm::PyPathLaw>()?;
     m.add_class::<mgdm::PyFeatureMap>()?;
     m.add_class::<mgdm::PyMgdm>()?;
+    m.add_class::<mgdm::MgdmRun>()?;
     m.add_class::<particle_em::PyBuiltinLatent>()?;
     m.add_class::<particle_em::PyPgd>()?;
     m.add_class::<particle_em::PyMpd>()?;
+    m.add_class::<particle_em::PyPqn>()?;
+    m.add_class::<particle_em::PyPmgd>()?;
     m.add_class::<particle_em::LatentRun>()?;
     m.add_function(wrap_pyfunction!(test_function, m)?)?;
     m.add_submodule(&diagnostics::module(m.py())?)?;

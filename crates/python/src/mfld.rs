@@ -206,7 +206,7 @@ runs::dynamics_class!(PyMfld, LangevinRun, LangevinObs, "functional" {
     #[pyo3(signature = (x0, seed=0))]
     fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<LangevinRun> {
         let ens = arrays::ensemble_on("x0", x0, self.domain.clone())?;
-        let cp = Checkpoint::start(&self.dynamics, ens, seed).map_err(errors::integrator)?;
+        let cp = runs::start(&self.dynamics, ens, seed)?;
         Ok(LangevinRun { cp })
     }
 

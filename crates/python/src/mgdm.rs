@@ -8,14 +8,17 @@ use meanfield_energy::process::{
 };
 use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, PathLaw};
 use meanfield_integrators::mgdm::{
-    MgdmRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace, sample_paths,
+    MgdmRun as TracedRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace,
+    sample_paths,
 };
-use meanfield_integrators::{Coupling, Mgdm, MgdmParams};
-use meanfield_measures::{Parallelism, streams};
+use meanfield_integrators::{Checkpoint, Coupling, Mgdm, MgdmInfo, MgdmParams};
+use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::callback::Slot;
+use crate::runs::{self, Observe, RunOptions};
 use crate::{arrays, errors};
 
 /// A built-in law of whole paths x ∈ R^T: a target p (AR(p), CIR) or a latent law q₀
@@ -295,6 +298,25 @@ fn coupling(obj: &Bound<'_, PyAny>) -> PyResult<Option<Coupling>> {
     }
 }
 
+/// Observation dicts of MGDM runs.
+struct MgdmObs;
+
+impl Observe<Ensemble, MgdmInfo> for MgdmObs {
+    fn state<'py>(py: Python<'py>, s: &Ensemble) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("x", arrays::matrix(py, s.as_slice(), s.n(), s.dim())?)?;
+        Ok(d)
+    }
+    fn info<'py>(py: Python<'py>, i: &MgdmInfo) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("dt", i.dt)?;
+        d.set_item("log_det", i.log_det)?;
+        d.set_item("negative_dets", i.negative_dets)?;
+        d.set_item("frozen", i.frozen)?;
+        Ok(d)
+    }
+}
+
 /// MGDM / MF-MGDM (see `docs/python.md` and `docs/mgdm.md`).
 #[pyclass(name = "MGDM", module = "meanfield._core")]
 pub struct PyMgdm {
@@ -302,56 +324,41 @@ pub struct PyMgdm {
     alpha: Vec<f64>,
     gamma: f64,
     coupling: Option<Coupling>,
+    project: Option<bool>,
     pool: rayon::ThreadPool,
 }
 
-#[pymethods]
 impl PyMgdm {
-    /// Gradient descent of ½‖Φ̄ − α‖² on N paths with step `gamma`: Φ̄ is each path's own
-    /// Φ(x_i) (`coupling="independent"`, MGDM) or the mean of Φ over its group
-    /// (`"mean_field"`: all N paths; an int G: groups of G), `alpha` of shape (K,).
-    #[new]
-    #[pyo3(signature = (features, alpha, gamma, *, coupling=None, threads=1))]
-    fn new(
-        features: &PyFeatureMap,
-        alpha: &Bound<'_, PyAny>,
-        gamma: f64,
-        coupling: Option<&Bound<'_, PyAny>>,
-        threads: usize,
-    ) -> PyResult<Self> {
-        let k = with_map!(&features.map, m => m.n_features());
-        let alpha = arrays::vector("alpha", alpha, k)?;
-        let coupling = match coupling {
-            None => None,
-            Some(c) => self::coupling(c)?,
-        };
-        MgdmParams::new(gamma).map_err(errors::integrator)?;
-        if threads == 0 {
-            return Err(PyValueError::new_err("threads: expected ≥ 1, got 0"));
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| {
-                pyo3::exceptions::PyOSError::new_err(format!("cannot start {threads} threads: {e}"))
-            })?;
-        Ok(Self {
-            map: features.map,
-            alpha,
-            gamma,
-            coupling,
-            pool,
+    /// The parameters for N paths (`"mean_field"` is one group of N) with the positivity
+    /// projection `project`.
+    fn params(&self, n: usize, project: bool) -> PyResult<MgdmParams> {
+        MgdmParams::new(self.gamma)
+            .and_then(|p| p.with_coupling(self.coupling.unwrap_or(Coupling::Groups(n))))
+            .map(|p| p.with_projection(project))
+            .map_err(errors::integrator)
+    }
+
+    /// The Runner path of `run`: advances the checkpoint `run` under `opts`.
+    fn advance<'py>(
+        &self,
+        py: Python<'py>,
+        run: &mut MgdmRun,
+        opts: RunOptions,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = self.params(run.cp.state.n(), self.project.unwrap_or(false))?;
+        let slot = Slot::default();
+        with_map!(self.map, m => {
+            let mut mgdm = Mgdm::new(m, self.alpha.clone(), params)
+                .map_err(errors::integrator)?
+                .with_parallelism(Parallelism::Rayon);
+            let s = runs::run::<_, MgdmObs>(py, "features", &mut mgdm, &mut run.cp, opts, &slot, Some(&self.pool))?;
+            runs::summary::<_, MgdmObs>(py, &mgdm, &s)
         })
     }
 
-    /// Runs `steps` steps from the latent sample `x0` (N, T), tracking the reverse KL
-    /// KL_k(q_k ‖ p) per path exactly from the step log-determinants (`target` = p,
-    /// `latent` = q₀; without `target` the target parts are 0 and `kl` is −entropy).
-    /// A non-negative target switches on the positivity projection. Returns a dict:
-    /// `kl`, `entropy`, `cumulative_log_det`, `target_loglik` (steps + 1,), `min_kl`,
-    /// `argmin`, `x` and `x_at_min` (N, T), `frozen`.
-    #[pyo3(signature = (x0, steps, *, latent, target=None))]
-    fn run<'py>(
+    /// The trace path of `run`: `steps` steps from the paths `x0` with the reverse-KL
+    /// trace (the dict of the class docs).
+    fn trace<'py>(
         &self,
         py: Python<'py>,
         x0: &Bound<'py, PyAny>,
@@ -371,14 +378,13 @@ impl PyMgdm {
                 )));
             }
         }
-        let coupling = self.coupling.unwrap_or(Coupling::Groups(n));
-        let params = MgdmParams::new(self.gamma)
-            .and_then(|p| p.with_coupling(coupling))
-            .map(|p| p.with_projection(target.is_some_and(|p| p.law().non_negative())))
-            .map_err(errors::integrator)?;
+        let project = self
+            .project
+            .unwrap_or_else(|| target.is_some_and(|p| p.law().non_negative()));
+        let params = self.params(n, project)?;
         let (latent, target) = (latent.law(), target.map(PyPathLaw::law));
         let (alpha, map, pool) = (&self.alpha, self.map, &self.pool);
-        let run: MgdmRun = py
+        let run: TracedRun = py
             .detach(|| {
                 pool.install(|| {
                     with_map!(map, m => {
@@ -410,6 +416,147 @@ impl PyMgdm {
         )?;
         Ok(d)
     }
+}
+
+#[pymethods]
+impl PyMgdm {
+    /// Gradient descent of ½‖Φ̄ − α‖² on N paths with step `gamma`: Φ̄ is each path's own
+    /// Φ(x_i) (`coupling="independent"`, MGDM) or the mean of Φ over its group
+    /// (`"mean_field"`: all N paths; an int G: groups of G), `alpha` of shape (K,).
+    /// `project` switches the positivity projection on or off (default: on for a
+    /// non-negative `target` of the trace path, off for runs from `start`).
+    #[new]
+    #[pyo3(signature = (features, alpha, gamma, *, coupling=None, project=None, threads=1))]
+    fn new(
+        features: &PyFeatureMap,
+        alpha: &Bound<'_, PyAny>,
+        gamma: f64,
+        coupling: Option<&Bound<'_, PyAny>>,
+        project: Option<bool>,
+        threads: usize,
+    ) -> PyResult<Self> {
+        let k = with_map!(&features.map, m => m.n_features());
+        let alpha = arrays::vector("alpha", alpha, k)?;
+        let coupling = match coupling {
+            None => None,
+            Some(c) => self::coupling(c)?,
+        };
+        MgdmParams::new(gamma).map_err(errors::integrator)?;
+        let pool = match runs::pool(threads)? {
+            Some(p) => p,
+            // One thread: MGDM always runs its loops inside its own pool.
+            None => rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .map_err(|e| {
+                    pyo3::exceptions::PyOSError::new_err(format!("cannot start 1 thread: {e}"))
+                })?,
+        };
+        Ok(Self {
+            map: features.map,
+            alpha,
+            gamma,
+            coupling,
+            project,
+            pool,
+        })
+    }
+
+    /// A resumable run (`MgdmRun`) from the (N, T) paths `x0` (the latent sample), for
+    /// `run(run, steps, …)` with the Runner's options and checkpoints. The dynamics is
+    /// deterministic: no seed keys any draw.
+    fn start(&self, x0: &Bound<'_, PyAny>) -> PyResult<MgdmRun> {
+        let t = with_map!(&self.map, m => m.len());
+        let (x, n) = paths_arg("x0", x0, t)?;
+        let ens = Ensemble::new(n, t, x, Domain::Euclidean).map_err(errors::measures)?;
+        let params = self.params(n, self.project.unwrap_or(false))?;
+        let cp = with_map!(self.map, m => {
+            let mgdm = Mgdm::new(m, self.alpha.clone(), params).map_err(errors::integrator)?;
+            runs::start(&mgdm, ens, 0)?
+        });
+        Ok(MgdmRun { cp })
+    }
+
+    /// Two ways to run, both bitwise the Rust API's:
+    ///
+    /// - `run(x0, steps, latent=q0, target=p)`: `steps` steps from the latent sample `x0`
+    ///   (N, T), tracking the reverse KL KL_k(q_k ‖ p) per path exactly from the step
+    ///   log-determinants (without `target` the target parts are 0 and `kl` is
+    ///   −entropy). Returns a dict: `kl`, `entropy`, `cumulative_log_det`,
+    ///   `target_loglik` (steps + 1,), `min_kl`, `argmin`, `x` and `x_at_min` (N, T),
+    ///   `frozen`.
+    /// - `run(run, steps, *, energy_tol, stagnation, ess_below, time_budget, stop_when,
+    ///   observers, progress)` with an `MgdmRun` from `start`: the Runner's options as for
+    ///   every other family (observations: state `x`, info `dt`, `log_det`,
+    ///   `negative_dets`, `frozen`); returns the run summary. MGDM reports no energy or
+    ///   ESS, so `energy_tol` and `ess_below` raise `UnsupportedStopError`.
+    #[pyo3(signature = (run, steps, *, latent=None, target=None, energy_tol=None,
+        stagnation=None, ess_below=None, time_budget=None, stop_when=None, observers=None,
+        progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        run: &Bound<'py, PyAny>,
+        steps: u64,
+        latent: Option<&PyPathLaw>,
+        target: Option<&PyPathLaw>,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+        ess_below: Option<f64>,
+        time_budget: Option<f64>,
+        stop_when: Option<Py<PyAny>>,
+        observers: Option<Vec<(u64, Py<PyAny>)>>,
+        progress: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        if let Ok(r) = run.cast::<MgdmRun>() {
+            if latent.is_some() || target.is_some() {
+                return Err(PyValueError::new_err(
+                    "latent, target: only for the trace path run(x0, steps, latent=…); an MgdmRun carries no trace",
+                ));
+            }
+            let opts = RunOptions::parse(
+                steps,
+                energy_tol,
+                stagnation,
+                ess_below,
+                time_budget,
+                stop_when,
+                observers,
+                progress,
+            )?;
+            let mut r: PyRefMut<'_, MgdmRun> = r.try_borrow_mut().map_err(PyErr::from)?;
+            return self.advance(py, &mut r, opts);
+        }
+        let runner_options = energy_tol.is_some()
+            || stagnation.is_some()
+            || ess_below.is_some()
+            || time_budget.is_some()
+            || stop_when.is_some()
+            || observers.is_some()
+            || progress.is_some();
+        if runner_options {
+            return Err(PyValueError::new_err(
+                "run: the Runner's options need an MgdmRun (MGDM.start(x0)); the trace path run(x0, steps, latent=…) takes none",
+            ));
+        }
+        let Some(latent) = latent else {
+            return Err(PyValueError::new_err(
+                "latent: run(x0, steps) needs the latent law q0 of x0 for the reverse-KL trace (or pass an MgdmRun from start)",
+            ));
+        };
+        self.trace(py, run, steps, latent, target)
+    }
+
+    /// The fingerprint stored in the checkpoints of runs of N = `n` paths (a run is
+    /// refused by dynamics with another fingerprint).
+    fn fingerprint(&self, n: usize) -> PyResult<String> {
+        let params = self.params(n, self.project.unwrap_or(false))?;
+        Ok(with_map!(self.map, m => {
+            let mgdm = Mgdm::new(m, self.alpha.clone(), params).map_err(errors::integrator)?;
+            meanfield_integrators::Dynamics::fingerprint(&mgdm)
+        }))
+    }
 
     /// The target α (K,).
     #[getter]
@@ -417,3 +564,11 @@ impl PyMgdm {
         arrays::array1(py, &self.alpha)
     }
 }
+
+/// A resumable MGDM / MF-MGDM run: the Rust `Checkpoint<Ensemble>` of the (N, T) paths.
+#[pyclass(module = "meanfield._core")]
+pub struct MgdmRun {
+    cp: Checkpoint<Ensemble>,
+}
+
+runs::run_class!(MgdmRun {});

@@ -2,14 +2,16 @@
 //! particle EM (particle gradient descent and momentum particle descent) for a
 //! latent-variable model E(θ, x) = −log p_θ(x, y): a built-in model of
 //! `meanfield-energy` or a Python object whose energy and gradients are called once per
-//! step on all particles, delegating to `meanfield_integrators::{Pgd, Mpd}`.
+//! step on all particles, delegating to `meanfield_integrators::{Pgd, Mpd}`; ParEM's
+//! particle quasi-Newton and marginal gradient descent (`PQN`, `PMGD`) on the built-in
+//! models, which supply ∇²_θ E and θ*(q).
 
 use meanfield_energy::{
     BayesianLogistic, Decoder, DecoderShape, EnergyError, HierarchicalGaussian, LatentModel,
     PixelLikelihood,
 };
 use meanfield_integrators::{
-    Checkpoint, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams,
+    Checkpoint, LatentState, Mpd, MpdParams, ParticleEmInfo, Pgd, PgdParams, Pmgd, PmgdParams, Pqn,
 };
 use meanfield_measures::Parallelism;
 use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
@@ -198,6 +200,17 @@ impl LatentModel for AnyLatent {
         grad_x: &mut [f64],
     ) -> meanfield_energy::Result<()> {
         each_model!(self, m => m.grads(theta, x, grad_theta, grad_x))
+    }
+    fn hess_theta(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.hess_theta(theta, x, out))
+    }
+    fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.optimal_theta(xs, out))
     }
     fn fingerprint(&self) -> String {
         each_model!(self, m => m.fingerprint())
@@ -428,7 +441,7 @@ fn start<D: meanfield_integrators::Dynamics<State = LatentState>>(
     p: usize,
 ) -> PyResult<LatentRun> {
     let ens = arrays::ensemble("x0", x0)?;
-    let mut cp = Checkpoint::start(dynamics, ens, seed).map_err(errors::integrator)?;
+    let mut cp = runs::start(dynamics, ens, seed)?;
     if let Some(t) = theta0 {
         cp.state.theta = arrays::vector("theta0", t, p)?;
     }
@@ -484,6 +497,115 @@ runs::dynamics_class!(PyPgd, LatentRun, LatentObs, "model" {
         start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
+
+/// Particle quasi-Newton (ParEM's PQN; see `docs/particle-em.md`).
+#[pyclass(name = "PQN", module = "meanfield._core")]
+pub struct PyPqn {
+    dynamics: Pqn<AnyLatent>,
+    slot: Slot,
+    pool: Option<rayon::ThreadPool>,
+}
+
+runs::dynamics_class!(PyPqn, LatentRun, LatentObs, "model" {
+    /// PQN on the built-in `model` (a `meanfield.LatentModel` with the θ-Hessian: `toy`,
+    /// `logistic`): PGD's particle step `h_x`, θ ← θ − `h_theta` H̄⁻¹ ∇_θ with
+    /// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). A model without
+    /// ∇²_θ E (the decoder, a Python model) is an `EnergyError`.
+    #[new]
+    #[pyo3(signature = (model, *, h_theta, h_x, threads=1))]
+    fn new(model: &Bound<'_, PyAny>, h_theta: f64, h_x: f64, threads: usize) -> PyResult<Self> {
+        let slot = Slot::default();
+        let m = self::builtin_model(model, "PQN")?;
+        let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
+        Ok(Self {
+            dynamics: Pqn::new(m, params)
+                .map_err(errors::integrator)?
+                .with_parallelism(par(threads)),
+            slot,
+            pool: runs::pool(threads)?,
+        })
+    }
+
+    /// A fresh run from the (N, d) particles `x0` with seed `seed` and θ = `theta0`
+    /// (shape (p,); the model's default when omitted).
+    #[pyo3(signature = (x0, seed=0, theta0=None))]
+    fn start(
+        &self,
+        x0: &Bound<'_, PyAny>,
+        seed: u64,
+        theta0: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LatentRun> {
+        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+    }
+});
+
+/// Particle marginal gradient descent (ParEM's PMGD; see `docs/particle-em.md`).
+#[pyclass(name = "PMGD", module = "meanfield._core")]
+pub struct PyPmgd {
+    dynamics: Pmgd<AnyLatent>,
+    slot: Slot,
+    pool: Option<rayon::ThreadPool>,
+}
+
+runs::dynamics_class!(PyPmgd, LatentRun, LatentObs, "model" {
+    /// PMGD on the built-in `model` (a `meanfield.LatentModel` with a closed-form
+    /// θ*(q): `toy`, `logistic`): X^i ← X^i − `h_x` ∇_x E(θ, X^i) + √(2 h_x) ξ^i, then
+    /// θ ← θ*(X). A model without θ*(q) (the decoder, a Python model) is an
+    /// `EnergyError`.
+    #[new]
+    #[pyo3(signature = (model, *, h_x, threads=1))]
+    fn new(model: &Bound<'_, PyAny>, h_x: f64, threads: usize) -> PyResult<Self> {
+        let slot = Slot::default();
+        let m = self::builtin_model(model, "PMGD")?;
+        let params = PmgdParams::new(h_x).map_err(errors::integrator)?;
+        Ok(Self {
+            dynamics: Pmgd::new(m, params)
+                .map_err(errors::integrator)?
+                .with_parallelism(par(threads)),
+            slot,
+            pool: runs::pool(threads)?,
+        })
+    }
+
+    /// A fresh run from the (N, d) particles `x0` with seed `seed` and θ = `theta0`
+    /// (shape (p,); the model's default when omitted; PMGD replaces it by θ*(X) at the
+    /// first step).
+    #[pyo3(signature = (x0, seed=0, theta0=None))]
+    fn start(
+        &self,
+        x0: &Bound<'_, PyAny>,
+        seed: u64,
+        theta0: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<LatentRun> {
+        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+    }
+});
+
+/// A built-in model for `family` (PQN, PMGD need ∇²_θ E or θ*(q), which a Python model
+/// cannot supply): a `ValueError` naming `model` otherwise.
+fn builtin_model(obj: &Bound<'_, PyAny>, family: &str) -> PyResult<AnyLatent> {
+    obj.cast::<PyBuiltinLatent>()
+        .ok()
+        .and_then(|m| m.get().m.clone_builtin())
+        .ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "model: {family} takes a built-in meanfield.LatentModel (toy, logistic), got a {}",
+                obj.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| "Python object".into())
+            ))
+        })
+}
+
+/// Rayon particle loops for `threads` > 1 (built-in models only; results unchanged).
+fn par(threads: usize) -> Parallelism {
+    if threads > 1 {
+        Parallelism::Rayon
+    } else {
+        Parallelism::Sequential
+    }
+}
 
 /// Momentum particle descent (MPD; see `docs/python.md`).
 #[pyclass(name = "MPD", module = "meanfield._core")]

@@ -234,10 +234,12 @@ where
     result.map_err(crate::errors::integrator)
 }
 
-/// A run's summary as a dict: reason, steps_taken, mean_acceptance, last_info.
-pub fn summary<'py, S, I, C: Observe<S, I>>(
+/// The summary of a run of `_dynamics` as a dict: reason, steps_taken,
+/// mean_acceptance, last_info (the dynamics fixes the state type `C` observes).
+pub fn summary<'py, D: Dynamics, C: Observe<D::State, D::Info>>(
     py: Python<'py>,
-    s: &RunSummary<I>,
+    _dynamics: &D,
+    s: &RunSummary<D::Info>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("reason", reason_name(s.reason))?;
@@ -286,6 +288,17 @@ pub fn load<S: DynamicsState>(path: &str) -> PyResult<Checkpoint<S>> {
     from_json(&s)
 }
 
+/// A fresh checkpoint of `dynamics` from `x0`, the ensemble of the argument `x0`, with
+/// seed `seed`: a state the dynamics refuses is an error naming `x0` (the class of the
+/// Rust error).
+pub fn start<D: Dynamics>(
+    dynamics: &D,
+    x0: meanfield_measures::Ensemble,
+    seed: u64,
+) -> PyResult<Checkpoint<D::State>> {
+    Checkpoint::start(dynamics, x0, seed).map_err(|e| crate::errors::integrator_arg("x0", e))
+}
+
 /// A rayon pool of `threads` threads (None for one thread).
 pub fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
     match threads {
@@ -315,6 +328,24 @@ impl Particles for meanfield_integrators::CboState {
     fn particles(&self) -> &meanfield_measures::Ensemble {
         &self.ensemble
     }
+}
+
+/// The primal particles of the consensus variants' states.
+macro_rules! consensus_particles {
+    ($($S:ty => $($field:ident).+;)*) => {
+        $(impl Particles for $S {
+            fn particles(&self) -> &meanfield_measures::Ensemble {
+                &self.$($field).+
+            }
+        })*
+    };
+}
+
+consensus_particles! {
+    meanfield_integrators::PolarCboState => cbo.ensemble;
+    meanfield_integrators::CboMemoryState => cbo.ensemble;
+    meanfield_integrators::PsoState => memory.cbo.ensemble;
+    meanfield_integrators::MirrorCboState => cbo.ensemble;
 }
 
 impl Particles for meanfield_integrators::LatentState {
@@ -430,7 +461,7 @@ macro_rules! dynamics_class {
                     &self.slot,
                     self.pool.as_ref(),
                 )?;
-                $crate::runs::summary::<_, _, $Obs>(py, &s)
+                $crate::runs::summary::<_, $Obs>(py, &self.dynamics, &s)
             }
 
             /// The fingerprint stored in this dynamics' checkpoints (a run is refused by
