@@ -488,7 +488,12 @@ fn mirror_map(
         "entropic" => AnyCboMap::Entropic(Entropic),
         "log_barrier" => match crate::mfld::domain("box", lower, upper)? {
             Domain::Box(b) => AnyCboMap::LogBarrier(LogBarrier::new(b)),
-            _ => unreachable!("mfld::domain(\"box\") returns a box"),
+            // `domain("box", …)` only returns a box; a typed error rather than a panic path
+            _ => {
+                return Err(PyValueError::new_err(
+                    "map=\"log_barrier\" needs box bounds lower and upper",
+                ));
+            }
         },
         "ball" => {
             let c = match centre {
