@@ -210,6 +210,30 @@ pub(crate) fn parallelism(threads: usize, objective: &AnyObjective) -> Paralleli
     }
 }
 
+/// What every consensus class is built from, in this order: the objective (a built-in
+/// name or a Python callable, with the slot its failures go to), the dynamics made by
+/// `make` from it and the thread rule ([`parallelism`]), and the rayon pool for
+/// `threads`.
+///
+/// # Errors
+/// A bad objective, a [`meanfield_integrators::IntegratorError`] of `make` (as its
+/// exception class), or a bad thread count.
+#[allow(clippy::type_complexity)]
+pub(crate) fn consensus_class<D>(
+    objective: &Bound<'_, PyAny>,
+    d: usize,
+    f_dim: &str,
+    shift: Option<&Bound<'_, PyAny>>,
+    threads: usize,
+    make: impl FnOnce(AnyObjective, Parallelism) -> meanfield_integrators::Result<D>,
+) -> PyResult<(D, Slot, Option<rayon::ThreadPool>)> {
+    let slot = Slot::default();
+    let f = self::objective(objective, d, f_dim, shift, &slot)?;
+    let par = parallelism(threads, &f);
+    let dynamics = make(f, par).map_err(errors::integrator)?;
+    Ok((dynamics, slot, runs::pool(threads)?))
+}
+
 /// Consensus-based optimisation (see `python/README.md` and `docs/python.md`).
 #[pyclass(name = "CBO", module = "meanfield._core")]
 pub struct PyCbo {
@@ -250,16 +274,14 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
                 partial: batch_partial,
             }))
             .map_err(errors::integrator)?;
-        let slot = Slot::default();
-        let objective = self::objective(objective, d, f_dim, shift, &slot)?;
-        let par = self::parallelism(threads, &objective);
-        let cbo = Cbo::new(objective, params)
-            .map_err(errors::integrator)?
-            .with_parallelism(par);
+        let (dynamics, slot, pool) =
+            consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(Cbo::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: cbo,
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
             threads,
         })
     }

@@ -144,15 +144,14 @@ runs::dynamics_class!(PyCbs, CboRun, CboObs, "objective" {
             .map_err(errors::integrator)?
             .with_scheme(scheme)
             .with_root(root);
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(Cbs::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: Cbs::new(f, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -218,15 +217,14 @@ runs::dynamics_class!(PyPolarCbo, PolarCboRun, CboObs, "objective" {
         let params = PolarCboParams::new(cbo::params(lam, sigma, dt, alpha, schedule, noise)?, kappa)
             .map_err(errors::integrator)?
             .with_kernel_scale(scale);
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(PolarCbo::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: PolarCbo::new(f, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -321,15 +319,14 @@ runs::dynamics_class!(PyCboMemory, CboMemoryRun, CboObs, "objective" {
             lambda_memory,
             sigma_memory,
         )?;
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(CboMemory::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: CboMemory::new(f, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -398,15 +395,14 @@ runs::dynamics_class!(PyPso, PsoRun, CboObs, "objective" {
         )?;
         let params = PsoParams::new(memory, inertia, friction.unwrap_or(1.0 - inertia))
             .map_err(errors::integrator)?;
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(Pso::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: Pso::new(f, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -552,15 +548,14 @@ runs::dynamics_class!(PyMirrorCbo, MirrorCboRun, CboObs, "objective" {
     ) -> PyResult<Self> {
         let map = mirror_map(map, d, lower, upper, centre, radius, delta, l1)?;
         let params = cbo::params(lam, sigma, dt, alpha, schedule, noise)?;
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(MirrorCbo::new(f, map, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: MirrorCbo::new(f, map, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -649,15 +644,14 @@ runs::dynamics_class!(PyConstrainedCbo, CboRun, CboObs, "objective" {
             scheme,
         )
         .map_err(e)?;
-        let slot = Slot::default();
-        let f = cbo::objective(objective, d, f_dim, shift, &slot)?;
-        let par = cbo::parallelism(threads, &f);
+        let (dynamics, slot, pool) =
+            cbo::consensus_class(objective, d, f_dim, shift, threads, |f, par| {
+                Ok(ConstrainedCbo::new(f, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: ConstrainedCbo::new(f, params)
-                .map_err(e)?
-                .with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
