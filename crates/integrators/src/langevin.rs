@@ -12,7 +12,6 @@
 //! μ* = N(κb/(1+κ), λI) and 1/N propagation of chaos (experiment `gaussian-oracle`).
 
 use meanfield_energy::{EnergyError, Functional};
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{
     Domain, Ensemble, Parallelism, StepStreams, parallel::for_each_row_mut, streams,
 };
@@ -205,9 +204,7 @@ impl<F: Functional> LangevinCore<F> {
         let (noise, first) = (langevin_noise(key), ens.first_index());
         self.for_each_particle(ens, |i, x, g| {
             // Keyed by the global index: a rank draws the single-process run's noise.
-            let mut rng = noise.rng(first + i as u64);
-            for (x, g) in x.iter_mut().zip(g) {
-                let xi: f64 = standard_normal(&mut rng);
+            for ((x, g), xi) in x.iter_mut().zip(g).zip(noise.normals(first + i as u64)) {
                 *x += -eta * g + sigma * xi;
             }
             finish(x);

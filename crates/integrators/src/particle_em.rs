@@ -66,7 +66,6 @@
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::reduce::BLOCK;
 use meanfield_measures::{
     Collective, Ensemble, NoiseStreams, Parallelism, Reducer, parallel::for_each_row_mut, streams,
@@ -279,9 +278,8 @@ impl<M: LatentModel> ParticleEmCore<M> {
                 }
                 None => {
                     // Keyed by the global index: a rank draws the single-process noise.
-                    let mut rng = streams.rng(first + i as u64);
-                    for (x, g) in x.iter_mut().zip(g) {
-                        let xi: f64 = standard_normal(&mut rng);
+                    let xis = streams.normals(first + i as u64);
+                    for ((x, g), xi) in x.iter_mut().zip(g).zip(xis) {
                         *x += -h * g + sigma * xi;
                     }
                 }
@@ -1311,17 +1309,15 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
             d,
             |i, x, u, grad| {
                 // Keyed by the global index (a rank draws the single-process noise).
-                let mut rng = noise.rng(first + i as u64);
+                let mut xis = noise.normals(first + i as u64);
                 // First d normals drive n_X (as in PGD), the next d complete n_U.
-                for (x, (u, g)) in x.iter_mut().zip(u.iter_mut().zip(grad)) {
-                    let xi: f64 = standard_normal(&mut rng);
+                for ((x, (u, g)), xi) in x.iter_mut().zip(u.iter_mut().zip(grad)).zip(&mut xis) {
                     let score = -g;
                     *x += c.x_from_u * *u + c.x_from_score * score + nz.l11 * xi;
                     // Park ξ₁'s contribution to n_U in u until ξ₂ is drawn.
                     *u = c.s * *u + c.u_from_score * score + nz.l21 * xi;
                 }
-                for u in u.iter_mut() {
-                    let xi2: f64 = standard_normal(&mut rng);
+                for (u, xi2) in u.iter_mut().zip(xis) {
                     *u += nz.l22 * xi2;
                 }
             },

@@ -17,8 +17,12 @@
 //!   [`IntegratorError::Observer`];
 //! - (f) [`run_many`] does not depend on the thread count and replica r is the single run
 //!   with seed `replicate_seed(seed, 0, r)`;
-//! - and a step is a pure function of (state, key): one dynamics object driving two runs
-//!   in alternation gives the bits of two separate objects.
+//! - (g) a step is a pure function of (state, key): one dynamics object driving two runs
+//!   in alternation gives the bits of two separate objects;
+//! - (h) the run's bits hash to the family's `PATH_BITS`, recorded from the code of
+//!   commit 04f42a2 (before the inlined normal draws, the vectorised block sums and the
+//!   fused sums of the constrained moves, which claim to keep every bit). A change that
+//!   alters a path on purpose re-records the hash and says why.
 //!
 //! States are compared through their JSON: serde_json writes every f64 as the shortest
 //! decimal that parses back to it (and −0 as `-0.0`), so equal strings are equal bits.
@@ -80,6 +84,22 @@ fn run_bits<S: Serialize>(c: &Checkpoint<S>) -> RunBits {
         time: c.time.to_bits(),
         state: serde_json::to_string(&c.state).expect("state serialises"),
     }
+}
+
+/// (h) The run's bits against a hash recorded from an earlier version of the code: a
+/// change that claims to keep every random path and every operation order (a faster
+/// sampler loop, fused reductions, SIMD lanes) must keep these. A change that alters a
+/// path on purpose re-records the family's `PATH_BITS` and says why in its commit.
+fn check_path_bits<D: Dynamics>(dy: &mut D, ensemble: Ensemble, seed: u64, steps: u64, want: u64) {
+    let b = run_bits(&run_to(dy, ensemble, seed, steps));
+    let got = [b.step, b.time]
+        .into_iter()
+        .flat_map(u64::to_le_bytes)
+        .chain(b.state.bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, byte| {
+            (h ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+        });
+    assert_eq!(got, want, "path hash {got:#018x} ({b:?})");
 }
 
 fn pool(threads: usize) -> rayon::ThreadPool {
@@ -390,6 +410,17 @@ macro_rules! contract_tests_but_interleaved {
         fn run_many_is_thread_count_invariant_and_seeded_per_replica() {
             check_run_many(make, &ensemble(), SEED, STEPS, STOCHASTIC);
         }
+
+        #[test]
+        fn path_bits_are_the_recorded_ones() {
+            check_path_bits(
+                &mut make(Parallelism::Sequential),
+                ensemble(),
+                SEED,
+                STEPS,
+                PATH_BITS,
+            );
+        }
     };
 }
 
@@ -469,6 +500,7 @@ mod mfld {
         gaussian(800, 2, 1)
     }
 
+    const PATH_BITS: u64 = 0xf9de_a880_b09b_9b24;
     contract_tests!();
 
     #[test]
@@ -555,6 +587,7 @@ mod projected_mfld {
         dirichlet(800, 3, 2)
     }
 
+    const PATH_BITS: u64 = 0xf4d9_7150_7f62_1318;
     contract_tests!();
 
     #[test]
@@ -608,6 +641,7 @@ mod mirror_mfld {
         mirror_ensemble()
     }
 
+    const PATH_BITS: u64 = 0xeb9c_5068_ef2d_56df;
     contract_tests!();
 
     #[test]
@@ -651,6 +685,7 @@ mod adjusted_mirror_mfld {
         mirror_ensemble()
     }
 
+    const PATH_BITS: u64 = 0xa080_a8b9_0b60_441c;
     contract_tests!();
 
     #[test]
@@ -717,6 +752,7 @@ mod adjusted_mirror_mfld {
             dirichlet(800, 3, 4)
         }
 
+        const PATH_BITS: u64 = 0x517b_1b3d_c447_c98b;
         contract_tests!();
 
         #[test]
@@ -782,6 +818,7 @@ mod mgdm {
         Ensemble::new(12, T, paths(12, 5), Domain::Euclidean).unwrap()
     }
 
+    const PATH_BITS: u64 = 0x93db_45ef_ca18_5445;
     contract_tests!();
 
     #[test]
@@ -857,6 +894,7 @@ mod fisher_rao {
             flow(vec![1.0, -0.5], params(0.3)).with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0x6e85_cfb0_7e65_66f7;
         contract_tests!();
 
         #[test]
@@ -899,6 +937,7 @@ mod fisher_rao {
             wfr(vec![1.0, -0.5]).with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0x24f3_4f80_e655_6c7f;
         contract_tests!();
 
         #[test]
@@ -1013,6 +1052,7 @@ mod pgd {
         latent_zeros(800)
     }
 
+    const PATH_BITS: u64 = 0xd8e2_d8de_7041_538f;
     contract_tests!();
 
     #[test]
@@ -1064,6 +1104,7 @@ mod mpd {
         latent_zeros(800)
     }
 
+    const PATH_BITS: u64 = 0x824b_3361_6a43_757a;
     contract_tests!();
 
     #[test]
@@ -1121,6 +1162,7 @@ mod pqn {
         latent_zeros(800)
     }
 
+    const PATH_BITS: u64 = 0x1afe_3fde_9c7d_ac52;
     contract_tests!();
 
     #[test]
@@ -1161,6 +1203,7 @@ mod pmgd {
         latent_zeros(800)
     }
 
+    const PATH_BITS: u64 = 0x623a_d186_49b6_fbbd;
     contract_tests!();
 
     #[test]
@@ -1225,6 +1268,7 @@ mod cbo {
                 .with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0x8d42_735d_ecf4_fd4d;
         contract_tests!();
 
         #[test]
@@ -1283,6 +1327,7 @@ mod cbo {
                 .with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0x4f5e_83ac_8cb5_c02e;
         contract_tests_but_interleaved!();
 
         /// Regression: the batch permutation cached in the `Cbo` workspace was keyed by
@@ -1455,6 +1500,7 @@ mod cbs {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0xcce2_39ef_55cf_ec1d;
     contract_tests!();
 
     #[test]
@@ -1503,6 +1549,7 @@ mod polar_cbo {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0x65b2_856f_87b8_1e1b;
     contract_tests!();
 
     #[test]
@@ -1556,6 +1603,7 @@ mod cbo_memory {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0x4e0d_fe90_76b0_dd1c;
     contract_tests!();
 
     #[test]
@@ -1609,6 +1657,7 @@ mod covariance_cbo {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0x714c_5b83_d612_8504;
     contract_tests!();
 
     #[test]
@@ -1659,6 +1708,7 @@ mod mirror_cbo {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0xf008_b94f_0b6a_c124;
     contract_tests!();
 
     #[test]
@@ -1719,6 +1769,7 @@ mod mirror_cbo_elastic_net {
         .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0x3ebc_9ef3_dd29_2c0f;
     contract_tests!();
 
     #[test]
@@ -1777,6 +1828,7 @@ mod constrained_cbo {
             .with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0xda3b_b3aa_9c5e_04c3;
         contract_tests!();
 
         #[test]
@@ -1818,6 +1870,32 @@ mod constrained_cbo {
             .with_parallelism(par)
         }
 
+        const PATH_BITS: u64 = 0x0962_d5f7_d031_4154;
+        contract_tests!();
+    }
+
+    /// Anisotropic noise on the sphere: the other branch of the Itô correction.
+    mod hypersurface_anisotropic {
+        use super::*;
+
+        fn make(par: Parallelism) -> ConstrainedCbo<TestFunction> {
+            let cbo = CboParams::new(1.0, 0.8, 0.01)
+                .unwrap()
+                .with_alpha(30.0)
+                .unwrap()
+                .with_noise(CboNoise::Anisotropic);
+            let p = ConstrainedCboParams::new(
+                cbo,
+                Hypersurface::sphere(1.5).unwrap(),
+                ConstraintScheme::Hypersurface,
+            )
+            .unwrap();
+            ConstrainedCbo::new(objective(vec![0.5, -0.5, 0.25]), p)
+                .unwrap()
+                .with_parallelism(par)
+        }
+
+        const PATH_BITS: u64 = 0xf359_1265_cb0e_0183;
         contract_tests!();
     }
 }
@@ -1854,6 +1932,7 @@ mod pso {
             .with_parallelism(par)
     }
 
+    const PATH_BITS: u64 = 0x6f6c_4ffe_b4e1_ca03;
     contract_tests!();
 
     #[test]

@@ -18,13 +18,7 @@ impl NeumaierSum {
     /// larger magnitude operand first).
     #[inline]
     pub fn add(&mut self, x: f64) {
-        let t = self.sum + x;
-        if self.sum.abs() >= x.abs() {
-            self.compensation += (self.sum - t) + x;
-        } else {
-            self.compensation += (x - t) + self.sum;
-        }
-        self.sum = t;
+        neumaier_add(&mut self.sum, &mut self.compensation, x);
     }
 
     /// The compensated total.
@@ -32,6 +26,24 @@ impl NeumaierSum {
     pub fn value(&self) -> f64 {
         self.sum + self.compensation
     }
+}
+
+/// One Neumaier step on a (sum, compensation) pair held apart, as the vectorised block
+/// sums of [`crate::reduce`] keep them (one array of sums, one of compensations):
+/// t = s + x, c += (big − t) + small with big the operand of larger magnitude (Fast2Sum
+/// captures the rounding error of s + x exactly). Written with selects rather than a
+/// branch, so that a loop of independent accumulators vectorises; the same operations on
+/// the same operands as the branch, hence the same bits (NaN compares false and takes
+/// the second branch in both).
+#[inline(always)]
+pub fn neumaier_add(sum: &mut f64, compensation: &mut f64, x: f64) {
+    let s = *sum;
+    let t = s + x;
+    let sum_is_big = s.abs() >= x.abs();
+    let big = if sum_is_big { s } else { x };
+    let small = if sum_is_big { x } else { s };
+    *compensation += (big - t) + small;
+    *sum = t;
 }
 
 /// Compensated sum of a slice.

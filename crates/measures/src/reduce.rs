@@ -21,7 +21,7 @@
 
 use rayon::prelude::*;
 
-use crate::compensated::NeumaierSum;
+use crate::compensated::{NeumaierSum, neumaier_add};
 use crate::distributed::Shard;
 use crate::error::{MeasuresError, Result};
 use crate::parallel::Parallelism;
@@ -46,17 +46,26 @@ pub fn block_partials(
     if k == 0 {
         return partials;
     }
+    // Sums and compensations in two arrays (not an array of `NeumaierSum`s) and the
+    // branch-free step, so that the k independent accumulators run in SIMD lanes; the
+    // bits are those of `NeumaierSum` (`block_partials_are_neumaier_sums_bit_for_bit`).
     let one = |b: usize, out: &mut [f64]| {
-        let mut acc = vec![NeumaierSum::new(); k];
+        let mut sums = vec![0.0; k];
+        let mut comps = vec![0.0; k];
         let mut t = vec![0.0; k];
-        for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
-            term(i, &mut t);
-            for (a, t) in acc.iter_mut().zip(&t) {
-                a.add(*t);
-            }
-        }
-        for (o, a) in out.iter_mut().zip(&acc) {
-            *o = a.value();
+        crate::simd::vectorised(
+            #[inline(always)]
+            || {
+                for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                    term(i, &mut t);
+                    for ((s, c), &x) in sums.iter_mut().zip(comps.iter_mut()).zip(&t) {
+                        neumaier_add(s, c, x);
+                    }
+                }
+            },
+        );
+        for ((o, s), c) in out.iter_mut().zip(&sums).zip(&comps) {
+            *o = s + c;
         }
     };
     match parallelism {

@@ -77,6 +77,13 @@ impl StepStreams {
         Pcg64Mcg::new((((c as u128) << 64) | d as u128) | 1)
     }
 
+    /// The N(0, 1) draws of particle `index` at this step, as an endless iterator
+    /// ([`Normals`](crate::normal::Normals)).
+    #[inline]
+    pub fn normals(&self, index: u64) -> crate::normal::Normals {
+        crate::normal::Normals::new(self.rng(index))
+    }
+
     /// Fills `out` with i.i.d. N(0, 1) draws for particle `index` at this step.
     pub fn fill_standard_normal(&self, index: u64, out: &mut [f64]) {
         crate::normal::fill_standard_normal(&mut self.rng(index), out);

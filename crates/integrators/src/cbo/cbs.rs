@@ -32,7 +32,6 @@
 
 use faer::{Mat, Side};
 use meanfield_energy::Objective;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, Reducer, StepStreams, streams};
 use serde::{Deserialize, Serialize};
@@ -334,13 +333,7 @@ impl<O: Objective> Cbs<O> {
             Noise::Given(z) => mv.apply(x, m, r, z[i * d..(i + 1) * d].iter().copied()),
             Noise::Streams(at) => {
                 // Keyed by the global index: a rank draws the single-process noise.
-                let mut rng = at.rng(first + i as u64);
-                mv.apply(
-                    x,
-                    m,
-                    r,
-                    std::iter::repeat_with(|| standard_normal(&mut rng)),
-                )
+                mv.apply(x, m, r, at.normals(first + i as u64))
             }
         };
         for_each_chunk_mut(

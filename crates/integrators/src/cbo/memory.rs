@@ -18,7 +18,7 @@
 //! costs N more (CBXpy's count).
 
 use meanfield_energy::Objective;
-use meanfield_measures::normal::standard_normal;
+use meanfield_measures::normal::Normals;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, streams};
 use serde::{Deserialize, Serialize};
@@ -185,21 +185,9 @@ impl<O: Objective> CboMemory<O> {
                     move_particle(kind, x, yi, coef_m, w[i * d..(i + 1) * d].iter().copied());
                 }
                 Noise::Streams(key) => {
-                    let (mut r, mut s) = noise_rngs(key, i);
-                    move_particle(
-                        kind,
-                        x,
-                        v,
-                        coef,
-                        std::iter::repeat_with(|| standard_normal(&mut r)),
-                    );
-                    move_particle(
-                        kind,
-                        x,
-                        yi,
-                        coef_m,
-                        std::iter::repeat_with(|| standard_normal(&mut s)),
-                    );
+                    let (r, s) = noise_normals(key, i);
+                    move_particle(kind, x, v, coef, r);
+                    move_particle(kind, x, yi, coef_m, s);
                 }
             }
         };
@@ -232,18 +220,12 @@ pub(super) enum Noise<'a> {
     Streams(StepKey),
 }
 
-/// The generators of ξ^i and ζ^i: the streams of (seed, [`streams::CBO_NOISE`], step, i)
+/// The draws of ξ^i and ζ^i: the streams of (seed, [`streams::CBO_NOISE`], step, i)
 /// and (seed, [`streams::CBO_MEMORY_NOISE`], step, i).
-pub(super) fn noise_rngs(
-    key: StepKey,
-    i: usize,
-) -> (
-    meanfield_measures::ParticleRng,
-    meanfield_measures::ParticleRng,
-) {
+pub(super) fn noise_normals(key: StepKey, i: usize) -> (Normals, Normals) {
     (
-        key.streams(streams::CBO_NOISE).rng(i as u64),
-        key.streams(streams::CBO_MEMORY_NOISE).rng(i as u64),
+        key.streams(streams::CBO_NOISE).normals(i as u64),
+        key.streams(streams::CBO_MEMORY_NOISE).normals(i as u64),
     )
 }
 

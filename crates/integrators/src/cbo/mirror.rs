@@ -24,7 +24,6 @@
 
 use meanfield_energy::Objective;
 use meanfield_measures::mirror::MirrorMap;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
 use serde::{Deserialize, Serialize};
 
@@ -441,8 +440,7 @@ impl<O: Objective, M: CboMirrorMap> MirrorCbo<O, M> {
                     move_dual(kind, y, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
                 }
                 Noise::Streams(key) => {
-                    let mut r = key.streams(streams::CBO_NOISE).rng(i as u64);
-                    let z = std::iter::repeat_with(|| standard_normal(&mut r));
+                    let z = key.streams(streams::CBO_NOISE).normals(i as u64);
                     move_dual(kind, y, x, v, coef, z)
                 }
             }

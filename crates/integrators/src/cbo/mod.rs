@@ -46,7 +46,6 @@ pub mod pso;
 pub mod schedule;
 
 use meanfield_energy::Objective;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{
     Collective, Domain, Ensemble, NoiseStreams, Parallelism, Reducer, StepStreams, streams,
@@ -814,8 +813,7 @@ impl<O: Objective> Cbo<O> {
             }
             Noise::Streams(at) => {
                 // Keyed by the global index: a rank draws the single-process noise.
-                let mut rng = at.rng(first + i as u64);
-                let z = std::iter::repeat_with(|| standard_normal(&mut rng));
+                let z = at.normals(first + i as u64);
                 match cov_move {
                     Some(mv) => mv.apply(x, v, r, z),
                     None => move_particle(kind, x, v, coef, z),

@@ -30,7 +30,6 @@
 use std::cell::RefCell;
 
 use meanfield_energy::Objective;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::parallel::for_each_chunk_mut;
 use meanfield_measures::{Ensemble, Parallelism, StepStreams, streams};
 use serde::{Deserialize, Serialize};
@@ -402,8 +401,7 @@ impl<O: Objective> PolarCbo<O> {
                     move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
                 }
                 Noise::Streams(at) => {
-                    let mut rng = at.rng(i as u64);
-                    let z = std::iter::repeat_with(|| standard_normal(&mut rng));
+                    let z = at.normals(i as u64);
                     move_particle(kind, x, v, coef, z)
                 }
             }

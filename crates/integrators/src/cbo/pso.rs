@@ -29,13 +29,12 @@
 //! count gives the same bits. Mini-batches are refused (as for CBO with memory).
 
 use meanfield_energy::Objective;
-use meanfield_measures::normal::standard_normal;
 use meanfield_measures::{Ensemble, Parallelism};
 use serde::{Deserialize, Serialize};
 
 use super::memory::{
     MemoryStep, Noise, check_memory_state, check_noise_lengths, init_memory_state,
-    memory_consensus, noise_rngs, record_memories,
+    memory_consensus, noise_normals, record_memories,
 };
 use super::{CboInfo, CboMemoryParams, CboMemoryState, CboNoise, for_each_row_pair_mut};
 use crate::dynamics::{Dynamics, DynamicsState, StepKey};
@@ -260,15 +259,8 @@ impl<O: Objective> Pso<O> {
                     )
                 }
                 Noise::Streams(key) => {
-                    let (mut r, mut s) = noise_rngs(key, i);
-                    vel.apply(
-                        x,
-                        u,
-                        v,
-                        yi,
-                        std::iter::repeat_with(|| standard_normal(&mut r)),
-                        std::iter::repeat_with(|| standard_normal(&mut s)),
-                    )
+                    let (r, s) = noise_normals(key, i);
+                    vel.apply(x, u, v, yi, r, s)
                 }
             }
         };
