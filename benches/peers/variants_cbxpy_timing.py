@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Seconds per step of CBXpy 1.0.4's consensus variants at (N, d) = (1000, 20), one thread.
 
-The settings of `crates/integrators/tests/cbo.rs::timing_of_variant_steps_at_n1000_d20`:
+The settings of the criterion bench `benches/benches/cbo.rs::variant_steps`:
 Rastrigin, alpha = 10, lambda = 1, sigma = 1, anisotropic noise (isotropic for the
 hypersurface scheme), dt = 0.01, f_dim '3D'; X0 ~ U[-3, 3]^d except MirrorCBO (the box
 [-1, 1]^d, X0 ~ U[-0.9, 0.9]^d) and HyperSurfaceCBO (X0 on the unit sphere). PSO is CBXpy's

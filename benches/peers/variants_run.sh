@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Side-by-side timing of one step of each consensus variant at (N, d) = (1000, 20), one
-# thread: CBXpy 1.0.4 (variants_cbxpy_timing.py) against meanfield (the on-demand test
-# `timing_of_variant_steps_at_n1000_d20` of crates/integrators/tests/cbo.rs, test profile,
-# opt-level 2), alternated variant by variant so that both sides see the same load, --runs
-# times. Prints JSON lines (both sides) to target/peers-variants/timings.jsonl and a
-# Markdown table of the fastest median per side and the ratio CBXpy / ours.
+# thread: CBXpy 1.0.4 (variants_cbxpy_timing.py, polar_cbxpy_timing.py) against meanfield
+# (the criterion bench benches/benches/cbo.rs, groups `cbo/variants_rastrigin` and
+# `cbo/polar_rastrigin`, release build), alternated variant by variant so that both sides
+# see the same load, --runs times. Writes JSON lines (both sides; ours = criterion's
+# median of the step) to target/peers-variants/timings.jsonl and prints a Markdown table
+# of the fastest median per side and the ratio CBXpy / ours.
 #
 # Usage: benches/peers/variants_run.sh [--runs K]   (CBO_VENV: a venv with cbx==1.0.4)
 set -euo pipefail
@@ -19,17 +20,37 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 py="$venv/bin/python"
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 RAYON_NUM_THREADS=1
-cargo test -q -p meanfield-integrators --test cbo --no-run 2>/dev/null
+bench="$(cargo bench -p meanfield-benches --bench cbo --no-run --message-format=json 2>/dev/null |
+  "$py" -c 'import json,sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("reason") == "compiler-artifact" and r.get("executable") and r["target"]["name"] == "cbo":
+        print(r["executable"])')"
+[ -x "$bench" ] || { echo "variants_run.sh: the cbo bench did not build" >&2; exit 1; }
 out="target/peers-variants"
 mkdir -p "$out"
 : >"$out/timings.jsonl"
+# Our side: one criterion run of the variant's bench, its median in seconds.
+ours() {
+  local group="$1" id="$2" variant="$3"
+  CRITERION_HOME="$root/$out/criterion" "$bench" --bench --warm-up-time 1 \
+    --measurement-time 3 "^cbo/$group/$id/N=1000,d=20\$" >/dev/null 2>&1
+  "$py" - "$root/$out/criterion/cbo_$group/$id/N=1000,d=20/new/estimates.json" "$variant" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["median"]["point_estimate"] * 1e-9
+print(json.dumps({"impl": "meanfield", "variant": sys.argv[2], "n": 1000, "d": 20,
+                  "median_s": m, "source": "criterion median"}))
+PY
+}
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for run in $(seq 1 "$runs"); do
   for v in memory pso covariance mirror drift hypersurface; do
     "$py" benches/peers/variants_cbxpy_timing.py --variant "$v" >>"$out/timings.jsonl"
-    MEANFIELD_VARIANT="$v" cargo test -q -p meanfield-integrators --test cbo -- --ignored \
-      --nocapture timing_of_variant_steps 2>/dev/null | grep '^{' >>"$out/timings.jsonl"
+    ours variants_rastrigin "$v" "$v" >>"$out/timings.jsonl"
   done
+  "$py" benches/peers/polar_cbxpy_timing.py | "$py" -c 'import json,sys
+r = json.loads(sys.stdin.read()); r["variant"] = "polar"; print(json.dumps(r))' >>"$out/timings.jsonl"
+  ours polar_rastrigin Sequential polar >>"$out/timings.jsonl"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 "$py" - "$out/timings.jsonl" <<'PY'

@@ -306,37 +306,3 @@ fn bad_input_is_a_typed_error() {
     ));
     let _ = Ensemble::new(1, 2, vec![0.0, 0.0], Domain::Euclidean).unwrap();
 }
-
-/// Seconds per step at (N, d) = (1000, 20), one thread, Rastrigin, κ = 0.5, α = 10 (the
-/// settings of `benches/benches/cbo.rs::polar_cbo_step` and of
-/// `benches/peers/polar_cbxpy_timing.py`); a measurement, not a check, so run on demand:
-/// `cargo test -p meanfield-integrators --test polar -- --ignored --nocapture timing`.
-#[test]
-#[ignore = "timing, run on demand"]
-fn timing_of_one_step_at_n1000_d20() {
-    let (n, d) = (1000, 20);
-    let cbo = CboParams::new(1.0, 1.0, 0.01)
-        .unwrap()
-        .with_alpha(10.0)
-        .unwrap();
-    let mut polar = PolarCbo::new(
-        TestFunction::rastrigin(d).unwrap(),
-        PolarCboParams::new(cbo, 0.5).unwrap(),
-    )
-    .unwrap();
-    let mut state = polar
-        .init_state(uniform_ensemble(n, d, -3.0, 3.0, 1).unwrap(), 7)
-        .unwrap();
-    polar.step(StepKey::new(7, 0), &mut state).unwrap();
-    let mut times = Vec::new();
-    for k in 1..=10 {
-        let t = std::time::Instant::now();
-        polar.step(StepKey::new(7, k), &mut state).unwrap();
-        times.push(t.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    eprintln!(
-        "polar CBO (1000, 20): median {:.3e} s, min {:.3e} s",
-        times[5], times[0]
-    );
-}
