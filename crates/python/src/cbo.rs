@@ -379,7 +379,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         if let Some(e) = self.slot.take("objective", 0) {
             return Err(e);
         }
-        Ok(arrays::array1(py, &out))
+        Ok(arrays::array1_owned(py, out))
     }
 });
 

@@ -47,7 +47,7 @@ fn test_function<'py>(
     let f = objective::builtin(name, ens.dim(), shift)?;
     let mut out = vec![0.0; ens.n()];
     f.values(ens.as_slice(), &mut out);
-    Ok(arrays::array1(py, &out))
+    Ok(arrays::array1_owned(py, out))
 }
 
 /// The seed of replicate `r` of stratum `stratum` of the base seed `seed`

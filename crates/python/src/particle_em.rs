@@ -427,7 +427,7 @@ impl PyBuiltinLatent {
             .map(|r| self.m.energy(&theta, r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(errors::energy)?;
-        Ok(arrays::array1(py, &e))
+        Ok(arrays::array1_owned(py, e))
     }
 
     /// The fingerprint this model contributes to checkpoints.
