@@ -432,6 +432,14 @@ def test_minimize_lockstep_stops_runs_apart_and_reports_failures(rng):
 
     with pytest.raises(Boom):
         make("cbs", boom, f_dim="3D").minimize(x0, 5)
+    # failing in the start's evaluation (memory), or one run's block off the domain: the
+    # other runs do not wait for the failed one
+    with pytest.raises(Boom):
+        make("memory", boom, f_dim="3D").minimize(x0, 5)
+    box = np.clip(x0, -3.4, 3.4)
+    box[2, 0, 0] = 5.0
+    with pytest.raises(mf.MeanfieldError):
+        make("mirror_box", rows_3d, f_dim="3D").minimize(box, 5)
     with pytest.raises(ValueError, match="objective at step 0: .*NaN at run"):
         make("cbs", lambda x: np.full(x.shape[:2], np.nan), f_dim="3D").minimize(x0, 5)
     with pytest.raises(ValueError, match="x0"):

@@ -5,9 +5,12 @@
 //! The variants go through the many-run path of plain CBO
 //! ([`meanfield_integrators::run_many`], which `cbo::run_replicas` presets). A Python
 //! objective with `f_dim="3D"` is called once per round on the stack of the runs still
-//! going: every run runs on its own thread of a pool of M threads, and its objective
+//! going: every run runs on its own OS thread (run_many's replica body, but no run may be
+//! skipped after another's error, or the others would wait for it), and its objective
 //! ([`Lane`]) hands its points to a [`Gather`], which evaluates the points of all waiting
-//! runs in **one** call once every run still going waits, then hands each run its values.
+//! runs in **one** call once every run still going waits, then hands each run its values;
+//! a run leaves the gather when its dynamics (which owns its lane) is dropped, however
+//! the run ended.
 //! Each run receives exactly the values of its own points, so the outcomes are bitwise
 //! those of the independent runs (for an objective whose stacked values are its per-run
 //! values), whatever order the threads reach the gather in.
@@ -20,7 +23,7 @@ use meanfield_integrators::{
     run_many,
 };
 use meanfield_measures::{Domain, Ensemble, Parallelism};
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -181,6 +184,15 @@ pub(crate) struct Lane<'a> {
     gather: Option<(Arc<Gather>, usize)>,
 }
 
+impl Drop for Lane<'_> {
+    /// The run is over (its dynamics is dropped): the others no longer wait for it.
+    fn drop(&mut self) {
+        if let Some((g, _)) = &self.gather {
+            g.leave(self.f);
+        }
+    }
+}
+
 impl Objective for Lane<'_> {
     fn dim(&self) -> usize {
         self.f.dim()
@@ -199,17 +211,6 @@ impl Objective for Lane<'_> {
     }
     fn fingerprint(&self) -> String {
         self.f.fingerprint()
-    }
-}
-
-/// Leaves the gather when run r ends, however it ends (so the others never wait for it).
-struct Leave<'a>(Option<&'a Gather>, &'a AnyObjective);
-
-impl Drop for Leave<'_> {
-    fn drop(&mut self) {
-        if let Some(g) = self.0 {
-            g.leave(self.1);
-        }
     }
 }
 
@@ -246,17 +247,7 @@ where
     };
     let lockstep = matches!(objective, AnyObjective::Python(f) if f.stacks_runs());
     let gather = lockstep.then(|| Arc::new(Gather::new(m)));
-    // One thread per run in lockstep (a run waiting at the gather holds its thread).
-    let lanes_pool = match &gather {
-        Some(_) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(m)
-                .build()
-                .map_err(|e| PyOSError::new_err(format!("cannot start {m} threads: {e}")))?,
-        ),
-        None => None,
-    };
-    let par = if lockstep || (pool.is_some() && !objective.is_python()) {
+    let par = if pool.is_some() && !objective.is_python() {
         Parallelism::Rayon
     } else {
         Parallelism::Sequential
@@ -271,8 +262,7 @@ where
         Ok((make(lane)?, start))
     };
     let drive = |_: usize, dynamics: &mut D, cp: &mut Checkpoint<D::State>| {
-        let _leave = Leave(gather.as_deref(), objective);
-        let summary = rule.runner()?.run(dynamics, cp)?;
+        let summary = rule.runner_of()?.run(dynamics, cp)?;
         let c = cp.state.cbo();
         let view = Checkpoint {
             format: cp.format,
@@ -294,24 +284,12 @@ where
     let (build, drive) = (&build, &drive);
     slot.clear();
     let out = py.detach(|| {
-        rule.runner::<D::State, D::Info>()?;
-        let go = || {
-            run_many(
-                m,
-                seed,
-                par,
-                |r| {
-                    // A run that fails before it starts must leave the gather too.
-                    build(r).inspect_err(|_| {
-                        if let Some(g) = &gather {
-                            g.leave(objective);
-                        }
-                    })
-                },
-                drive,
-            )
-        };
-        match lanes_pool.as_ref().or(pool) {
+        rule.runner_of::<D::State, D::Info>()?;
+        if lockstep {
+            return lockstep_runs(m, seed, build, drive);
+        }
+        let go = || run_many(m, seed, par, build, drive);
+        match pool {
             Some(p) => p.install(go),
             None => go(),
         }
@@ -321,4 +299,40 @@ where
     }
     let outs: Vec<CboOutcome> = out.map_err(|e: IntegratorError| errors::integrator(e))?;
     outcomes_dict(py, &outs)
+}
+
+/// [`run_many`]'s replicas on one OS thread each, all run to their end (a waiting run
+/// holds its thread, and an unstarted run would never reach the gather); the first error
+/// in run order is returned.
+fn lockstep_runs<D, T, B, R>(
+    m: usize,
+    seed: u64,
+    build: &B,
+    drive: &R,
+) -> meanfield_integrators::Result<Vec<T>>
+where
+    D: Dynamics,
+    T: Send,
+    B: Fn(usize) -> meanfield_integrators::Result<(D, Ensemble)> + Sync,
+    R: Fn(usize, &mut D, &mut Checkpoint<D::State>) -> meanfield_integrators::Result<T> + Sync,
+{
+    let one = |r: usize| {
+        let (mut dynamics, start) = build(r)?;
+        let seed = meanfield_measures::replicate_seed(seed, 0, r as u64);
+        let mut cp = Checkpoint::start(&dynamics, start, seed)?;
+        drive(r, &mut dynamics, &mut cp)
+    };
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..m).map(|r| scope.spawn(move || one(r))).collect();
+        runs.into_iter()
+            .enumerate()
+            .map(|(r, h)| {
+                h.join().unwrap_or_else(|_| {
+                    Err(IntegratorError::IncompatibleState(format!(
+                        "run {r} of the lockstep minimize panicked"
+                    )))
+                })
+            })
+            .collect()
+    })
 }

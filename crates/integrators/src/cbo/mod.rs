@@ -982,9 +982,16 @@ impl StoppingRule {
     ///
     /// # Errors
     /// A NaN tolerance or a stagnation rule with zero patience or a negative tolerance.
-    /// Generic over the state and info, so that every consensus variant runs by the same
-    /// rule.
-    pub fn runner<'a, S: DynamicsState, I: StepInfo>(&self) -> Result<Runner<'a, S, I>> {
+    pub fn runner<'a>(&self) -> Result<Runner<'a, CboState, CboInfo>> {
+        self.runner_of()
+    }
+
+    /// [`StoppingRule::runner`] for any state and info, so that every consensus variant
+    /// runs by the same rule.
+    ///
+    /// # Errors
+    /// As [`StoppingRule::runner`].
+    pub fn runner_of<'a, S: DynamicsState, I: StepInfo>(&self) -> Result<Runner<'a, S, I>> {
         let mut runner = Runner::new(self.max_steps);
         if let Some(tol) = self.energy_tol {
             runner = runner.stop_when(Stop::energy_below(tol)?);
@@ -1102,7 +1109,7 @@ where
     O: Objective,
     I: Fn(usize) -> Result<Ensemble> + Sync,
 {
-    rule.runner::<CboState, CboInfo>()?; // a bad rule fails before any replica is built, also for `runs = 0`
+    rule.runner()?; // a bad rule fails before any replica is built, also for `runs = 0`
     crate::runner::run_many(
         runs,
         seed,
@@ -1138,7 +1145,7 @@ where
 {
     use crate::runner::{Observation, StopCriterion as _};
     use meanfield_measures::replicate_seed;
-    rule.runner::<CboState, CboInfo>()?; // the same validation as run_replicas
+    rule.runner()?; // the same validation as run_replicas
     struct Lane<'o, O: Objective> {
         cbo: Cbo<&'o O>,
         cp: Checkpoint<CboState>,
