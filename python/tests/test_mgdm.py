@@ -338,3 +338,14 @@ def test_feature_maps_compose_and_refuse_bad_input():
         mf.FeatureMap.multi_lag(t, t, moments=False)  # a lag as long as the path
     with pytest.raises(mf.MeanfieldError):
         mf.FeatureMap.acf1(1)
+
+
+def test_traced_checkpoint_must_match_its_trace():
+    phi, alpha, x0, latent = mgdm_setup()
+    mgdm = mf.MGDM(phi, alpha, 8.0)
+    run = mgdm.start(x0, latent=latent)
+    mgdm.run(run, 4)
+    j = json.loads(run.to_json())
+    j["checkpoint"]["step"] = 3  # the trace has 4 steps
+    with pytest.raises(mf.CheckpointError, match="kl_trace"):
+        mf.MgdmRun.from_json(json.dumps(j))

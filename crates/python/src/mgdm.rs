@@ -691,32 +691,32 @@ pub struct MgdmRun {
     kl: Option<Trace>,
 }
 
+/// A malformed traced checkpoint as a `CheckpointError`.
+fn json_error(e: impl std::fmt::Display) -> PyErr {
+    errors::integrator(meanfield_integrators::IntegratorError::Checkpoint(
+        e.to_string(),
+    ))
+}
+
 impl MgdmRun {
+    /// The JSON of `to_json` / `save`.
     fn json(&self, py: Python<'_>) -> PyResult<String> {
         let cp = runs::to_json(&self.cp)?;
         let Some(k) = &self.kl else {
             return Ok(cp);
         };
-        let bad = |e: serde_json::Error| {
-            errors::integrator(meanfield_integrators::IntegratorError::Checkpoint(
-                e.to_string(),
-            ))
-        };
         let j = TracedJson {
-            checkpoint: serde_json::from_str(&cp).map_err(bad)?,
+            checkpoint: serde_json::from_str(&cp).map_err(json_error)?,
             kl_trace: k.rec.clone(),
             target: k.target.as_ref().map(|t| t.bind(py).get().name.clone()),
         };
-        serde_json::to_string(&j).map_err(bad)
+        serde_json::to_string(&j).map_err(json_error)
     }
 
+    /// The run of `from_json` / `load`: a plain checkpoint, or a traced one whose target
+    /// law is given again and whose trace matches its checkpoint (paths, steps).
     fn parse(s: &str, target: Option<&Bound<'_, PyPathLaw>>) -> PyResult<Self> {
-        let bad = |e: serde_json::Error| {
-            errors::integrator(meanfield_integrators::IntegratorError::Checkpoint(
-                e.to_string(),
-            ))
-        };
-        let v: serde_json::Value = serde_json::from_str(s).map_err(bad)?;
+        let v: serde_json::Value = serde_json::from_str(s).map_err(json_error)?;
         if v.get("kl_trace").is_none() {
             if target.is_some() {
                 return Err(PyValueError::new_err(
@@ -728,7 +728,7 @@ impl MgdmRun {
                 kl: None,
             });
         }
-        let j: TracedJson = serde_json::from_value(v).map_err(bad)?;
+        let j: TracedJson = serde_json::from_value(v).map_err(json_error)?;
         let given = target.map(|t| t.get().name.clone());
         if given != j.target {
             return Err(PyValueError::new_err(format!(
@@ -738,8 +738,21 @@ impl MgdmRun {
                 given.map_or("none".into(), |n| format!("PathLaw.{n}")),
             )));
         }
+        let cp: Checkpoint<Ensemble> = runs::from_json(&j.checkpoint.to_string())?;
+        let rec = &j.kl_trace;
+        if rec.paths_at_min().len() != cp.state.as_slice().len()
+            || rec.trace().steps() as u64 != cp.step
+        {
+            return Err(json_error(format!(
+                "kl_trace: {} steps of {} path values, the checkpoint has {} steps of {}",
+                rec.trace().steps(),
+                rec.paths_at_min().len(),
+                cp.step,
+                cp.state.as_slice().len()
+            )));
+        }
         Ok(Self {
-            cp: runs::from_json(&j.checkpoint.to_string())?,
+            cp,
             kl: Some(Trace {
                 rec: j.kl_trace,
                 target: target.map(|t| t.clone().unbind()),
