@@ -35,6 +35,7 @@ from ._core import (
     PathLaw,
     WeightedRun,
     __version__,
+    replicate_seed,
     test_function,
 )
 from .errors import *  # noqa: F401,F403
@@ -68,6 +69,7 @@ __all__ = [
     "MGDM",
     "MgdmRun",
     "test_function",
+    "replicate_seed",
     "diagnostics",
     "errors",
     "__version__",

@@ -14,6 +14,12 @@ def test_function(name: str, x: Array, shift: Optional[Array] = None) -> Array:
     """Values of the built-in test function ``name`` (rastrigin, ackley, rosenbrock,
     griewank, schwefel; CBXpy 1.0.4's definitions) at the rows of the (N, d) array ``x``."""
 
+def replicate_seed(seed: int, stratum: int, r: int) -> int:
+    """The seed of replicate ``r`` of ``stratum`` of the base ``seed`` (the Rust
+    ``replicate_seed``): run r of ``minimize(…, seed=s)`` has seed
+    ``replicate_seed(s, 0, r)``, so ``start(x0[r], seed=replicate_seed(s, 0, r))``
+    followed by ``run`` repeats it."""
+
 RunSummary = dict[str, Any]
 """``{"reason": str, "steps_taken": int, "mean_acceptance": float | None,
 "last_info": dict | None}``."""
@@ -273,22 +279,43 @@ class MPD(_Dynamics):
 
 class PQN(_Dynamics):
     """ParEM's particle quasi-Newton: PGD's particle step, θ ← θ − h_θ H̄⁻¹ ∇_θ with
-    H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). Built-in models
-    with ∇²_θ E only (``toy``, ``logistic``); others raise ``EnergyError``, a Python
-    model ``ValueError``."""
+    H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). ``model``: a
+    built-in model with ∇²_θ E (``toy``, ``logistic``; the decoder raises
+    ``EnergyError``) or a Python model as for ``PGD`` that also has
+    ``hess_theta(theta, X) -> (N, p, p)``, called once per step on all particles (and
+    once by the constructor on a zero particle, to check it); without it ``ValueError``
+    naming ``hess_theta``. A wrong shape or NaN is a ``ValueError`` naming the step."""
 
     def __init__(
-        self, model: LatentModel, *, h_theta: float, h_x: float, threads: int = 1
+        self,
+        model: Union[LatentModel, Any],
+        *,
+        h_theta: float,
+        h_x: float,
+        p: Optional[int] = None,
+        d: Optional[int] = None,
+        threads: int = 1,
     ) -> None: ...
     def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
         """A fresh run from the (N, d) particles ``x0`` and θ = ``theta0``."""
 
 class PMGD(_Dynamics):
     """ParEM's particle marginal gradient descent: X ← X − h_x ∇_x E(θ, X) + √(2h_x) ξ,
-    then θ ← θ*(X), the closed-form minimiser. Built-in models with θ*(q) only
-    (``toy``, ``logistic``); others raise ``EnergyError``, a Python model ``ValueError``."""
+    then θ ← θ*(X), the closed-form minimiser. ``model``: a built-in model with θ*(q)
+    (``toy``, ``logistic``; the decoder raises ``EnergyError``) or a Python model as for
+    ``PGD`` that also has ``optimal_theta(X) -> (p,)``, called once per step on all
+    particles (and at ``start`` for θ*(X₀), and once by the constructor to check it);
+    without it ``ValueError`` naming ``optimal_theta``."""
 
-    def __init__(self, model: LatentModel, *, h_x: float, threads: int = 1) -> None: ...
+    def __init__(
+        self,
+        model: Union[LatentModel, Any],
+        *,
+        h_x: float,
+        p: Optional[int] = None,
+        d: Optional[int] = None,
+        threads: int = 1,
+    ) -> None: ...
     def start(self, x0: Array, seed: int = 0, theta0: Optional[Array] = None) -> LatentRun:
         """A fresh run from the (N, d) particles ``x0`` (θ becomes θ*(X) at the first step)."""
 
@@ -391,6 +418,27 @@ Objective = Union[str, Callable[[Array], Array]]
 """A test-function name (rastrigin, ackley, rosenbrock, griewank, schwefel) or a callable
 ``f(X)`` called once per step on the whole array, CBXpy's ``f_dim`` conventions."""
 
+class _ManyRuns:
+    """``minimize``: M independent runs of a consensus variant (CBS, CBO with memory,
+    PSO, mirror and constrained CBO), as ``CBO.minimize``."""
+
+    def minimize(
+        self,
+        x0: Array,
+        max_steps: int,
+        *,
+        seed: int = 0,
+        energy_tol: Optional[float] = None,
+        stagnation: Optional[Tuple[float, int]] = None,
+    ) -> dict[str, Any]:
+        """Independent runs from x0 of shape (N, d) or (M, N, d) (each block on the
+        dynamics' domain) to their outcomes: run r has seed ``replicate_seed(seed, 0, r)``
+        and equals ``start(x0[r], seed=replicate_seed(seed, 0, r))`` + ``run`` bit for
+        bit. Built-in objectives spread the runs over ``threads``; a Python objective
+        with ``f_dim="3D"`` is called once per step on the (M', N, d) stack of the runs
+        still going (plus once per run for f(consensus) of its outcome). Returns the dict
+        of ``CBO.minimize``."""
+
 class _ConsensusRun(_Run):
     """What every consensus run has besides the checkpoint: CBO's state."""
 
@@ -453,7 +501,7 @@ class MirrorCboRun(_ConsensusRun):
     @staticmethod
     def load(path: str) -> "MirrorCboRun": ...
 
-class CBS(_Dynamics):
+class CBS(_Dynamics, _ManyRuns):
     """Consensus-based sampling: dX = −(X − M_β) dt + √(2 λ⁻¹ C_β) dW with the weighted
     mean and covariance; ``mode="optimization"`` (λ = 1) or ``"sampling"``
     (λ = 1/(1 + β): for a Gaussian target its law is stationary). Runs are ``CboRun``s."""
@@ -513,7 +561,7 @@ class PolarCBO(_Dynamics):
         of ``radius`` with at least ``min_fraction``·N points, largest first,
         ``{"centre": (d,), "value": float, "size": int}``."""
 
-class CBOMemory(_Dynamics):
+class CBOMemory(_Dynamics, _ManyRuns):
     """CBO with memory: the consensus of the personal bests plus a drift towards each
     particle's own best (λ_m, σ_m). ``start`` evaluates f once on x0."""
 
@@ -538,7 +586,7 @@ class CBOMemory(_Dynamics):
     def start(self, x0: Array, seed: int = 0) -> CboMemoryRun:
         """A fresh run from the (N, d) array ``x0`` (memories Y = x0)."""
 
-class PSO(_Dynamics):
+class PSO(_Dynamics, _ManyRuns):
     """Particle swarm optimisation as a consensus dynamics: CBO with memory plus inertia
     m and friction γ (semi-implicit in the friction, the paper's scheme)."""
 
@@ -565,7 +613,7 @@ class PSO(_Dynamics):
     def start(self, x0: Array, seed: int = 0) -> PsoRun:
         """A fresh run from the (N, d) array ``x0`` (memories x0, velocities 0)."""
 
-class MirrorCBO(_Dynamics):
+class MirrorCBO(_Dynamics, _ManyRuns):
     """Mirror CBO: CBO in the dual coordinates Y = ∇φ(X) of a mirror map, the primal
     particles X = ∇φ*(Y) inside the map's domain."""
 
@@ -598,7 +646,7 @@ class MirrorCBO(_Dynamics):
     def start(self, x0: Array, seed: int = 0) -> MirrorCboRun:
         """A fresh run from the (N, d) array ``x0``, strictly inside the map's domain."""
 
-class ConstrainedCBO(_Dynamics):
+class ConstrainedCBO(_Dynamics, _ManyRuns):
     """CBO constrained to a sphere or hyperplane. Runs are ``CboRun``s."""
 
     def __init__(
@@ -682,21 +730,37 @@ class FeatureMap:
         """Φ₁ = (1/T) Σ_t x_t x_{t−1}, Φ₂ = (1/T) Σ_{t≥1} x_t² (K = 2): the paper's ACF(1) features."""
     @staticmethod
     def multi_lag(t: int, max_lag: int, moments: bool = False) -> FeatureMap:
-        """[m₁, m₃] (the means of x and x³, only when ``moments``), then the autocovariances a₀ … a_L of x and b₀ … b_L of x² at lags 0..=L = max_lag."""
+        """[m₁, m₃] (the means of x and x³, only when ``moments``), then the autocovariances a₀ … a_L of x and b₀ … b_L of x² at lags 0..=L = max_lag
+        (``InvalidParameterError`` for max_lag ≥ T)."""
+    def scaled(self, scale: Array) -> FeatureMap:
+        """Φ'_k = s_k Φ_k (the Rust ``ScaledFeatures``): this map with feature k
+        multiplied by ``scale[k]`` (K,), for balancing features of different sizes. A
+        scale that is not finite and > 0 is ``InvalidParameterError`` (NaN or a wrong
+        length ``ValueError``); a scaled map cannot be scaled again."""
     def target_mean(self, law: PathLaw, n_samples: int, seed: int = 0) -> Array:
         """α = (1/M) Σ_j Φ(x_j) over M = n_samples paths of ``law`` (K,)."""
     def mean(self, x: Array) -> Array:
         """(1/N) Σ_i Φ(x_i) over the rows of the (N, T) array ``x`` (K,)."""
 
 class MgdmRun(_Run):
-    """A resumable MGDM / MF-MGDM run: the (N, T) paths (``x``) as a Rust checkpoint."""
+    """A resumable MGDM / MF-MGDM run: the (N, T) paths (``x``) as a Rust checkpoint and,
+    when started with ``latent``, its reverse-KL trace (the Rust ``KlRecorder``), which
+    every ``run`` call extends; ``to_json`` then writes ``{"checkpoint", "kl_trace",
+    "target"}`` (the trace's per-step inputs and the target law's name), else the plain
+    Rust checkpoint JSON."""
 
+    trace: Optional[dict[str, Any]]
+    """The trace so far (None without ``latent``): ``kl``, ``entropy``,
+    ``cumulative_log_det``, ``target_loglik`` (step + 1,), ``min_kl``, ``argmin``,
+    ``frozen`` and ``x_at_min`` (N, T), bitwise those of the trace path
+    ``MGDM.run(x0, steps, latent=…, target=…)`` however the run was split or resumed."""
     @staticmethod
-    def from_json(s: str) -> "MgdmRun":
-        """A run from ``to_json`` output."""
+    def from_json(s: str, *, target: Optional[PathLaw] = None) -> "MgdmRun":
+        """A run from ``to_json`` output; a traced run needs its target law again
+        (``target``, checked against the recorded name: ``ValueError`` otherwise)."""
     @staticmethod
-    def load(path: str) -> "MgdmRun":
-        """Reads a checkpoint file written by ``save``."""
+    def load(path: str, *, target: Optional[PathLaw] = None) -> "MgdmRun":
+        """Reads a checkpoint file written by ``save`` (``target`` as for ``from_json``)."""
 
 class MGDM:
     """MGDM / MF-MGDM: gradient descent of ½‖Φ̄ − α‖² on N paths with step ``gamma``,
@@ -715,10 +779,17 @@ class MGDM:
         project: Optional[bool] = None,
         threads: int = 1,
     ) -> None:
-        """``project``: the positivity projection on or off (default: on for a
-        non-negative ``target`` of the trace path, off for runs from ``start``)."""
-    def start(self, x0: Array) -> MgdmRun:
-        """A resumable run from the (N, T) latent sample ``x0`` (deterministic: no seed)."""
+        """``features``: a ``FeatureMap`` (``acf1``, ``multi_lag``, or either
+        ``.scaled(s)``). ``project``: the positivity projection on or off (default: on
+        for a non-negative ``target`` of the trace path or of ``start``, else off)."""
+    def start(
+        self, x0: Array, *, latent: Optional[PathLaw] = None, target: Optional[PathLaw] = None
+    ) -> MgdmRun:
+        """A resumable run from the (N, T) latent sample ``x0`` (deterministic: no seed).
+        With ``latent`` (the law q0 of x0) the run records the reverse-KL trace against
+        ``target`` (None: KL = −entropy) at every step of every ``run`` call
+        (``MgdmRun.trace``); the positivity projection then defaults to on for a
+        non-negative target, as on the trace path."""
     def run(
         self,
         run: Union[Array, MgdmRun],

@@ -359,3 +359,90 @@ def test_python_objective_failures(rng):
         with pytest.raises(ValueError, match="objective at step 2: the objective returned NaN at particle 5"):
             opt.run(run, 5)
         assert run.step == 2
+
+
+MANY = ("cbs", "memory", "pso", "mirror_entropic", "mirror_box", "drift_sphere",
+        "hypersurface_plane")
+
+
+def rows_3d(x):
+    """A CBXpy-style f_dim='3D' Ackley: the built-in's values row by row, so that the
+    stacked values equal the per-run ones bit for bit."""
+    return mf.test_function("ackley", x.reshape(-1, x.shape[-1])).reshape(x.shape[:2])
+
+
+@pytest.mark.parametrize("name", MANY)
+def test_minimize_run_m_is_the_single_run_with_its_seed(rng, name):
+    """minimize on M runs: run m equals start(x0[m], seed=replicate_seed(seed, 0, m)) +
+    run, bit for bit — built-in, built-in on 2 threads, a 2D and a 3D Python objective
+    (the 3D one called once per step on the (M', N, d) stack of the runs still going)."""
+    m, n, steps, seed = 3, 20, 12, 5
+    kind = CASES[name][3]
+    x0 = np.stack([start_points(kind, rng, n) for _ in range(m)])
+    shapes = []
+
+    def f3(x):
+        shapes.append(x.shape)
+        return rows_3d(x)
+
+    outs = [make(name).minimize(x0, steps, seed=seed),
+            make(name, threads=2).minimize(x0, steps, seed=seed),
+            make(name, lambda x: mf.test_function("ackley", x)).minimize(x0, steps, seed=seed),
+            make(name, f3, f_dim="3D").minimize(x0, steps, seed=seed)]
+    starts = 1 if CASES[name][4] else 0  # memory, PSO: f at the start too
+    # plus f(consensus) of each outcome, one point per call
+    assert shapes == [(m, n, D)] * (steps + starts) + [(1, 1, D)] * m
+    opt = make(name)
+    for r in range(m):
+        run = opt.start(x0[r], seed=mf.replicate_seed(seed, 0, r))
+        opt.run(run, steps)
+        for out in outs:
+            assert np.array_equal(out["consensus"][r], run.consensus)
+            assert np.array_equal(out["best_x"][r], run.best_x)
+            assert out["best_f"][r] == run.best_f and out["alpha"][r] == run.alpha
+            assert out["steps"][r] == steps and out["evaluations"][r] == run.evaluations
+    assert not np.array_equal(outs[0]["consensus"][0], outs[0]["consensus"][1])
+
+
+def test_minimize_lockstep_stops_runs_apart_and_reports_failures(rng):
+    """Runs that stop at different steps leave the stack (the 3D objective then sees
+    fewer runs); a raising or NaN 3D objective surfaces as its exception / a ValueError."""
+    m, n = 4, 20
+    x0 = rng.uniform(-3, 3, (m, n, D))
+    shapes = []
+
+    def f3(x):
+        if x.shape[1] == n:  # not f(consensus) of an outcome
+            shapes.append(x.shape[0])
+        return rows_3d(x)
+
+    kw = dict(energy_tol=None, stagnation=(1e-3, 3))
+    built = make("memory").minimize(x0, 200, seed=2, **kw)
+    py = make("memory", f3, f_dim="3D").minimize(x0, 200, seed=2, **kw)
+    for k in ("consensus", "best_x", "best_f", "alpha", "steps", "reason"):
+        assert np.array_equal(np.asarray(built[k]), np.asarray(py[k])), k
+    assert len(set(built["steps"])) > 1 and shapes[0] == m and shapes[-1] < m
+    assert shapes == sorted(shapes, reverse=True)
+
+    class Boom(RuntimeError):
+        pass
+
+    def boom(x):
+        raise Boom("3D objective")
+
+    with pytest.raises(Boom):
+        make("cbs", boom, f_dim="3D").minimize(x0, 5)
+    # failing in the start's evaluation (memory), or one run's block off the domain: the
+    # other runs do not wait for the failed one
+    with pytest.raises(Boom):
+        make("memory", boom, f_dim="3D").minimize(x0, 5)
+    box = np.clip(x0, -3.4, 3.4)
+    box[2, 0, 0] = 5.0
+    with pytest.raises(mf.MeanfieldError):
+        make("mirror_box", rows_3d, f_dim="3D").minimize(box, 5)
+    with pytest.raises(ValueError, match="objective at step 0: .*NaN at run"):
+        make("cbs", lambda x: np.full(x.shape[:2], np.nan), f_dim="3D").minimize(x0, 5)
+    with pytest.raises(ValueError, match="x0"):
+        make("pso").minimize(np.zeros((2, 0, D)), 5)
+    with pytest.raises(mf.MeanfieldError):
+        make("mirror_entropic").minimize(x0, 5)  # blocks off the simplex

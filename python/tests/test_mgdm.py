@@ -225,3 +225,127 @@ def test_runner_options_and_errors():
 
     with pytest.raises(Boom):
         mgdm.run(run, 30, observers=[(1, explode)])
+
+
+@pytest.mark.parametrize("case", ["independent", "mean_field", "groups_cir1"])
+def test_traced_run_resumes_bit_for_bit(case, tmp_path):
+    """A run from start(x0, latent=…, target=…) records the reverse-KL trace at every
+    step of every run call: k steps → file → the rest gives the trace of the
+    uninterrupted run and of the trace path run(x0, …) bit for bit (CIR1: the positivity
+    projection defaults on for the non-negative target on both paths)."""
+    if case == "groups_cir1":
+        t, coupling = 32, 4
+        target = mf.PathLaw.cir1(t)
+        latent = mf.PathLaw.truncated_gaussian_matching(target)
+    else:
+        t, coupling = 40, case
+        target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t)
+    alpha = phi.target_mean(target, 400, seed=2)
+    x0 = latent.sample(8, seed=3)
+    mgdm = mf.MGDM(phi, alpha, 6.0, coupling=coupling)
+    path = mgdm.run(x0, 20, latent=latent, target=target)
+    whole = mgdm.start(x0, latent=latent, target=target)
+    mgdm.run(whole, 20)
+    half = mgdm.start(x0, latent=latent, target=target)
+    assert half.trace["kl"].shape == (1,)
+    mgdm.run(half, 7, stop_when=lambda o: o["step"] >= 5)  # stopped early, resumed below
+    assert half.step == 5 and half.trace["kl"].shape == (6,)
+    half.save(str(tmp_path / "traced.json"))
+    again = mf.MgdmRun.load(str(tmp_path / "traced.json"), target=target)
+    mgdm.run(half, 20)
+    mgdm.run(again, 20)
+    for run in (whole, half, again):
+        tr = run.trace
+        for key in ("kl", "entropy", "cumulative_log_det", "target_loglik", "x_at_min"):
+            assert np.array_equal(tr[key], path[key]), key
+        assert (tr["min_kl"], tr["argmin"], tr["frozen"]) == (
+            path["min_kl"], path["argmin"], path["frozen"])
+        assert np.array_equal(run.x, path["x"])
+    assert again.to_json() == whole.to_json()
+    if case == "groups_cir1":
+        assert (whole.x >= 0).all()
+
+
+def test_traced_run_errors():
+    phi, alpha, x0, latent = mgdm_setup()
+    target = mf.PathLaw.ar([0.1], 40)
+    mgdm = mf.MGDM(phi, alpha, 8.0)
+    assert mgdm.start(x0).trace is None
+    with pytest.raises(ValueError, match="latent"):
+        mgdm.start(x0, target=target)
+    with pytest.raises(ValueError, match="target: path length"):
+        mgdm.start(x0, latent=latent, target=mf.PathLaw.ar([0.1], 30))
+    run = mgdm.start(x0, latent=latent, target=target)
+    mgdm.run(run, 3)
+    s = run.to_json()
+    with pytest.raises(ValueError, match="target: the trace was recorded against PathLaw.ar"):
+        mf.MgdmRun.from_json(s)
+    with pytest.raises(ValueError, match="target"):
+        mf.MgdmRun.from_json(s, target=mf.PathLaw.ar([0.2], 40))
+    with pytest.raises(ValueError, match="no reverse-KL trace"):
+        mf.MgdmRun.from_json(mgdm.start(x0).to_json(), target=target)
+    # without a target: KL = −entropy, and it loads without one
+    free = mgdm.start(x0, latent=latent)
+    mgdm.run(free, 3)
+    tr = mf.MgdmRun.from_json(free.to_json()).trace
+    assert np.array_equal(tr["kl"], -tr["entropy"]) and tr["kl"].shape == (4,)
+    with pytest.raises(mf.CheckpointError):
+        mf.MgdmRun.from_json('{"checkpoint": {}, "kl_trace": {}, "target": null}')
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_scaled_features_are_bitwise_the_rust_run(dynamics_reference, threads):
+    """FeatureMap.acf1(t).scaled(s) is the Rust ScaledFeatures<Acf1>: α, KL trace and
+    final paths bit for bit (dynamics_reference with "scale")."""
+    t, n, seed, steps, scale, gamma = 40, 10, 7, 25, [1.5, 0.5], 2.0
+    target, latent = mf.PathLaw.ar([0.1], t), mf.PathLaw.standard_gaussian(t)
+    phi = mf.FeatureMap.acf1(t).scaled(np.array(scale))
+    assert phi.k == 2 and phi.t == t and "scaled" in repr(phi)
+    alpha = phi.target_mean(target, 600, seed=seed)
+    x0 = latent.sample(n, seed=seed)
+    res = mf.MGDM(phi, alpha, gamma, coupling=5, threads=threads).run(
+        x0, steps, latent=latent, target=target)
+    spec = {"family": "mgdm", "ar": [0.1], "gamma": gamma, "alpha_samples": 600, "n": n,
+            "d": t, "x0": [], "seed": seed, "steps": steps, "threads": threads,
+            "groups": 5, "scale": scale}
+    ref = reference(dynamics_reference, spec)
+    assert alpha.tolist() == ref["alpha"]
+    assert res["kl"].tolist() == ref["kl"]
+    assert res["x"].ravel().tolist() == ref["paths"]
+
+
+def test_feature_maps_compose_and_refuse_bad_input():
+    t = 24
+    x = mf.PathLaw.ar([0.3], t).sample(6, seed=1)
+    inner = mf.FeatureMap.multi_lag(t, 3, moments=True)
+    s = np.linspace(0.5, 2.0, inner.k)
+    scaled = inner.scaled(s)
+    # Φ'_k = s_k Φ_k on every path: the mean of one path is s times its features
+    for row in x:
+        np.testing.assert_array_equal(scaled.mean(row[None, :]), s * inner.mean(row[None, :]))
+    with pytest.raises(mf.InvalidParameterError, match="scale"):
+        inner.scaled(np.where(np.arange(inner.k) == 2, -1.0, s))
+    with pytest.raises(mf.InvalidParameterError, match="scale"):
+        inner.scaled(np.zeros(inner.k))
+    with pytest.raises(ValueError, match="scale"):
+        inner.scaled(s[:-1])
+    with pytest.raises(ValueError, match="scale"):
+        inner.scaled(np.full(inner.k, np.nan))
+    with pytest.raises(ValueError, match="already scaled"):
+        scaled.scaled(s)
+    with pytest.raises(mf.InvalidParameterError, match="max_lag"):
+        mf.FeatureMap.multi_lag(t, t, moments=False)  # a lag as long as the path
+    with pytest.raises(mf.MeanfieldError):
+        mf.FeatureMap.acf1(1)
+
+
+def test_traced_checkpoint_must_match_its_trace():
+    phi, alpha, x0, latent = mgdm_setup()
+    mgdm = mf.MGDM(phi, alpha, 8.0)
+    run = mgdm.start(x0, latent=latent)
+    mgdm.run(run, 4)
+    j = json.loads(run.to_json())
+    j["checkpoint"]["step"] = 3  # the trace has 4 steps
+    with pytest.raises(mf.CheckpointError, match="kl_trace"):
+        mf.MgdmRun.from_json(json.dumps(j))

@@ -10,7 +10,8 @@
 //! "d", "x0": [N·d values, row-major], "seed", "steps", "threads"}` (each family reads
 //! the keys it needs). MGDM reads `"ar"` (the AR coefficients of the target, latent
 //! N(0, 1)), `"gamma"`, `"groups"` (absent: independent MGDM), `"alpha_samples"`, `"n"`,
-//! `"d"` (= T), `"seed"` (of α and of the latent paths), `"steps"` and `"threads"`, draws
+//! `"d"` (= T), `"seed"` (of α and of the latent paths), `"steps"`, `"threads"` and
+//! `"scale"` (absent: ACF(1); given: `ScaledFeatures` of ACF(1) with these s_k), draws
 //! α and x0 itself (`mgdm::paths`; the input's `"x0"` is ignored) and prints
 //! `{"alpha", "x0", "kl", "paths"}`.
 
@@ -74,6 +75,8 @@ struct Input {
     groups: Option<usize>,
     #[serde(default)]
     alpha_samples: usize,
+    /// MGDM: scales s_k of `ScaledFeatures` around ACF(1) (absent: ACF(1) itself).
+    scale: Option<Vec<f64>>,
 }
 
 type Error = Box<dyn std::error::Error>;
@@ -95,14 +98,25 @@ where
     Ok(cp.to_json()?)
 }
 
-/// MGDM / MF-MGDM with ACF(1) features on an AR target: α, the latent sample, the KL
-/// trace and the final paths as JSON.
+/// MGDM / MF-MGDM with ACF(1) features (scaled by `"scale"` when given) on an AR target:
+/// α, the latent sample, the KL trace and the final paths as JSON.
 fn mgdm(i: &Input) -> Result<String, Error> {
+    let acf = meanfield_energy::Acf1::new(i.d)?;
+    match &i.scale {
+        None => mgdm_with(i, acf),
+        Some(s) => mgdm_with(i, meanfield_energy::ScaledFeatures::new(acf, s.clone())?),
+    }
+}
+
+/// [`mgdm`] for the feature map `map`.
+fn mgdm_with<F: meanfield_energy::FeatureMap>(i: &Input, map: F) -> Result<String, Error>
+where
+    F::Hessian: std::fmt::Debug,
+{
     use meanfield_energy::process::{ArProcess, StandardGaussian};
     use meanfield_integrators::mgdm::{feature_mean, run_with_trace, sample_paths};
     let t = i.d;
     let (target, latent) = (ArProcess::new(&i.ar, t)?, StandardGaussian::new(t)?);
-    let map = meanfield_energy::Acf1::new(t)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(i.threads.max(1))
         .build()?;

@@ -42,7 +42,7 @@ pub use fisher_rao::{
 };
 pub use langevin::{LangevinInfo, LangevinParams, Mfld};
 pub use mgdm::{
-    Coupling, Mgdm, MgdmInfo, MgdmParams, MgdmRun, feature_mean, log_density_sum,
+    Coupling, KlRecorder, Mgdm, MgdmInfo, MgdmParams, MgdmRun, feature_mean, log_density_sum,
     path_feature_mean, run_with_trace, sample_paths,
 };
 pub use mirror_langevin::{

@@ -49,7 +49,8 @@ use crate::dynamics::{Dynamics, StepInfo, StepKey};
 pub mod paths;
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
 pub use paths::{
-    MgdmRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace, sample_paths,
+    KlRecorder, MgdmRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace,
+    sample_paths,
 };
 
 /// How the N paths are coupled through their mean features.

@@ -618,12 +618,18 @@ impl<M: LatentModel> Pqn<M> {
     /// (every rank's), then H̄^{-1} g into `direction` (p = 1: g/H̄; else a dense LU
     /// solve; the same on every rank).
     fn newton_direction(&mut self, theta: &[f64], particles: &Ensemble, step: u64) -> Result<()> {
-        let p = theta.len();
+        let (p, d) = (theta.len(), particles.dim());
         self.hess_rows.resize(particles.n() * p * p, 0.0);
-        for (x, h) in particles.rows().zip(self.hess_rows.chunks_exact_mut(p * p)) {
+        // Blocks of the model's batch size (one call per step for a batch of all).
+        let b = self.core.model.batch_size().clamp(1, particles.n().max(1));
+        for (xs, h) in particles
+            .as_slice()
+            .chunks(b * d)
+            .zip(self.hess_rows.chunks_mut(b * p * p))
+        {
             self.core
                 .model
-                .hess_theta(theta, x, h)
+                .hess_theta_batch(theta, xs, h)
                 .map_err(energy_error(step))?;
         }
         self.hess = self.core.particle_mean(particles, p * p, &self.hess_rows)?;

@@ -516,3 +516,53 @@ fn path_helpers_match_direct_loops_and_any_thread_count() {
         .is_err()
     );
 }
+
+/// A `KlRecorder` fed by a resumed run (k steps, serialised, the rest) holds the trace of
+/// `run_with_trace`'s uninterrupted run bit for bit.
+#[test]
+fn kl_recorder_resumes_bit_for_bit_through_json() {
+    use meanfield_energy::process::{ArProcess, StandardGaussian};
+    use meanfield_integrators::mgdm::{KlRecorder, run_with_trace, sample_paths};
+    use meanfield_integrators::{Checkpoint, Control};
+    let t = 16;
+    let target = ArProcess::new(&[0.2], t).unwrap();
+    let latent = StandardGaussian::new(t).unwrap();
+    let map = Acf1::new(t).unwrap();
+    let x0 = sample_paths(&latent, 6, 3, meanfield_measures::streams::MGDM_LATENT).unwrap();
+    let alpha = target_alpha(&map);
+    let mut mgdm = Mgdm::new(map, alpha, params(4.0, Coupling::Groups(3), false)).unwrap();
+    let whole = run_with_trace(&mut mgdm, &x0, Some(&target), &latent, 12, |_| {}).unwrap();
+    let mut rec = KlRecorder::start(&x0, Some(&target), &latent).unwrap();
+    let start = Ensemble::new(6, t, x0.clone(), Domain::Euclidean).unwrap();
+    let mut ckpt = Checkpoint::start(&mgdm, start, 0).unwrap();
+    for (steps, reload) in [(5, true), (12, false)] {
+        mgdm.runner(steps)
+            .observe(1, |o| {
+                if let Some(i) = o.info {
+                    rec.record(i.log_det, i.frozen, o.state.as_slice(), Some(&target))?;
+                }
+                Ok(Control::Continue)
+            })
+            .run(&mut mgdm, &mut ckpt)
+            .unwrap();
+        if reload {
+            rec = serde_json::from_str(&serde_json::to_string(&rec).unwrap()).unwrap();
+        }
+    }
+    assert_eq!(bits(&rec.trace().kl()), bits(&whole.trace.kl()));
+    assert_eq!(bits(&rec.trace().entropy()), bits(&whole.trace.entropy()));
+    assert_eq!(bits(rec.paths_at_min()), bits(&whole.paths_at_min));
+    assert_eq!(rec.frozen(), whole.frozen);
+    assert_eq!(bits(ckpt.state.as_slice()), bits(&whole.paths));
+    // a record whose steps and target sums disagree is refused
+    let mut v: serde_json::Value = serde_json::to_value(&rec).unwrap();
+    v["log_dets"].as_array_mut().unwrap().pop();
+    assert!(serde_json::from_value::<KlRecorder>(v).is_err());
+}
+
+/// α of the ACF(1) map under the AR(0.2) target from 200 paths.
+fn target_alpha(map: &Acf1) -> Vec<f64> {
+    use meanfield_energy::process::ArProcess;
+    let target = ArProcess::new(&[0.2], map.len()).unwrap();
+    meanfield_integrators::mgdm::feature_mean(map, &target, 200, 1).unwrap()
+}

@@ -311,16 +311,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         energy_tol: Option<f64>,
         stagnation: Option<(f64, u64)>,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let (data, dims) = match arrays::float_array("x0", x0, &["N", "d"]) {
-            Ok(v) => (v.0, vec![1, v.1[0], v.1[1]]),
-            Err(_) => arrays::float_array("x0", x0, &["M", "N", "d"])?,
-        };
-        let (m, n, d) = (dims[0], dims[1], dims[2]);
-        if m == 0 || n == 0 || d == 0 {
-            return Err(PyValueError::new_err(format!(
-                "x0: expected shape (N, d) or (M, N, d) with M, N, d ≥ 1, got {dims:?}"
-            )));
-        }
+        let (data, m, n, d) = crate::replicas::stack_arg(x0)?;
         let rule = StoppingRule {
             max_steps,
             energy_tol,
@@ -361,40 +352,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
             return Err(e);
         }
         let outs = out.map_err(errors::integrator)?;
-        let dict = PyDict::new(py);
-        let cat = |f: &dyn Fn(&meanfield_integrators::CboOutcome) -> &[f64]| {
-            outs.iter()
-                .flat_map(|o| f(o).iter().copied())
-                .collect::<Vec<f64>>()
-        };
-        let cons = cat(&|o| &o.consensus);
-        let best = cat(&|o| &o.best_x);
-        dict.set_item(
-            "consensus",
-            arrays::matrix(py, &cons, m, cons.len() / m.max(1))?,
-        )?;
-        dict.set_item(
-            "best_x",
-            arrays::matrix(py, &best, m, best.len() / m.max(1))?,
-        )?;
-        let col = |f: &dyn Fn(&meanfield_integrators::CboOutcome) -> f64| {
-            arrays::array1(py, &outs.iter().map(f).collect::<Vec<_>>())
-        };
-        dict.set_item("consensus_value", col(&|o| o.consensus_value))?;
-        dict.set_item("best_f", col(&|o| o.best_f))?;
-        dict.set_item("alpha", col(&|o| o.alpha))?;
-        dict.set_item("steps", outs.iter().map(|o| o.steps).collect::<Vec<_>>())?;
-        dict.set_item(
-            "evaluations",
-            outs.iter().map(|o| o.evaluations).collect::<Vec<_>>(),
-        )?;
-        dict.set_item(
-            "reason",
-            outs.iter()
-                .map(|o| runs::reason_name(o.reason))
-                .collect::<Vec<_>>(),
-        )?;
-        Ok(dict)
+        crate::replicas::outcomes_dict(py, &outs)
     }
 
     /// The objective's values at the rows of the (N, d) array `x` (the same code the
@@ -421,7 +379,7 @@ runs::dynamics_class!(PyCbo, CboRun, CboObs, "objective" {
         if let Some(e) = self.slot.take("objective", 0) {
             return Err(e);
         }
-        Ok(arrays::array1(py, &out))
+        Ok(arrays::array1_owned(py, out))
     }
 });
 

@@ -21,7 +21,7 @@ use crate::callback::Slot;
 use crate::cbo::{self, CboObs, CboRun, ConsensusState, choice, consensus_run_class};
 use crate::errors;
 use crate::objective::AnyObjective;
-use crate::runs;
+use crate::{replicas, runs};
 
 impl ConsensusState for PolarCboState {
     fn cbo(&self) -> &CboState {
@@ -153,6 +153,37 @@ runs::dynamics_class!(PyCbs, CboRun, CboObs, "objective" {
             slot,
             pool,
         })
+    }
+
+    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+    /// going. Returns the dict of `CBO.minimize`.
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = *self.dynamics.params();
+        replicas::minimize(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            Domain::Euclidean,
+            max_steps,
+            seed,
+            energy_tol,
+            stagnation,
+            |f| Cbs::new(f, params),
+        )
     }
 
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed`.
@@ -330,6 +361,37 @@ runs::dynamics_class!(PyCboMemory, CboMemoryRun, CboObs, "objective" {
         })
     }
 
+    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+    /// going. Returns the dict of `CBO.minimize`.
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = *self.dynamics.params();
+        replicas::minimize(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            Domain::Euclidean,
+            max_steps,
+            seed,
+            energy_tol,
+            stagnation,
+            |f| CboMemory::new(f, params),
+        )
+    }
+
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (memories Y = x0).
     #[pyo3(signature = (x0, seed=0))]
     fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<CboMemoryRun> {
@@ -406,6 +468,37 @@ runs::dynamics_class!(PyPso, PsoRun, CboObs, "objective" {
         })
     }
 
+    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+    /// going. Returns the dict of `CBO.minimize`.
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = *self.dynamics.params();
+        replicas::minimize(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            Domain::Euclidean,
+            max_steps,
+            seed,
+            energy_tol,
+            stagnation,
+            |f| Pso::new(f, params),
+        )
+    }
+
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (memories Y = x0,
     /// velocities 0).
     #[pyo3(signature = (x0, seed=0))]
@@ -418,6 +511,7 @@ runs::dynamics_class!(PyPso, PsoRun, CboObs, "objective" {
 
 /// The mirror map of a Python `MirrorCBO`: the Legendre maps of `meanfield-measures`
 /// and the two CBO-only maps.
+#[derive(Clone)]
 pub enum AnyCboMap {
     /// ∇φ = id: plain CBO.
     Identity(Identity),
@@ -559,6 +653,37 @@ runs::dynamics_class!(PyMirrorCbo, MirrorCboRun, CboObs, "objective" {
         })
     }
 
+    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+    /// going. Every block of x0 lies strictly inside the map's domain. Returns the dict of `CBO.minimize`.
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = *self.dynamics.params();
+        replicas::minimize(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            self.dynamics.map().domain(),
+            max_steps,
+            seed,
+            energy_tol,
+            stagnation,
+            |f| MirrorCbo::new(f, self.dynamics.map().clone(), params),
+        )
+    }
+
     /// A fresh run from the (N, d) ensemble `x0`, strictly inside the map's domain, with
     /// seed `seed` (dual particles Y = ∇φ(x0)).
     #[pyo3(signature = (x0, seed=0))]
@@ -653,6 +778,37 @@ runs::dynamics_class!(PyConstrainedCbo, CboRun, CboObs, "objective" {
             slot,
             pool,
         })
+    }
+
+    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+    /// going. Returns the dict of `CBO.minimize`.
+    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = self.dynamics.params().clone();
+        replicas::minimize(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            Domain::Euclidean,
+            max_steps,
+            seed,
+            energy_tol,
+            stagnation,
+            |f| ConstrainedCbo::new(f, params.clone()),
+        )
     }
 
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (the hypersurface

@@ -32,7 +32,7 @@ fn mean<'py>(
     w: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ens = arrays::weighted_ensemble("x", x, w)?;
-    Ok(arrays::array1(py, &diag::mean(&ens)))
+    Ok(arrays::array1_owned(py, diag::mean(&ens)))
 }
 
 /// Weighted covariance Σ_i W^i (X^i − m)(X^i − m)ᵀ of the (N, d) ensemble `x`, (d, d).
@@ -44,7 +44,7 @@ fn covariance<'py>(
     w: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ens = arrays::weighted_ensemble("x", x, w)?;
-    arrays::matrix(py, &diag::covariance(&ens), ens.dim(), ens.dim())
+    arrays::matrix_owned(py, diag::covariance(&ens), ens.dim(), ens.dim())
 }
 
 /// Sample mean, unbiased variance and standard error sqrt(var/n) of the 1-D sample `a`.

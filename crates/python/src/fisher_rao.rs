@@ -39,7 +39,7 @@ impl Observe<Ensemble, FisherRaoInfo> for FisherRaoObs {
     fn state<'py>(py: Python<'py>, s: &Ensemble) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("x", arrays::matrix(py, s.as_slice(), s.n(), s.dim())?)?;
-        d.set_item("w", arrays::array1(py, &weights_of(s)))?;
+        d.set_item("w", arrays::array1_owned(py, weights_of(s)))?;
         Ok(d)
     }
     fn info<'py>(py: Python<'py>, i: &FisherRaoInfo) -> PyResult<Bound<'py, PyDict>> {
@@ -161,7 +161,7 @@ runs::dynamics_class!(PyFisherRao, WeightedRun, FisherRaoObs, "functional" {
             return Err(e);
         }
         r.map_err(errors::integrator)?;
-        Ok(arrays::array1(py, &out))
+        Ok(arrays::array1_owned(py, out))
     }
 });
 

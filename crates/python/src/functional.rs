@@ -458,7 +458,7 @@ impl PyBuiltinFunctional {
         let ens = arrays::weighted_ensemble("x", x, w)?;
         let (z, _) = arrays::float_array("z", z, &["K", "p"])?;
         let out = net.predict(&ens, &z).map_err(errors::energy)?;
-        Ok(arrays::array1(py, &out))
+        Ok(arrays::array1_owned(py, out))
     }
 
     /// V(y) = δF/δμ(μ_X, y) and ∇V(y) at the rows of `y` (M, d) under the measure of the
@@ -487,8 +487,8 @@ impl PyBuiltinFunctional {
         let (mut v, mut g) = (vec![0.0; dims[0]], vec![0.0; ys.len()]);
         frozen.values_and_grads(&ys, &mut g, &mut v);
         Ok((
-            arrays::array1(py, &v),
-            arrays::matrix(py, &g, dims[0], dims[1])?,
+            arrays::array1_owned(py, v),
+            arrays::matrix_owned(py, g, dims[0], dims[1])?,
         ))
     }
 
@@ -518,7 +518,7 @@ impl PyBuiltinFunctional {
         self.f
             .first_variation(&ens, &mut out)
             .map_err(errors::energy)?;
-        Ok(arrays::array1(py, &out))
+        Ok(arrays::array1_owned(py, out))
     }
 
     /// ∇_x δF/δμ at the particles of the (N, d) ensemble `x`, shape (N, d).
@@ -534,7 +534,7 @@ impl PyBuiltinFunctional {
         self.f
             .first_variation_grad(&ens, &mut out)
             .map_err(errors::energy)?;
-        arrays::matrix(py, &out, ens.n(), ens.dim())
+        arrays::matrix_owned(py, out, ens.n(), ens.dim())
     }
 
     /// The fingerprint this functional contributes to checkpoints.

@@ -24,6 +24,7 @@ pub mod mfld;
 pub mod mgdm;
 pub mod objective;
 pub mod particle_em;
+pub mod replicas;
 pub mod runs;
 
 use pyo3::prelude::*;
@@ -46,7 +47,15 @@ fn test_function<'py>(
     let f = objective::builtin(name, ens.dim(), shift)?;
     let mut out = vec![0.0; ens.n()];
     f.values(ens.as_slice(), &mut out);
-    Ok(arrays::array1(py, &out))
+    Ok(arrays::array1_owned(py, out))
+}
+
+/// The seed of replicate `r` of stratum `stratum` of the base seed `seed`
+/// (`meanfield_measures::replicate_seed`): run r of `minimize(…, seed=s)` has seed
+/// `replicate_seed(s, 0, r)`.
+#[pyfunction]
+fn replicate_seed(seed: u64, stratum: u32, r: u64) -> u64 {
+    meanfield_measures::replicate_seed(seed, stratum, r)
 }
 
 /// The native module.
@@ -80,6 +89,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<particle_em::PyPmgd>()?;
     m.add_class::<particle_em::LatentRun>()?;
     m.add_function(wrap_pyfunction!(test_function, m)?)?;
+    m.add_function(wrap_pyfunction!(replicate_seed, m)?)?;
     m.add_submodule(&diagnostics::module(m.py())?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

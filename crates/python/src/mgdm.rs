@@ -3,15 +3,18 @@
 //! built-in feature maps and AR / CIR targets and latent laws, delegating to
 //! `meanfield_integrators::mgdm` (its `paths` helpers and `run_with_trace`).
 
+use meanfield_diagnostics::ReverseKlTrace;
 use meanfield_energy::process::{
     ArProcess, CirProcess, Exponential, StandardGaussian, TruncatedGaussian,
 };
-use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, PathLaw};
+use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, PathLaw, ScaledFeatures};
 use meanfield_integrators::mgdm::{
-    MgdmRun as TracedRun, feature_mean, log_density_sum, path_feature_mean, run_with_trace,
-    sample_paths,
+    KlRecorder, MgdmRun as TracedRun, feature_mean, log_density_sum, path_feature_mean,
+    run_with_trace, sample_paths,
 };
-use meanfield_integrators::{Checkpoint, Coupling, Mgdm, MgdmInfo, MgdmParams};
+use meanfield_integrators::{
+    Checkpoint, Control, Coupling, Mgdm, MgdmInfo, MgdmParams, Observation, ObserverResult,
+};
 use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -68,6 +71,21 @@ fn paths_arg(name: &str, x: &Bound<'_, PyAny>, t: usize) -> PyResult<(Vec<f64>, 
         )));
     }
     Ok((data, dims[0]))
+}
+
+/// Both laws have the feature map's path length `t` (a `ValueError` naming the law).
+fn check_lengths(t: usize, latent: Option<&PyPathLaw>, target: Option<&PyPathLaw>) -> PyResult<()> {
+    for (arg, law) in [("latent", latent), ("target", target)] {
+        if let Some(l) = law
+            && l.law().len() != t
+        {
+            return Err(PyValueError::new_err(format!(
+                "{arg}: path length {} but the feature map's is {t}",
+                l.law().len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[pymethods]
@@ -200,11 +218,13 @@ impl PyPathLaw {
     }
 }
 
-/// The built-in feature maps Φ: R^T → R^K.
-#[derive(Clone, Copy, Debug)]
+/// The built-in feature maps Φ: R^T → R^K, plain or rescaled (`ScaledFeatures`).
+#[derive(Clone, Debug)]
 enum AnyMap {
     Acf1(Acf1),
     MultiLag(MultiLagAcf),
+    ScaledAcf1(ScaledFeatures<Acf1>),
+    ScaledMultiLag(ScaledFeatures<MultiLagAcf>),
 }
 
 /// Calls `$body` with `$m` bound to the concrete feature map.
@@ -213,8 +233,16 @@ macro_rules! with_map {
         match $map {
             AnyMap::Acf1($m) => $body,
             AnyMap::MultiLag($m) => $body,
+            AnyMap::ScaledAcf1($m) => $body,
+            AnyMap::ScaledMultiLag($m) => $body,
         }
     };
+}
+
+/// An owned copy of the map `with_map!` binds by reference (the plain maps are `Copy`,
+/// the scaled ones own their scales).
+fn owned<F: Clone>(m: &F) -> F {
+    m.clone()
 }
 
 /// A built-in feature map Φ: R^T → R^K of MGDM.
@@ -240,6 +268,28 @@ impl PyFeatureMap {
         Ok(Self {
             map: AnyMap::MultiLag(MultiLagAcf::new(t, max_lag, moments).map_err(errors::energy)?),
         })
+    }
+
+    /// Φ'_k = s_k Φ_k: this map with every feature multiplied by its scale `scale` (K,),
+    /// each finite and > 0 (`ScaledFeatures`; balances features of very different sizes
+    /// in ½‖Φ̄' − α'‖², docs/mgdm.md). A scaled map cannot be scaled again (scale the
+    /// inner map once by the product instead).
+    fn scaled(&self, scale: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let s = arrays::vector("scale", scale, self.k())?;
+        let map = match &self.map {
+            AnyMap::Acf1(m) => {
+                AnyMap::ScaledAcf1(ScaledFeatures::new(*m, s).map_err(errors::energy)?)
+            }
+            AnyMap::MultiLag(m) => {
+                AnyMap::ScaledMultiLag(ScaledFeatures::new(*m, s).map_err(errors::energy)?)
+            }
+            AnyMap::ScaledAcf1(_) | AnyMap::ScaledMultiLag(_) => {
+                return Err(PyValueError::new_err(
+                    "scale: this FeatureMap is already scaled; scale its inner map once",
+                ));
+            }
+        };
+        Ok(Self { map })
     }
 
     /// Path length T.
@@ -317,6 +367,28 @@ impl Observe<Ensemble, MgdmInfo> for MgdmObs {
     }
 }
 
+/// The trace dict of both run paths: `kl`, `entropy`, `cumulative_log_det`,
+/// `target_loglik` (steps + 1,), `min_kl`, `argmin`, `frozen`.
+fn trace_dict<'py>(
+    py: Python<'py>,
+    tr: &ReverseKlTrace,
+    frozen: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let (argmin, min) = tr.min();
+    d.set_item("kl", arrays::array1_owned(py, tr.kl()))?;
+    d.set_item("entropy", arrays::array1_owned(py, tr.entropy()))?;
+    d.set_item(
+        "cumulative_log_det",
+        arrays::array1(py, tr.cumulative_log_det()),
+    )?;
+    d.set_item("target_loglik", arrays::array1(py, tr.target_loglik()))?;
+    d.set_item("min_kl", min)?;
+    d.set_item("argmin", argmin)?;
+    d.set_item("frozen", frozen)?;
+    Ok(d)
+}
+
 /// MGDM / MF-MGDM (see `docs/python.md` and `docs/mgdm.md`).
 #[pyclass(name = "MGDM", module = "meanfield._core")]
 pub struct PyMgdm {
@@ -338,20 +410,48 @@ impl PyMgdm {
             .map_err(errors::integrator)
     }
 
-    /// The Runner path of `run`: advances the checkpoint `run` under `opts`.
+    /// Whether the positivity projection is on: as set, else on for a non-negative
+    /// `target` of the trace.
+    fn project_for(&self, target: Option<&PyPathLaw>) -> bool {
+        self.project
+            .unwrap_or_else(|| target.is_some_and(|p| p.law().non_negative()))
+    }
+
+    /// The Runner path of `run`: advances the checkpoint `run` under `opts`, recording
+    /// the reverse-KL trace of a traced run (`KlRecorder`, first of all observers).
     fn advance<'py>(
         &self,
         py: Python<'py>,
         run: &mut MgdmRun,
         opts: RunOptions,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let params = self.params(run.cp.state.n(), self.project.unwrap_or(false))?;
+        let target_obj = run
+            .kl
+            .as_ref()
+            .and_then(|k| k.target.as_ref())
+            .map(|t| t.clone_ref(py));
+        let target = target_obj.as_ref().map(|t| t.get());
+        let params = self.params(run.cp.state.n(), self.project_for(target))?;
         let slot = Slot::default();
-        with_map!(self.map, m => {
-            let mut mgdm = Mgdm::new(m, self.alpha.clone(), params)
+        let target = target.map(PyPathLaw::law);
+        let mut record = run.kl.as_mut().map(|k| {
+            let rec = &mut k.rec;
+            move |o: &Observation<'_, Ensemble, MgdmInfo>| -> ObserverResult {
+                // Step 0 (and a resumed run's first observation) carries no step info.
+                if let Some(i) = o.info {
+                    rec.record(i.log_det, i.frozen, o.state.as_slice(), target)?;
+                }
+                Ok(Control::Continue)
+            }
+        });
+        with_map!(&self.map, m => {
+            let mut mgdm = Mgdm::new(owned(m), self.alpha.clone(), params)
                 .map_err(errors::integrator)?
                 .with_parallelism(Parallelism::Rayon);
-            let s = runs::run::<_, MgdmObs>(py, "features", &mut mgdm, &mut run.cp, opts, &slot, Some(&self.pool))?;
+            let hook = record.as_mut().map(|r| r as runs::Recorder<'_, Ensemble, MgdmInfo>);
+            let s = runs::run_recorded::<_, MgdmObs>(
+                py, "features", &mut mgdm, &mut run.cp, opts, &slot, Some(&self.pool), hook,
+            )?;
             runs::summary::<_, MgdmObs>(py, &mgdm, &s)
         })
     }
@@ -368,46 +468,22 @@ impl PyMgdm {
     ) -> PyResult<Bound<'py, PyDict>> {
         let t = with_map!(&self.map, m => m.len());
         let (x0, n) = paths_arg("x0", x0, t)?;
-        for (arg, law) in [("latent", Some(latent)), ("target", target)] {
-            if let Some(l) = law
-                && l.law().len() != t
-            {
-                return Err(PyValueError::new_err(format!(
-                    "{arg}: path length {} but the feature map's is {t}",
-                    l.law().len()
-                )));
-            }
-        }
-        let project = self
-            .project
-            .unwrap_or_else(|| target.is_some_and(|p| p.law().non_negative()));
-        let params = self.params(n, project)?;
+        check_lengths(t, Some(latent), target)?;
+        let params = self.params(n, self.project_for(target))?;
         let (latent, target) = (latent.law(), target.map(PyPathLaw::law));
-        let (alpha, map, pool) = (&self.alpha, self.map, &self.pool);
+        let (alpha, map, pool) = (&self.alpha, &self.map, &self.pool);
         let run: TracedRun = py
             .detach(|| {
                 pool.install(|| {
                     with_map!(map, m => {
-                        let mut mgdm = Mgdm::new(m, alpha.clone(), params)?
+                        let mut mgdm = Mgdm::new(owned(m), alpha.clone(), params)?
                             .with_parallelism(Parallelism::Rayon);
                         run_with_trace(&mut mgdm, &x0, target, latent, steps, |_| {})
                     })
                 })
             })
             .map_err(errors::integrator)?;
-        let d = PyDict::new(py);
-        let tr = &run.trace;
-        let (argmin, min) = tr.min();
-        d.set_item("kl", arrays::array1_owned(py, tr.kl()))?;
-        d.set_item("entropy", arrays::array1_owned(py, tr.entropy()))?;
-        d.set_item(
-            "cumulative_log_det",
-            arrays::array1(py, tr.cumulative_log_det()),
-        )?;
-        d.set_item("target_loglik", arrays::array1(py, tr.target_loglik()))?;
-        d.set_item("min_kl", min)?;
-        d.set_item("argmin", argmin)?;
-        d.set_item("frozen", run.frozen)?;
+        let d = trace_dict(py, &run.trace, run.frozen)?;
         // The run's buffers become the arrays (no copy).
         d.set_item("x", arrays::matrix_owned(py, run.paths, n, t)?)?;
         d.set_item(
@@ -453,7 +529,7 @@ impl PyMgdm {
                 })?,
         };
         Ok(Self {
-            map: features.map,
+            map: features.map.clone(),
             alpha,
             gamma,
             coupling,
@@ -463,18 +539,44 @@ impl PyMgdm {
     }
 
     /// A resumable run (`MgdmRun`) from the (N, T) paths `x0` (the latent sample), for
-    /// `run(run, steps, …)` with the Runner's options and checkpoints. The dynamics is
-    /// deterministic: no seed keys any draw.
-    fn start(&self, x0: &Bound<'_, PyAny>) -> PyResult<MgdmRun> {
+    /// `run(run, steps, …)` with the Runner's options and checkpoints. With `latent`
+    /// (the law q0 of `x0`) the run records the reverse-KL trace against `target` (None:
+    /// KL = −entropy) at every step of every `run` call (`run.trace`), bitwise the trace
+    /// path's. The dynamics is deterministic: no seed keys any draw.
+    #[pyo3(signature = (x0, *, latent=None, target=None))]
+    fn start(
+        &self,
+        x0: &Bound<'_, PyAny>,
+        latent: Option<&Bound<'_, PyPathLaw>>,
+        target: Option<&Bound<'_, PyPathLaw>>,
+    ) -> PyResult<MgdmRun> {
         let t = with_map!(&self.map, m => m.len());
         let (x, n) = paths_arg("x0", x0, t)?;
+        check_lengths(t, latent.map(|l| l.get()), target.map(|l| l.get()))?;
+        let kl = match latent {
+            None if target.is_some() => {
+                return Err(PyValueError::new_err(
+                    "latent: a trace against `target` needs the latent law q0 of x0",
+                ));
+            }
+            None => None,
+            Some(l) => {
+                let tl = target.map(|p| p.get().law());
+                let rec = KlRecorder::start(&x, tl, l.get().law())
+                    .map_err(|e| errors::integrator_arg("x0", e))?;
+                Some(Trace {
+                    rec,
+                    target: target.map(|p| p.clone().unbind()),
+                })
+            }
+        };
         let ens = Ensemble::new(n, t, x, Domain::Euclidean).map_err(errors::measures)?;
-        let params = self.params(n, self.project.unwrap_or(false))?;
-        let cp = with_map!(self.map, m => {
-            let mgdm = Mgdm::new(m, self.alpha.clone(), params).map_err(errors::integrator)?;
+        let params = self.params(n, self.project_for(target.map(|p| p.get())))?;
+        let cp = with_map!(&self.map, m => {
+            let mgdm = Mgdm::new(owned(m), self.alpha.clone(), params).map_err(errors::integrator)?;
             runs::start(&mgdm, ens, 0)?
         });
-        Ok(MgdmRun { cp })
+        Ok(MgdmRun { cp, kl })
     }
 
     /// Two ways to run, both bitwise the Rust API's:
@@ -512,7 +614,7 @@ impl PyMgdm {
         if let Ok(r) = run.cast::<MgdmRun>() {
             if latent.is_some() || target.is_some() {
                 return Err(PyValueError::new_err(
-                    "latent, target: only for the trace path run(x0, steps, latent=…); an MgdmRun carries no trace",
+                    "latent, target: a run's trace laws are given to MGDM.start(x0, latent=…, target=…)",
                 ));
             }
             let opts = RunOptions::parse(
@@ -552,8 +654,8 @@ impl PyMgdm {
     /// refused by dynamics with another fingerprint).
     fn fingerprint(&self, n: usize) -> PyResult<String> {
         let params = self.params(n, self.project.unwrap_or(false))?;
-        Ok(with_map!(self.map, m => {
-            let mgdm = Mgdm::new(m, self.alpha.clone(), params).map_err(errors::integrator)?;
+        Ok(with_map!(&self.map, m => {
+            let mgdm = Mgdm::new(owned(m), self.alpha.clone(), params).map_err(errors::integrator)?;
             meanfield_integrators::Dynamics::fingerprint(&mgdm)
         }))
     }
@@ -565,10 +667,135 @@ impl PyMgdm {
     }
 }
 
-/// A resumable MGDM / MF-MGDM run: the Rust `Checkpoint<Ensemble>` of the (N, T) paths.
+/// The reverse-KL trace a run records: the recorder and the target law (None: KL =
+/// −entropy).
+struct Trace {
+    rec: KlRecorder,
+    target: Option<Py<PyPathLaw>>,
+}
+
+/// The JSON of a traced run: the checkpoint, the recorder and the target law's name
+/// (the law itself is given again on loading and checked against the name).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct TracedJson {
+    checkpoint: serde_json::Value,
+    kl_trace: KlRecorder,
+    target: Option<String>,
+}
+
+/// A resumable MGDM / MF-MGDM run: the Rust `Checkpoint<Ensemble>` of the (N, T) paths
+/// and, when started with a latent law, its reverse-KL trace (`KlRecorder`).
 #[pyclass(module = "meanfield._core")]
 pub struct MgdmRun {
     cp: Checkpoint<Ensemble>,
+    kl: Option<Trace>,
 }
 
-runs::run_class!(MgdmRun {});
+/// A malformed traced checkpoint as a `CheckpointError`.
+fn json_error(e: impl std::fmt::Display) -> PyErr {
+    errors::integrator(meanfield_integrators::IntegratorError::Checkpoint(
+        e.to_string(),
+    ))
+}
+
+impl MgdmRun {
+    /// The JSON of `to_json` / `save`.
+    fn json(&self, py: Python<'_>) -> PyResult<String> {
+        let cp = runs::to_json(&self.cp)?;
+        let Some(k) = &self.kl else {
+            return Ok(cp);
+        };
+        let j = TracedJson {
+            checkpoint: serde_json::from_str(&cp).map_err(json_error)?,
+            kl_trace: k.rec.clone(),
+            target: k.target.as_ref().map(|t| t.bind(py).get().name.clone()),
+        };
+        serde_json::to_string(&j).map_err(json_error)
+    }
+
+    /// The run of `from_json` / `load`: a plain checkpoint, or a traced one whose target
+    /// law is given again and whose trace matches its checkpoint (paths, steps).
+    fn parse(s: &str, target: Option<&Bound<'_, PyPathLaw>>) -> PyResult<Self> {
+        let v: serde_json::Value = serde_json::from_str(s).map_err(json_error)?;
+        if v.get("kl_trace").is_none() {
+            if target.is_some() {
+                return Err(PyValueError::new_err(
+                    "target: this checkpoint has no reverse-KL trace",
+                ));
+            }
+            return Ok(Self {
+                cp: runs::from_json(s)?,
+                kl: None,
+            });
+        }
+        let j: TracedJson = serde_json::from_value(v).map_err(json_error)?;
+        let given = target.map(|t| t.get().name.clone());
+        if given != j.target {
+            return Err(PyValueError::new_err(format!(
+                "target: the trace was recorded against {}, got {}",
+                j.target
+                    .map_or("no target".into(), |n| format!("PathLaw.{n}")),
+                given.map_or("none".into(), |n| format!("PathLaw.{n}")),
+            )));
+        }
+        let cp: Checkpoint<Ensemble> = runs::from_json(&j.checkpoint.to_string())?;
+        let rec = &j.kl_trace;
+        if rec.paths_at_min().len() != cp.state.as_slice().len()
+            || rec.trace().steps() as u64 != cp.step
+        {
+            return Err(json_error(format!(
+                "kl_trace: {} steps of {} path values, the checkpoint has {} steps of {}",
+                rec.trace().steps(),
+                rec.paths_at_min().len(),
+                cp.step,
+                cp.state.as_slice().len()
+            )));
+        }
+        Ok(Self {
+            cp,
+            kl: Some(Trace {
+                rec: j.kl_trace,
+                target: target.map(|t| t.clone().unbind()),
+            }),
+        })
+    }
+}
+
+runs::run_class!(MgdmRun, own_json {
+    /// The checkpoint as a JSON string (floats round-trip exactly): the Rust
+    /// `Checkpoint` JSON, or for a traced run `{"checkpoint", "kl_trace", "target"}`
+    /// (the recorder's per-step inputs and the target law's name).
+    fn to_json(&self, py: Python<'_>) -> PyResult<String> {
+        self.json(py)
+    }
+    /// A run from a JSON string written by `to_json`; a traced run needs its target law
+    /// again (`target`, checked against the recorded name).
+    #[staticmethod]
+    #[pyo3(signature = (s, *, target=None))]
+    fn from_json(s: &str, target: Option<&Bound<'_, PyPathLaw>>) -> PyResult<Self> {
+        Self::parse(s, target)
+    }
+    /// Writes the checkpoint JSON to `path`.
+    fn save(&self, py: Python<'_>, path: &str) -> PyResult<()> {
+        runs::write_text(path, &self.json(py)?)
+    }
+    /// Reads a run from a checkpoint file written by `save` (`target` as for `from_json`).
+    #[staticmethod]
+    #[pyo3(signature = (path, *, target=None))]
+    fn load(path: &str, target: Option<&Bound<'_, PyPathLaw>>) -> PyResult<Self> {
+        Self::parse(&runs::read_text(path)?, target)
+    }
+    /// The reverse-KL trace recorded so far (None for a run started without `latent`):
+    /// a dict `kl`, `entropy`, `cumulative_log_det`, `target_loglik` (step + 1,),
+    /// `min_kl`, `argmin`, `frozen` and `x_at_min` (N, T), as the trace path returns.
+    #[getter]
+    fn trace<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(k) = &self.kl else {
+            return Ok(None);
+        };
+        let d = trace_dict(py, k.rec.trace(), k.rec.frozen())?;
+        let (n, t) = (self.cp.state.n(), self.cp.state.dim());
+        d.set_item("x_at_min", arrays::matrix(py, k.rec.paths_at_min(), n, t)?)?;
+        Ok(Some(d))
+    }
+});

@@ -4,7 +4,7 @@
 //! `meanfield-energy` or a Python object whose energy and gradients are called once per
 //! step on all particles, delegating to `meanfield_integrators::{Pgd, Mpd}`; ParEM's
 //! particle quasi-Newton and marginal gradient descent (`PQN`, `PMGD`) on the built-in
-//! models, which supply ∇²_θ E and θ*(q).
+//! models or a Python model that also supplies ∇²_θ E or θ*(q).
 
 use meanfield_energy::{
     BayesianLogistic, Decoder, DecoderShape, EnergyError, HierarchicalGaussian, LatentModel,
@@ -26,7 +26,8 @@ use crate::runs::{self, Observe};
 
 /// A latent model given by a Python object with methods `energy(theta, X) -> (N,)`,
 /// `grad_theta(theta, X) -> (N, p)` and `grad_x(theta, X) -> (N, d)` (θ of shape (p,),
-/// X of shape (N, d)); the integrators call the gradients once per step on all
+/// X of shape (N, d)), and optionally `hess_theta(theta, X) -> (N, p, p)` (PQN) and
+/// `optimal_theta(X) -> (p,)` (PMGD); the integrators call each once per step on all
 /// particles (one batch).
 pub struct PyLatent {
     obj: Py<PyAny>,
@@ -34,6 +35,9 @@ pub struct PyLatent {
     d: usize,
     name: String,
     slot: Slot,
+    /// Whether the object has `hess_theta` / `optimal_theta`.
+    has_hess: bool,
+    has_optimal: bool,
 }
 
 /// The energy error a parked Python failure turns into (the binding raises the parked
@@ -56,25 +60,40 @@ impl PyLatent {
         width: usize,
         out: &mut [f64],
     ) -> Result<(), EnergyError> {
+        let c = xs.len() / self.d;
+        let expect: Vec<usize> = if width == 0 { vec![c] } else { vec![c, width] };
+        self.call_with(method, Some(theta), xs, &expect, out)
+    }
+
+    /// Calls `method(theta, X)` (or `method(X)` without θ) on the c × d rows `xs` and
+    /// copies its float64 result of shape `expect` into `out`, checking shape and
+    /// finiteness (a failure is parked in the slot).
+    fn call_with(
+        &self,
+        method: &str,
+        theta: Option<&[f64]>,
+        xs: &[f64],
+        expect: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), EnergyError> {
         if self.slot.failed() {
             return Err(parked());
         }
         let c = xs.len() / self.d;
-        let expect: Vec<usize> = if width == 0 { vec![c] } else { vec![c, width] };
         let r = Python::attach(|py| -> Result<(), Failure> {
             let x = arrays::matrix(py, xs, c, self.d).map_err(Failure::Raised)?;
-            let t = arrays::array1(py, theta);
-            let y = self
-                .obj
-                .bind(py)
-                .call_method1(method, (t, x))
-                .map_err(Failure::Raised)?;
+            let obj = self.obj.bind(py);
+            let y = match theta {
+                Some(t) => obj.call_method1(method, (arrays::array1(py, t), x)),
+                None => obj.call_method1(method, (x,)),
+            }
+            .map_err(Failure::Raised)?;
             let arr = y.cast::<PyArrayDyn<f64>>().map_err(|_| {
                 Failure::Invalid(format!(
                     "model.{method} must return a float64 array of shape {expect:?}"
                 ))
             })?;
-            if arr.shape() != expect.as_slice() {
+            if arr.shape() != expect {
                 return Err(Failure::Invalid(format!(
                     "model.{method} returned shape {:?}, expected {expect:?}",
                     arr.shape()
@@ -96,6 +115,15 @@ impl PyLatent {
             self.slot.park(f);
             parked()
         })
+    }
+
+    /// The trait's "not available" error for the optional method `method` the object
+    /// lacks.
+    fn missing(quantity: &'static str) -> EnergyError {
+        EnergyError::NotAvailable {
+            quantity,
+            model: "a Python latent model",
+        }
     }
 }
 
@@ -121,6 +149,35 @@ impl LatentModel for PyLatent {
     }
     fn grad_x(&self, theta: &[f64], x: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
         self.call("grad_x", theta, x, self.d, out)
+    }
+    /// One particle: `hess_theta(theta, X)` on the (1, d) array (PQN calls the batch).
+    fn hess_theta(
+        &self,
+        theta: &[f64],
+        x: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        self.hess_theta_batch(theta, x, out)
+    }
+    fn hess_theta_batch(
+        &self,
+        theta: &[f64],
+        xs: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        if !self.has_hess {
+            return Err(Self::missing(
+                "the θ-Hessian: model.hess_theta(theta, X) -> (N, p, p)",
+            ));
+        }
+        let expect = [xs.len() / self.d, self.p, self.p];
+        self.call_with("hess_theta", Some(theta), xs, &expect, out)
+    }
+    fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
+        if !self.has_optimal {
+            return Err(Self::missing("θ*(q): model.optimal_theta(X) -> (p,)"));
+        }
+        self.call_with("optimal_theta", None, xs, &[self.p], out)
     }
     fn fingerprint(&self) -> String {
         format!("python({}, p={}, d={})", self.name, self.p, self.d)
@@ -208,6 +265,14 @@ impl LatentModel for AnyLatent {
         out: &mut [f64],
     ) -> meanfield_energy::Result<()> {
         each_model!(self, m => m.hess_theta(theta, x, out))
+    }
+    fn hess_theta_batch(
+        &self,
+        theta: &[f64],
+        xs: &[f64],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        each_model!(self, m => m.hess_theta_batch(theta, xs, out))
     }
     fn optimal_theta(&self, xs: &[f64], out: &mut [f64]) -> meanfield_energy::Result<()> {
         each_model!(self, m => m.optimal_theta(xs, out))
@@ -362,7 +427,7 @@ impl PyBuiltinLatent {
             .map(|r| self.m.energy(&theta, r))
             .collect::<Result<Vec<_>, _>>()
             .map_err(errors::energy)?;
-        Ok(arrays::array1(py, &e))
+        Ok(arrays::array1_owned(py, e))
     }
 
     /// The fingerprint this model contributes to checkpoints.
@@ -371,13 +436,17 @@ impl PyBuiltinLatent {
     }
 }
 
-/// The model argument of `PGD` / `MPD`: a `meanfield.LatentModel`, or a Python object
-/// with `energy`, `grad_theta`, `grad_x` (then `p` and `d` are required).
+/// The model argument of `family`: a `meanfield.LatentModel`, or a Python object with
+/// `energy`, `grad_theta`, `grad_x` (then `p` and `d` are required) and the optional
+/// method `extra` the family needs (`hess_theta` for PQN, `optimal_theta` for PMGD): a
+/// `ValueError` naming the missing method otherwise.
 fn model(
     obj: &Bound<'_, PyAny>,
     p: Option<usize>,
     d: Option<usize>,
     slot: &Slot,
+    family: &str,
+    extra: Option<&str>,
 ) -> PyResult<AnyLatent> {
     if let Ok(m) = obj.cast::<PyBuiltinLatent>() {
         return m
@@ -386,10 +455,11 @@ fn model(
             .clone_builtin()
             .ok_or_else(|| PyValueError::new_err("model: not a built-in model"));
     }
-    for m in ["energy", "grad_theta", "grad_x"] {
+    for m in ["energy", "grad_theta", "grad_x"].into_iter().chain(extra) {
         if !obj.hasattr(m)? {
+            let needs = extra.map_or(String::new(), |e| format!(" and {e}"));
             return Err(PyValueError::new_err(format!(
-                "model: expected a meanfield.LatentModel or an object with methods energy, grad_theta and grad_x; `{m}` is missing"
+                "model: {family} expects a meanfield.LatentModel or an object with methods energy, grad_theta, grad_x{needs}; `{m}` is missing"
             )));
         }
     }
@@ -409,7 +479,16 @@ fn model(
         d,
         name,
         slot: slot.clone(),
+        has_hess: obj.hasattr("hess_theta")?,
+        has_optimal: obj.hasattr("optimal_theta")?,
     }))
+}
+
+/// Raises a failure the constructor's availability probe of a Python model parked
+/// (`Pqn::new` / `Pmgd::new` call the optional method once on a zero particle).
+fn probe_failure(slot: &Slot) -> PyResult<()> {
+    slot.take("model (probe at construction)", 0)
+        .map_or(Ok(()), Err)
 }
 
 /// Observation dicts of particle-EM runs.
@@ -433,15 +512,19 @@ impl Observe<LatentState, ParticleEmInfo> for LatentObs {
 
 /// A fresh run of `dynamics` from `x0` with θ = `theta0` (the model's default when
 /// omitted).
+/// A Python model's failure in the initial state (PMGD's θ*(X₀)) is raised from `slot`.
 fn start<D: meanfield_integrators::Dynamics<State = LatentState>>(
     dynamics: &D,
+    slot: &Slot,
     x0: &Bound<'_, PyAny>,
     seed: u64,
     theta0: Option<&Bound<'_, PyAny>>,
     p: usize,
 ) -> PyResult<LatentRun> {
     let ens = arrays::ensemble("x0", x0)?;
-    let mut cp = runs::start(dynamics, ens, seed)?;
+    slot.clear();
+    let mut cp =
+        runs::start(dynamics, ens, seed).map_err(|e| slot.take("model", 0).unwrap_or(e))?;
     if let Some(t) = theta0 {
         cp.state.theta = arrays::vector("theta0", t, p)?;
     }
@@ -471,7 +554,7 @@ runs::dynamics_class!(PyPgd, LatentRun, LatentObs, "model" {
         threads: usize,
     ) -> PyResult<Self> {
         let slot = Slot::default();
-        let m = self::model(model, p, d, &slot)?;
+        let m = self::model(model, p, d, &slot, "PGD", None)?;
         let python = matches!(m, AnyLatent::Python(_));
         let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
         let mut dynamics = Pgd::new(m, params).map_err(errors::integrator)?;
@@ -494,7 +577,7 @@ runs::dynamics_class!(PyPgd, LatentRun, LatentObs, "model" {
         seed: u64,
         theta0: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LatentRun> {
-        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+        start(&self.dynamics, &self.slot, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
 
@@ -507,20 +590,31 @@ pub struct PyPqn {
 }
 
 runs::dynamics_class!(PyPqn, LatentRun, LatentObs, "model" {
-    /// PQN on the built-in `model` (a `meanfield.LatentModel` with the θ-Hessian: `toy`,
-    /// `logistic`): PGD's particle step `h_x`, θ ← θ − `h_theta` H̄⁻¹ ∇_θ with
-    /// H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). A model without
-    /// ∇²_θ E (the decoder, a Python model) is an `EnergyError`.
+    /// PQN on `model`: a built-in `meanfield.LatentModel` with the θ-Hessian (`toy`,
+    /// `logistic`) or a Python model as for `PGD` with also `hess_theta(theta, X) ->
+    /// (N, p, p)` (called once per step on all particles, and once by the constructor on
+    /// a zero particle to check it); PGD's particle step `h_x`, θ ← θ − `h_theta` H̄⁻¹ ∇_θ
+    /// with H̄ = (1/N) Σ_i ∇²_θ E(θ, X^i) (h_theta = 1 is a full Newton step). A built-in
+    /// model without ∇²_θ E (the decoder) is an `EnergyError`, a Python model without
+    /// `hess_theta` a `ValueError` naming it.
     #[new]
-    #[pyo3(signature = (model, *, h_theta, h_x, threads=1))]
-    fn new(model: &Bound<'_, PyAny>, h_theta: f64, h_x: f64, threads: usize) -> PyResult<Self> {
+    #[pyo3(signature = (model, *, h_theta, h_x, p=None, d=None, threads=1))]
+    fn new(
+        model: &Bound<'_, PyAny>,
+        h_theta: f64,
+        h_x: f64,
+        p: Option<usize>,
+        d: Option<usize>,
+        threads: usize,
+    ) -> PyResult<Self> {
         let slot = Slot::default();
-        let m = self::builtin_model(model, "PQN")?;
+        let m = self::model(model, p, d, &slot, "PQN", Some("hess_theta"))?;
+        let par = par(threads, &m);
         let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
+        let dynamics = Pqn::new(m, params);
+        probe_failure(&slot)?;
         Ok(Self {
-            dynamics: Pqn::new(m, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par(threads)),
+            dynamics: dynamics.map_err(errors::integrator)?.with_parallelism(par),
             slot,
             pool: runs::pool(threads)?,
         })
@@ -535,7 +629,7 @@ runs::dynamics_class!(PyPqn, LatentRun, LatentObs, "model" {
         seed: u64,
         theta0: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LatentRun> {
-        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+        start(&self.dynamics, &self.slot, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
 
@@ -548,20 +642,29 @@ pub struct PyPmgd {
 }
 
 runs::dynamics_class!(PyPmgd, LatentRun, LatentObs, "model" {
-    /// PMGD on the built-in `model` (a `meanfield.LatentModel` with a closed-form
-    /// θ*(q): `toy`, `logistic`): X^i ← X^i − `h_x` ∇_x E(θ, X^i) + √(2 h_x) ξ^i, then
-    /// θ ← θ*(X). A model without θ*(q) (the decoder, a Python model) is an
-    /// `EnergyError`.
+    /// PMGD on `model`: a built-in `meanfield.LatentModel` with a closed-form θ*(q)
+    /// (`toy`, `logistic`) or a Python model as for `PGD` with also `optimal_theta(X) ->
+    /// (p,)` (called once per step on all particles, and once by the constructor on a
+    /// zero particle to check it): X^i ← X^i − `h_x` ∇_x E(θ, X^i) + √(2 h_x) ξ^i, then
+    /// θ ← θ*(X). A built-in model without θ*(q) (the decoder) is an `EnergyError`, a
+    /// Python model without `optimal_theta` a `ValueError` naming it.
     #[new]
-    #[pyo3(signature = (model, *, h_x, threads=1))]
-    fn new(model: &Bound<'_, PyAny>, h_x: f64, threads: usize) -> PyResult<Self> {
+    #[pyo3(signature = (model, *, h_x, p=None, d=None, threads=1))]
+    fn new(
+        model: &Bound<'_, PyAny>,
+        h_x: f64,
+        p: Option<usize>,
+        d: Option<usize>,
+        threads: usize,
+    ) -> PyResult<Self> {
         let slot = Slot::default();
-        let m = self::builtin_model(model, "PMGD")?;
+        let m = self::model(model, p, d, &slot, "PMGD", Some("optimal_theta"))?;
+        let par = par(threads, &m);
         let params = PmgdParams::new(h_x).map_err(errors::integrator)?;
+        let dynamics = Pmgd::new(m, params);
+        probe_failure(&slot)?;
         Ok(Self {
-            dynamics: Pmgd::new(m, params)
-                .map_err(errors::integrator)?
-                .with_parallelism(par(threads)),
+            dynamics: dynamics.map_err(errors::integrator)?.with_parallelism(par),
             slot,
             pool: runs::pool(threads)?,
         })
@@ -577,30 +680,14 @@ runs::dynamics_class!(PyPmgd, LatentRun, LatentObs, "model" {
         seed: u64,
         theta0: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LatentRun> {
-        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+        start(&self.dynamics, &self.slot, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
 
-/// A built-in model for `family` (PQN, PMGD need ∇²_θ E or θ*(q), which a Python model
-/// cannot supply): a `ValueError` naming `model` otherwise.
-fn builtin_model(obj: &Bound<'_, PyAny>, family: &str) -> PyResult<AnyLatent> {
-    obj.cast::<PyBuiltinLatent>()
-        .ok()
-        .and_then(|m| m.get().m.clone_builtin())
-        .ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "model: {family} takes a built-in meanfield.LatentModel (toy, logistic), got a {}",
-                obj.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|_| "Python object".into())
-            ))
-        })
-}
-
-/// Rayon particle loops for `threads` > 1 (built-in models only; results unchanged).
-fn par(threads: usize) -> Parallelism {
-    if threads > 1 {
+/// Rayon particle loops for `threads` > 1 with a built-in model (results unchanged); a
+/// Python model's loops stay on one thread (its calls hold the GIL anyway).
+fn par(threads: usize, model: &AnyLatent) -> Parallelism {
+    if threads > 1 && !matches!(model, AnyLatent::Python(_)) {
         Parallelism::Rayon
     } else {
         Parallelism::Sequential
@@ -636,7 +723,7 @@ runs::dynamics_class!(PyMpd, LatentRun, LatentObs, "model" {
         threads: usize,
     ) -> PyResult<Self> {
         let slot = Slot::default();
-        let m = self::model(model, p, d, &slot)?;
+        let m = self::model(model, p, d, &slot, "MPD", None)?;
         let python = matches!(m, AnyLatent::Python(_));
         let params = MpdParams::new(h_theta, h_x)
             .and_then(|q| q.with_theta_momentum(eta_theta, gamma_theta))
@@ -662,7 +749,7 @@ runs::dynamics_class!(PyMpd, LatentRun, LatentObs, "model" {
         seed: u64,
         theta0: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<LatentRun> {
-        start(&self.dynamics, x0, seed, theta0, self.dynamics.model().theta_dim())
+        start(&self.dynamics, &self.slot, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
 

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use meanfield_integrators::{
-    Checkpoint, Control, Dynamics, DynamicsState, IntegratorError, Observation, RunSummary, Runner,
-    Stop, StopReason,
+    Checkpoint, Control, Dynamics, DynamicsState, IntegratorError, Observation, ObserverResult,
+    RunSummary, Runner, Stop, StopReason,
 };
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
@@ -135,10 +135,38 @@ where
     D::Info: Send,
     C: Observe<D::State, D::Info>,
 {
+    run_recorded::<D, C>(py, what, dynamics, checkpoint, opts, slot, pool, None)
+}
+
+/// A Rust observer called after every step, before the user's observers (a run's own
+/// bookkeeping, e.g. MGDM's reverse-KL recorder).
+pub type Recorder<'r, S, I> = &'r mut (dyn FnMut(&Observation<'_, S, I>) -> ObserverResult + Send);
+
+/// [`run`] with the Rust observer `record` called at every step (first of all
+/// observers, so it sees every step the run takes).
+#[allow(clippy::too_many_arguments)]
+pub fn run_recorded<D, C>(
+    py: Python<'_>,
+    what: &str,
+    dynamics: &mut D,
+    checkpoint: &mut Checkpoint<D::State>,
+    opts: RunOptions,
+    slot: &Slot,
+    pool: Option<&rayon::ThreadPool>,
+    record: Option<Recorder<'_, D::State, D::Info>>,
+) -> PyResult<RunSummary<D::Info>>
+where
+    D: Dynamics + Send,
+    D::Info: Send,
+    C: Observe<D::State, D::Info>,
+{
     slot.clear();
     let result = py.detach(|| {
-        let mut go = || -> Result<RunSummary<D::Info>, IntegratorError> {
+        let go = || -> Result<RunSummary<D::Info>, IntegratorError> {
             let mut runner: Runner<'_, D::State, D::Info> = Runner::new(opts.steps);
+            if let Some(r) = record {
+                runner = runner.observe(1, r);
+            }
             // A parked failure (progress, objective) stops the run at once.
             let s0 = slot.clone();
             runner = runner.stop_when(Stop::when(move |_: &Observation<'_, D::State, D::Info>| {
@@ -277,15 +305,24 @@ pub fn from_json<S: DynamicsState>(s: &str) -> PyResult<Checkpoint<S>> {
 
 /// Writes a checkpoint's JSON to `path`.
 pub fn save<S: DynamicsState>(c: &Checkpoint<S>, path: &str) -> PyResult<()> {
-    std::fs::write(path, to_json(c)?)
-        .map_err(|e| PyOSError::new_err(format!("cannot write checkpoint {path}: {e}")))
+    write_text(path, &to_json(c)?)
 }
 
 /// Reads a checkpoint's JSON from `path`.
 pub fn load<S: DynamicsState>(path: &str) -> PyResult<Checkpoint<S>> {
-    let s = std::fs::read_to_string(path)
-        .map_err(|e| PyOSError::new_err(format!("cannot read checkpoint {path}: {e}")))?;
-    from_json(&s)
+    from_json(&read_text(path)?)
+}
+
+/// Writes checkpoint text to `path`.
+pub fn write_text(path: &str, text: &str) -> PyResult<()> {
+    std::fs::write(path, text)
+        .map_err(|e| PyOSError::new_err(format!("cannot write checkpoint {path}: {e}")))
+}
+
+/// Reads checkpoint text from `path`.
+pub fn read_text(path: &str) -> PyResult<String> {
+    std::fs::read_to_string(path)
+        .map_err(|e| PyOSError::new_err(format!("cannot read checkpoint {path}: {e}")))
 }
 
 /// A fresh checkpoint of `dynamics` from `x0`, the ensemble of the argument `x0`, with
@@ -356,9 +393,11 @@ impl Particles for meanfield_integrators::LatentState {
 
 /// The `#[pymethods]` of a run class `$Run { cp: Checkpoint<S> }`: the getters `x`,
 /// `step`, `time`, `seed`, the checkpoint methods `to_json`, `from_json`, `save`, `load`,
-/// and the class's own `$extra` methods. One definition for every family.
+/// and the class's own `$extra` methods. One definition for every family. The form
+/// `run_class!($Run, own_json { … })` leaves out the four checkpoint methods, for a run
+/// that stores more than its checkpoint (`MgdmRun` with its KL trace).
 macro_rules! run_class {
-    ($Run:ident { $($extra:tt)* }) => {
+    ($Run:ident, own_json { $($extra:tt)* }) => {
         #[pyo3::pymethods]
         impl $Run {
             /// The particles, a new (N, d) array.
@@ -382,6 +421,11 @@ macro_rules! run_class {
             fn seed(&self) -> u64 {
                 self.cp.seed
             }
+            $($extra)*
+        }
+    };
+    ($Run:ident { $($extra:tt)* }) => {
+        $crate::runs::run_class!($Run, own_json {
             /// The checkpoint as a JSON string (floats round-trip exactly).
             fn to_json(&self) -> pyo3::PyResult<String> {
                 $crate::runs::to_json(&self.cp)
@@ -405,7 +449,7 @@ macro_rules! run_class {
                 })
             }
             $($extra)*
-        }
+        });
     };
 }
 pub(crate) use run_class;

@@ -71,6 +71,19 @@ pub trait LatentModel: Send + Sync {
         })
     }
 
+    /// ∇²_θ E(θ, x_i) for a batch of particles `xs` (row-major, c × d) into `out`
+    /// (c × p × p, row i's Hessian at offset i p²): what PQN calls, in blocks of
+    /// [`LatentModel::batch_size`] particles. The default calls
+    /// [`LatentModel::hess_theta`] row by row; a model evaluated once per batch (a
+    /// Python model) overrides it. Must be a deterministic function of (θ, xs).
+    fn hess_theta_batch(&self, theta: &[f64], xs: &[f64], out: &mut [f64]) -> Result<()> {
+        let (p, d) = (self.theta_dim(), self.latent_dim());
+        for (x, h) in xs.chunks_exact(d).zip(out.chunks_exact_mut(p * p)) {
+            self.hess_theta(theta, x, h)?;
+        }
+        Ok(())
+    }
+
     /// θ*(q) = argmin_θ (1/N) Σ_i E(θ, x_i) into `out` (length p) for the particles `xs`
     /// (row-major N × d, N ≥ 1), where that minimiser has a closed form (particle marginal
     /// gradient descent). The default returns [`EnergyError::NotAvailable`].

@@ -270,6 +270,11 @@ impl<O: Objective> ConstrainedCbo<O> {
         self
     }
 
+    /// The objective.
+    pub fn objective(&self) -> &O {
+        &self.objective
+    }
+
     /// The parameters.
     pub fn params(&self) -> &ConstrainedCboParams {
         &self.params

@@ -138,6 +138,11 @@ impl<O: Objective> CboMemory<O> {
         self
     }
 
+    /// The objective.
+    pub fn objective(&self) -> &O {
+        &self.objective
+    }
+
     /// The parameters.
     pub fn params(&self) -> &CboMemoryParams {
         &self.params

@@ -388,6 +388,11 @@ impl<O: Objective, M: CboMirrorMap> MirrorCbo<O, M> {
         self
     }
 
+    /// The objective.
+    pub fn objective(&self) -> &O {
+        &self.objective
+    }
+
     /// The parameters.
     pub fn params(&self) -> &CboParams {
         &self.params

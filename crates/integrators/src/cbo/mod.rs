@@ -981,6 +981,15 @@ impl StoppingRule {
     /// # Errors
     /// A NaN tolerance or a stagnation rule with zero patience or a negative tolerance.
     pub fn runner<'a>(&self) -> Result<Runner<'a, CboState, CboInfo>> {
+        self.runner_of()
+    }
+
+    /// [`StoppingRule::runner`] for any state and info, so that every consensus variant
+    /// runs by the same rule.
+    ///
+    /// # Errors
+    /// As [`StoppingRule::runner`].
+    pub fn runner_of<'a, S: DynamicsState, I: StepInfo>(&self) -> Result<Runner<'a, S, I>> {
         let mut runner = Runner::new(self.max_steps);
         if let Some(tol) = self.energy_tol {
             runner = runner.stop_when(Stop::energy_below(tol)?);

@@ -199,6 +199,11 @@ impl<O: Objective> Pso<O> {
         self
     }
 
+    /// The objective.
+    pub fn objective(&self) -> &O {
+        &self.objective
+    }
+
     /// The parameters.
     pub fn params(&self) -> &PsoParams {
         &self.params

@@ -134,11 +134,151 @@ pub struct MgdmRun {
     pub frozen: usize,
 }
 
+/// The reverse-KL bookkeeping of one MGDM / MF-MGDM run as a value: the
+/// [`ReverseKlTrace`], the paths at the step of minimal KL and the frozen count, fed
+/// one step at a time by [`KlRecorder::record`] (the observer of [`run_with_trace`]).
+/// A resumable run carries it beside its [`Checkpoint`], so the trace accumulates across
+/// resumed runs; it serialises as the raw per-step inputs (log-determinants, target
+/// sums) and is rebuilt by replaying them, so a deserialised recorder continues bit for
+/// bit.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "KlRecord", into = "KlRecord")]
+pub struct KlRecorder {
+    trace: ReverseKlTrace,
+    record: KlRecord,
+}
+
+/// The serialised form of a [`KlRecorder`]: its inputs, step by step.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct KlRecord {
+    n_paths: usize,
+    latent_sum: f64,
+    /// Σ_i log p(x_i^k), k = 0..=K; `None` is −∞ (JSON has no infinities).
+    target_sums: Vec<Option<f64>>,
+    log_dets: Vec<f64>,
+    frozen: usize,
+    /// The first step of minimal KL and its paths.
+    argmin: usize,
+    paths_at_min: Vec<f64>,
+}
+
+impl TryFrom<KlRecord> for KlRecorder {
+    type Error = String;
+    fn try_from(r: KlRecord) -> std::result::Result<Self, String> {
+        let sum = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
+        let (first, rest) = r
+            .target_sums
+            .split_first()
+            .ok_or("KL record without step 0")?;
+        if rest.len() != r.log_dets.len() || r.argmin > r.log_dets.len() {
+            return Err("KL record: as many target sums as steps + 1 and argmin ≤ steps".into());
+        }
+        let mut trace =
+            ReverseKlTrace::new(r.n_paths, r.latent_sum, sum(*first)).map_err(|e| e.to_string())?;
+        for (ld, tl) in r.log_dets.iter().zip(rest) {
+            trace.push(*ld, sum(*tl)).map_err(|e| e.to_string())?;
+        }
+        Ok(Self { trace, record: r })
+    }
+}
+
+impl From<KlRecorder> for KlRecord {
+    fn from(r: KlRecorder) -> Self {
+        r.record
+    }
+}
+
+impl KlRecorder {
+    /// Starts the trace at step 0 from the latent sample `x0` (row-major N × T) of the
+    /// latent law `latent` against `target` (None: target parts 0, KL = −entropy).
+    ///
+    /// # Errors
+    /// [`IntegratorError::IncompatibleState`] for `x0` of the wrong shape or with zero
+    /// latent or target density.
+    pub fn start(x0: &[f64], target: Option<&dyn PathLaw>, latent: &dyn PathLaw) -> Result<Self> {
+        let t = latent.len();
+        if t == 0 || x0.is_empty() || !x0.len().is_multiple_of(t) {
+            return Err(IntegratorError::IncompatibleState(format!(
+                "x0 has {} entries, not a positive multiple of the path length T = {t}",
+                x0.len()
+            )));
+        }
+        let at_start = |e: &dyn std::fmt::Display| {
+            IntegratorError::IncompatibleState(format!("x0 for the reverse-KL trace: {e}"))
+        };
+        let n_paths = x0.len() / t;
+        let latent_sum = log_density_sum(latent, x0).map_err(|e| at_start(&e))?;
+        let target0 = target_sum(target, x0).map_err(|e| at_start(&e))?;
+        let trace = ReverseKlTrace::new(n_paths, latent_sum, target0).map_err(|e| at_start(&e))?;
+        Ok(Self {
+            trace,
+            record: KlRecord {
+                n_paths,
+                latent_sum,
+                target_sums: vec![Some(target0).filter(|v| v.is_finite())],
+                log_dets: Vec::new(),
+                frozen: 0,
+                argmin: 0,
+                paths_at_min: x0.to_vec(),
+            },
+        })
+    }
+
+    /// Records one step: its log|det ∇g| and frozen count (`MgdmInfo`) and the paths
+    /// after it (row-major N × T), whose target log-density is evaluated here.
+    ///
+    /// # Errors
+    /// The target law's error for a path it cannot evaluate; a non-finite log-det or a
+    /// NaN target sum ([`meanfield_diagnostics::DiagnosticsError::NonFinite`]).
+    pub fn record(
+        &mut self,
+        log_det: f64,
+        frozen: usize,
+        paths: &[f64],
+        target: Option<&dyn PathLaw>,
+    ) -> std::result::Result<(), crate::error::ObserverError> {
+        let tl = target_sum(target, paths)?;
+        self.trace.push(log_det, tl)?;
+        let r = &mut self.record;
+        r.log_dets.push(log_det);
+        r.target_sums.push(Some(tl).filter(|v| v.is_finite()));
+        r.frozen += frozen;
+        let k = self.trace.steps();
+        let best = self.trace.kl_at(r.argmin).unwrap_or(f64::INFINITY);
+        if self.trace.kl_at(k).unwrap_or(f64::INFINITY) < best {
+            r.argmin = k;
+            r.paths_at_min.clear();
+            r.paths_at_min.extend_from_slice(paths);
+        }
+        Ok(())
+    }
+
+    /// The trace so far (k = 0..=steps recorded).
+    pub fn trace(&self) -> &ReverseKlTrace {
+        &self.trace
+    }
+
+    /// The paths at the first step of minimal KL (row-major N × T).
+    pub fn paths_at_min(&self) -> &[f64] {
+        &self.record.paths_at_min
+    }
+
+    /// Total number of frozen coordinate updates recorded.
+    pub fn frozen(&self) -> usize {
+        self.record.frozen
+    }
+}
+
+/// Σ_i log p(x_i) under `target`, 0 without one.
+fn target_sum(target: Option<&dyn PathLaw>, x: &[f64]) -> meanfield_energy::Result<f64> {
+    target.map_or(Ok(0.0), |p| log_density_sum(p, x))
+}
+
 /// Runs `steps` steps of `mgdm` from the latent sample `x0` (row-major N × T) through
 /// its [`crate::Runner`], recording the reverse KL against `target` with latent law
-/// `latent` after every step. Without a target density (real data) the target parts are
-/// 0, so the trace's KL is −entropy and [`ReverseKlTrace::entropy`] is still exact.
-/// `progress(k)` is called after step k.
+/// `latent` after every step (a [`KlRecorder`] as observer). Without a target density
+/// (real data) the target parts are 0, so the trace's KL is −entropy and
+/// [`ReverseKlTrace::entropy`] is still exact. `progress(k)` is called after step k.
 ///
 /// The dynamics is deterministic: no seed keys any draw, so the run is a function of
 /// `x0` alone.
@@ -169,35 +309,22 @@ where
     let n = x0.len() / t;
     let start = Ensemble::new(n, t, x0.to_vec(), Domain::Euclidean)?;
     let mut ckpt = Checkpoint::start(&*mgdm, start, 0)?;
-    let target_sum = |x: &[f64]| target.map_or(Ok(0.0), |p| log_density_sum(p, x));
-    let at_start = |e: &dyn std::fmt::Display| {
-        IntegratorError::IncompatibleState(format!("x0 for the reverse-KL trace: {e}"))
-    };
-    let latent0 = log_density_sum(latent, x0).map_err(|e| at_start(&e))?;
-    let target0 = target_sum(x0).map_err(|e| at_start(&e))?;
-    let mut trace = ReverseKlTrace::new(n, latent0, target0).map_err(|e| at_start(&e))?;
-    let mut best = (trace.kl()[0], x0.to_vec());
-    let mut frozen = 0;
+    let mut rec = KlRecorder::start(x0, target, latent)?;
     mgdm.runner(steps)
         .observe(1, |o| {
             // Step 0 has no step info: the trace starts from the latent sample.
             if let Some(info) = o.info {
-                frozen += info.frozen;
-                trace.push(info.log_det, target_sum(o.state.as_slice())?)?;
-                let kl = trace.kl_at(trace.steps()).unwrap_or(f64::INFINITY);
-                if kl < best.0 {
-                    best = (kl, o.state.as_slice().to_vec());
-                }
+                rec.record(info.log_det, info.frozen, o.state.as_slice(), target)?;
             }
             Ok(Control::Continue)
         })
         .progress(|k, _| progress(k))
         .run(mgdm, &mut ckpt)?;
     Ok(MgdmRun {
-        trace,
         paths: ckpt.state.as_slice().to_vec(),
-        paths_at_min: best.1,
-        frozen,
+        paths_at_min: rec.record.paths_at_min,
+        frozen: rec.record.frozen,
+        trace: rec.trace,
     })
 }
 
