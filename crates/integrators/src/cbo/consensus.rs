@@ -139,7 +139,10 @@ fn shifted_weight(f: f64, alpha: f64, f_min: f64) -> f64 {
     } else if alpha == 0.0 {
         1.0
     } else {
-        (-alpha * (f - f_min)).exp()
+        let a = -alpha * (f - f_min);
+        // e^a rounds to +0 below ≈ −745.13; the C library reaches that 0 through its
+        // underflow path (errno and a call), which at large α is most of the weights.
+        if a < -746.0 { 0.0 } else { a.exp() }
     }
 }
 
@@ -325,4 +328,23 @@ pub(crate) fn ess_given_minimum(
         o[1] = w * w;
     })?;
     Ok(s[0] * s[0] / s[1])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shifted_weight;
+
+    /// The underflow shortcut returns what the C library's `exp` returns: +0 (bit pattern
+    /// 0) for every argument below −746, and the weights around the cut are `exp`'s own.
+    #[test]
+    fn underflow_shortcut_is_the_library_exp() {
+        for a in [-746.000_000_000_1, -750.0, -1e4, -1e300, f64::NEG_INFINITY] {
+            assert_eq!(a.exp().to_bits(), 0, "exp({a})");
+            assert_eq!(shifted_weight(-a, 1.0, 0.0).to_bits(), 0);
+        }
+        for a in [-746.0, -745.5, -745.1, -744.4, -700.0, -1.0, 0.0] {
+            assert_eq!(shifted_weight(-a, 1.0, 0.0).to_bits(), a.exp().to_bits());
+        }
+        assert!(shifted_weight(f64::NAN, 1.0, 0.0).is_nan());
+    }
 }
