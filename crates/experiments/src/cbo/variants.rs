@@ -25,9 +25,9 @@
 
 use meanfield_energy::{Objective, TestFunction};
 use meanfield_integrators::cbo::{
-    AlphaSchedule, Cbo, CboMemory, CboMemoryParams, CboNoise, CboParams, CbsMode, ConstrainedCbo,
-    ConstrainedCboParams, ConstraintScheme, Hypersurface, MirrorCbo, Pso, PsoParams,
-    uniform_ensemble,
+    AlphaSchedule, BallProjection, Cbo, CboMemory, CboMemoryParams, CboNoise, CboParams, CbsMode,
+    ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, ElasticNet, Hypersurface, MirrorCbo,
+    Pso, PsoParams, uniform_ensemble,
 };
 use meanfield_integrators::{Checkpoint, Dynamics, Runner, run_many};
 use meanfield_measures::mirror::{Entropic, LogBarrier};
@@ -97,6 +97,9 @@ pub struct VariantCell {
     pub sigma: f64,
     /// Steps per run.
     pub steps: u64,
+    /// Cap of the α schedule α ← min(1.05 α, α_max) (`None`: CBXpy's 10⁵).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpha_max: Option<f64>,
     /// CBXpy's count on this cell (`None`: reported, not checked).
     pub reference: Option<RateReference>,
 }
@@ -111,6 +114,10 @@ pub enum ConstrainedProblem {
     BoxFaces,
     /// Log-barrier mirror CBO on the box [−1, 1]^d, x* inside, close to faces.
     BoxInterior,
+    /// Mirror CBO with the ball projection (unit ball), x* on its boundary sphere.
+    BallBoundary,
+    /// Mirror CBO with the elastic-net map on an ℓ¹-penalised problem, x* sparse.
+    ElasticNetSparse,
     /// Drift-constrained CBO on the unit sphere.
     SphereDrift,
     /// Hypersurface CBO on the unit sphere.
@@ -123,6 +130,8 @@ impl ConstrainedProblem {
             Self::SimplexFace => "mirror CBO, entropic, simplex face",
             Self::BoxFaces => "mirror CBO, log-barrier, box faces",
             Self::BoxInterior => "mirror CBO, log-barrier, box interior",
+            Self::BallBoundary => "mirror CBO, ball projection, boundary sphere",
+            Self::ElasticNetSparse => "mirror CBO, elastic net, sparse minimiser",
             Self::SphereDrift => "drift-constrained CBO, sphere",
             Self::SphereHypersurface => "hypersurface CBO, sphere",
         }
@@ -204,6 +213,7 @@ fn cell(
         n,
         sigma,
         steps,
+        alpha_max: None,
         reference: reference.map(|(successes, runs)| RateReference { successes, runs }),
     }
 }
@@ -375,7 +385,10 @@ impl CboVariantsConfig {
         };
         let p = CboParams::new(self.lambda, c.sigma, self.dt)?
             .with_alpha(self.alpha)?
-            .with_schedule(AlphaSchedule::cbxpy_default())?
+            .with_schedule(match c.alpha_max {
+                None => AlphaSchedule::cbxpy_default(),
+                Some(max) => AlphaSchedule::Multiplicative { factor: 1.05, max },
+            })?
             .with_noise(noise);
         if matches!(c.variant, Variant::Memory | Variant::Pso) {
             let m = CboMemoryParams::new(p, self.lambda_memory)?;
@@ -392,8 +405,11 @@ fn constrained_params(c: &ConstrainedCase) -> meanfield_integrators::Result<CboP
         .with_noise(CboNoise::Anisotropic))
 }
 
-/// f(x) = |x − c|² + a Σ_k (1 − cos 2π(x_k − x*_k)) with x* the projection of c onto the
-/// constraint set: x* is its unique minimiser there (module docs).
+/// f(x) = |x − c|² + μ|x|₁ + a Σ_k (1 − cos 2π(x_k − x*_k)) with x* the projection of c onto
+/// the constraint set (μ = 0) or, unconstrained, the soft threshold x*_k =
+/// sign(c_k) max(|c_k| − μ/2, 0) (the proximal point of c): x* is the unique minimiser of
+/// the first two terms there, the last is ≥ 0 and vanishes at x*, so x* is the unique
+/// minimiser of f (module docs).
 #[derive(Debug, Clone)]
 pub struct WellsAroundProjection {
     /// The unconstrained centre c.
@@ -402,6 +418,8 @@ pub struct WellsAroundProjection {
     pub minimiser: Vec<f64>,
     /// The amplitude a.
     pub wells: f64,
+    /// The ℓ¹ weight μ (0 for the constrained problems).
+    pub l1: f64,
 }
 
 impl Objective for WellsAroundProjection {
@@ -413,7 +431,9 @@ impl Objective for WellsAroundProjection {
         x.iter()
             .zip(&self.centre)
             .zip(&self.minimiser)
-            .map(|((x, c), m)| (x - c) * (x - c) + self.wells * (1.0 - (tau * (x - m)).cos()))
+            .map(|((x, c), m)| {
+                (x - c) * (x - c) + self.l1 * x.abs() + self.wells * (1.0 - (tau * (x - m)).cos())
+            })
             .sum()
     }
     fn minimiser(&self) -> Option<Vec<f64>> {
@@ -421,8 +441,8 @@ impl Objective for WellsAroundProjection {
     }
     fn fingerprint(&self) -> String {
         format!(
-            "wells-around-projection(c={:?}, x*={:?}, a={})",
-            self.centre, self.minimiser, self.wells
+            "wells-around-projection(c={:?}, x*={:?}, a={}, mu={})",
+            self.centre, self.minimiser, self.wells, self.l1
         )
     }
 }
@@ -430,6 +450,7 @@ impl Objective for WellsAroundProjection {
 /// The problem's objective: centre c and its projection x* onto the constraint set.
 fn constrained_objective(c: &ConstrainedCase) -> WellsAroundProjection {
     let d = c.d;
+    let mut l1 = 0.0;
     let (centre, minimiser) = match c.problem {
         // c = (0.7, 0.5, 0, −0.2, −0.3, …): the projection onto the simplex subtracts
         // τ = 0.1 from the two positive entries and clips the rest, x* = (0.6, 0.4, 0, …).
@@ -463,8 +484,22 @@ fn constrained_objective(c: &ConstrainedCase) -> WellsAroundProjection {
             let centre: Vec<f64> = (0..d).map(|k| [0.6, -0.3, -0.7, 0.4][k % 4]).collect();
             (centre.clone(), centre)
         }
-        // c = 2 (1, −1, 1, −1, …)/√d · (1 + k/d …): x* = c/|c| on the unit sphere.
-        ConstrainedProblem::SphereDrift | ConstrainedProblem::SphereHypersurface => {
+        // c_k alternates 1.2, 0.3, −0.2, −1, 0.1 and μ = 1: the soft threshold at μ/2 = 0.5
+        // gives x* = (0.7, 0, 0, −0.5, 0, …), three zeros in every five coordinates.
+        ConstrainedProblem::ElasticNetSparse => {
+            l1 = ELASTIC_NET_MU;
+            let centre: Vec<f64> = (0..d).map(|k| [1.2, 0.3, -0.2, -1.0, 0.1][k % 5]).collect();
+            let minimiser = centre
+                .iter()
+                .map(|v| v.signum() * (v.abs() - 0.5 * l1).max(0.0))
+                .collect();
+            (centre, minimiser)
+        }
+        // c = (1, −2, 3, −1, 2, −3, …): x* = c/|c| on the unit sphere (the boundary of the
+        // unit ball for the ball projection: |c| > 1, so the projection is c/|c|).
+        ConstrainedProblem::SphereDrift
+        | ConstrainedProblem::SphereHypersurface
+        | ConstrainedProblem::BallBoundary => {
             let centre: Vec<f64> = (0..d)
                 .map(|k| {
                     let s = if k % 2 == 0 { 1.0 } else { -1.0 };
@@ -480,8 +515,15 @@ fn constrained_objective(c: &ConstrainedCase) -> WellsAroundProjection {
         centre,
         minimiser,
         wells: c.wells,
+        l1,
     }
 }
+
+/// The ℓ¹ weight μ of the elastic-net problem (x* = soft threshold of c at μ/2).
+const ELASTIC_NET_MU: f64 = 1.0;
+/// The elastic-net mirror map's δ and ℓ¹ weight (φ = |x|²/(2δ) + λ|x|₁; CBXpy's
+/// `ElasticNet(delta, lamda)`).
+const ELASTIC_NET_MAP: (f64, f64) = (1.0, 1.0);
 
 /// Two-sided p-value of Fisher's exact test for k1 of n1 vs k2 of n2 successes: the
 /// probability, under the hypergeometric law of the first count given the margins, of the
@@ -503,6 +545,31 @@ pub fn fisher_exact_p(k1: usize, n1: usize, k2: usize, n2: usize) -> f64 {
         .min(1.0)
 }
 
+/// The comparison of `ok` of `runs` successes with a reference `k_ref` of `n_ref`: the
+/// pooled two-proportion z-test of `cbo-benchmark` at 1 % where its normal approximation
+/// holds at the reference rate ([`normal_approximation_holds`]), otherwise (rare or
+/// certain success in few runs) Fisher's exact test at the same level. `label` names the
+/// case; the test's name is appended.
+pub(super) fn rate_check(label: &str, ok: usize, runs: usize, k_ref: usize, n_ref: usize) -> Check {
+    let p_ref = k_ref as f64 / n_ref as f64;
+    let check = if normal_approximation_holds(runs, p_ref) {
+        Check::within(
+            format!("{label}: success rate vs CBXpy (two-proportion test, 1%)"),
+            ok as f64 / runs as f64,
+            p_ref,
+            two_proportion_tolerance(ok, runs, k_ref, n_ref, 2.576),
+        )
+    } else {
+        Check::in_band(
+            format!("{label}: p-value of Fisher's exact test vs CBXpy's rate (≥ 1%)"),
+            fisher_exact_p(ok, runs, k_ref, n_ref),
+            0.01,
+            1.0,
+        )
+    };
+    check.at_level(0.01)
+}
+
 /// Whether the pooled two-proportion z-test's normal approximation can be used for `runs`
 /// runs against a reference rate `p_ref`: the expected successes and failures of our sample
 /// at that rate are both at least 5. It depends on the configuration only, so a cell is
@@ -522,6 +589,8 @@ fn sup_distance(v: &[f64], x: &[f64]) -> f64 {
 /// steps.
 struct RunResult {
     dist: f64,
+    /// The final consensus point.
+    consensus: Vec<f64>,
     trajectory: Vec<(u64, f64)>,
 }
 
@@ -562,8 +631,10 @@ where
                 }
                 runner.run(dynamics, checkpoint)?;
             }
+            let v = consensus(&checkpoint.state);
             Ok(RunResult {
-                dist: sup_distance(consensus(&checkpoint.state), x_star),
+                dist: sup_distance(v, x_star),
+                consensus: v.to_vec(),
                 trajectory,
             })
         },
@@ -600,6 +671,14 @@ struct ConstrainedRow {
     median_dist: f64,
     max_dist: f64,
     tolerance: f64,
+    /// Runs whose final consensus is exactly 0 on the zeros of x* and nonzero elsewhere
+    /// (the sparse problem only).
+    support_recovered: Option<usize>,
+    /// Box with x* on faces: median over runs of max_k |v_k − x*_k| over the coordinates
+    /// with x*_k on a face (the gap the log barrier leaves).
+    median_face_gap: Option<f64>,
+    /// The same over the coordinates with x*_k inside the box.
+    median_interior_dist: Option<f64>,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -719,6 +798,40 @@ impl CboVariants {
                     |s| &s.cbo.consensus,
                 )
             }
+            ConstrainedProblem::BallBoundary => {
+                let ball = BallProjection::new(vec![0.0; d], 1.0)?;
+                // X₀ ~ U[−1/√d, 1/√d]^d: inside the unit ball.
+                let h = 1.0 / (d as f64).sqrt();
+                runs_of(
+                    runs,
+                    seed,
+                    steps,
+                    &x_star,
+                    |r| {
+                        Ok((
+                            MirrorCbo::new(f, ball.clone(), p)?,
+                            uniform_ensemble(n, d, -h, h, rs(r))?,
+                        ))
+                    },
+                    |s| &s.cbo.consensus,
+                )
+            }
+            ConstrainedProblem::ElasticNetSparse => {
+                let map = ElasticNet::new(ELASTIC_NET_MAP.0, ELASTIC_NET_MAP.1)?;
+                runs_of(
+                    runs,
+                    seed,
+                    steps,
+                    &x_star,
+                    |r| {
+                        Ok((
+                            MirrorCbo::new(f, map, p)?,
+                            uniform_ensemble(n, d, -2.0, 2.0, rs(r))?,
+                        ))
+                    },
+                    |s| &s.cbo.consensus,
+                )
+            }
             ConstrainedProblem::SphereDrift | ConstrainedProblem::SphereHypersurface => {
                 let scheme = if c.problem == ConstrainedProblem::SphereDrift {
                     ConstraintScheme::Drift { epsilon: c.epsilon }
@@ -830,23 +943,9 @@ impl ConfiguredExperiment for CboVariants {
                 // at the reference rate; otherwise (rare or certain success in few runs, e.g.
                 // the quick run's covariance cells and the cells CBXpy never solved)
                 // Fisher's exact test at the same level.
-                let p_ref = r.successes as f64 / r.runs as f64;
-                let check = if normal_approximation_holds(runs, p_ref) {
-                    Check::within(
-                        format!("{label}: success rate vs CBXpy (two-proportion test, 1%)"),
-                        rate,
-                        p_ref,
-                        two_proportion_tolerance(ok, runs, r.successes, r.runs, 2.576),
-                    )
-                } else {
-                    Check::in_band(
-                        format!("{label}: p-value of Fisher's exact test vs CBXpy's rate (≥ 1%)"),
-                        fisher_exact_p(ok, runs, r.successes, r.runs),
-                        0.01,
-                        1.0,
-                    )
-                };
-                report.checks.push(check.at_level(0.01));
+                report
+                    .checks
+                    .push(rate_check(&label, ok, runs, r.successes, r.runs));
             }
             let mut dists: Vec<f64> = res.iter().map(|r| r.dist).collect();
             rates.push_record(&RateRow {
@@ -880,11 +979,29 @@ impl ConfiguredExperiment for CboVariants {
             "median ‖v − x*‖∞",
             "max ‖v − x*‖∞",
             "tolerance (median)",
+            "runs with the exact support of x*",
+            "median face gap",
+            "median interior ‖·‖∞",
         ]);
         let mut constrained_series = Vec::new();
         for (k, c) in cfg.constrained.iter().enumerate() {
             (ctx.progress)((cfg.cells.len() + k) as f64 / total, c.problem.name());
             let res = Self::constrained_case(&cfg, c, replicate_seed(ctx.seed, 11, k as u64))?;
+            let x_star = constrained_objective(c).minimiser;
+            let on_face = matches!(c.problem, ConstrainedProblem::BoxFaces);
+            // max_k |v_k − x*_k| over the face (|x*_k| = 1) or the interior coordinates.
+            let split = |face: bool| -> Vec<f64> {
+                res.iter()
+                    .map(|r| {
+                        r.consensus
+                            .iter()
+                            .zip(&x_star)
+                            .filter(|(_, x)| (x.abs() == 1.0) == face)
+                            .map(|(v, x)| (v - x).abs())
+                            .fold(0.0, f64::max)
+                    })
+                    .collect()
+            };
             let mut dists: Vec<f64> = res.iter().map(|r| r.dist).collect();
             let max = dists.iter().copied().fold(0.0, f64::max);
             let med = median(&mut dists);
@@ -905,6 +1022,18 @@ impl ConfiguredExperiment for CboVariants {
                 median_dist: med,
                 max_dist: max,
                 tolerance: c.tolerance,
+                support_recovered: (c.problem == ConstrainedProblem::ElasticNetSparse).then(|| {
+                    res.iter()
+                        .filter(|r| {
+                            r.consensus
+                                .iter()
+                                .zip(&x_star)
+                                .all(|(v, x)| (*v == 0.0) == (*x == 0.0))
+                        })
+                        .count()
+                }),
+                median_face_gap: on_face.then(|| median(&mut split(true))),
+                median_interior_dist: on_face.then(|| median(&mut split(false))),
             })?;
             let name = format!("{} (run 0)", c.problem.name());
             report.series.insert(name.clone(), trajectory_series(&res));
