@@ -151,7 +151,13 @@ impl ExperimentConfig for PolarCboConfig {
                 alpha: 0.01,
                 sigma: 1.0,
                 init_box: 5.0,
-                reference: None,
+                // benches/peers/polar_cbxpy_success.py --function wells, 100 runs
+                // (polar_cbxpy_rates.jsonl).
+                reference: Some(PolarReference {
+                    successes: 66,
+                    runs: 100,
+                    histogram: vec![0, 4, 30, 66],
+                }),
             }),
         }
     }

@@ -709,6 +709,9 @@ struct ConstrainedRow {
     median_dist: f64,
     max_dist: f64,
     tolerance: f64,
+    /// Runs whose checked distance (‖v − x*‖∞, the face gap for `box_faces`) is within the
+    /// tolerance (the count `benches/peers/mirror_cbxpy_cases.py` records for CBXpy).
+    within_tolerance: usize,
     /// Runs whose final consensus is exactly 0 on the zeros of x* and nonzero elsewhere
     /// (the sparse problem only).
     support_recovered: Option<usize>,
@@ -1019,6 +1022,7 @@ impl ConfiguredExperiment for CboVariants {
             "median ‖v − x*‖∞",
             "max ‖v − x*‖∞",
             "tolerance (median)",
+            "runs within the tolerance",
             "runs with the exact support of x*",
             "median face gap",
             "median face gap at ¼ of the run",
@@ -1032,17 +1036,18 @@ impl ConfiguredExperiment for CboVariants {
             let on_face = matches!(c.problem, ConstrainedProblem::BoxFaces);
             // Median over runs of max_k |v_k − x*_k| over the face (|x*_k| = 1) or the
             // interior coordinates, of the final or the quarter-time consensus.
+            let gap = |v: &[f64], face: bool| {
+                v.iter()
+                    .zip(&x_star)
+                    .filter(|(_, x)| (x.abs() == 1.0) == face)
+                    .map(|(v, x)| (v - x).abs())
+                    .fold(0.0, f64::max)
+            };
+            let face_gap = |v: &[f64]| gap(v, true);
             let split = |face: bool, quarter: bool| -> f64 {
                 let mut gaps: Vec<f64> = res
                     .iter()
-                    .map(|r| {
-                        let v = if quarter { &r.quarter } else { &r.consensus };
-                        v.iter()
-                            .zip(&x_star)
-                            .filter(|(_, x)| (x.abs() == 1.0) == face)
-                            .map(|(v, x)| (v - x).abs())
-                            .fold(0.0, f64::max)
-                    })
+                    .map(|r| gap(if quarter { &r.quarter } else { &r.consensus }, face))
                     .collect();
                 median(&mut gaps)
             };
@@ -1091,6 +1096,17 @@ impl ConfiguredExperiment for CboVariants {
                 median_dist: med,
                 max_dist: max,
                 tolerance: c.tolerance,
+                within_tolerance: res
+                    .iter()
+                    .filter(|r| {
+                        let gap = if on_face {
+                            face_gap(&r.consensus)
+                        } else {
+                            r.dist
+                        };
+                        gap <= c.tolerance
+                    })
+                    .count(),
                 support_recovered: (c.problem == ConstrainedProblem::ElasticNetSparse).then(|| {
                     res.iter()
                         .filter(|r| {
