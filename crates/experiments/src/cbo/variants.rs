@@ -165,6 +165,10 @@ pub struct ConstrainedCase {
     /// Bound on the median of ‖v − x*‖∞ over the runs (`box_faces`: of the face gap, the
     /// largest |v_k − x*_k| over the coordinates with x*_k on a face).
     pub tolerance: f64,
+    /// CBXpy 1.0.4 `MirrorCBO`'s runs within the tolerance on this case
+    /// (`benches/peers/mirror_cbxpy_cases.py`; `None`: no CBXpy run, not compared).
+    #[serde(default)]
+    pub reference: Option<RateReference>,
 }
 
 /// Parameters (every key can be overridden with `--config`).
@@ -236,6 +240,24 @@ impl ExperimentConfig for CboVariantsConfig {
             wells: 0.05,
             epsilon: 0.01,
             tolerance,
+            reference: None,
+        };
+        // CBXpy 1.0.4 MirrorCBO, 40 runs per case (benches/peers/mirror_cbxpy_cases.jsonl).
+        let cbxpy = |problem| {
+            let successes = match problem {
+                ConstrainedProblem::SimplexFace => 37,
+                ConstrainedProblem::BoxInterior => 32,
+                ConstrainedProblem::BoxFaces => 39,
+                ConstrainedProblem::BallBoundary => 33,
+                ConstrainedProblem::ElasticNetSparse => 22,
+                ConstrainedProblem::SphereDrift | ConstrainedProblem::SphereHypersurface => {
+                    return None;
+                }
+            };
+            Some(RateReference {
+                successes,
+                runs: 40,
+            })
         };
         Self {
             d: 20,
@@ -326,7 +348,13 @@ impl ExperimentConfig for CboVariantsConfig {
                     1e4,
                     0.01,
                 ),
-            ],
+            ]
+            .into_iter()
+            .map(|c| ConstrainedCase {
+                reference: cbxpy(c.problem),
+                ..c
+            })
+            .collect(),
         }
     }
 
@@ -395,6 +423,14 @@ impl ExperimentConfig for CboVariantsConfig {
                 return bad(format!(
                     "constrained case {:?}: wells = {} must be finite and ≥ 0, tolerance = {} > 0",
                     c.problem, c.wells, c.tolerance
+                ));
+            }
+            if let Some(r) = c.reference
+                && (r.runs == 0 || r.successes > r.runs)
+            {
+                return bad(format!(
+                    "constrained case {:?}: reference {} of {} runs is inconsistent",
+                    c.problem, r.successes, r.runs
                 ));
             }
             constrained_params(c).map_err(|e| ExperimentError::Config(e.to_string()))?;
@@ -712,6 +748,8 @@ struct ConstrainedRow {
     /// Runs whose checked distance (‖v − x*‖∞, the face gap for `box_faces`) is within the
     /// tolerance (the count `benches/peers/mirror_cbxpy_cases.py` records for CBXpy).
     within_tolerance: usize,
+    cbxpy_within_tolerance: Option<usize>,
+    cbxpy_runs: Option<usize>,
     /// Runs whose final consensus is exactly 0 on the zeros of x* and nonzero elsewhere
     /// (the sparse problem only).
     support_recovered: Option<usize>,
@@ -1023,6 +1061,8 @@ impl ConfiguredExperiment for CboVariants {
             "max ‖v − x*‖∞",
             "tolerance (median)",
             "runs within the tolerance",
+            "CBXpy runs within the tolerance",
+            "CBXpy runs",
             "runs with the exact support of x*",
             "median face gap",
             "median face gap at ¼ of the run",
@@ -1087,6 +1127,26 @@ impl ConfiguredExperiment for CboVariants {
                     c.tolerance,
                 ));
             }
+            let within = res
+                .iter()
+                .filter(|r| {
+                    let gap = if on_face {
+                        face_gap(&r.consensus)
+                    } else {
+                        r.dist
+                    };
+                    gap <= c.tolerance
+                })
+                .count();
+            if let Some(r) = c.reference {
+                report.checks.push(rate_check(
+                    &format!("{}: runs within the tolerance", c.problem.name()),
+                    within,
+                    res.len(),
+                    r.successes,
+                    r.runs,
+                ));
+            }
             constrained.push_record(&ConstrainedRow {
                 problem: c.problem.name(),
                 d: c.d,
@@ -1096,17 +1156,9 @@ impl ConfiguredExperiment for CboVariants {
                 median_dist: med,
                 max_dist: max,
                 tolerance: c.tolerance,
-                within_tolerance: res
-                    .iter()
-                    .filter(|r| {
-                        let gap = if on_face {
-                            face_gap(&r.consensus)
-                        } else {
-                            r.dist
-                        };
-                        gap <= c.tolerance
-                    })
-                    .count(),
+                within_tolerance: within,
+                cbxpy_within_tolerance: c.reference.map(|r| r.successes),
+                cbxpy_runs: c.reference.map(|r| r.runs),
                 support_recovered: (c.problem == ConstrainedProblem::ElasticNetSparse).then(|| {
                     res.iter()
                         .filter(|r| {
