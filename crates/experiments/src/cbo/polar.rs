@@ -448,10 +448,10 @@ impl PolarCboExperiment {
             ));
         }
         report.tables.insert("wells".into(), table);
-        let contour = "f = 1, 10, 100, 1000 (contour, wells)";
+        let contour = "f = 10², 10³, 10⁴, 10⁵ (contour, wells)";
         report.series.insert(
             contour.into(),
-            contour_points(&f, &[1.0, 10.0, 100.0, 1000.0], w.init_box, 200),
+            contour_points(&f, &[1e2, 1e3, 1e4, 1e5], w.init_box, 200),
         );
         let found = "found minimisers (polarised CBO, wells, all runs)";
         report.series.insert(found.into(), centres_series(&res));
