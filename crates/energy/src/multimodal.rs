@@ -151,8 +151,9 @@ mod tests {
             // Positive nearby: a strict minimiser.
             assert!(f.value(&[m[0] + 1e-3, m[1]]) > 0.0);
         }
-        // CBXpy's documented example: alpha = [1, 1] is not it (it has factors 2 and 3),
-        // so check the product formula directly: V(1, 1) = 2, V(−1, −1) = 2 at x = 0.
+        // The product formula: at x = 0, V(2, 2) V(−2.5, −0.5) V(0.5, −3) = 8 · 46.5 · 29.25
+        // (V(y) = 20 + Σ y_k² − 10 Σ cos 2πy_k); with wells at ±(1, 1), V(1, 1)² = 4.
+        assert!((f.value(&[0.0, 0.0]) - 8.0 * 46.5 * 29.25).abs() < 1e-9);
         let g = RastriginWells::new(&[vec![-1.0, -1.0], vec![1.0, 1.0]]).unwrap();
         assert!((g.value(&[0.0, 0.0]) - 4.0).abs() < 1e-12);
         assert!(RastriginWells::new(&[]).is_err());

@@ -166,8 +166,9 @@ pub struct ConstrainedCase {
     /// largest |v_k − x*_k| over the coordinates with x*_k on a face).
     pub tolerance: f64,
     /// CBXpy 1.0.4 `MirrorCBO`'s runs within the tolerance on this case
-    /// (`benches/peers/mirror_cbxpy_cases.py`; `None`: no CBXpy run, not compared).
-    #[serde(default)]
+    /// (`benches/peers/mirror_cbxpy_cases.py`; `None`: no CBXpy run, not compared; left
+    /// out of the printed configuration, since TOML has no null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<RateReference>,
 }
 
