@@ -13,7 +13,8 @@ m = 0.001, gamma = 0.999) and CBO with the covariance noise in 'optimization' mo
 
 With --cells FILE (variants_cells.json) the cells of the `cbo-variants` experiment are run
 instead, each with its own variant ('cbo' = plain anisotropic CBO), function, N, sigma and
-step count (the covariance noise keeps its cell's sigma).
+step count (the covariance noise keeps its cell's sigma) and, where the cell has the key
+`alpha_max`, that cap of the alpha schedule instead of 1e5.
 
 Usage: variants_cbxpy_success.py [--runs 100] [--steps 5000] [--variants memory,pso,covariance]
        variants_cbxpy_success.py --cells variants_cells.json [--runs 100] [--only K,...]
@@ -34,7 +35,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from pso_golden import CorrectedPSO  # noqa: E402
 
 
-def run(variant, fname, n, d, runs, steps, seed, sigma=None):
+def run(variant, fname, n, d, runs, steps, seed, sigma=None, alpha_max=1e5):
     f = Rastrigin() if fname == "rastrigin" else Ackley()
     x0 = np.random.default_rng(seed).uniform(-3.0, 3.0, (runs, n, d))
     common = dict(x=x0, noise="anisotropic", sigma=10.1 if sigma is None else sigma, lamda=1.0,
@@ -50,13 +51,14 @@ def run(variant, fname, n, d, runs, steps, seed, sigma=None):
                          "sigma": 1.0 if sigma is None else sigma})
         dyn.noise_callable.mode = "optimization"
     t0 = time.perf_counter()
-    dyn.optimize(sched=multiply(factor=1.05, maximum=1e5))
+    dyn.optimize(sched=multiply(factor=1.05, maximum=alpha_max))
     wall = time.perf_counter() - t0
     v = np.asarray(dyn.consensus).reshape(runs, d)
     ok = int((np.abs(v).max(axis=1) < 0.25).sum())
     return {"variant": variant, "function": fname, "n": n, "d": d, "runs": runs,
             "steps": steps, "sigma": common["sigma"] if variant != "covariance" else
-            (1.0 if sigma is None else sigma), "successes": ok, "rate": ok / runs, "wall_s": wall, "cbx": "1.0.4"}
+            (1.0 if sigma is None else sigma), **({} if alpha_max == 1e5 else {"alpha_max": alpha_max}),
+            "successes": ok, "rate": ok / runs, "wall_s": wall, "cbx": "1.0.4"}
 
 
 def main():
@@ -76,7 +78,7 @@ def main():
         for k, c in enumerate(cells):
             if only is None or k in only:
                 r = run(c["variant"], c["function"], c["n"], 20, a.runs, c["steps"], a.seed + k,
-                        sigma=c["sigma"])
+                        sigma=c["sigma"], alpha_max=c.get("alpha_max", 1e5))
                 print(json.dumps({"cell": k, "seed": a.seed + k, **r}), flush=True)
         return
     for v in a.variants.split(","):

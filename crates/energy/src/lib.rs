@@ -12,7 +12,7 @@
 //! | [`functional`] | the [`Functional`] trait: F, δF/δμ, ∇_x δF/δμ at all particles |
 //! | [`latent`] | latent-variable models E(θ, x) = −log p_θ(x, y) for particle EM: toy Gaussian, Bayesian logistic regression, decoder |
 //! | [`gaussian_target`] | the Gaussian target f(x) = ½(x − m)ᵀA(x − m) of N(m, A⁻¹) (CBS oracle) |
-//! | [`multimodal`] | objectives with several global minimisers (Himmelblau) for polarised CBO |
+//! | [`multimodal`] | objectives with several global minimisers (Himmelblau, Rastrigin with shifted wells) for polarised CBO |
 //! | [`objectives`] | objectives f: R^d → R for CBO and the test functions (Rastrigin, Ackley, …) |
 //! | [`process`] | laws of paths x ∈ R^T (AR, CIR targets; latent laws): the [`PathLaw`] trait |
 //! | [`linear_potential`] | F(μ) = ∫ c·x dμ (Fisher–Rao oracle) |
@@ -51,7 +51,7 @@ pub use latent::{
 };
 pub use linear_potential::LinearPotential;
 pub use mean_interaction::MeanInteraction;
-pub use multimodal::Himmelblau;
+pub use multimodal::{Himmelblau, RastriginWells};
 pub use objectives::{Objective, TestFunction, TestKind};
 pub use process::PathLaw;
 pub use quadratic::QuadraticInteraction;

@@ -119,6 +119,30 @@ fn polar_cbo_kernel_and_clustering_settings_are_checked() {
     assert!(err.contains("cluster_radius = -1"), "{err}");
     let err = config_error("polar-cbo", "steps", serde_json::json!(0));
     assert!(err.contains("steps ≥ 1"), "{err}");
+    // The shifted-wells case: two wells at one point, a histogram of the wrong length.
+    let wells = |shifts: serde_json::Value, histogram: serde_json::Value| {
+        serde_json::json!({"shifts": shifts, "steps": 10, "kappa": 0.5, "alpha": 0.01,
+            "sigma": 1.0, "init_box": 5.0,
+            "reference": {"successes": 1, "runs": 2, "histogram": histogram}})
+    };
+    let err = config_error(
+        "polar-cbo",
+        "wells",
+        wells(
+            serde_json::json!([[0.0, 0.0], [0.0, 0.0]]),
+            serde_json::json!([0, 1, 1]),
+        ),
+    );
+    assert!(err.contains("same point"), "{err}");
+    let err = config_error(
+        "polar-cbo",
+        "wells",
+        wells(
+            serde_json::json!([[0.0, 0.0], [1.0, 0.0]]),
+            serde_json::json!([1, 1]),
+        ),
+    );
+    assert!(err.contains("inconsistent with 2 minimisers"), "{err}");
 }
 
 #[test]
@@ -140,4 +164,13 @@ fn cbo_variants_settings_are_checked() {
         "tolerance": 0.1}]);
     let err = config_error("cbo-variants", "constrained", case);
     assert!(err.contains("epsilon"), "{err}");
+    let case = serde_json::json!([{"problem": "ball_boundary", "d": 3, "n": 10, "lambda": 1.0,
+        "sigma": 1.0, "dt": 0.01, "alpha": 10.0, "steps": 10, "wells": 0.0, "epsilon": 0.0,
+        "tolerance": 0.1, "reference": {"successes": 3, "runs": 2}}]);
+    let err = config_error("cbo-variants", "constrained", case);
+    assert!(err.contains("3 of 2"), "{err}");
+    let cell = serde_json::json!([{"variant": "cbo", "function": "ackley", "n": 50,
+        "sigma": 1.0, "steps": 10, "alpha_max": 0.0, "reference": null}]);
+    let err = config_error("cbo-variants", "cells", cell);
+    assert!(err.contains("alpha schedule max"), "{err}");
 }

@@ -14,28 +14,71 @@
 //! Control: the same runs with κ = 10⁶ (plain CBO up to round-off) must find exactly one
 //! minimiser in every run — the kernel, not the clustering, is what finds the others.
 
-use meanfield_energy::{Himmelblau, Objective};
+use meanfield_energy::{Himmelblau, Objective, RastriginWells};
 use meanfield_integrators::cbo::{
     CboNoise, CboParams, KernelScale, PolarCbo, PolarCboParams, cluster_points, uniform_ensemble,
 };
 use meanfield_integrators::run_many;
 use meanfield_measures::{Parallelism, replicate_seed};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::benchmark::{two_proportion_tolerance, wilson_interval};
+use super::variants::rate_check;
 use crate::report::{Check, Plot, Series, Table};
 use crate::{ConfiguredExperiment, ExperimentConfig, ExperimentError, Report, RunContext};
 
-/// CBXpy's measured successes (runs that found all four minimisers).
+/// CBXpy's measured successes (runs that found all the minimisers).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PolarReference {
-    /// Runs that found all four minimisers.
+    /// Runs that found all the minimisers.
     pub successes: usize,
     /// Runs.
     pub runs: usize,
-    /// Runs that found 0, 1, 2, 3, 4 of the minimisers.
-    pub histogram: [usize; 5],
+    /// Runs that found 0, 1, …, m of the m minimisers.
+    pub histogram: Vec<usize>,
+}
+
+impl PolarReference {
+    /// Consistent with `minimisers` minimisers: successes ≤ runs, m + 1 histogram bins that
+    /// sum to the runs, the last one the successes.
+    fn check(&self, minimisers: usize, what: &str) -> Result<(), ExperimentError> {
+        let ok = self.runs > 0
+            && self.histogram.len() == minimisers + 1
+            && self.histogram.iter().sum::<usize>() == self.runs
+            && self.histogram[minimisers] == self.successes;
+        if ok {
+            Ok(())
+        } else {
+            Err(ExperimentError::Config(format!(
+                "{what} reference: {} successes of {} runs with histogram {:?} is inconsistent \
+                 with {minimisers} minimisers",
+                self.successes, self.runs, self.histogram
+            )))
+        }
+    }
+}
+
+/// The second case: the Rastrigin with shifted wells f = Π_i V(x − z_i), whose global
+/// minimisers are the shifts z_i (N, λ, dt and the clustering rule as the Himmelblau case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolarWellsCase {
+    /// The wells z_i (points of R²).
+    pub shifts: Vec<[f64; 2]>,
+    /// Steps per run.
+    pub steps: u64,
+    /// Kernel width κ.
+    pub kappa: f64,
+    /// Inverse temperature α (constant).
+    pub alpha: f64,
+    /// Noise σ (anisotropic).
+    pub sigma: f64,
+    /// Initial law U[−init_box, init_box]².
+    pub init_box: f64,
+    /// CBXpy's measured rate on this case (`None`: reported, not checked).
+    pub reference: Option<PolarReference>,
 }
 
 /// Parameters (every key can be overridden with `--config`).
@@ -70,6 +113,8 @@ pub struct PolarCboConfig {
     pub control_kappa: f64,
     /// CBXpy's measured rate on this protocol (`None`: reported, not checked).
     pub reference: Option<PolarReference>,
+    /// The shifted-wells Rastrigin case (`None`: Himmelblau only).
+    pub wells: Option<PolarWellsCase>,
 }
 
 impl ExperimentConfig for PolarCboConfig {
@@ -93,7 +138,26 @@ impl ExperimentConfig for PolarCboConfig {
             reference: Some(PolarReference {
                 successes: 76,
                 runs: 100,
-                histogram: [0, 0, 2, 22, 76],
+                histogram: vec![0, 0, 2, 22, 76],
+            }),
+            wells: Some(PolarWellsCase {
+                shifts: RASTRIGIN_WELLS.to_vec(),
+                steps: 500,
+                kappa: 0.5,
+                // f is a product of three Rastrigins: values near a well are its V times
+                // the other two factors there (≈ 10³), so α = 10 makes one well win every
+                // kernel; α = 0.01 keeps α f comparable to the kernel's |x − y|²/(2κ²)
+                // (search: docs/cbo.md §9).
+                alpha: 0.01,
+                sigma: 1.0,
+                init_box: 5.0,
+                // benches/peers/polar_cbxpy_success.py --function wells, 100 runs
+                // (polar_cbxpy_rates.jsonl).
+                reference: Some(PolarReference {
+                    successes: 66,
+                    runs: 100,
+                    histogram: vec![0, 4, 30, 66],
+                }),
             }),
         }
     }
@@ -124,13 +188,25 @@ impl ExperimentConfig for PolarCboConfig {
                 self.cluster_radius, self.min_fraction
             )));
         }
-        if let Some(r) = &self.reference
-            && (r.runs == 0 || r.successes > r.runs || r.histogram.iter().sum::<usize>() != r.runs)
-        {
-            return Err(ExperimentError::Config(format!(
-                "reference: {} successes of {} runs with histogram {:?} is inconsistent",
-                r.successes, r.runs, r.histogram
-            )));
+        if let Some(r) = &self.reference {
+            r.check(4, "Himmelblau")?;
+        }
+        if let Some(w) = &self.wells {
+            if w.steps == 0 || !(w.init_box > 0.0 && w.init_box.is_finite()) {
+                return Err(ExperimentError::Config(format!(
+                    "wells: steps = {} must be ≥ 1 and init_box = {} finite and > 0",
+                    w.steps, w.init_box
+                )));
+            }
+            RastriginWells::new(&w.shifts.iter().map(|z| z.to_vec()).collect::<Vec<_>>())
+                .map_err(|e| ExperimentError::Config(format!("wells: {e}")))?;
+            CboParams::new(self.lambda, w.sigma, self.dt)
+                .and_then(|c| c.with_alpha(w.alpha))
+                .and_then(|c| PolarCboParams::new(c, w.kappa))
+                .map_err(|e| ExperimentError::Config(format!("wells: {e}")))?;
+            if let Some(r) = &w.reference {
+                r.check(w.shifts.len(), "wells")?;
+            }
         }
         if !(self.match_tol > 0.0 && self.match_tol.is_finite()) {
             return Err(ExperimentError::Config(format!(
@@ -142,14 +218,37 @@ impl ExperimentConfig for PolarCboConfig {
     }
 }
 
+/// The wells of the default shifted-wells Rastrigin: three global minimisers at mutual
+/// distances 4.5–5.1, none on the integer lattice of the others' local minima.
+const RASTRIGIN_WELLS: [[f64; 2]; 3] = [[-2.0, -2.0], [2.5, 0.5], [-0.5, 3.0]];
+
+/// The settings of one polarised-CBO case.
+#[derive(Clone, Copy)]
+struct Setting {
+    kappa: f64,
+    alpha: f64,
+    sigma: f64,
+    steps: u64,
+    init_box: f64,
+}
+
 /// What one run found.
 struct RunResult {
-    /// Which of the four minimisers were found.
-    found: [bool; 4],
+    /// Which of the minimisers were found.
+    found: Vec<bool>,
     /// Kept clusters that are none of the minimisers.
     spurious: usize,
     /// Kept cluster centres.
     centres: Vec<Vec<f64>>,
+}
+
+/// Runs that found 0, 1, …, m of the m minimisers.
+fn histogram(res: &[RunResult], m: usize) -> Vec<usize> {
+    let mut hist = vec![0usize; m + 1];
+    for r in res {
+        hist[r.found.iter().filter(|&&f| f).count()] += 1;
+    }
+    hist
 }
 
 /// A row of the table `runs`.
@@ -174,10 +273,10 @@ struct RateRow {
 /// The experiment.
 pub struct PolarCboExperiment;
 
-/// Points on the level sets f = c of Himmelblau's function (linear interpolation of the
-/// sign changes of f − c along the edges of a grid), for the contour backdrop of the plot.
-fn contour_points(levels: &[f64], half: f64, cells: usize) -> Series {
-    let f = Himmelblau;
+/// Points on the level sets f = c of a function on R² (linear interpolation of the sign
+/// changes of f − c along the edges of a grid on [−half, half]²), for the contour backdrop
+/// of the plots.
+fn contour_points(f: &impl Objective, levels: &[f64], half: f64, cells: usize) -> Series {
     let h = 2.0 * half / cells as f64;
     let at = |i: usize| -half + h * i as f64;
     let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -206,17 +305,44 @@ fn contour_points(levels: &[f64], half: f64, cells: usize) -> Series {
     Series { x, y, y_err: None }
 }
 
+/// The cluster centres of every run, as a scatter series.
+fn centres_series(res: &[RunResult]) -> Series {
+    Series {
+        x: res
+            .iter()
+            .flat_map(|r| r.centres.iter().map(|c| c[0]))
+            .collect(),
+        y: res
+            .iter()
+            .flat_map(|r| r.centres.iter().map(|c| c[1]))
+            .collect(),
+        y_err: None,
+    }
+}
+
+/// Points as a scatter series.
+fn points_series(points: &[Vec<f64>]) -> Series {
+    Series {
+        x: points.iter().map(|m| m[0]).collect(),
+        y: points.iter().map(|m| m[1]).collect(),
+        y_err: None,
+    }
+}
+
 impl PolarCboExperiment {
-    fn runs(
+    /// `cfg.runs` runs of polarised CBO on `f` (on R²) with the setting `s`; the found
+    /// minimisers are scored against `minima`.
+    fn runs<O: Objective + Clone>(
         cfg: &PolarCboConfig,
-        kappa: f64,
+        f: &O,
+        minima: &[Vec<f64>],
+        s: Setting,
         seed: u64,
     ) -> Result<Vec<RunResult>, ExperimentError> {
-        let cbo = CboParams::new(cfg.lambda, cfg.sigma, cfg.dt)?
-            .with_alpha(cfg.alpha)?
+        let cbo = CboParams::new(cfg.lambda, s.sigma, cfg.dt)?
+            .with_alpha(s.alpha)?
             .with_noise(CboNoise::Anisotropic);
-        let params = PolarCboParams::new(cbo, kappa)?.with_kernel_scale(KernelScale::Constant);
-        let minima = Himmelblau.minimisers();
+        let params = PolarCboParams::new(cbo, s.kappa)?.with_kernel_scale(KernelScale::Constant);
         let min_size = ((cfg.min_fraction * cfg.n as f64).ceil() as usize).max(1);
         let results = run_many(
             cfg.runs,
@@ -224,28 +350,25 @@ impl PolarCboExperiment {
             Parallelism::Rayon,
             |r| {
                 Ok((
-                    PolarCbo::new(Himmelblau, params)?,
+                    PolarCbo::new(f.clone(), params)?,
                     uniform_ensemble(
                         cfg.n,
                         2,
-                        -cfg.init_box,
-                        cfg.init_box,
+                        -s.init_box,
+                        s.init_box,
                         replicate_seed(seed, 0, r as u64),
                     )?,
                 ))
             },
             |_, polar, checkpoint| {
-                polar.run_to(checkpoint, cfg.steps)?;
-                let clusters = cluster_points(
-                    &Himmelblau,
-                    &checkpoint.state.points,
-                    2,
-                    cfg.cluster_radius,
-                    min_size,
-                )?;
-                let near =
-                    |c: &[f64], m: &[f64; 2]| (c[0] - m[0]).hypot(c[1] - m[1]) < cfg.match_tol;
-                let found = minima.map(|m| clusters.iter().any(|c| near(&c.centre, &m)));
+                polar.run_to(checkpoint, s.steps)?;
+                let clusters =
+                    cluster_points(f, &checkpoint.state.points, 2, cfg.cluster_radius, min_size)?;
+                let near = |c: &[f64], m: &[f64]| (c[0] - m[0]).hypot(c[1] - m[1]) < cfg.match_tol;
+                let found = minima
+                    .iter()
+                    .map(|m| clusters.iter().any(|c| near(&c.centre, m)))
+                    .collect();
                 let spurious = clusters
                     .iter()
                     .filter(|c| !minima.iter().any(|m| near(&c.centre, m)))
@@ -259,12 +382,101 @@ impl PolarCboExperiment {
         )?;
         Ok(results)
     }
+
+    /// The shifted-wells Rastrigin case: its table `wells`, its check against CBXpy and
+    /// its plot.
+    fn wells_case(
+        cfg: &PolarCboConfig,
+        w: &PolarWellsCase,
+        seed: u64,
+        report: &mut Report,
+    ) -> Result<(), ExperimentError> {
+        let shifts: Vec<Vec<f64>> = w.shifts.iter().map(|z| z.to_vec()).collect();
+        let f = RastriginWells::new(&shifts)?;
+        let m = shifts.len();
+        let setting = Setting {
+            kappa: w.kappa,
+            alpha: w.alpha,
+            sigma: w.sigma,
+            steps: w.steps,
+            init_box: w.init_box,
+        };
+        let res = Self::runs(cfg, &f, &shifts, setting, seed)?;
+        let hist = histogram(&res, m);
+        let (ok, runs) = (hist[m], res.len());
+        let mut columns = vec![
+            "method".to_string(),
+            "successes".into(),
+            "runs".into(),
+            "rate".into(),
+            "Wilson 95% lo".into(),
+            "Wilson 95% hi".into(),
+        ];
+        columns.extend((0..=m).map(|k| format!("runs finding {k}")));
+        columns.push("spurious clusters".into());
+        let mut table = Table::new(columns);
+        let row = |method: &str, ok: usize, runs: usize, hist: &[usize], spurious| {
+            let (lo, hi) = wilson_interval(ok, runs, 1.96);
+            let mut row = vec![
+                json!(method),
+                json!(ok),
+                json!(runs),
+                json!(ok as f64 / runs as f64),
+                json!(lo),
+                json!(hi),
+            ];
+            row.extend(hist.iter().map(|h| json!(h)));
+            row.push(json!(spurious));
+            row
+        };
+        let spurious: usize = res.iter().map(|r| r.spurious).sum();
+        table.push_row(row("polarised CBO (ours)", ok, runs, &hist, Some(spurious)));
+        if let Some(r) = &w.reference {
+            table.push_row(row(
+                "CBXpy 1.0.4 PolarCBO",
+                r.successes,
+                r.runs,
+                &r.histogram,
+                None,
+            ));
+            report.checks.push(rate_check(
+                "shifted-wells Rastrigin, runs finding all wells (PolarCBO)",
+                ok,
+                runs,
+                r.successes,
+                r.runs,
+            ));
+        }
+        report.tables.insert("wells".into(), table);
+        let contour = "f = 10², 10³, 10⁴, 10⁵ (contour, wells)";
+        report.series.insert(
+            contour.into(),
+            contour_points(&f, &[1e2, 1e3, 1e4, 1e5], w.init_box, 200),
+        );
+        let found = "found minimisers (polarised CBO, wells, all runs)";
+        report.series.insert(found.into(), centres_series(&res));
+        report
+            .series
+            .insert("wells z_i".into(), points_series(&shifts));
+        report.plots.push(Plot {
+            name: "wells-minimisers".into(),
+            title: "Rastrigin with shifted wells: cluster centres of the final consensus points"
+                .into(),
+            x_label: "x".into(),
+            y_label: "y".into(),
+            series: vec![contour.into(), found.into(), "wells z_i".into()],
+            log_x: false,
+            log_y: false,
+            scatter: true,
+        });
+        Ok(())
+    }
 }
 
 impl ConfiguredExperiment for PolarCboExperiment {
     type Config = PolarCboConfig;
     const NAME: &'static str = "polar-cbo";
-    const DESCRIPTION: &'static str = "Polarised CBO finds all four minimisers of Himmelblau's function in one run, beside CBXpy 1.0.4's PolarCBO";
+    const DESCRIPTION: &'static str = "Polarised CBO finds all four minimisers of Himmelblau's function and the wells of a shifted-wells Rastrigin in one run, beside CBXpy 1.0.4's PolarCBO";
 
     fn execute(
         &self,
@@ -291,10 +503,24 @@ impl ConfiguredExperiment for PolarCboExperiment {
             cfg.control_kappa,
             b = cfg.init_box,
         ));
+        let minima: Vec<Vec<f64>> = Himmelblau.minimisers().iter().map(|m| m.to_vec()).collect();
+        let setting = |kappa| Setting {
+            kappa,
+            alpha: cfg.alpha,
+            sigma: cfg.sigma,
+            steps: cfg.steps,
+            init_box: cfg.init_box,
+        };
         (ctx.progress)(0.0, "polarised CBO");
-        let polar = Self::runs(&cfg, cfg.kappa, ctx.seed)?;
-        (ctx.progress)(0.5, "plain-CBO control");
-        let control = Self::runs(&cfg, cfg.control_kappa, ctx.seed)?;
+        let polar = Self::runs(&cfg, &Himmelblau, &minima, setting(cfg.kappa), ctx.seed)?;
+        (ctx.progress)(0.4, "plain-CBO control");
+        let control = Self::runs(
+            &cfg,
+            &Himmelblau,
+            &minima,
+            setting(cfg.control_kappa),
+            ctx.seed,
+        )?;
 
         let mut table = Table::new([
             "method",
@@ -312,10 +538,7 @@ impl ConfiguredExperiment for PolarCboExperiment {
             "spurious clusters",
         ]);
         let row = |method: &'static str, kappa: f64, res: &[RunResult]| {
-            let mut hist = [0usize; 5];
-            for r in res {
-                hist[r.found.iter().filter(|&&f| f).count()] += 1;
-            }
+            let hist = histogram(res, 4);
             let (lo, hi) = wilson_interval(hist[4], res.len(), 1.96);
             RateRow {
                 method,
@@ -377,36 +600,24 @@ impl ConfiguredExperiment for PolarCboExperiment {
         // The plot: contour backdrop, the cluster centres of every run, the minimisers.
         report.series.insert(
             "f = 1, 10, 50, 150, 400 (contour)".into(),
-            contour_points(&[1.0, 10.0, 50.0, 150.0, 400.0], cfg.init_box, 200),
+            contour_points(
+                &Himmelblau,
+                &[1.0, 10.0, 50.0, 150.0, 400.0],
+                cfg.init_box,
+                200,
+            ),
         );
-        let centres = |res: &[RunResult]| Series {
-            x: res
-                .iter()
-                .flat_map(|r| r.centres.iter().map(|c| c[0]))
-                .collect(),
-            y: res
-                .iter()
-                .flat_map(|r| r.centres.iter().map(|c| c[1]))
-                .collect(),
-            y_err: None,
-        };
         report.series.insert(
             "found minimisers (polarised CBO, all runs)".into(),
-            centres(&polar),
+            centres_series(&polar),
         );
         report.series.insert(
             "found minimiser (plain CBO, all runs)".into(),
-            centres(&control),
+            centres_series(&control),
         );
-        let ms = Himmelblau.minimisers();
-        report.series.insert(
-            "global minimisers".into(),
-            Series {
-                x: ms.iter().map(|m| m[0]).collect(),
-                y: ms.iter().map(|m| m[1]).collect(),
-                y_err: None,
-            },
-        );
+        report
+            .series
+            .insert("global minimisers".into(), points_series(&minima));
         report.plots.push(Plot {
             name: "minimisers".into(),
             title: "Himmelblau: cluster centres of the final consensus points".into(),
@@ -422,6 +633,10 @@ impl ConfiguredExperiment for PolarCboExperiment {
             log_y: false,
             scatter: true,
         });
+        if let Some(w) = &cfg.wells {
+            (ctx.progress)(0.8, "shifted-wells Rastrigin");
+            Self::wells_case(&cfg, w, replicate_seed(ctx.seed, 1, 0), report)?;
+        }
         Ok(())
     }
 }
