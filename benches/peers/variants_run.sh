@@ -4,8 +4,10 @@
 # (the criterion bench benches/benches/cbo.rs, groups `cbo/variants_rastrigin` and
 # `cbo/polar_rastrigin`, release build), alternated variant by variant so that both sides
 # see the same load, --runs times. Writes JSON lines (both sides; ours = criterion's
-# median of the step) to target/peers-variants/timings.jsonl and prints a Markdown table
-# of the fastest median per side and the ratio CBXpy / ours.
+# median of the step) to target/peers-variants/timings.jsonl (and as one array,
+# timings.json) and a Markdown table of the fastest median per side and the ratio
+# CBXpy / ours to target/peers-variants/table.md (also printed). `cargo xtask peers`
+# runs it as the suite `variants`.
 #
 # Usage: benches/peers/variants_run.sh [--runs K]   (CBO_VENV: a venv with cbx==1.0.4)
 set -euo pipefail
@@ -53,15 +55,18 @@ r = json.loads(sys.stdin.read()); r["variant"] = "polar"; print(json.dumps(r))' 
   ours polar_rastrigin Sequential polar >>"$out/timings.jsonl"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$py" - "$out/timings.jsonl" <<'PY'
+"$py" - "$out" <<'PY'
 import collections, json, sys
+out = sys.argv[1]
+rows = [json.loads(line) for line in open(f"{out}/timings.jsonl")]
 best = collections.defaultdict(dict)
-for line in open(sys.argv[1]):
-    r = json.loads(line)
+for r in rows:
     side = "ours" if r.get("impl") == "meanfield" else "cbxpy"
     best[r["variant"]][side] = min(best[r["variant"]].get(side, 1e9), r["median_s"])
-print("| variant | CBXpy 1.0.4 s/step | ours s/step | CBXpy / ours |")
-print("|---|---|---|---|")
+lines = ["| variant | CBXpy 1.0.4 s/step | ours s/step | CBXpy / ours |", "|---|---|---|---|"]
 for v, b in best.items():
-    print(f"| {v} | {b['cbxpy']:.3e} | {b['ours']:.3e} | {b['cbxpy'] / b['ours']:.1f}× |")
+    lines.append(f"| {v} | {b['cbxpy']:.3e} | {b['ours']:.3e} | {b['cbxpy'] / b['ours']:.1f}× |")
+open(f"{out}/table.md", "w").write("\n".join(lines) + "\n")
+json.dump(rows, open(f"{out}/timings.json", "w"), indent=1)
+print("\n".join(lines))
 PY

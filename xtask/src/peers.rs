@@ -10,6 +10,7 @@
 //! | `langevin` | `run.sh` | NumPy | MFLD, projected, mirror and adjusted mirror steps |
 //! | `pgd` | `pgd_run.sh` | NumPy (and JAX) | the PGD and MPD loops of `mpgd-blr` |
 //! | `cbo` | `cbo_run.sh` | CBXpy 1.0.4 | the anisotropic CBO step |
+//! | `variants` | `variants_run.sh` | CBXpy 1.0.4 | one step of each consensus variant (criterion) |
 //!
 //! The suites run one after the other (never concurrently: they would share the cores).
 //! Outputs: `target/peers/table.md` (the machine, the load before and after, each suite's
@@ -66,12 +67,20 @@ const SUITES: &[Suite] = &[
         json_prefixes: &["cbxpy-", "rust-"],
         takes_runs: true,
     },
+    Suite {
+        name: "variants",
+        script: "benches/peers/variants_run.sh",
+        table: "target/peers-variants/table.md",
+        json_dir: "target/peers-variants",
+        json_prefixes: &["timings"],
+        takes_runs: true,
+    },
 ];
 
 #[derive(Debug, Args)]
 pub struct PeersArgs {
-    /// Suites to run, comma-separated (default: all): langevin, pgd, cbo.
-    #[arg(long, value_name = "SUITE,…", value_delimiter = ',', value_parser = ["langevin", "pgd", "cbo"])]
+    /// Suites to run, comma-separated (default: all): langevin, pgd, cbo, variants.
+    #[arg(long, value_name = "SUITE,…", value_delimiter = ',', value_parser = ["langevin", "pgd", "cbo", "variants"])]
     pub only: Vec<String>,
 
     /// Whole sweeps per suite whose fastest per-cell median is kept (langevin and cbo;

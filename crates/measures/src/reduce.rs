@@ -41,6 +41,21 @@ pub fn block_partials(
     parallelism: Parallelism,
     term: impl Fn(usize, &mut [f64]) + Sync,
 ) -> Vec<f64> {
+    block_partials_skipping(n, k, parallelism, |_| false, term)
+}
+
+/// [`block_partials`] without the rows for which `zero(i)` holds, which the caller
+/// guarantees to have only ±0 terms. Skipping them gives the same bits: a Neumaier step
+/// with x = ±0 leaves (s, c) unchanged, since neither s nor c is ever −0 (both start at
+/// +0, and a sum is −0 only from two −0 operands; `block_partials_skip_zero_rows_bit_for_bit`).
+/// CBO's consensus skips the particles whose weight underflowed to 0, at large α most.
+pub fn block_partials_skipping(
+    n: usize,
+    k: usize,
+    parallelism: Parallelism,
+    zero: impl Fn(usize) -> bool + Sync,
+    term: impl Fn(usize, &mut [f64]) + Sync,
+) -> Vec<f64> {
     let blocks = n.div_ceil(BLOCK);
     let mut partials = vec![0.0; blocks * k];
     if k == 0 {
@@ -57,6 +72,9 @@ pub fn block_partials(
             #[inline(always)]
             || {
                 for i in b * BLOCK..((b + 1) * BLOCK).min(n) {
+                    if zero(i) {
+                        continue;
+                    }
                     term(i, &mut t);
                     for ((s, c), &x) in sums.iter_mut().zip(comps.iter_mut()).zip(&t) {
                         neumaier_add(s, c, x);
@@ -153,7 +171,22 @@ impl Reducer {
         k: usize,
         term: impl Fn(usize, &mut [f64]) + Sync,
     ) -> Result<Vec<f64>> {
-        let partials = block_partials(n, k, self.parallelism, term);
+        self.sums_skipping(n, k, |_| false, term)
+    }
+
+    /// [`Reducer::sums`] without the rows for which `zero(i)` holds, whose terms the
+    /// caller guarantees to be ±0: the same bits ([`block_partials_skipping`]).
+    ///
+    /// # Errors
+    /// As [`Reducer::sums`].
+    pub fn sums_skipping(
+        &self,
+        n: usize,
+        k: usize,
+        zero: impl Fn(usize) -> bool + Sync,
+        term: impl Fn(usize, &mut [f64]) + Sync,
+    ) -> Result<Vec<f64>> {
+        let partials = block_partials_skipping(n, k, self.parallelism, zero, term);
         match &self.shard {
             None => Ok(combine(&partials, k)),
             Some(shard) => {

@@ -211,8 +211,10 @@ pub fn consensus_with(
         *w = e;
     }
     let weights = &*weights;
-    // [Σ w̃, Σ w̃², Σ w̃ X].
-    let s = reducer.sums(n, d + 2, |i, o| {
+    // [Σ w̃, Σ w̃², Σ w̃ X]. A particle whose weight underflowed to 0 (at large α most
+    // of them) adds only ±0 terms when its row is finite: skipped, the same bits.
+    let zero = |i: usize| weights[i] == 0.0 && xs[i * d..(i + 1) * d].iter().all(|x| x.is_finite());
+    let s = reducer.sums_skipping(n, d + 2, zero, |i, o| {
         let w = weights[i];
         o[0] = w;
         o[1] = w * w;
