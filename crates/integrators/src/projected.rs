@@ -54,6 +54,20 @@ pub(crate) fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R 
     r
 }
 
+/// [`with_scratch`] without the zeroing: the entries hold whatever an earlier use left,
+/// so `f` must write every entry before it reads it (a read of a stale entry would make
+/// results depend on which particle the thread moved before). For moves that fill their
+/// scratch completely, at small d where the zeroing call is a visible part of the move.
+pub(crate) fn with_written_scratch<R>(len: usize, f: impl FnOnce(&mut [f64]) -> R) -> R {
+    let mut buf = SCRATCH.take();
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    let r = f(&mut buf[..len]);
+    SCRATCH.set(buf);
+    r
+}
+
 /// Projected MFLD on a simplex, a box, or (degenerately) R^d.
 pub struct ProjectedMfld<F> {
     core: LangevinCore<F>,

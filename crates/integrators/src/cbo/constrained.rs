@@ -35,7 +35,7 @@ use super::{
 };
 use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
-use crate::projected::with_scratch;
+use crate::projected::with_written_scratch;
 
 /// The hypersurface Γ.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +107,24 @@ impl Hypersurface {
             Self::Hyperplane { normal, offset } => {
                 let t = (dot(normal, x) - offset) / dot(normal, normal);
                 x.iter_mut().zip(normal).for_each(|(v, a)| *v -= t * a);
+            }
+        }
+    }
+
+    /// x ← the closest point of Γ to y: [`Hypersurface::project`] of a copy of y, the
+    /// same operations without the copy.
+    fn project_into(&self, y: &[f64], x: &mut [f64]) {
+        match self {
+            Self::Sphere { radius } => {
+                let n = norm(y);
+                x.iter_mut().zip(y).for_each(|(v, y)| *v = radius * y / n);
+            }
+            Self::Hyperplane { normal, offset } => {
+                let t = (dot(normal, y) - offset) / dot(normal, normal);
+                x.iter_mut()
+                    .zip(y)
+                    .zip(normal)
+                    .for_each(|((v, y), a)| *v = y - t * a);
             }
         }
     }
@@ -322,7 +340,8 @@ impl<O: Objective> ConstrainedCbo<O> {
         };
         let v = &self.ws.consensus;
         let update = |i: usize, x: &mut [f64]| {
-            with_scratch(3 * d, |s| {
+            // Every entry is written before it is read (noise here, w and g in the move).
+            with_written_scratch(3 * d, |s| {
                 let (noise, rest) = s.split_at_mut(d);
                 let (w, g) = rest.split_at_mut(d);
                 match source {
@@ -466,8 +485,7 @@ impl Move<'_> {
                         }
                     }
                 }
-                x.copy_from_slice(w);
-                self.surface.project(x);
+                self.surface.project_into(w, x);
             }
         }
     }
