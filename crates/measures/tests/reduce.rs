@@ -127,10 +127,10 @@ proptest! {
         k in 1usize..9,
         every in 1usize..5,
     ) {
-        let zero = |i: usize| (seed as usize ^ i) % every != 0;
+        let zero = |i: usize| !(seed as usize ^ i).is_multiple_of(every);
         let t = |i: usize, j: usize| {
             if zero(i) {
-                if (i + j) % 2 == 0 { 0.0 } else { -0.0 }
+                if (i + j).is_multiple_of(2) { 0.0 } else { -0.0 }
             } else {
                 term(seed, i, j)
             }
