@@ -13,8 +13,9 @@
 //! `variant_steps`: one step of each consensus variant of issue 17 at (N, d) = (1000, 20),
 //! one thread, Rastrigin, α = 10, λ = σ = 1, dt = 0.01 — the settings of the test-profile
 //! timing that `benches/peers/variants_run.sh` alternates with CBXpy (`docs/cbo.md` §11):
-//! CBO with memory, PSO, covariance-noise CBO, mirror CBO (log-barrier box), drift-
-//! constrained and hypersurface CBO on the unit sphere.
+//! CBO with memory, PSO, CBS (sampling mode, α = 1, CBXpy's Euler scheme and symmetric
+//! root), covariance-noise CBO, mirror CBO (log-barrier box), drift-constrained and
+//! hypersurface CBO on the unit sphere.
 //!
 //! Run: `cargo bench -p meanfield-benches --bench cbo -- --warm-up-time 1 --measurement-time 3`.
 //! The side-by-side comparison with CBXpy is `benches/peers/cbo_run.sh`.
@@ -104,8 +105,9 @@ fn bench_steps<D: Dynamics>(
 
 fn variant_steps(c: &mut Criterion) {
     use meanfield::integrators::{
-        CboMemory, CboMemoryParams, CboNoise, CbsMode, ConstrainedCbo, ConstrainedCboParams,
-        ConstraintScheme, Hypersurface, MirrorCbo, Pso, PsoParams,
+        CboMemory, CboMemoryParams, CboNoise, Cbs, CbsMode, CbsParams, CbsScheme, ConstrainedCbo,
+        ConstrainedCboParams, ConstraintScheme, CovarianceRoot, Hypersurface, MirrorCbo, Pso,
+        PsoParams,
     };
     use meanfield::measures::{BoxBounds, InitialLaw, LogBarrier, streams};
     let mut g = c.benchmark_group("cbo/variants_rastrigin");
@@ -126,6 +128,14 @@ fn variant_steps(c: &mut Criterion) {
     );
     let pso = PsoParams::new(memory, 0.001, 0.999).unwrap();
     bench_steps(&mut g, "pso", Pso::new(&f, pso).unwrap(), cube());
+    // CBS in CBXpy's discretisation (Euler–Maruyama, symmetric root of C_α), α = 1.
+    let cbs = CbsParams::new(CbsMode::Sampling, 0.01)
+        .unwrap()
+        .with_alpha(1.0)
+        .unwrap()
+        .with_scheme(CbsScheme::EulerMaruyama)
+        .with_root(CovarianceRoot::Symmetric);
+    bench_steps(&mut g, "cbs", Cbs::new(&f, cbs).unwrap(), cube());
     let cov = cbo.with_noise(CboNoise::Covariance(CbsMode::Sampling));
     bench_steps(&mut g, "covariance", Cbo::new(&f, cov).unwrap(), cube());
     let b = BoxBounds::uniform(d, -1.0, 1.0).unwrap();

@@ -5,7 +5,8 @@ The settings of the criterion bench `benches/benches/cbo.rs::variant_steps`:
 Rastrigin, alpha = 10, lambda = 1, sigma = 1, anisotropic noise (isotropic for the
 hypersurface scheme), dt = 0.01, f_dim '3D'; X0 ~ U[-3, 3]^d except MirrorCBO (the box
 [-1, 1]^d, X0 ~ U[-0.9, 0.9]^d) and HyperSurfaceCBO (X0 on the unit sphere). PSO is CBXpy's
-own class (its update diverges, docs/cbo.md §12, which does not change the cost of a step).
+own class (its update diverges, docs/cbo.md §12, which does not change the cost of a step);
+CBS is sampling mode with alpha = 1 (it has no lambda / sigma / noise options).
 Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1. Prints one JSON line per variant with
 the median and minimum over --steps steps after one warm-up step.
 
@@ -16,11 +17,11 @@ import json
 import time
 
 import numpy as np
-from cbx.dynamics import (CBO, CBOMemory, PSO, DriftConstrainedCBO, HyperSurfaceCBO,
+from cbx.dynamics import (CBO, CBS, CBOMemory, PSO, DriftConstrainedCBO, HyperSurfaceCBO,
                           MirrorCBO)
 from cbx.objectives import Rastrigin
 
-VARIANTS = ["memory", "pso", "covariance", "mirror", "drift", "hypersurface"]
+VARIANTS = ["memory", "pso", "cbs", "covariance", "mirror", "drift", "hypersurface"]
 
 
 def make(variant, n, d):
@@ -33,6 +34,10 @@ def make(variant, n, d):
         return CBOMemory(f, x=x0, lamda_memory=0.4, **common)
     if variant == "pso":
         return PSO(f, x=x0, m=0.001, lamda_memory=0.4, **common)
+    if variant == "cbs":
+        # CBS has no noise / lamda / sigma options (its noise is the covariance's).
+        return CBS(f, x=x0, mode="sampling", alpha=1.0, dt=0.01, max_it=10**6, verbosity=0,
+                   seed=1, f_dim="3D")
     if variant == "covariance":
         return CBO(f, x=x0, **{**common, "noise": "covariance"})
     if variant == "mirror":

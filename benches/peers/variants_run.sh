@@ -46,7 +46,7 @@ PY
 }
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for run in $(seq 1 "$runs"); do
-  for v in memory pso covariance mirror drift hypersurface; do
+  for v in memory pso cbs covariance mirror drift hypersurface; do
     "$py" benches/peers/variants_cbxpy_timing.py --variant "$v" >>"$out/timings.jsonl"
     ours variants_rastrigin "$v" "$v" >>"$out/timings.jsonl"
   done
