@@ -83,6 +83,54 @@ fn start<D: meanfield_integrators::Dynamics>(
     runs::start(dynamics, arrays::ensemble_on("x0", x0, domain)?, seed)
 }
 
+/// A consensus variant's Python class: [`runs::dynamics_class!`] with `minimize` (M
+/// independent runs through [`replicas::minimize`], the many-run path of `CBO.minimize`).
+/// In `domain` and `make`, `$this` is the class and `$f` the objective lane of one run.
+macro_rules! consensus_variant_class {
+    (
+        $Ty:ident,
+        $Run:ident,
+        minimize($(#[$doc:meta])* |$this:ident, $f:ident| domain: $domain:expr, make: $make:expr)
+        { $($extra:tt)* }
+    ) => {
+        runs::dynamics_class!($Ty, $Run, CboObs, "objective" {
+            /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
+            /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
+            /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
+            /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
+            /// going. Returns the dict of `CBO.minimize`.
+            $(#[$doc])*
+            #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
+            fn minimize<'py>(
+                &self,
+                py: Python<'py>,
+                x0: &Bound<'py, PyAny>,
+                max_steps: u64,
+                seed: u64,
+                energy_tol: Option<f64>,
+                stagnation: Option<(f64, u64)>,
+            ) -> PyResult<Bound<'py, PyDict>> {
+                let $this = self;
+                replicas::minimize(
+                    py,
+                    $this.dynamics.objective(),
+                    &$this.slot,
+                    $this.pool.as_ref(),
+                    x0,
+                    $domain,
+                    max_steps,
+                    seed,
+                    energy_tol,
+                    stagnation,
+                    |$f| $make,
+                )
+            }
+
+            $($extra)*
+        });
+    };
+}
+
 /// Consensus-based sampling (CBS; docs/cbo.md §8).
 #[pyclass(name = "CBS", module = "meanfield._core")]
 pub struct PyCbs {
@@ -91,7 +139,11 @@ pub struct PyCbs {
     pool: Option<rayon::ThreadPool>,
 }
 
-runs::dynamics_class!(PyCbs, CboRun, CboObs, "objective" {
+consensus_variant_class!(PyCbs, CboRun, minimize(
+    |this, f|
+    domain: Domain::Euclidean,
+    make: Cbs::new(f, *this.dynamics.params())
+) {
     /// CBS on `objective` (a test-function name or a callable, as for `CBO`) in `mode`
     /// `"optimization"` (λ = 1) or `"sampling"` (λ = 1/(1 + β)), with time step `dt`,
     /// β = `alpha` and its `schedule`, `scheme` `"exponential"` (the paper's) or
@@ -153,37 +205,6 @@ runs::dynamics_class!(PyCbs, CboRun, CboObs, "objective" {
             slot,
             pool,
         })
-    }
-
-    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
-    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
-    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
-    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
-    /// going. Returns the dict of `CBO.minimize`.
-    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
-    fn minimize<'py>(
-        &self,
-        py: Python<'py>,
-        x0: &Bound<'py, PyAny>,
-        max_steps: u64,
-        seed: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = *self.dynamics.params();
-        replicas::minimize(
-            py,
-            self.dynamics.objective(),
-            &self.slot,
-            self.pool.as_ref(),
-            x0,
-            Domain::Euclidean,
-            max_steps,
-            seed,
-            energy_tol,
-            stagnation,
-            |f| Cbs::new(f, params),
-        )
     }
 
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed`.
@@ -321,7 +342,11 @@ fn memory_params(
     }
 }
 
-runs::dynamics_class!(PyCboMemory, CboMemoryRun, CboObs, "objective" {
+consensus_variant_class!(PyCboMemory, CboMemoryRun, minimize(
+    |this, f|
+    domain: Domain::Euclidean,
+    make: CboMemory::new(f, *this.dynamics.params())
+) {
     /// CBO with memory on `objective` (as for `CBO`) with CBO's `lam`, `sigma`, `dt`,
     /// `alpha`, `schedule`, `noise`, the memory drift `lambda_memory` (λ_m, CBXpy's 0.4)
     /// and memory noise `sigma_memory` (σ_m, default λ_m σ). `start` evaluates f once on
@@ -361,37 +386,6 @@ runs::dynamics_class!(PyCboMemory, CboMemoryRun, CboObs, "objective" {
         })
     }
 
-    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
-    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
-    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
-    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
-    /// going. Returns the dict of `CBO.minimize`.
-    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
-    fn minimize<'py>(
-        &self,
-        py: Python<'py>,
-        x0: &Bound<'py, PyAny>,
-        max_steps: u64,
-        seed: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = *self.dynamics.params();
-        replicas::minimize(
-            py,
-            self.dynamics.objective(),
-            &self.slot,
-            self.pool.as_ref(),
-            x0,
-            Domain::Euclidean,
-            max_steps,
-            seed,
-            energy_tol,
-            stagnation,
-            |f| CboMemory::new(f, params),
-        )
-    }
-
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (memories Y = x0).
     #[pyo3(signature = (x0, seed=0))]
     fn start(&self, x0: &Bound<'_, PyAny>, seed: u64) -> PyResult<CboMemoryRun> {
@@ -425,7 +419,11 @@ pub struct PyPso {
     pool: Option<rayon::ThreadPool>,
 }
 
-runs::dynamics_class!(PyPso, PsoRun, CboObs, "objective" {
+consensus_variant_class!(PyPso, PsoRun, minimize(
+    |this, f|
+    domain: Domain::Euclidean,
+    make: Pso::new(f, *this.dynamics.params())
+) {
     /// PSO on `objective` (as for `CBO`): CBO with memory's parameters plus the inertia
     /// `inertia` (m, CBXpy's 0.001) and the friction `friction` (γ, default 1 − m).
     #[new]
@@ -466,37 +464,6 @@ runs::dynamics_class!(PyPso, PsoRun, CboObs, "objective" {
             slot,
             pool,
         })
-    }
-
-    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
-    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
-    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
-    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
-    /// going. Returns the dict of `CBO.minimize`.
-    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
-    fn minimize<'py>(
-        &self,
-        py: Python<'py>,
-        x0: &Bound<'py, PyAny>,
-        max_steps: u64,
-        seed: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = *self.dynamics.params();
-        replicas::minimize(
-            py,
-            self.dynamics.objective(),
-            &self.slot,
-            self.pool.as_ref(),
-            x0,
-            Domain::Euclidean,
-            max_steps,
-            seed,
-            energy_tol,
-            stagnation,
-            |f| Pso::new(f, params),
-        )
     }
 
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (memories Y = x0,
@@ -609,7 +576,12 @@ pub struct PyMirrorCbo {
     pool: Option<rayon::ThreadPool>,
 }
 
-runs::dynamics_class!(PyMirrorCbo, MirrorCboRun, CboObs, "objective" {
+consensus_variant_class!(PyMirrorCbo, MirrorCboRun, minimize(
+    /// Every block of x0 lies strictly inside the map's domain.
+    |this, f|
+    domain: this.dynamics.map().domain(),
+    make: MirrorCbo::new(f, this.dynamics.map().clone(), *this.dynamics.params())
+) {
     /// Mirror CBO on `objective` (as for `CBO`) with CBO's `lam`, `sigma`, `dt`, `alpha`,
     /// `schedule`, `noise` and the mirror map `map`: `"identity"` (plain CBO),
     /// `"entropic"` (the simplex), `"log_barrier"` (the box `lower`, `upper`), `"ball"`
@@ -653,37 +625,6 @@ runs::dynamics_class!(PyMirrorCbo, MirrorCboRun, CboObs, "objective" {
         })
     }
 
-    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
-    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
-    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
-    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
-    /// going. Every block of x0 lies strictly inside the map's domain. Returns the dict of `CBO.minimize`.
-    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
-    fn minimize<'py>(
-        &self,
-        py: Python<'py>,
-        x0: &Bound<'py, PyAny>,
-        max_steps: u64,
-        seed: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = *self.dynamics.params();
-        replicas::minimize(
-            py,
-            self.dynamics.objective(),
-            &self.slot,
-            self.pool.as_ref(),
-            x0,
-            self.dynamics.map().domain(),
-            max_steps,
-            seed,
-            energy_tol,
-            stagnation,
-            |f| MirrorCbo::new(f, self.dynamics.map().clone(), params),
-        )
-    }
-
     /// A fresh run from the (N, d) ensemble `x0`, strictly inside the map's domain, with
     /// seed `seed` (dual particles Y = ∇φ(x0)).
     #[pyo3(signature = (x0, seed=0))]
@@ -702,7 +643,11 @@ pub struct PyConstrainedCbo {
     pool: Option<rayon::ThreadPool>,
 }
 
-runs::dynamics_class!(PyConstrainedCbo, CboRun, CboObs, "objective" {
+consensus_variant_class!(PyConstrainedCbo, CboRun, minimize(
+    |this, f|
+    domain: Domain::Euclidean,
+    make: ConstrainedCbo::new(f, this.dynamics.params().clone())
+) {
     /// Constrained CBO on `objective` (as for `CBO`) with CBO's `lam`, `sigma`, `dt`,
     /// `alpha`, `schedule`, `noise`, on the `surface` `"sphere"` (|x| = `radius`) or
     /// `"hyperplane"` (`normal`·x = `offset`), by the `scheme` `"drift"` (penalty drift
@@ -778,37 +723,6 @@ runs::dynamics_class!(PyConstrainedCbo, CboRun, CboObs, "objective" {
             slot,
             pool,
         })
-    }
-
-    /// M independent runs to their outcomes, as `CBO.minimize`: x0 of shape (N, d) or
-    /// (M, N, d), run r with seed `replicate_seed(seed, 0, r)`, each until `max_steps`,
-    /// `energy_tol` or `stagnation = (tol, patience)`; a Python objective with
-    /// `f_dim="3D"` is called once per step on the (M', N, d) stack of the runs still
-    /// going. Returns the dict of `CBO.minimize`.
-    #[pyo3(signature = (x0, max_steps, *, seed=0, energy_tol=None, stagnation=None))]
-    fn minimize<'py>(
-        &self,
-        py: Python<'py>,
-        x0: &Bound<'py, PyAny>,
-        max_steps: u64,
-        seed: u64,
-        energy_tol: Option<f64>,
-        stagnation: Option<(f64, u64)>,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let params = self.dynamics.params().clone();
-        replicas::minimize(
-            py,
-            self.dynamics.objective(),
-            &self.slot,
-            self.pool.as_ref(),
-            x0,
-            Domain::Euclidean,
-            max_steps,
-            seed,
-            energy_tol,
-            stagnation,
-            |f| ConstrainedCbo::new(f, params.clone()),
-        )
     }
 
     /// A fresh run from the (N, d) ensemble `x0` with seed `seed` (the hypersurface

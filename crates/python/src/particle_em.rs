@@ -555,14 +555,12 @@ runs::dynamics_class!(PyPgd, LatentRun, LatentObs, "model" {
     ) -> PyResult<Self> {
         let slot = Slot::default();
         let m = self::model(model, p, d, &slot, "PGD", None)?;
-        let python = matches!(m, AnyLatent::Python(_));
+        let par = par(threads, &m);
         let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
-        let mut dynamics = Pgd::new(m, params).map_err(errors::integrator)?;
-        if threads > 1 && !python {
-            dynamics = dynamics.with_parallelism(Parallelism::Rayon);
-        }
         Ok(Self {
-            dynamics,
+            dynamics: Pgd::new(m, params)
+                .map_err(errors::integrator)?
+                .with_parallelism(par),
             slot,
             pool: runs::pool(threads)?,
         })
@@ -724,17 +722,15 @@ runs::dynamics_class!(PyMpd, LatentRun, LatentObs, "model" {
     ) -> PyResult<Self> {
         let slot = Slot::default();
         let m = self::model(model, p, d, &slot, "MPD", None)?;
-        let python = matches!(m, AnyLatent::Python(_));
+        let par = par(threads, &m);
         let params = MpdParams::new(h_theta, h_x)
             .and_then(|q| q.with_theta_momentum(eta_theta, gamma_theta))
             .and_then(|q| q.with_particle_momentum(eta_x, gamma_x))
             .map_err(errors::integrator)?;
-        let mut dynamics = Mpd::new(m, params).map_err(errors::integrator)?;
-        if threads > 1 && !python {
-            dynamics = dynamics.with_parallelism(Parallelism::Rayon);
-        }
         Ok(Self {
-            dynamics,
+            dynamics: Mpd::new(m, params)
+                .map_err(errors::integrator)?
+                .with_parallelism(par),
             slot,
             pool: runs::pool(threads)?,
         })

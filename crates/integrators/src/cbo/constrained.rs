@@ -396,11 +396,7 @@ impl Move<'_> {
     fn apply(&self, x: &mut [f64], v: &[f64], z: &mut [f64], w: &mut [f64], g: &mut [f64]) {
         let d = x.len();
         let sq = self.dt.sqrt();
-        let Sums {
-            dnorm2,
-            xx,
-            dx: dxv,
-        } = Sums::of(x, v);
+        let Sums { dnorm2, xx, dx } = Sums::of(x, v);
         // s = σ √dt D ⊙ ξ (anisotropic) or σ √dt |D| ξ (isotropic), CBXpy's order.
         for ((z, &x), &v) in z.iter_mut().zip(x.iter()).zip(v) {
             let scale = match self.kind {
@@ -462,7 +458,6 @@ impl Move<'_> {
                             *g = x / nx;
                         }
                         let gw = dot(g, w);
-                        let dx = dxv;
                         for k in 0..d {
                             let g = g[k];
                             let corr = match self.kind {
