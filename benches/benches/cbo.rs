@@ -145,7 +145,7 @@ fn variant_steps(c: &mut Criterion) {
     }
     .sample_on(n, Domain::Box(b.clone()), 1, streams::CBO_INIT)
     .unwrap();
-    let mirror = MirrorCbo::new(&f, LogBarrier::new(b), cbo).unwrap();
+    let mirror = MirrorCbo::new(&f, LogBarrier::new(b).unwrap(), cbo).unwrap();
     bench_steps(&mut g, "mirror", mirror, inside);
     let sphere = || Hypersurface::sphere(1.0).unwrap();
     let drift = ConstrainedCboParams::new(cbo, sphere(), ConstraintScheme::Drift { epsilon: 0.01 })

@@ -194,7 +194,7 @@ fn main() -> Result<(), Error> {
             Map::Entropic => mirror(f, Entropic, cbo()?, par, &i)?,
             Map::LogBarrier { lower, upper } => {
                 let b = BoxBounds::new(lower.clone(), upper.clone())?;
-                mirror(f, LogBarrier::new(b), cbo()?, par, &i)?
+                mirror(f, LogBarrier::new(b)?, cbo()?, par, &i)?
             }
             Map::Ball { centre, radius } => {
                 let m = BallProjection::new(centre.clone(), *radius)?;

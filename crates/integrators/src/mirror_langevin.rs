@@ -863,7 +863,7 @@ mod tests {
     #[test]
     fn log_barrier_density_pieces_match_finite_differences() {
         let b = BoxBounds::new(vec![0.0, -1.0, 2.0], vec![1.0, 3.0, f64::INFINITY]).unwrap();
-        let map = LogBarrier::new(b);
+        let map = LogBarrier::new(b).unwrap();
         let geom = map.geometry();
         let x = [0.3, 2.5, 2.2];
         let mut logdet = 0.0;

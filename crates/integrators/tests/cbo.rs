@@ -553,7 +553,7 @@ fn mirror_cbo_trajectories_match_cbxpy_when_fed_the_same_noise() {
                 let b = BoxBounds::uniform(d, -1.0, 1.0).unwrap();
                 replay_mirror(
                     TestFunction::rastrigin(d).unwrap(),
-                    LogBarrier::new(b.clone()),
+                    LogBarrier::new(b.clone()).unwrap(),
                     Domain::Box(b),
                     &g.run,
                     n,
@@ -775,7 +775,7 @@ fn mirror_cbo_bad_input_is_a_typed_error() {
     ));
     let b2 = BoxBounds::uniform(2, -1.0, 1.0).unwrap();
     assert!(matches!(
-        MirrorCbo::new(&f, LogBarrier::new(b2), p),
+        MirrorCbo::new(&f, LogBarrier::new(b2).unwrap(), p),
         Err(IntegratorError::IncompatibleState(_))
     ));
     let mirror = MirrorCbo::new(&f, Entropic, p).unwrap();

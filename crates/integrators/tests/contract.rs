@@ -610,7 +610,7 @@ mod projected_mfld {
 
 /// The box of the mirror schemes' log barrier, and the starting particles inside it.
 fn mirror_box(hi: f64) -> LogBarrier {
-    LogBarrier::new(BoxBounds::uniform(2, 0.0, hi).unwrap())
+    LogBarrier::new(BoxBounds::uniform(2, 0.0, hi).unwrap()).unwrap()
 }
 
 fn mirror_ensemble() -> Ensemble {

@@ -185,7 +185,7 @@ fn mirror_mfld_is_bitwise_identical_on_any_rank_count() {
     let make = || {
         MirrorMfld::new(
             QuadraticInteraction::new(1.0, vec![1.5, 0.5]).unwrap(),
-            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()),
+            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()).unwrap(),
             langevin(0.2, 0.02),
         )
         .unwrap()
@@ -199,7 +199,7 @@ fn adjusted_mirror_mfld_is_bitwise_identical_on_any_rank_count() {
     let make = || {
         AdjustedMirrorMfld::new(
             QuadraticInteraction::new(1.0, vec![1.5, 0.5]).unwrap(),
-            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()),
+            LogBarrier::new(BoxBounds::uniform(2, 0.0, 2.0).unwrap()).unwrap(),
             langevin(0.2, 0.05),
         )
         .unwrap()

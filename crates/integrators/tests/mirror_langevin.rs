@@ -254,7 +254,7 @@ fn incompatible_states_are_typed_errors() {
     incompatible(paper.check_state(&flat));
     let mut flat_mut = flat.clone();
     incompatible(paper.step(StepKey::new(0, 0), &mut flat_mut));
-    let boxed = LogBarrier::new(BoxBounds::uniform(3, 0.0, 2.0).unwrap());
+    let boxed = LogBarrier::new(BoxBounds::uniform(3, 0.0, 2.0).unwrap()).unwrap();
     let other_box = Ensemble::new(
         1,
         3,
@@ -444,7 +444,7 @@ proptest! {
     ) {
         let f = QuadraticInteraction::new(kappa, b[..d].to_vec()).unwrap();
         let p = params(lambda, eta);
-        let map = LogBarrier::new(bounds.clone());
+        let map = LogBarrier::new(bounds.clone()).unwrap();
         let mut paper = MirrorMfld::new(f.clone(), map.clone(), p).unwrap();
         let mut adjusted = AdjustedMirrorMfld::new(f, map, p).unwrap();
         prop_assert!(paper.check_state(&ens).is_ok());

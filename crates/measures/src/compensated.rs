@@ -1,5 +1,7 @@
 //! Compensated (Neumaier) summation, the one place the workspace sums long vectors of
-//! probabilities. Error bound: |ŝ − s| ≤ 2u Σ|x_i| + O(n u²) instead of O(n u) Σ|x_i|.
+//! probabilities. Error bound: |ŝ − s| ≤ 2u|s| + 2n u² Σ|x_i| (u = 2⁻⁵³), relative to
+//! the total rather than naive summation's (n − 1)u Σ|x_i|; checked as a property against
+//! the exact sum (`crates/measures/tests/reduce.rs::neumaier_error_is_within_its_bound`).
 
 /// Running Neumaier sum: `sum` carries the leading part, `compensation` the lost low bits.
 #[derive(Debug, Clone, Copy, Default)]

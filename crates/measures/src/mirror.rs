@@ -10,6 +10,7 @@
 //! slices must have the map's dimension (checked by the integrator once per run).
 
 use crate::domain::{BoxBounds, Domain};
+use crate::error::{MeasuresError, Result};
 
 /// Dual coordinates below `max − DUAL_FLOOR` are raised to it before the softmax, so
 /// that exp never underflows to 0 and the iterate stays in the open simplex:
@@ -123,8 +124,9 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
     x.iter_mut().for_each(|xi| *xi /= total);
 }
 
-/// Log-barrier on a box Π [l_i, u_i] (u_i may be +∞, the orthant):
-/// φ(x) = −Σ_i [ln(x_i − l_i) + ln(u_i − x_i)], the second term absent when u_i = ∞.
+/// Log-barrier on a box Π [l_i, u_i], each coordinate with at least one finite face
+/// (u_i = +∞: the orthant side (l_i, ∞); l_i = −∞: (−∞, u_i)):
+/// φ(x) = −Σ_i [ln(x_i − l_i) + ln(u_i − x_i)], a term absent when its bound is infinite.
 ///
 /// ∇φ(x)_i = −1/(x_i − l_i) + 1/(u_i − x_i); [∇²φ]^{1/2}_ii = (1/(x−l)² + 1/(u−x)²)^{1/2}.
 /// ∇φ* solves −1/a + 1/(w − a) = y for the offset a = x − l ∈ (0, w), w = u − l:
@@ -132,11 +134,13 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
 /// b = u − x = 2w / (√(4 + y²w²) + 2 + yw) — each form free of cancellation on its side
 /// (evaluated in the half-width w/2 so that huge boxes do not overflow).
 /// Orthant (w = ∞): x = l − 1/y for y < 0; the dual domain is (−∞, 0), and a y ≥ 0
-/// (possible after a large noise draw) is clamped to −1e−300 (a point far out, not a NaN).
-/// A NaN dual is read as −∞ (the lower face). The image is kept at least one ulp and at
+/// (possible after a large noise draw) is clamped to −1e−300 (a point far out, not a NaN);
+/// its mirror image (l = −∞): x = u − 1/y for y > 0, a y ≤ 0 clamped to 1e−300.
+/// A coordinate with both bounds infinite has ∇φ_i ≡ 0, which no ∇φ* inverts:
+/// [`LogBarrier::new`] refuses it. A NaN dual is read as −∞ (the lower face). The image is kept at least one ulp and at
 /// least `f64::MIN_POSITIVE` inside every finite face, so ∇φ and [∇²φ]^{1/2} are finite
 /// at every point ∇φ* returns (for boxes wider than 2·MIN_POSITIVE ≈ 4.5e−308; a
-/// narrower one still gets interior iterates). The lower bounds must be finite.
+/// narrower one still gets interior iterates).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogBarrier {
     bounds: BoxBounds,
@@ -148,8 +152,19 @@ pub struct LogBarrier {
 }
 
 impl LogBarrier {
-    /// Log-barrier for the given box.
-    pub fn new(bounds: BoxBounds) -> Self {
+    /// Log-barrier for the given box; `InvalidDomain` naming the coordinate when one has
+    /// both bounds infinite (φ would be flat along it).
+    pub fn new(bounds: BoxBounds) -> Result<Self> {
+        if let Some(i) = (bounds.lower().iter().zip(bounds.upper()))
+            .position(|(l, u)| l.is_infinite() && u.is_infinite())
+        {
+            return Err(MeasuresError::InvalidDomain {
+                reason: format!(
+                    "log-barrier coordinate {i}: both bounds are infinite, so the barrier is \
+                     flat along it and its mirror map has no inverse"
+                ),
+            });
+        }
         let (inner_lower, inner_upper) = bounds
             .lower()
             .iter()
@@ -170,11 +185,11 @@ impl LogBarrier {
                 }
             })
             .unzip();
-        Self {
+        Ok(Self {
             bounds,
             inner_lower,
             inner_upper,
-        }
+        })
     }
 }
 
@@ -204,7 +219,15 @@ fn log_barrier_inverse(y: f64, lo: f64, hi: f64) -> f64 {
     let bounded = if t.is_finite() { finite_t } else { overflowed };
     // (l, ∞): ∇φ(x) = −1/(x − l), a dual ≥ 0 clamped to −1e−300.
     let half_open = lo - 1.0 / y.min(-1e-300);
-    if hi.is_finite() { bounded } else { half_open }
+    // (−∞, u): ∇φ(x) = 1/(u − x), a dual ≤ 0 clamped to 1e−300.
+    let half_open_below = hi - 1.0 / y.max(1e-300);
+    if !hi.is_finite() {
+        half_open
+    } else if !lo.is_finite() {
+        half_open_below
+    } else {
+        bounded
+    }
 }
 
 impl MirrorMap for LogBarrier {
@@ -219,6 +242,7 @@ impl MirrorMap for LogBarrier {
             } else {
                 0.0
             };
+            // inv_gap(x, −∞) = 0: an infinite lower face contributes nothing.
             y[i] = -inv_gap(x[i], l[i]) + up;
         }
     }

@@ -119,7 +119,7 @@ fn orthant_and_point() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
 }
 
 fn log_barrier(lower: &[f64], upper: &[f64]) -> LogBarrier {
-    LogBarrier::new(BoxBounds::new(lower.to_vec(), upper.to_vec()).expect("valid box"))
+    LogBarrier::new(BoxBounds::new(lower.to_vec(), upper.to_vec()).expect("valid box")).unwrap()
 }
 
 proptest! {
@@ -275,7 +275,7 @@ fn domains_match_the_maps() {
     assert_eq!(Identity.domain(), Domain::Euclidean);
     assert_eq!(Entropic.domain(), Domain::Simplex);
     let b = BoxBounds::uniform(2, -1.0, 1.0).unwrap();
-    assert_eq!(LogBarrier::new(b.clone()).domain(), Domain::Box(b));
+    assert_eq!(LogBarrier::new(b.clone()).unwrap().domain(), Domain::Box(b));
 }
 
 #[test]
@@ -335,7 +335,7 @@ fn log_barrier_non_finite_duals_stay_inside() {
 fn log_barrier_orthant_survives_extreme_noise() {
     // Noise of 1e300 drives the iterate towards the face at 0 geometrically fast; the
     // offsets must never reach a point where 1/(x − l) overflows (∞ − ∞ = NaN next).
-    let map = LogBarrier::new(BoxBounds::uniform(1, 0.0, f64::INFINITY).unwrap());
+    let map = LogBarrier::new(BoxBounds::uniform(1, 0.0, f64::INFINITY).unwrap()).unwrap();
     let mut x = vec![1.0];
     for k in 0..200 {
         let sign = if k % 3 == 2 { 1.0 } else { -1.0 };
@@ -492,4 +492,78 @@ fn log_barrier_grad_phi_star_is_bitwise_the_branchy_form() {
             );
         }
     }
+}
+
+/// (−∞, u] is the mirror image of [−u, ∞): φ(x) = −ln(u − x) is the orthant's barrier at
+/// −x, so ∇φ(x) = −∇φ_orthant(−x), ∇φ*(y) = −∇φ*_orthant(−y) and the noise factor
+/// [∇²φ(x)]^{1/2} = [∇²φ_orthant(−x)]^{1/2}, bit for bit (negation is exact).
+#[test]
+fn log_barrier_open_below_is_the_reflected_orthant() {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut ys = vec![
+        0.0,
+        -0.0,
+        1.0,
+        -1.0,
+        1e-300,
+        -1e-300,
+        1e300,
+        -1e300,
+        f64::MAX,
+    ];
+    ys.extend([f64::MIN, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 5e-324]);
+    for _ in 0..2000 {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ys.push(f64::from_bits(s));
+        ys.push(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1e3);
+    }
+    for u in [0.0, 2.5, -7.0, 1e-300] {
+        let d = ys.len();
+        let below = log_barrier(&vec![f64::NEG_INFINITY; d], &vec![u; d]);
+        let orthant = log_barrier(&vec![-u; d], &vec![f64::INFINITY; d]);
+        let neg = |v: &[f64]| v.iter().map(|v| -v).collect::<Vec<_>>();
+        let (mut x, mut x_ref) = (vec![0.0; d], vec![0.0; d]);
+        below.grad_phi_star(&ys, &mut x);
+        orthant.grad_phi_star(&neg(&ys), &mut x_ref);
+        for ((y, x), r) in ys.iter().zip(&x).zip(&x_ref) {
+            // NaN duals: the orthant reads −NaN as its lower face, the mirror as its upper.
+            if y.is_nan() {
+                assert!(*x < u && x.is_finite(), "∇φ*(NaN) = {x:e}");
+                continue;
+            }
+            // Bit for bit, except the sign of an exact zero (u − 1/y = 0 where −u + 1/y = +0).
+            let same = x.to_bits() == (-r).to_bits() || (*x == 0.0 && *r == 0.0);
+            assert!(same, "y = {y:e}, u = {u:e}: {x:e} vs −{r:e}");
+            assert!(*x < u, "∇φ*({y:e}) = {x:e} not below {u:e}");
+        }
+        let (mut g, mut g_ref) = (vec![0.0; d], vec![0.0; d]);
+        below.grad_phi(&x, &mut g);
+        orthant.grad_phi(&neg(&x), &mut g_ref);
+        let (mut h, mut h_ref) = (vec![0.0; d], vec![0.0; d]);
+        below.hessian_sqrt_apply(&x, &vec![1.0; d], &mut h);
+        orthant.hessian_sqrt_apply(&neg(&x), &vec![1.0; d], &mut h_ref);
+        for i in 0..d {
+            assert_eq!(g[i].to_bits(), (-g_ref[i]).to_bits(), "x = {:e}", x[i]);
+            assert_eq!(h[i].to_bits(), h_ref[i].to_bits(), "x = {:e}", x[i]);
+        }
+    }
+}
+
+#[test]
+fn log_barrier_refuses_a_coordinate_without_a_finite_face() {
+    let b = BoxBounds::new(
+        vec![0.0, f64::NEG_INFINITY, -1.0],
+        vec![1.0, f64::INFINITY, f64::INFINITY],
+    )
+    .unwrap();
+    let err = LogBarrier::new(b).unwrap_err().to_string();
+    assert!(
+        err.contains("coordinate 1") && err.contains("both bounds are infinite"),
+        "{err}"
+    );
+    // One infinite side per coordinate, either side, is a barrier.
+    let b = BoxBounds::new(vec![0.0, f64::NEG_INFINITY], vec![f64::INFINITY, 3.0]).unwrap();
+    assert!(LogBarrier::new(b).is_ok());
 }

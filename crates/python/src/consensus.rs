@@ -544,7 +544,7 @@ fn mirror_map(
         "identity" => AnyCboMap::Identity(Identity),
         "entropic" => AnyCboMap::Entropic(Entropic),
         "log_barrier" => match crate::mfld::domain("box", lower, upper)? {
-            Domain::Box(b) => AnyCboMap::LogBarrier(LogBarrier::new(b)),
+            Domain::Box(b) => AnyCboMap::LogBarrier(LogBarrier::new(b).map_err(errors::measures)?),
             // `domain("box", …)` only returns a box; a typed error rather than a panic path
             _ => {
                 return Err(PyValueError::new_err(

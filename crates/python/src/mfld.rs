@@ -110,9 +110,13 @@ fn build(
                 .with_parallelism(par),
         ),
         ("mirror", Domain::Box(b)) => Box::new(
-            MirrorMfld::new(f, LogBarrier::new(b.clone()), params)
-                .map_err(e)?
-                .with_parallelism(par),
+            MirrorMfld::new(
+                f,
+                LogBarrier::new(b.clone()).map_err(errors::measures)?,
+                params,
+            )
+            .map_err(e)?
+            .with_parallelism(par),
         ),
         ("adjusted", _) if !f.can_freeze() => {
             return Err(PyValueError::new_err(
@@ -130,9 +134,13 @@ fn build(
                 .with_parallelism(par),
         ),
         ("adjusted", Domain::Box(b)) => Box::new(
-            AdjustedMirrorMfld::new(f, LogBarrier::new(b.clone()), params)
-                .map_err(e)?
-                .with_parallelism(par),
+            AdjustedMirrorMfld::new(
+                f,
+                LogBarrier::new(b.clone()).map_err(errors::measures)?,
+                params,
+            )
+            .map_err(e)?
+            .with_parallelism(par),
         ),
         _ => {
             return Err(PyValueError::new_err(format!(

@@ -875,7 +875,7 @@ impl CboVariants {
                             rs(r),
                             streams::CBO_INIT,
                         )?;
-                        Ok((MirrorCbo::new(f, LogBarrier::new(bounds.clone()), p)?, ens))
+                        Ok((MirrorCbo::new(f, LogBarrier::new(bounds.clone())?, p)?, ens))
                     },
                     |s| &s.cbo.consensus,
                 )

@@ -80,9 +80,10 @@ fn run(input: &mut Input<'_>) -> Option<()> {
     let map: Box<dyn MirrorMap> = if entropic {
         Box::new(Entropic)
     } else {
-        Box::new(LogBarrier::new(
-            BoxBounds::new(lower.clone(), upper.clone()).expect("checked box"),
-        ))
+        Box::new(
+            LogBarrier::new(BoxBounds::new(lower.clone(), upper.clone()).expect("checked box"))
+                .expect("a finite lower bound per coordinate"),
+        )
     };
 
     let y0 = input.finite_vec(d)?;

@@ -392,7 +392,7 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
             )?;
             let m = MirrorMfld::new(
                 quadratic()?,
-                LogBarrier::new(b),
+                LogBarrier::new(b)?,
                 LangevinParams::new(0.2, 0.02)?,
             )?;
             drive(o, place, m.with_parallelism(par), start)
@@ -408,7 +408,7 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
             )?;
             let m = AdjustedMirrorMfld::new(
                 quadratic()?,
-                LogBarrier::new(b),
+                LogBarrier::new(b)?,
                 LangevinParams::new(0.2, 0.05)?,
             )?;
             drive(o, place, m.with_parallelism(par), start)

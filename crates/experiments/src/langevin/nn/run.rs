@@ -233,7 +233,7 @@ pub(super) fn run_variants(
                 &setup,
             ),
             1 => run_variant(
-                &mut MirrorMfld::new(net.clone(), LogBarrier::new(bounds.clone()), mirror_params)?
+                &mut MirrorMfld::new(net.clone(), LogBarrier::new(bounds.clone())?, mirror_params)?
                     .with_parallelism(Parallelism::Rayon),
                 boxed.clone(),
                 &setup,
