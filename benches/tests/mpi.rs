@@ -5,7 +5,7 @@
 //! of the running `cargo test`) and checks, for every covered family, that the final
 //! global checkpoint of `mpirun -np 1, 2, 3, 4` is byte for byte the single-process one
 //! (`--serial`, no MPI) — MFLD and its variants, CBO, CBS, constrained, mirror, memory,
-//! PSO and polarised CBO, particle EM's PGD, MPD and PQN, the
+//! PSO and polarised CBO, particle EM's PGD, MPD, PQN and PMGD, the
 //! Fisher–Rao flow (density ratio, kernelised, Wasserstein–Fisher–Rao); that
 //! a checkpoint written by 2 ranks equals the single-process checkpoint at that step and,
 //! resumed on 3 ranks, continues the identical path (MFLD, CBO, MPD, PSO); and that
@@ -164,6 +164,7 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
         ("pgd", "toy", "3", STEPS, &[1, 2, 3, 4][..]),
         ("mpd", "logistic", "4", STEPS, &[2, 3][..]),
         ("pqn", "logistic", "3", STEPS, &[4][..]),
+        ("pmgd", "toy", "3", STEPS, &[2, 4][..]),
         ("cbs", "toy", "3", STEPS, &[3][..]),
         ("fisher-rao", "toy", "2", STEPS, &[2, 4][..]),
         ("fisher-rao-kernel", "toy", "2", "6", &[3][..]),

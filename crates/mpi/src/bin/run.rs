@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Options: `--family
-//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|constrained-cbo|mirror-cbo|cbo-memory|pso|polar-cbo|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
+//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|constrained-cbo|mirror-cbo|cbo-memory|pso|polar-cbo|pgd|mpd|pqn|pmgd|fisher-rao|fisher-rao-kernel|wfr`
 //! (the consensus variants on Rastrigin: `constrained-cbo` on the sphere of radius 1.5,
 //! hypersurface scheme; `mirror-cbo` with the elastic-net map δ = 1, λ = 0.1;
 //! `cbo-memory` with λ_m = 0.4; `pso` with m = 0.1, γ = 0.9; `polar-cbo` with κ = 0.8,
@@ -43,7 +43,7 @@ use meanfield_integrators::cbo::{
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, DistributedState, Dynamics, FisherRao, FisherRaoParams,
     GaussianReference, Kernelisation, LangevinParams, Mfld, MirrorMfld, Mpd, MpdParams, Pgd,
-    PgdParams, Pqn, ProjectedMfld,
+    PgdParams, Pmgd, PmgdParams, Pqn, ProjectedMfld,
 };
 use meanfield_measures::{
     BoxBounds, Collective, Domain, Ensemble, InitialLaw, Kernel, LogBarrier, Parallelism,
@@ -265,7 +265,7 @@ fn logistic_model(d: usize) -> Result<BayesianLogistic, BoxError> {
     Ok(BayesianLogistic::new(f, y, d, 5.0)?)
 }
 
-/// PGD, MPD or PQN (`o.family`) on `model`, from N(0, I) particles.
+/// PGD, MPD, PQN or PMGD (`o.family`) on `model`, from N(0, I) particles.
 fn particle_em<M: LatentModel>(o: &Options, place: &Place, model: M) -> Result<(), BoxError> {
     let law = InitialLaw::isotropic_gaussian(o.d, 0.0, 1.0);
     let start = start_ensemble(
@@ -287,6 +287,12 @@ fn particle_em<M: LatentModel>(o: &Options, place: &Place, model: M) -> Result<(
             o,
             place,
             Pqn::new(model, PgdParams::new(0.5, 0.01)?)?.with_parallelism(par),
+            start,
+        ),
+        "pmgd" => drive(
+            o,
+            place,
+            Pmgd::new(model, PmgdParams::new(0.01)?)?.with_parallelism(par),
             start,
         ),
         _ => {
@@ -500,7 +506,7 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
         "constrained-cbo" | "mirror-cbo" | "cbo-memory" | "pso" | "polar-cbo" => {
             consensus_variant(o, place)
         }
-        "pgd" | "mpd" | "pqn" => match o.model.as_str() {
+        "pgd" | "mpd" | "pqn" | "pmgd" => match o.model.as_str() {
             "toy" => particle_em(o, place, toy_model(o.d)?),
             "logistic" => particle_em(o, place, logistic_model(o.d)?),
             other => Err(format!("unknown model {other} (toy or logistic)").into()),
