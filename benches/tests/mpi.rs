@@ -4,10 +4,11 @@
 //! --features mpi`, its own target directory `<target>/mpi`, so it never waits on the lock
 //! of the running `cargo test`) and checks, for every covered family, that the final
 //! global checkpoint of `mpirun -np 1, 2, 3, 4` is byte for byte the single-process one
-//! (`--serial`, no MPI) — MFLD and its variants, CBO, CBS, particle EM's PGD, MPD and PQN, the
+//! (`--serial`, no MPI) — MFLD and its variants, CBO, CBS, constrained, mirror, memory,
+//! PSO and polarised CBO, particle EM's PGD, MPD, PQN and PMGD, the
 //! Fisher–Rao flow (density ratio, kernelised, Wasserstein–Fisher–Rao); that
 //! a checkpoint written by 2 ranks equals the single-process checkpoint at that step and,
-//! resumed on 3 ranks, continues the identical path (MFLD, CBO, MPD); and that
+//! resumed on 3 ranks, continues the identical path (MFLD, CBO, MPD, PSO); and that
 //! a failure on one rank (a NaN objective value inside a CBO step, a non-finite MFLD
 //! state) ends every rank with the same error within a time limit. Without `mpirun` it
 //! prints `skipped: …` and passes, except under `CI`, where that is a failure (`.ci/run`
@@ -22,6 +23,9 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// Particles: five blocks of 1024, the last partial, so four ranks get unequal shares.
 const N: &str = "4500";
 const STEPS: &str = "20";
+/// Particles of polarised CBO (O(N²) per step; 2100 > 2·1024 still gives 3 ranks
+/// unequal shares, the last one partial).
+const POLAR_N: &str = "2100";
 
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
@@ -160,13 +164,21 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
         ("pgd", "toy", "3", STEPS, &[1, 2, 3, 4][..]),
         ("mpd", "logistic", "4", STEPS, &[2, 3][..]),
         ("pqn", "logistic", "3", STEPS, &[4][..]),
+        ("pmgd", "toy", "3", STEPS, &[2, 4][..]),
         ("cbs", "toy", "3", STEPS, &[3][..]),
         ("fisher-rao", "toy", "2", STEPS, &[2, 4][..]),
         ("fisher-rao-kernel", "toy", "2", "6", &[3][..]),
         ("wfr", "toy", "2", "6", &[2][..]),
+        // The consensus variants (polarised CBO is O(N²): few steps).
+        ("constrained-cbo", "toy", "3", "10", &[1, 2, 3, 4][..]),
+        ("mirror-cbo", "toy", "3", "10", &[2, 4][..]),
+        ("cbo-memory", "toy", "3", "10", &[3][..]),
+        ("pso", "toy", "3", STEPS, &[1, 2, 3, 4][..]),
+        ("polar-cbo", "toy", "2", "2", &[2, 3][..]),
     ] {
+        let n = if family == "polar-cbo" { POLAR_N } else { N };
         let args = [
-            "--family", family, "--model", model, "--n", N, "--d", d, "--steps", steps,
+            "--family", family, "--model", model, "--n", n, "--d", d, "--steps", steps,
         ];
         let reference = mpi.file(&format!("{family}-serial.json"));
         succeed(mpi.serial(&args).arg("--out").arg(&reference));
@@ -187,6 +199,7 @@ fn mpi_runs_are_bitwise_identical_resume_on_other_rank_counts_and_fail_together(
         ("mfld", "toy", "3"),
         ("cbo", "toy", "4"),
         ("mpd", "logistic", "4"),
+        ("pso", "toy", "3"),
     ] {
         let args = [
             "--family", family, "--model", model, "--n", N, "--d", d, "--steps", STEPS,

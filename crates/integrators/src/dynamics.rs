@@ -65,6 +65,37 @@ impl DistributedState for Ensemble {
     }
 }
 
+/// The global rows of a per-particle companion array of a distributed state (k values
+/// per particle, laid out like the rows of `ens`: mirror CBO's dual points, the memories
+/// and their values, PSO's velocities, polarised CBO's consensus points): every rank's
+/// part in rank order, in one all-gather; `rows` itself in a single process. Memory:
+/// k·N doubles per rank.
+pub(crate) fn gather_rows(ens: &Ensemble, rows: &[f64]) -> Result<Vec<f64>> {
+    Ok(meanfield_measures::Reducer::of(ens).gather(rows)?.concat())
+}
+
+/// This rank's rows of a global companion array with `k` values per particle, for the
+/// shard `ens` (already scattered; [`gather_rows`] in reverse). An empty array stays
+/// empty (a state before its first step).
+///
+/// # Errors
+/// [`crate::IntegratorError::IncompatibleState`] when `rows` does not have k·N values.
+pub(crate) fn scatter_rows(ens: &Ensemble, rows: &[f64], k: usize, what: &str) -> Result<Vec<f64>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = ens.global_n();
+    if rows.len() != n * k {
+        return Err(crate::IntegratorError::IncompatibleState(format!(
+            "{what} has {} values, need {k}·N = {}",
+            rows.len(),
+            n * k
+        )));
+    }
+    let first = ens.first_index() as usize;
+    Ok(rows[first * k..(first + ens.n()) * k].to_vec())
+}
+
 /// The randomness of one step: the run's seed and the step number (0-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StepKey {

@@ -61,8 +61,9 @@
 //! distributed ensemble (docs/distributed.md): a rank reduces its blocks' partial sums,
 //! the ranks all-gather them, and θ (and MPD's m) is then the same on every rank. A
 //! shard needs a batch size that divides [`BLOCK`] (so the batches fall where they fall
-//! in one process). PMGD refuses a shard: its θ*(q) is the model's closed form over all
-//! particles ([`LatentModel::optimal_theta`]).
+//! in one process). PMGD runs on a shard too: its θ*(q) is the model's closed form over
+//! all particles ([`LatentModel::optimal_theta`]), evaluated on every rank on the
+//! all-gathered particles (N·d doubles per step).
 
 use meanfield_energy::LatentModel;
 use meanfield_energy::latent::check_dims;
@@ -201,15 +202,6 @@ impl crate::dynamics::DistributedState for LatentState {
 /// One batch of the gradient loop: (index, ((∇_θ rows, ∇_x rows), particle rows)).
 type BatchRows<'a> = (usize, ((&'a mut [f64], &'a mut [f64]), &'a [f64]));
 
-/// Whether a scheme runs on a shard of a distributed ensemble.
-#[derive(Debug, Clone, Copy)]
-enum Distributed {
-    /// Its statistics are block reductions (PGD, MPD, PQN).
-    Supported,
-    /// Refused, naming the scheme.
-    Refused(&'static str),
-}
-
 /// What PGD and MPD share: the model, the parallelism and the per-particle gradient
 /// rows (the particle noise comes from the step key, purpose
 /// [`streams::PARTICLE_EM_NOISE`]).
@@ -294,9 +286,9 @@ impl<M: LatentModel> ParticleEmCore<M> {
 
     /// Checks the state's shapes, domain and momenta; `family` names the scheme for the
     /// distributed checks ([`ParticleEmCore::check_shard`]).
-    fn check(&self, state: &LatentState, momenta: bool, family: Distributed) -> Result<()> {
+    fn check(&self, state: &LatentState, momenta: bool) -> Result<()> {
         let p = &state.particles;
-        self.check_shard(p, family)?;
+        self.check_shard(p)?;
         let bad =
             |e: meanfield_energy::EnergyError| IntegratorError::IncompatibleState(e.to_string());
         check_dims(&self.model, &state.theta, &p.as_slice()[..p.dim()]).map_err(bad)?;
@@ -349,12 +341,9 @@ impl<M: LatentModel> ParticleEmCore<M> {
     /// block reductions, and only if the model's batches fall on the single-process
     /// batch boundaries (batch size dividing [`BLOCK`]: every rank's rows start at a
     /// multiple of [`BLOCK`]).
-    fn check_shard(&self, particles: &Ensemble, family: Distributed) -> Result<()> {
+    fn check_shard(&self, particles: &Ensemble) -> Result<()> {
         if particles.shard().is_none() {
             return Ok(());
-        }
-        if let Distributed::Refused(name) = family {
-            return crate::error::check_single_process(particles, name);
         }
         let b = self.model.batch_size().max(1);
         if !BLOCK.is_multiple_of(b) {
@@ -514,7 +503,7 @@ impl<M: LatentModel> Dynamics for Pgd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false, Distributed::Supported)
+        self.core.check(state, false)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
@@ -713,7 +702,7 @@ impl<M: LatentModel> Dynamics for Pqn<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false, Distributed::Supported)
+        self.core.check(state, false)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, no momenta.
@@ -748,9 +737,6 @@ impl PmgdParams {
         self.h_x
     }
 }
-
-/// PMGD refuses shards: θ*(q) is the model's closed form over all particles at once.
-const PMGD: Distributed = Distributed::Refused("particle marginal gradient descent (PMGD)");
 
 /// Particle marginal gradient descent (module docs): X^i ← X^i − h_x ∇_x E(θ, X^i) +
 /// √(2h_x) ξ^i with θ = θ*(q) from [`LatentModel::optimal_theta`], then θ ← θ*(X).
@@ -807,12 +793,22 @@ impl<M: LatentModel> Pmgd<M> {
         self.advance(key, state, Some(noise))
     }
 
-    /// θ*(particles) into a new vector.
+    /// θ*(particles) into a new vector. On a shard every rank's particles are
+    /// all-gathered first (N·d doubles per step) and θ* is the model's closed form on
+    /// the global particles: the single-process bits on every rank, for any model (its
+    /// own summation order is kept, so no sufficient statistics are needed).
     fn optimal_theta(&self, particles: &Ensemble, step: u64) -> Result<Vec<f64>> {
         let mut theta = vec![0.0; self.core.model.theta_dim()];
+        let global;
+        let xs = if particles.shard().is_some() {
+            global = crate::dynamics::gather_rows(particles, particles.as_slice())?;
+            &global[..]
+        } else {
+            particles.as_slice()
+        };
         self.core
             .model
-            .optimal_theta(particles.as_slice(), &mut theta)
+            .optimal_theta(xs, &mut theta)
             .map_err(energy_error(step))?;
         Ok(theta)
     }
@@ -856,13 +852,13 @@ impl<M: LatentModel> Dynamics for Pmgd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, false, PMGD)
+        self.core.check(state, false)
     }
 
     /// θ = θ*(X₀) ([`LatentModel::optimal_theta`]), the particles as given, no momenta.
     fn init_state(&self, particles: Ensemble, _seed: u64) -> Result<LatentState> {
         self.core
-            .check(&self.core.pgd_state(particles.clone()), false, PMGD)?;
+            .check(&self.core.pgd_state(particles.clone()), false)?;
         let theta = self.optimal_theta(&particles, 0)?;
         Ok(LatentState::new(theta, particles))
     }
@@ -1259,7 +1255,7 @@ impl<M: LatentModel> Dynamics for Mpd<M> {
     }
 
     fn check_state(&self, state: &LatentState) -> Result<()> {
-        self.core.check(state, true, Distributed::Supported)
+        self.core.check(state, true)
     }
 
     /// θ = [`LatentModel::initial_theta`], the particles as given, m = 0 and

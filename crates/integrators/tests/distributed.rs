@@ -430,6 +430,25 @@ fn mpd_is_bitwise_identical_on_any_rank_count() {
     within_timeout(move || check_rank_invariance(make, start, 8));
 }
 
+/// PMGD: θ*(q) on the all-gathered particles (toy model; logistic with batches of 32).
+#[test]
+fn pmgd_is_bitwise_identical_on_any_rank_count() {
+    let make = || {
+        Pmgd::new(toy_model(), PmgdParams::new(0.01).unwrap())
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), latent_particles(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 10));
+    let make = || {
+        Pmgd::new(logistic_model(), PmgdParams::new(0.01).unwrap())
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), latent_particles(4), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 5));
+}
+
 #[test]
 fn pqn_is_bitwise_identical_on_any_rank_count() {
     let make = || Pqn::new(logistic_model(), PgdParams::new(0.5, 0.01).unwrap()).unwrap();
@@ -657,9 +676,109 @@ fn an_observer_error_on_one_rank_stops_every_rank() {
     });
 }
 
+/// The CBO parameters of the consensus variants' runs below (ESS-free multiplicative α).
+fn variant_params(noise: CboNoise) -> CboParams {
+    CboParams::new(1.0, 0.8, 0.02)
+        .unwrap()
+        .with_alpha(10.0)
+        .unwrap()
+        .with_schedule(AlphaSchedule::cbxpy_default())
+        .unwrap()
+        .with_noise(noise)
+}
+
+/// Uniform on [−3, 3]^d (the consensus variants' start).
+fn cube(d: usize) -> Ensemble {
+    InitialLaw::uniform_cube(d, -3.0, 3.0)
+        .sample(N, SEED, streams::CBO_INIT)
+        .unwrap()
+}
+
+#[test]
+fn constrained_cbo_is_bitwise_identical_on_any_rank_count() {
+    use meanfield_integrators::cbo::{
+        ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, Hypersurface,
+    };
+    for (scheme, noise) in [
+        (ConstraintScheme::Hypersurface, CboNoise::Anisotropic),
+        (
+            ConstraintScheme::Drift { epsilon: 0.05 },
+            CboNoise::Isotropic,
+        ),
+    ] {
+        let make = move || {
+            let p = ConstrainedCboParams::new(
+                variant_params(noise),
+                Hypersurface::sphere(1.5).unwrap(),
+                scheme,
+            )
+            .unwrap();
+            ConstrainedCbo::new(TestFunction::rastrigin(3).unwrap(), p)
+                .unwrap()
+                .with_parallelism(Parallelism::Rayon)
+        };
+        let start = Checkpoint::start(&make(), cube(3), SEED).unwrap();
+        within_timeout(move || check_rank_invariance(make, start, 8));
+    }
+}
+
+#[test]
+fn mirror_cbo_is_bitwise_identical_on_any_rank_count() {
+    use meanfield_integrators::cbo::{ElasticNet, MirrorCbo};
+    let make = || {
+        MirrorCbo::new(
+            TestFunction::rastrigin(3).unwrap(),
+            ElasticNet::new(1.0, 0.1).unwrap(),
+            variant_params(CboNoise::Anisotropic),
+        )
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), cube(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+}
+
+#[test]
+fn cbo_with_memory_and_pso_are_bitwise_identical_on_any_rank_count() {
+    use meanfield_integrators::cbo::{CboMemory, CboMemoryParams, Pso, PsoParams};
+    let memory = || CboMemoryParams::new(variant_params(CboNoise::Anisotropic), 0.4).unwrap();
+    let make = move || {
+        CboMemory::new(TestFunction::rastrigin(3).unwrap(), memory())
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), cube(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+    let make = move || {
+        Pso::new(
+            TestFunction::rastrigin(3).unwrap(),
+            PsoParams::new(memory(), 0.1, 0.9).unwrap(),
+        )
+        .unwrap()
+        .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), cube(3), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 8));
+}
+
+#[test]
+fn polarised_cbo_is_bitwise_identical_on_any_rank_count() {
+    use meanfield_integrators::cbo::{KernelScale, PolarCbo, PolarCboParams};
+    let make = || {
+        let p = PolarCboParams::new(variant_params(CboNoise::Anisotropic), 0.8)
+            .unwrap()
+            .with_kernel_scale(KernelScale::Alpha);
+        PolarCbo::new(TestFunction::rastrigin(2).unwrap(), p)
+            .unwrap()
+            .with_parallelism(Parallelism::Rayon)
+    };
+    let start = Checkpoint::start(&make(), cube(2), SEED).unwrap();
+    within_timeout(move || check_rank_invariance(make, start, 3));
+}
+
 /// A partition needs at least one block per rank; weights normalised on one rank cannot
-/// be attached to a shard; families without distributed statistics (PMGD, resampling
-/// Fisher–Rao, mini-batched CBO, CBO with memory, models with odd batches) refuse a shard.
+/// be attached to a shard; families without distributed statistics (resampling
+/// Fisher–Rao, mini-batched CBO, models with odd batches) refuse a shard.
 #[test]
 fn unsupported_distributed_settings_are_typed_errors() {
     assert!(Partition::new(1024, 2, 0).is_err());
@@ -708,24 +827,6 @@ fn unsupported_distributed_settings_are_typed_errors() {
     .unwrap();
     match Checkpoint::start(&batched, shard.clone(), 1) {
         Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("mini-batched")),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    // PMGD's θ*(q) is the model's closed form over all particles: refused on a shard.
-    let model = HierarchicalGaussian::new(vec![1.0, 2.0]).unwrap();
-    let pmgd = Pmgd::new(model, PmgdParams::new(0.01).unwrap()).unwrap();
-    match Checkpoint::start(&pmgd, shard.clone(), 1) {
-        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("PMGD"), "{msg}"),
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    // CBO with memory builds its state from the shard and refuses it.
-    let memory = meanfield_integrators::CboMemory::new(
-        TestFunction::rastrigin(2).unwrap(),
-        meanfield_integrators::CboMemoryParams::new(CboParams::new(1.0, 1.0, 0.01).unwrap(), 0.4)
-            .unwrap(),
-    )
-    .unwrap();
-    match Checkpoint::start(&memory, shard.clone(), 1) {
-        Err(IntegratorError::IncompatibleState(msg)) => assert!(msg.contains("memory"), "{msg}"),
         other => panic!("expected a refusal, got {other:?}"),
     }
     // A model whose gradient batches do not divide the blocks is refused on a shard.

@@ -63,13 +63,33 @@ fn global_minimum(
     energies: &[f64],
     best_row: &mut [f64],
 ) -> Result<(f64, usize)> {
-    let (f, i) = local_minimum(energies, reducer.global_index(0))?;
-    // [f_min, global argmin, row]; a rank without a finite value sends +∞.
+    let local = local_minimum(energies, reducer.global_index(0))?;
+    gather_minimum(reducer, xs, d, local, best_row)?.ok_or_else(|| {
+        IntegratorError::IncompatibleState(
+            "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
+        )
+    })
+}
+
+/// The global minimum of the ranks' minima `local` = (f, local row; usize::MAX for none
+/// below +∞), the first minimiser in global order, its row written into `best_row`:
+/// (f_min, global argmin), `None` when no rank has a value below +∞. One all-gather of
+/// d + 2 doubles per rank.
+pub(crate) fn gather_minimum(
+    reducer: &Reducer,
+    xs: &[f64],
+    d: usize,
+    local: (f64, usize),
+    best_row: &mut [f64],
+) -> Result<Option<(f64, usize)>> {
+    let (f, i) = local;
+    // [f_min, global argmin, row]; a rank without a value below +∞ sends +∞.
     let mut mine = vec![f, -1.0];
     if i != usize::MAX {
         mine[1] = reducer.global_index(i) as f64;
         mine.extend_from_slice(&xs[i * d..(i + 1) * d]);
     } else {
+        mine[0] = f64::INFINITY;
         mine.resize(d + 2, 0.0);
     }
     let all = reducer.gather(&mine)?;
@@ -79,13 +99,10 @@ fn global_minimum(
             best = Some(c);
         }
     }
-    let Some(best) = best else {
-        return Err(IntegratorError::IncompatibleState(
-            "every objective value is +∞ (or the ensemble is empty): no consensus".into(),
-        ));
-    };
-    best_row.copy_from_slice(&best[2..]);
-    Ok((best[0], best[1] as usize))
+    Ok(best.map(|best| {
+        best_row.copy_from_slice(&best[2..]);
+        (best[0], best[1] as usize)
+    }))
 }
 
 /// Writes the shifted weights w̃_i = exp(−α (f_i − f_min)) into `weights` and returns the

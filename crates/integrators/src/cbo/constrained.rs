@@ -339,6 +339,8 @@ impl<O: Objective> ConstrainedCbo<O> {
             dt: c.dt(),
         };
         let v = &self.ws.consensus;
+        // ξ^i is keyed by the global index (a shard's row i is particle first + i).
+        let first = state.ensemble.first_index();
         let update = |i: usize, x: &mut [f64]| {
             // Every entry is written before it is read (noise here, w and g in the move).
             with_written_scratch(3 * d, |s| {
@@ -347,7 +349,7 @@ impl<O: Objective> ConstrainedCbo<O> {
                 match source {
                     Noise::Given(z) => noise.copy_from_slice(&z[i * d..(i + 1) * d]),
                     Noise::Streams(key) => {
-                        let r = key.streams(streams::CBO_NOISE).normals(i as u64);
+                        let r = key.streams(streams::CBO_NOISE).normals(first + i as u64);
                         noise.iter_mut().zip(r).for_each(|(z, r)| *z = r);
                     }
                 }
@@ -369,8 +371,9 @@ impl<O: Objective> ConstrainedCbo<O> {
             return Err(IntegratorError::Diverged {
                 step: step + 1,
                 reason: format!(
-                    "particle {i} left the finite numbers (a singular penalty system, or a \
-                     sphere projection of the origin)"
+                    "particle {} left the finite numbers (a singular penalty system, or a \
+                     sphere projection of the origin)",
+                    first + i as u64
                 ),
             });
         }
@@ -501,8 +504,9 @@ impl<O: Objective> Dynamics for ConstrainedCbo<O> {
         )
     }
 
+    /// As CBO's; runs on a shard of a distributed ensemble (the consensus is
+    /// [`super::consensus_with`]'s, the moves are per particle).
     fn check_state(&self, state: &CboState) -> Result<()> {
-        crate::error::check_single_process(&state.ensemble, "constrained CBO")?;
         check_consensus_state(state, self.objective.dim())
     }
 

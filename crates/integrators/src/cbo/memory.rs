@@ -20,15 +20,15 @@
 use meanfield_energy::Objective;
 use meanfield_measures::normal::Normals;
 use meanfield_measures::parallel::for_each_chunk_mut;
-use meanfield_measures::{Ensemble, Parallelism, streams};
+use meanfield_measures::{Ensemble, Parallelism, Reducer, streams};
 use serde::{Deserialize, Serialize};
 
-use super::consensus::consensus_into;
+use super::consensus::{consensus_with, gather_minimum};
 use super::{
     CboInfo, CboParams, CboState, ConsensusStats, MIN_ROWS_PER_TASK, check_consensus_finite,
     check_consensus_state, eval_energies, move_particle,
 };
-use crate::dynamics::{Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_non_negative};
 
 /// Parameters of CBO with memory: CBO's ([`CboParams`]) plus the memory drift λ_m and
@@ -103,6 +103,43 @@ impl DynamicsState for CboMemoryState {
             .non_finite()
             .or_else(|| super::non_finite_coordinate("memory", &self.memory))
     }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
+        self.cbo.collective()
+    }
+}
+
+/// The particles, their memories and memory values are split over the ranks (the same
+/// rows); the rest is CBO's global state.
+impl DistributedState for CboMemoryState {
+    fn gathered(&self) -> Result<Self> {
+        let ens = &self.cbo.ensemble;
+        Ok(Self {
+            cbo: self.cbo.gathered()?,
+            memory: crate::dynamics::gather_rows(ens, &self.memory)?,
+            memory_values: crate::dynamics::gather_rows(ens, &self.memory_values)?,
+        })
+    }
+
+    fn scattered(
+        &self,
+        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
+    ) -> Result<Self> {
+        let cbo = self.cbo.scattered(collective)?;
+        let d = cbo.ensemble.dim();
+        let memory = crate::dynamics::scatter_rows(&cbo.ensemble, &self.memory, d, "the memory")?;
+        let memory_values = crate::dynamics::scatter_rows(
+            &cbo.ensemble,
+            &self.memory_values,
+            1,
+            "the memory values",
+        )?;
+        Ok(Self {
+            cbo,
+            memory,
+            memory_values,
+        })
+    }
 }
 
 /// CBO with memory on an [`Objective`].
@@ -172,7 +209,13 @@ impl<O: Objective> CboMemory<O> {
         let d = state.cbo.ensemble.dim();
         let alpha = state.cbo.alpha;
         // 0: the consensus of the memories, weighted by their values.
-        let ess = memory_consensus(state, &mut self.weights, &mut self.consensus, step)?;
+        let ess = memory_consensus(
+            self.parallelism,
+            state,
+            &mut self.weights,
+            &mut self.consensus,
+            step,
+        )?;
 
         // 1–2: consensus move, then memory move (per particle, ξ then ζ).
         let p = &self.params;
@@ -182,6 +225,7 @@ impl<O: Objective> CboMemory<O> {
         let coef = (-c.lambda() * c.dt(), c.sigma(), sq);
         let coef_m = (-p.lambda_memory * c.dt(), p.sigma_memory, sq);
         let (v, y) = (&self.consensus, &state.memory);
+        let first = state.cbo.ensemble.first_index();
         let update = |i: usize, x: &mut [f64]| {
             let yi = &y[i * d..(i + 1) * d];
             match source {
@@ -190,7 +234,7 @@ impl<O: Objective> CboMemory<O> {
                     move_particle(kind, x, yi, coef_m, w[i * d..(i + 1) * d].iter().copied());
                 }
                 Noise::Streams(key) => {
-                    let (r, s) = noise_normals(key, i);
+                    let (r, s) = noise_normals(key, first + i as u64);
                     move_particle(kind, x, v, coef, r);
                     move_particle(kind, x, yi, coef_m, s);
                 }
@@ -225,12 +269,12 @@ pub(super) enum Noise<'a> {
     Streams(StepKey),
 }
 
-/// The draws of ξ^i and ζ^i: the streams of (seed, [`streams::CBO_NOISE`], step, i)
-/// and (seed, [`streams::CBO_MEMORY_NOISE`], step, i).
-pub(super) fn noise_normals(key: StepKey, i: usize) -> (Normals, Normals) {
+/// The draws of ξ^i and ζ^i for global particle i: the streams of (seed,
+/// [`streams::CBO_NOISE`], step, i) and (seed, [`streams::CBO_MEMORY_NOISE`], step, i).
+pub(super) fn noise_normals(key: StepKey, i: u64) -> (Normals, Normals) {
     (
-        key.streams(streams::CBO_NOISE).normals(i as u64),
-        key.streams(streams::CBO_MEMORY_NOISE).normals(i as u64),
+        key.streams(streams::CBO_NOISE).normals(i),
+        key.streams(streams::CBO_MEMORY_NOISE).normals(i),
     )
 }
 
@@ -248,8 +292,10 @@ pub(super) fn check_noise_lengths(nd: usize, xi: &[f64], zeta: &[f64]) -> Result
 
 /// Step 0 of every memory dynamics (CBO with memory, PSO): the log-space consensus
 /// v_α = Σ e^{−α f(Y^i)} Y^i / Σ e^{−α f(Y^i)} of the memories into `consensus`; returns
-/// the weights' ESS.
+/// the weights' ESS. The sums are block reductions over every particle of the run
+/// ([`consensus_with`]: all ranks' memories for a shard).
 pub(super) fn memory_consensus(
+    par: Parallelism,
     state: &CboMemoryState,
     weights: &mut Vec<f64>,
     consensus: &mut Vec<f64>,
@@ -258,13 +304,16 @@ pub(super) fn memory_consensus(
     let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
     weights.resize(n, 0.0);
     consensus.resize(d, 0.0);
-    let stats = consensus_into(
+    let mut best_row = vec![0.0; d];
+    let stats = consensus_with(
+        &Reducer::of(&state.cbo.ensemble).with_parallelism(par),
         &state.memory,
         d,
         &state.memory_values,
         state.cbo.alpha,
         weights,
         consensus,
+        &mut best_row,
     )
     .map_err(super::diverged_at(step))?;
     check_consensus_finite(consensus, step)?;
@@ -280,7 +329,8 @@ pub(super) struct MemoryStep {
 
 /// Steps 3–4 of every memory dynamics, after the particles moved: f(X^i) (N evaluations);
 /// Y^i ← X^i where f(X^i) < f(Y^i) (strictly); the best particle is the memory of smallest
-/// value; the consensus bookkeeping and the α schedule on the memory values.
+/// value (over every rank of a distributed run, the first in global order); the
+/// consensus bookkeeping and the α schedule on the memory values (global).
 pub(super) fn record_memories<O: Objective>(
     par: Parallelism,
     objective: &O,
@@ -292,15 +342,19 @@ pub(super) fn record_memories<O: Objective>(
 ) -> Result<CboInfo> {
     let cbo = &mut state.cbo;
     let (n, d) = (cbo.ensemble.n(), cbo.ensemble.dim());
+    let reducer = Reducer::of(&cbo.ensemble);
     energies.resize(n, 0.0);
     let xs = cbo.ensemble.as_slice();
     eval_energies(par, objective, xs, d, energies);
-    cbo.evaluations = cbo.evaluations.saturating_add(n as u64);
+    cbo.evaluations = cbo.evaluations.saturating_add(reducer.global_n(n) as u64);
     for (i, &f) in energies.iter().enumerate() {
         if f.is_nan() {
             return Err(IntegratorError::Diverged {
                 step: at.step + 1,
-                reason: format!("objective value NaN at particle {i}"),
+                reason: format!(
+                    "objective value NaN at particle {}",
+                    reducer.global_index(i)
+                ),
             });
         }
         if f < state.memory_values[i] {
@@ -308,21 +362,27 @@ pub(super) fn record_memories<O: Objective>(
             state.memory[i * d..(i + 1) * d].copy_from_slice(&xs[i * d..(i + 1) * d]);
         }
     }
-    let (mut best, mut arg) = (f64::INFINITY, 0);
+    let (mut best, mut arg) = (f64::INFINITY, usize::MAX);
     for (i, &f) in state.memory_values.iter().enumerate() {
         if f < best {
             (best, arg) = (f, i);
         }
     }
+    // The first minimiser over every rank, its row travelling with it; (+∞, 0) when no
+    // memory value is below +∞ (the single-process scan's result).
+    let mut row = vec![0.0; d];
+    let (best, arg) = gather_minimum(&reducer, &state.memory, d, (best, arg), &mut row)?
+        .unwrap_or((f64::INFINITY, 0));
     if best < cbo.best_f {
         cbo.best_f = best;
         cbo.best_x.clear();
-        cbo.best_x
-            .extend_from_slice(&state.memory[arg * d..(arg + 1) * d]);
+        cbo.best_x.extend_from_slice(&row);
     }
     cbo.f_min = best;
     cbo.record_consensus(consensus);
-    cbo.alpha = params.schedule().next(at.alpha, &state.memory_values)?;
+    cbo.alpha = params
+        .schedule()
+        .next_with(&reducer, at.alpha, &state.memory_values)?;
     Ok(CboInfo {
         dt: params.dt(),
         alpha: at.alpha,
@@ -338,8 +398,7 @@ pub(super) fn record_memories<O: Objective>(
 /// The state check of every memory dynamics: CBO's, and memories and their values with
 /// N·d and N entries.
 pub(super) fn check_memory_state(state: &CboMemoryState, dim: usize) -> Result<()> {
-    // The memory consensus is a single-process sum (docs/distributed.md §7).
-    crate::error::check_single_process(&state.cbo.ensemble, "CBO with memory (and PSO)")?;
+    // Runs on a shard: the memory consensus and the best memory are global.
     check_consensus_state(&state.cbo, dim)?;
     let (n, d) = (state.cbo.ensemble.n(), state.cbo.ensemble.dim());
     if state.memory.len() != n * d || state.memory_values.len() != n {
@@ -371,13 +430,16 @@ pub(super) fn init_memory_state<O: Objective>(
     let memory = ensemble.as_slice().to_vec();
     let mut memory_values = vec![0.0; n];
     eval_energies(par, objective, &memory, d, &mut memory_values);
+    let first = ensemble.first_index();
     if let Some(i) = memory_values.iter().position(|f| f.is_nan()) {
         return Err(IntegratorError::IncompatibleState(format!(
-            "objective value NaN at starting particle {i}"
+            "objective value NaN at starting particle {}",
+            first + i as u64
         )));
     }
+    let global_n = ensemble.global_n() as u64;
     let mut cbo = CboState::new(ensemble, alpha);
-    cbo.evaluations = n as u64;
+    cbo.evaluations = global_n;
     Ok(CboMemoryState {
         cbo,
         memory,

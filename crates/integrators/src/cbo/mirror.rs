@@ -31,7 +31,7 @@ use super::{
     CboInfo, CboNoise, CboParams, CboState, ConsensusStep, check_per_particle_noise,
     for_each_row_pair_mut,
 };
-use crate::dynamics::{Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one};
 
 /// A mirror map of mirror CBO: the dual map ∇φ (used once, at the start), its inverse
@@ -304,6 +304,32 @@ impl DynamicsState for MirrorCboState {
             .non_finite()
             .or_else(|| super::non_finite_coordinate("dual", &self.dual))
     }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
+        self.cbo.collective()
+    }
+}
+
+/// The primal and dual particles are split over the ranks (the same rows); the rest is
+/// CBO's global state.
+impl DistributedState for MirrorCboState {
+    fn gathered(&self) -> Result<Self> {
+        Ok(Self {
+            cbo: self.cbo.gathered()?,
+            dual: crate::dynamics::gather_rows(&self.cbo.ensemble, &self.dual)?,
+        })
+    }
+
+    fn scattered(
+        &self,
+        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
+    ) -> Result<Self> {
+        let cbo = self.cbo.scattered(collective)?;
+        let d = cbo.ensemble.dim();
+        let dual =
+            crate::dynamics::scatter_rows(&cbo.ensemble, &self.dual, d, "the dual particles")?;
+        Ok(Self { cbo, dual })
+    }
 }
 
 /// Mirror CBO on an [`Objective`] with the mirror map `M`.
@@ -439,13 +465,15 @@ impl<O: Objective, M: CboMirrorMap> MirrorCbo<O, M> {
         let p = &self.params;
         let coef = (-p.lambda() * p.dt(), p.sigma(), p.dt().sqrt());
         let (kind, v, map) = (p.noise(), &self.ws.consensus, &self.map);
+        // ξ^i is keyed by the global index (a shard's row i is particle first + i).
+        let first = cbo.ensemble.first_index();
         let update = |i: usize, x: &mut [f64], y: &mut [f64]| {
             match source {
                 Noise::Given(z) => {
                     move_dual(kind, y, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
                 }
                 Noise::Streams(key) => {
-                    let z = key.streams(streams::CBO_NOISE).normals(i as u64);
+                    let z = key.streams(streams::CBO_NOISE).normals(first + i as u64);
                     move_dual(kind, y, x, v, coef, z)
                 }
             }
@@ -479,8 +507,9 @@ impl<O: Objective, M: CboMirrorMap> Dynamics for MirrorCbo<O, M> {
 
     /// Dimension, the map's domain, primal particles in its interior, α ≥ 0, and N·d dual
     /// coordinates.
+    /// Runs on a shard of a distributed ensemble (the consensus is
+    /// [`super::consensus_with`]'s, the dual moves are per particle).
     fn check_state(&self, state: &MirrorCboState) -> Result<()> {
-        crate::error::check_single_process(&state.cbo.ensemble, "mirror CBO")?;
         check_primal(&self.map, &state.cbo.ensemble, self.objective.dim())?;
         super::consensus::check_alpha(state.cbo.alpha)?;
         let nd = state.cbo.ensemble.n() * state.cbo.ensemble.dim();

@@ -39,7 +39,7 @@ use super::{
     CboInfo, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite, check_consensus_state,
     diverged_at, eval_energies, move_particle,
 };
-use crate::dynamics::{Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
 use crate::runner::{Checkpoint, Runner};
 
@@ -125,6 +125,32 @@ impl DynamicsState for PolarCboState {
         self.cbo
             .non_finite()
             .or_else(|| super::non_finite_coordinate("consensus point", &self.points))
+    }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
+        self.cbo.collective()
+    }
+}
+
+/// The particles and their consensus points are split over the ranks (the same rows);
+/// the rest is CBO's global state.
+impl DistributedState for PolarCboState {
+    fn gathered(&self) -> Result<Self> {
+        Ok(Self {
+            cbo: self.cbo.gathered()?,
+            points: crate::dynamics::gather_rows(&self.cbo.ensemble, &self.points)?,
+        })
+    }
+
+    fn scattered(
+        &self,
+        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
+    ) -> Result<Self> {
+        let cbo = self.cbo.scattered(collective)?;
+        let d = cbo.ensemble.dim();
+        let points =
+            crate::dynamics::scatter_rows(&cbo.ensemble, &self.points, d, "the consensus points")?;
+        Ok(Self { cbo, points })
     }
 }
 
@@ -297,7 +323,8 @@ impl<O: Objective> PolarCbo<O> {
 
     /// The distinct minimisers among the consensus points of the last step
     /// ([`cluster_points`] with `radius` and clusters of at least `min_fraction` · N
-    /// points).
+    /// points). On a shard of a distributed run the points of every rank are gathered
+    /// first (a collective: every rank calls it) and the result is global.
     ///
     /// # Errors
     /// As [`cluster_points`]; [`IntegratorError::IncompatibleState`] before the first step.
@@ -319,11 +346,12 @@ impl<O: Objective> PolarCbo<O> {
                 reason: "must lie in [0, 1]",
             });
         }
-        let n = state.cbo.ensemble.n();
+        let n = state.cbo.ensemble.global_n();
         let min_size = ((min_fraction * n as f64).ceil() as usize).max(1);
+        let points = crate::dynamics::gather_rows(&state.cbo.ensemble, &state.points)?;
         cluster_points(
             &self.objective,
-            &state.points,
+            &points,
             state.cbo.ensemble.dim(),
             radius,
             min_size,
@@ -352,15 +380,26 @@ impl<O: Objective> PolarCbo<O> {
         let alpha = cbo.alpha;
         let err_at = diverged_at(step);
 
-        // Energies and the global Gibbs statistics (NaN / all-+∞ are divergences).
+        // Energies and the global Gibbs statistics (NaN / all-+∞ are divergences). On a
+        // shard, every rank's positions and energies are all-gathered first
+        // ((d + 1)·N doubles per step): c_i needs every particle, and the statistics of
+        // the global arrays are the single-process ones on every rank.
+        let first = cbo.ensemble.first_index() as usize;
         let xs = cbo.ensemble.as_slice();
         eval_energies(self.parallelism, &self.objective, xs, d, &mut ws.energies);
+        if cbo.ensemble.shard().is_some() {
+            ws.old = crate::dynamics::gather_rows(&cbo.ensemble, xs)?;
+            ws.energies = crate::dynamics::gather_rows(&cbo.ensemble, &ws.energies)?;
+        } else {
+            ws.old.clear();
+            ws.old.extend_from_slice(xs);
+        }
+        let global_n = ws.energies.len();
+        ws.weights.resize(global_n, 0.0);
         let stats = log_weights_into(&ws.energies, alpha, &mut ws.weights).map_err(err_at)?;
-        cbo.evaluations = cbo.evaluations.saturating_add(n as u64);
-        // c_i for every particle, from the old positions.
-        ws.old.clear();
-        ws.old.extend_from_slice(xs);
-        cbo.record_best(&stats, stats.argmin);
+        cbo.evaluations = cbo.evaluations.saturating_add(global_n as u64);
+        // c_i for every (local) particle, from the old positions.
+        cbo.record_best_row(&stats, &ws.old[stats.argmin * d..(stats.argmin + 1) * d]);
         let s = match self.params.scale {
             KernelScale::Constant => 1.0,
             KernelScale::Alpha => alpha,
@@ -371,7 +410,7 @@ impl<O: Objective> PolarCbo<O> {
         points.resize(n * d, 0.0);
         let failure = std::sync::Mutex::new(None);
         for_each_chunk_mut(self.parallelism, &mut points, d, 1, |i, c| {
-            if let Err(e) = local_consensus(old, d, energies, alpha, s, inv2k2, i, c) {
+            if let Err(e) = local_consensus(old, d, energies, alpha, s, inv2k2, first + i, c) {
                 let mut slot = failure.lock().unwrap_or_else(|p| p.into_inner());
                 // Keep the error of the smallest particle index: thread-count invariant.
                 if slot.as_ref().is_none_or(|(j, _)| i < *j) {
@@ -401,7 +440,7 @@ impl<O: Objective> PolarCbo<O> {
                     move_particle(kind, x, v, coef, z[i * d..(i + 1) * d].iter().copied())
                 }
                 Noise::Streams(at) => {
-                    let z = at.normals(i as u64);
+                    let z = at.normals((first + i) as u64);
                     move_particle(kind, x, v, coef, z)
                 }
             }
@@ -415,19 +454,37 @@ impl<O: Objective> PolarCbo<O> {
         );
 
         // Bookkeeping: consensus of the best particle, change over all points, α.
+        let reducer = meanfield_measures::Reducer::of(&cbo.ensemble);
         let change = if state.points.len() == points.len() {
-            state
+            let local = state
                 .points
                 .iter()
                 .zip(&points)
                 .map(|(a, b)| (a - b).abs())
-                .fold(0.0, f64::max)
+                .fold(0.0, f64::max);
+            reducer.max(local)?
         } else {
             f64::INFINITY
         };
-        let best = &points[stats.argmin * d..(stats.argmin + 1) * d];
-        cbo.consensus.clear();
-        cbo.consensus.extend_from_slice(best);
+        // c_argmin: this rank's point when it owns the best particle, else the same
+        // function of the same global arrays (identical bits).
+        cbo.consensus.resize(d, 0.0);
+        if (first..first + n).contains(&stats.argmin) {
+            let i = stats.argmin - first;
+            cbo.consensus.copy_from_slice(&points[i * d..(i + 1) * d]);
+        } else {
+            local_consensus(
+                old,
+                d,
+                energies,
+                alpha,
+                s,
+                inv2k2,
+                stats.argmin,
+                &mut cbo.consensus,
+            )
+            .map_err(err_at)?;
+        }
         cbo.consensus_change = change;
         ws.points = std::mem::replace(&mut state.points, points);
         cbo.alpha = p.schedule().next(alpha, &ws.energies)?;
@@ -484,8 +541,7 @@ impl<O: Objective> Dynamics for PolarCbo<O> {
 
     /// As CBO's; the consensus points are empty or N × d.
     fn check_state(&self, state: &PolarCboState) -> Result<()> {
-        // The per-particle consensus points are single-process sums (docs/distributed.md §7).
-        crate::error::check_single_process(&state.cbo.ensemble, "polarised CBO")?;
+        // Runs on a shard: positions and energies are all-gathered every step.
         check_consensus_state(&state.cbo, self.objective.dim())?;
         let nd = state.cbo.ensemble.n() * state.cbo.ensemble.dim();
         if !state.points.is_empty() && state.points.len() != nd {

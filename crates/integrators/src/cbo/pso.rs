@@ -37,7 +37,7 @@ use super::memory::{
     memory_consensus, noise_normals, record_memories,
 };
 use super::{CboInfo, CboMemoryParams, CboMemoryState, CboNoise, for_each_row_pair_mut};
-use crate::dynamics::{Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_non_negative};
 
 /// Parameters of PSO: CBO with memory's ([`CboMemoryParams`]: λ, σ, dt, α, schedule,
@@ -104,6 +104,32 @@ impl DynamicsState for PsoState {
         self.memory
             .non_finite()
             .or_else(|| super::non_finite_coordinate("velocity", &self.velocity))
+    }
+
+    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
+        self.memory.collective()
+    }
+}
+
+/// The velocities are split over the ranks like the particles; the rest is CBO with
+/// memory's distributed state.
+impl DistributedState for PsoState {
+    fn gathered(&self) -> Result<Self> {
+        Ok(Self {
+            memory: self.memory.gathered()?,
+            velocity: crate::dynamics::gather_rows(&self.memory.cbo.ensemble, &self.velocity)?,
+        })
+    }
+
+    fn scattered(
+        &self,
+        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
+    ) -> Result<Self> {
+        let memory = self.memory.scattered(collective)?;
+        let ens = &memory.cbo.ensemble;
+        let velocity =
+            crate::dynamics::scatter_rows(ens, &self.velocity, ens.dim(), "the velocity")?;
+        Ok(Self { memory, velocity })
     }
 }
 
@@ -233,7 +259,13 @@ impl<O: Objective> Pso<O> {
         let mem = &mut state.memory;
         let d = mem.cbo.ensemble.dim();
         let alpha = mem.cbo.alpha;
-        let ess = memory_consensus(mem, &mut self.weights, &mut self.consensus, step)?;
+        let ess = memory_consensus(
+            self.parallelism,
+            mem,
+            &mut self.weights,
+            &mut self.consensus,
+            step,
+        )?;
 
         let p = &self.params;
         let (c, m) = (p.memory.cbo(), &p.memory);
@@ -249,6 +281,7 @@ impl<O: Objective> Pso<O> {
             dt: c.dt(),
         };
         let (v, y) = (&self.consensus, &mem.memory);
+        let first = mem.cbo.ensemble.first_index();
         let update = |i: usize, x: &mut [f64], u: &mut [f64]| {
             let yi = &y[i * d..(i + 1) * d];
             match source {
@@ -264,7 +297,7 @@ impl<O: Objective> Pso<O> {
                     )
                 }
                 Noise::Streams(key) => {
-                    let (r, s) = noise_normals(key, i);
+                    let (r, s) = noise_normals(key, first + i as u64);
                     vel.apply(x, u, v, yi, r, s)
                 }
             }

@@ -8,8 +8,11 @@
 //! ```
 //!
 //! Options: `--family
-//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|pgd|mpd|pqn|fisher-rao|fisher-rao-kernel|wfr`
-//! (`cbs`: consensus-based sampling, sampling mode, exponential scheme, Cholesky root;
+//! mfld|projected|mirror|adjusted|cbo|cbo-ess|cbs|constrained-cbo|mirror-cbo|cbo-memory|pso|polar-cbo|pgd|mpd|pqn|pmgd|fisher-rao|fisher-rao-kernel|wfr`
+//! (the consensus variants on Rastrigin: `constrained-cbo` on the sphere of radius 1.5,
+//! hypersurface scheme; `mirror-cbo` with the elastic-net map δ = 1, λ = 0.1;
+//! `cbo-memory` with λ_m = 0.4; `pso` with m = 0.1, γ = 0.9; `polar-cbo` with κ = 0.8,
+//! kernel exponent α; `cbs`: consensus-based sampling, sampling mode, exponential scheme, Cholesky root;
 //! `fisher-rao`: the density-ratio flow; `fisher-rao-kernel`: variant (4), KL between
 //! smoothed measures, bump kernel of radius 0.3; `wfr`: variant (1), kernel on the
 //! evolving measure, with transport), `--model
@@ -33,12 +36,14 @@ use meanfield_energy::{
     QuadraticInteraction, SimplexMoment, TestFunction,
 };
 use meanfield_integrators::cbo::{
-    AlphaSchedule, Cbo, CboNoise, CboParams, Cbs, CbsMode, CbsParams,
+    AlphaSchedule, Cbo, CboMemory, CboMemoryParams, CboNoise, CboParams, Cbs, CbsMode, CbsParams,
+    ConstrainedCbo, ConstrainedCboParams, ConstraintScheme, ElasticNet, Hypersurface, KernelScale,
+    MirrorCbo, PolarCbo, PolarCboParams, Pso, PsoParams,
 };
 use meanfield_integrators::{
     AdjustedMirrorMfld, Checkpoint, DistributedState, Dynamics, FisherRao, FisherRaoParams,
     GaussianReference, Kernelisation, LangevinParams, Mfld, MirrorMfld, Mpd, MpdParams, Pgd,
-    PgdParams, Pqn, ProjectedMfld,
+    PgdParams, Pmgd, PmgdParams, Pqn, ProjectedMfld,
 };
 use meanfield_measures::{
     BoxBounds, Collective, Domain, Ensemble, InitialLaw, Kernel, LogBarrier, Parallelism,
@@ -260,7 +265,7 @@ fn logistic_model(d: usize) -> Result<BayesianLogistic, BoxError> {
     Ok(BayesianLogistic::new(f, y, d, 5.0)?)
 }
 
-/// PGD, MPD or PQN (`o.family`) on `model`, from N(0, I) particles.
+/// PGD, MPD, PQN or PMGD (`o.family`) on `model`, from N(0, I) particles.
 fn particle_em<M: LatentModel>(o: &Options, place: &Place, model: M) -> Result<(), BoxError> {
     let law = InitialLaw::isotropic_gaussian(o.d, 0.0, 1.0);
     let start = start_ensemble(
@@ -282,6 +287,12 @@ fn particle_em<M: LatentModel>(o: &Options, place: &Place, model: M) -> Result<(
             o,
             place,
             Pqn::new(model, PgdParams::new(0.5, 0.01)?)?.with_parallelism(par),
+            start,
+        ),
+        "pmgd" => drive(
+            o,
+            place,
+            Pmgd::new(model, PmgdParams::new(0.01)?)?.with_parallelism(par),
             start,
         ),
         _ => {
@@ -327,6 +338,59 @@ fn fisher_rao(o: &Options, place: &Place) -> Result<(), BoxError> {
         .collect();
     let flow = FisherRao::new(MeanInteraction::new(1.5, b)?, params)?;
     drive(o, place, flow.with_parallelism(Parallelism::Rayon), start)
+}
+
+/// The consensus variants of `o.family` on (poisoned) Rastrigin from uniform [−3, 3]^d
+/// particles, CBO parameters λ = 1, σ = 0.8, dt = 0.02, α₀ = 10 ×1.05 per step.
+fn consensus_variant(o: &Options, place: &Place) -> Result<(), BoxError> {
+    let law = InitialLaw::uniform_cube(o.d, -3.0, 3.0);
+    let start = start_ensemble(o, place, &law, Domain::Euclidean, streams::CBO_INIT)?;
+    let cbo = CboParams::new(1.0, 0.8, 0.02)?
+        .with_alpha(10.0)?
+        .with_schedule(AlphaSchedule::cbxpy_default())?;
+    let f = || -> Result<_, BoxError> { Ok(Poisoned(TestFunction::rastrigin(o.d)?)) };
+    let par = Parallelism::Rayon;
+    match o.family.as_str() {
+        "constrained-cbo" => {
+            let p = ConstrainedCboParams::new(
+                cbo,
+                Hypersurface::sphere(1.5)?,
+                ConstraintScheme::Hypersurface,
+            )?;
+            drive(
+                o,
+                place,
+                ConstrainedCbo::new(f()?, p)?.with_parallelism(par),
+                start,
+            )
+        }
+        "mirror-cbo" => {
+            let m = MirrorCbo::new(f()?, ElasticNet::new(1.0, 0.1)?, cbo)?;
+            drive(o, place, m.with_parallelism(par), start)
+        }
+        "cbo-memory" => {
+            let p = CboMemoryParams::new(cbo, 0.4)?;
+            drive(
+                o,
+                place,
+                CboMemory::new(f()?, p)?.with_parallelism(par),
+                start,
+            )
+        }
+        "pso" => {
+            let p = PsoParams::new(CboMemoryParams::new(cbo, 0.4)?, 0.1, 0.9)?;
+            drive(o, place, Pso::new(f()?, p)?.with_parallelism(par), start)
+        }
+        _ => {
+            let p = PolarCboParams::new(cbo, 0.8)?.with_kernel_scale(KernelScale::Alpha);
+            drive(
+                o,
+                place,
+                PolarCbo::new(f()?, p)?.with_parallelism(par),
+                start,
+            )
+        }
+    }
 }
 
 fn langevin() -> Result<LangevinParams, BoxError> {
@@ -439,7 +503,10 @@ fn main_inner(o: &Options, place: &Place) -> Result<(), BoxError> {
             let f = Poisoned(TestFunction::rastrigin(o.d)?);
             drive(o, place, Cbs::new(f, params)?.with_parallelism(par), start)
         }
-        "pgd" | "mpd" | "pqn" => match o.model.as_str() {
+        "constrained-cbo" | "mirror-cbo" | "cbo-memory" | "pso" | "polar-cbo" => {
+            consensus_variant(o, place)
+        }
+        "pgd" | "mpd" | "pqn" | "pmgd" => match o.model.as_str() {
             "toy" => particle_em(o, place, toy_model(o.d)?),
             "logistic" => particle_em(o, place, logistic_model(o.d)?),
             other => Err(format!("unknown model {other} (toy or logistic)").into()),
