@@ -560,6 +560,25 @@ class PolarCBO(_Dynamics):
         """The distinct minimisers among the last step's consensus points: greedy clusters
         of ``radius`` with at least ``min_fraction``·N points, largest first,
         ``{"centre": (d,), "value": float, "size": int}``."""
+    def minimize(
+        self,
+        x0: Array,
+        max_steps: int,
+        *,
+        radius: float,
+        min_fraction: float = 0.0,
+        seed: int = 0,
+        energy_tol: Optional[float] = None,
+        stagnation: Optional[Tuple[float, int]] = None,
+    ) -> dict[str, Any]:
+        """M independent runs from x0 of shape (N, d) or (M, N, d), run r with seed
+        ``replicate_seed(seed, 0, r)`` (bit for bit ``start(x0[r], seed=…)`` + ``run`` +
+        ``minimisers(run, radius, min_fraction)``); a Python objective with
+        ``f_dim="3D"`` is called once per step on the (M', N, d) stack of the runs still
+        going. Returns the dict of ``CBO.minimize`` plus three lists of length M (the
+        number K_r of minimisers differs between runs): ``minimisers[r]`` (K_r, d), the
+        cluster centres, largest cluster first; ``minimiser_values[r]`` (K_r,),
+        f(centre); ``minimiser_sizes[r]``, a list of K_r ints (points per cluster)."""
 
 class CBOMemory(_Dynamics, _ManyRuns):
     """CBO with memory: the consensus of the personal bests plus a drift towards each
@@ -712,6 +731,27 @@ class PathLaw:
     @staticmethod
     def truncated_gaussian_matching(cir: PathLaw) -> PathLaw:
         """The truncated Gaussian with the stationary mean and sd of a CIR law."""
+    @staticmethod
+    def python(
+        law: Any,
+        t: int,
+        *,
+        n_draws: int,
+        draws: str = "normal",
+        non_negative: bool = False,
+        name: str = "python",
+    ) -> PathLaw:
+        """A law given by Python callbacks on whole batches of paths (each called once per
+        batch, never per path): ``law.sample(Z)`` maps the (n, ``n_draws``) float64 array
+        Z of i.i.d. ``draws`` (``"normal"`` N(0, 1), ``"uniform"`` U(0, 1) open,
+        ``"exponential"`` Exp(1); row j from path j's Rust stream (seed, purpose, 0, j),
+        so paths are reproducible for any thread count) to (n, ``t``) paths, and
+        ``law.log_density(X)`` maps (n, ``t``) paths to (n,) values of log p (−inf
+        outside the support). ``non_negative``: the law lives on [0, ∞)^T (MGDM then
+        projects). ``name`` is recorded in traced checkpoints. A raising callback's
+        exception propagates unchanged; a wrong shape or dtype, NaN (or +inf) is a
+        ``ValueError`` naming the method and the law's role; a missing method or bad
+        ``draws`` / ``n_draws`` a ``ValueError``."""
     def sample(self, n: int, seed: int = 0, purpose: str = "latent") -> Array:
         """``n`` independent paths (n, T); path j from the stream (seed, purpose, 0, j),
         purpose ``"latent"``, ``"alpha"`` or ``"reference"``."""

@@ -446,3 +446,65 @@ def test_minimize_lockstep_stops_runs_apart_and_reports_failures(rng):
         make("pso").minimize(np.zeros((2, 0, D)), 5)
     with pytest.raises(mf.MeanfieldError):
         make("mirror_entropic").minimize(x0, 5)  # blocks off the simplex
+
+
+WELLS = np.array([[-2.0, -2.0], [2.5, 0.5], [-0.5, 3.0]])  # the polar-cbo experiment's
+
+
+def rastrigin_wells(x):
+    """CBXpy's Rastrigin_multimodal (every factor 1): Π_i V(x − z_i), on (..., 2)."""
+    out = np.ones(x.shape[:-1])
+    for z in WELLS:
+        y = x - z
+        out = out * (10 * x.shape[-1] + (y * y - 10 * np.cos(2 * np.pi * y)).sum(axis=-1))
+    return out
+
+
+@pytest.mark.parametrize("f_dim", ["2D", "3D"])
+def test_polar_minimize_returns_each_runs_minimisers(f_dim):
+    """The shifted-wells setting of the polar-cbo experiment (N = 100, κ = 0.5, α = 0.01,
+    σ = 1, dt = 0.01, 500 steps, radius 0.25, min_fraction 0.05) at M = 6 runs: run r of
+    `minimize` is `start(x0[r], replicate_seed(seed, 0, r))` + `run` + `minimisers` bit
+    for bit, and the wells are found (CBXpy finds all three in 66 of 100 runs)."""
+    m, n, steps, seed = 6, 100, 500, 11
+    kw = dict(kappa=0.5, lam=1.0, sigma=1.0, dt=0.01, alpha=0.01, f_dim=f_dim)
+    opt = mf.PolarCBO(rastrigin_wells, 2, **kw)
+    x0 = np.random.default_rng(7).uniform(-5, 5, (m, n, 2))
+    out = opt.minimize(x0, steps, radius=0.25, min_fraction=0.05, seed=seed)
+    assert len(out["minimisers"]) == m and out["consensus"].shape == (m, 2)
+    found_all = 0
+    for r in range(m):
+        run = opt.start(x0[r], seed=mf.replicate_seed(seed, 0, r))
+        opt.run(run, steps)
+        single = opt.minimisers(run, 0.25, 0.05)
+        centres, values = out["minimisers"][r], out["minimiser_values"][r]
+        assert centres.shape == (len(single), 2) and values.shape == (len(single),)
+        assert np.array_equal(centres, np.array([c["centre"] for c in single]).reshape(-1, 2))
+        assert np.array_equal(values, np.array([c["value"] for c in single]))
+        assert out["minimiser_sizes"][r] == [c["size"] for c in single]
+        assert np.array_equal(out["consensus"][r], run.consensus)
+        assert np.array_equal(values, rastrigin_wells(centres))
+        near = np.linalg.norm(centres[:, None, :] - WELLS[None], axis=-1) < 0.1
+        found_all += near.any(axis=0).all()
+    # P(no run of 6 finds all three) = 0.34^6 ≈ 1.5e-3 at CBXpy's rate.
+    assert found_all >= 1, out["minimisers"]
+
+
+def test_polar_minimize_bad_input_and_raising_objective():
+    opt = mf.PolarCBO("ackley", 2, kappa=0.5)
+    x0 = np.zeros((2, 10, 2))
+    with pytest.raises(mf.InvalidParameterError, match="min_fraction"):
+        opt.minimize(x0, 3, radius=0.25, min_fraction=2.0)
+    with pytest.raises(mf.IncompatibleStateError, match="dimension 3"):
+        opt.minimize(np.zeros((2, 10, 3)), 3, radius=0.25)
+    with pytest.raises(TypeError, match="radius"):
+        opt.minimize(x0, 3)
+
+    def boom(x):
+        raise RuntimeError("wells exploded")
+
+    with pytest.raises(RuntimeError, match="wells exploded"):
+        mf.PolarCBO(boom, 2, kappa=0.5, f_dim="3D").minimize(x0, 3, radius=0.25)
+    with pytest.raises(ValueError, match="objective at step"):
+        mf.PolarCBO(lambda x: np.full(x.shape[0], np.nan), 2, kappa=0.5).minimize(
+            x0, 3, radius=0.25)

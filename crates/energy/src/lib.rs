@@ -53,7 +53,7 @@ pub use linear_potential::LinearPotential;
 pub use mean_interaction::MeanInteraction;
 pub use multimodal::{Himmelblau, RastriginWells};
 pub use objectives::{Objective, TestFunction, TestKind};
-pub use process::PathLaw;
+pub use process::{Draws, PathLaw};
 pub use quadratic::QuadraticInteraction;
 pub use simplex_moment::SimplexMoment;
 pub use two_layer::{FrozenTwoLayer, TwoLayerNet};

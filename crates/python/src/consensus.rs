@@ -288,6 +288,66 @@ runs::dynamics_class!(PyPolarCbo, PolarCboRun, CboObs, "objective" {
         })
     }
 
+    /// M independent runs, as `CBO.minimize` (x0 of shape (N, d) or (M, N, d), run r with
+    /// seed `replicate_seed(seed, 0, r)`, each until `max_steps`, `energy_tol` or
+    /// `stagnation`; a `"3D"` Python objective called once per step on the (M', N, d)
+    /// stack), each ended by `minimisers(run, radius, min_fraction)`. Returns the dict of
+    /// `CBO.minimize` plus, per run r, `minimisers[r]` (K_r, d) (the cluster centres,
+    /// largest cluster first), `minimiser_values[r]` (K_r,) and `minimiser_sizes[r]` (a
+    /// list of K_r ints): lists of length M, since K_r differs between runs.
+    #[pyo3(signature = (x0, max_steps, *, radius, min_fraction=0.0, seed=0, energy_tol=None,
+        stagnation=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn minimize<'py>(
+        &self,
+        py: Python<'py>,
+        x0: &Bound<'py, PyAny>,
+        max_steps: u64,
+        radius: f64,
+        min_fraction: f64,
+        seed: u64,
+        energy_tol: Option<f64>,
+        stagnation: Option<(f64, u64)>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let params = *self.dynamics.params();
+        let (dict, found) = replicas::minimize_with(
+            py,
+            self.dynamics.objective(),
+            &self.slot,
+            self.pool.as_ref(),
+            x0,
+            Domain::Euclidean,
+            (max_steps, seed, energy_tol, stagnation),
+            |f| PolarCbo::new(f, params),
+            |dynamics: &PolarCbo<_>, cp| dynamics.minimisers(&cp.state, radius, min_fraction),
+        )?;
+        let d = meanfield_energy::Objective::dim(self.dynamics.objective());
+        let (centres, values, sizes) = (PyList::empty(py), PyList::empty(py), PyList::empty(py));
+        for clusters in found {
+            let k = clusters.len();
+            let mut c = Vec::with_capacity(k * d);
+            let mut v = Vec::with_capacity(k);
+            let mut n = Vec::with_capacity(k);
+            for Cluster {
+                centre,
+                value,
+                size,
+            } in clusters
+            {
+                c.extend(centre);
+                v.push(value);
+                n.push(size);
+            }
+            centres.append(arrays::matrix_owned(py, c, k, d)?)?;
+            values.append(arrays::array1_owned(py, v))?;
+            sizes.append(n)?;
+        }
+        dict.set_item("minimisers", centres)?;
+        dict.set_item("minimiser_values", values)?;
+        dict.set_item("minimiser_sizes", sizes)?;
+        Ok(dict)
+    }
+
     /// The distinct minimisers among the consensus points of `run`'s last step: greedy
     /// clusters of radius `radius` holding at least `min_fraction` · N points, largest
     /// first; a list of dicts `{"centre": (d,), "value": f(centre), "size": int}`.

@@ -7,7 +7,9 @@ use meanfield_diagnostics::ReverseKlTrace;
 use meanfield_energy::process::{
     ArProcess, CirProcess, Exponential, StandardGaussian, TruncatedGaussian,
 };
-use meanfield_energy::{Acf1, FeatureMap, MultiLagAcf, PathLaw, ScaledFeatures};
+use meanfield_energy::{
+    Acf1, Draws, EnergyError, FeatureMap, MultiLagAcf, PathLaw, ScaledFeatures,
+};
 use meanfield_integrators::mgdm::{
     KlRecorder, MgdmRun as TracedRun, feature_mean, log_density_sum, path_feature_mean,
     run_with_trace, sample_paths,
@@ -15,12 +17,14 @@ use meanfield_integrators::mgdm::{
 use meanfield_integrators::{
     Checkpoint, Control, Coupling, Mgdm, MgdmInfo, MgdmParams, Observation, ObserverResult,
 };
+use meanfield_measures::ParticleRng;
 use meanfield_measures::{Domain, Ensemble, Parallelism, streams};
+use numpy::{PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::callback::Slot;
+use crate::callback::{Failure, Slot};
 use crate::runs::{self, Observe, RunOptions};
 use crate::{arrays, errors};
 
@@ -32,6 +36,8 @@ pub struct PyPathLaw {
     name: String,
     /// The CIR process, when the law is one (for the matching latent law).
     cir: Option<CirProcess>,
+    /// Where a Python law (`PathLaw.python`) parks its callbacks' failures.
+    slot: Option<Slot>,
 }
 
 impl PyPathLaw {
@@ -40,6 +46,7 @@ impl PyPathLaw {
             law: Box::new(law),
             name,
             cir: None,
+            slot: None,
         }
     }
 
@@ -48,6 +55,20 @@ impl PyPathLaw {
             law: Box::new(law.clone()),
             name,
             cir: Some(law),
+            slot: None,
+        }
+    }
+
+    /// The failure a Python law's callback parked (then raised instead of the Rust
+    /// error), `what` naming the law's role.
+    fn parked(&self, what: &str, step: u64) -> Option<PyErr> {
+        self.slot.as_ref().and_then(|s| s.take(what, step))
+    }
+
+    /// Forgets a parked failure before a new call.
+    fn clear(&self) {
+        if let Some(s) = &self.slot {
+            s.clear();
         }
     }
 
@@ -62,6 +83,126 @@ impl PyPathLaw {
     }
 }
 
+/// The energy error a parked Python failure turns into (the binding raises the parked
+/// exception instead).
+fn parked_error() -> EnergyError {
+    EnergyError::OutsideDomain {
+        particle: 0,
+        reason: "a Python path-law callback failed".into(),
+    }
+}
+
+/// A law of paths given by Python callbacks (`PathLaw.python`): `sample(Z)` maps (n, m)
+/// i.i.d. draws (from each path's Rust stream) to (n, T) paths, `log_density(X)` maps
+/// (n, T) paths to (n,) log-densities; each is called once per batch of paths.
+struct CallbackLaw {
+    obj: Py<PyAny>,
+    t: usize,
+    draws: Draws,
+    n_draws: usize,
+    non_negative: bool,
+    slot: Slot,
+}
+
+impl CallbackLaw {
+    /// `obj.method(a)` with `a` the (rows, width) matrix `input`, its float64 result of
+    /// shape `expect` copied into `out` (NaN or +inf refused); failures are parked.
+    fn call(
+        &self,
+        method: &str,
+        input: &[f64],
+        width: usize,
+        expect: &[usize],
+        out: &mut [f64],
+    ) -> meanfield_energy::Result<()> {
+        if self.slot.failed() {
+            return Err(parked_error());
+        }
+        let rows = input.len() / width.max(1);
+        let r = Python::attach(|py| -> Result<(), Failure> {
+            let a = arrays::matrix(py, input, rows, width).map_err(Failure::Raised)?;
+            let y = self
+                .obj
+                .bind(py)
+                .call_method1(method, (a,))
+                .map_err(Failure::Raised)?;
+            let arr = y.cast::<PyArrayDyn<f64>>().map_err(|_| {
+                Failure::Invalid(format!(
+                    "law.{method} must return a float64 array of shape {expect:?}"
+                ))
+            })?;
+            if arr.shape() != expect {
+                return Err(Failure::Invalid(format!(
+                    "law.{method} returned shape {:?}, expected {expect:?}",
+                    arr.shape()
+                )));
+            }
+            let ro = arr.readonly();
+            for (o, &v) in out.iter_mut().zip(ro.as_array().iter()) {
+                *o = v;
+            }
+            let bad = |v: &f64| {
+                v.is_nan() || (method == "sample" && !v.is_finite()) || *v == f64::INFINITY
+            };
+            if let Some(i) = out.iter().position(bad) {
+                return Err(Failure::Invalid(format!(
+                    "law.{method} returned {} at entry {i}",
+                    out[i]
+                )));
+            }
+            Ok(())
+        });
+        r.map_err(|f| {
+            self.slot.park(f);
+            parked_error()
+        })
+    }
+}
+
+impl PathLaw for CallbackLaw {
+    fn len(&self) -> usize {
+        self.t
+    }
+
+    fn log_density(&self, x: &[f64]) -> meanfield_energy::Result<f64> {
+        let mut v = [0.0];
+        self.log_densities(x, &mut v).unwrap_or(Ok(()))?;
+        Ok(v[0])
+    }
+
+    fn sample(&self, rng: &mut ParticleRng, out: &mut [f64]) -> meanfield_energy::Result<()> {
+        self.check_path_len(out.len())?;
+        self.sample_many(std::slice::from_mut(rng), out)
+            .unwrap_or(Ok(()))
+    }
+
+    fn log_densities(&self, x: &[f64], out: &mut [f64]) -> Option<meanfield_energy::Result<()>> {
+        Some((|| {
+            for row in x.chunks_exact(self.t) {
+                self.check_path(row)?;
+            }
+            self.call("log_density", x, self.t, &[out.len()], out)
+        })())
+    }
+
+    fn sample_many(
+        &self,
+        rngs: &mut [ParticleRng],
+        out: &mut [f64],
+    ) -> Option<meanfield_energy::Result<()>> {
+        let m = self.n_draws;
+        let mut z = vec![0.0; rngs.len() * m];
+        for (rng, row) in rngs.iter_mut().zip(z.chunks_exact_mut(m.max(1))) {
+            self.draws.fill(rng, row);
+        }
+        Some(self.call("sample", &z, m, &[rngs.len(), self.t], out))
+    }
+
+    fn non_negative(&self) -> bool {
+        self.non_negative
+    }
+}
+
 /// An (N, T) float64 array of paths of length `t` from the argument `name`.
 fn paths_arg(name: &str, x: &Bound<'_, PyAny>, t: usize) -> PyResult<(Vec<f64>, usize)> {
     let (data, dims) = arrays::float_array(name, x, &["N", "T"])?;
@@ -71,6 +212,26 @@ fn paths_arg(name: &str, x: &Bound<'_, PyAny>, t: usize) -> PyResult<(Vec<f64>, 
         )));
     }
     Ok((data, dims[0]))
+}
+
+/// The failure a Python latent or target law parked during a call that ended in `err`
+/// (the step is the error's, when it names one); clears both slots.
+fn parked_law(
+    latent: Option<&PyPathLaw>,
+    target: Option<&PyPathLaw>,
+    err: Option<&meanfield_integrators::IntegratorError>,
+) -> Option<PyErr> {
+    let step = match err {
+        Some(meanfield_integrators::IntegratorError::Energy { step, .. }) => *step,
+        _ => 0,
+    };
+    let mut first = None;
+    for (what, law) in [("latent law", latent), ("target law", target)] {
+        if let Some(e) = law.and_then(|l| l.parked(what, step)) {
+            first.get_or_insert(e);
+        }
+    }
+    first
 }
 
 /// Both laws have the feature map's path length `t` (a `ValueError` naming the law).
@@ -165,6 +326,63 @@ impl PyPathLaw {
         Ok(Self::new(law, name))
     }
 
+    /// A law given by Python callbacks on whole batches of paths: `law.sample(Z)` maps
+    /// the (n, `n_draws`) array Z of i.i.d. `draws` (`"normal"` N(0, 1), `"uniform"`
+    /// U(0, 1), `"exponential"` Exp(1); row j from path j's Rust stream, so paths are
+    /// reproducible and thread-count independent) to (n, `t`) paths, and
+    /// `law.log_density(X)` maps (n, `t`) paths to (n,) values of log p (−inf outside
+    /// the support). Each is called once per batch, never per path. `non_negative`:
+    /// the law lives on [0, ∞)^T (MGDM then projects). `name` identifies the law in
+    /// traced checkpoints.
+    #[staticmethod]
+    #[pyo3(signature = (law, t, *, n_draws, draws="normal", non_negative=false, name="python"))]
+    fn python(
+        law: Py<PyAny>,
+        t: usize,
+        n_draws: usize,
+        draws: &str,
+        non_negative: bool,
+        name: &str,
+    ) -> PyResult<Self> {
+        let draws = match draws {
+            "normal" => Draws::StandardNormal,
+            "uniform" => Draws::Uniform,
+            "exponential" => Draws::Exponential,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "draws: expected \"normal\", \"uniform\" or \"exponential\", got {draws:?}"
+                )));
+            }
+        };
+        if t == 0 || n_draws == 0 {
+            return Err(PyValueError::new_err(format!(
+                "t, n_draws: expected ≥ 1 each, got t = {t}, n_draws = {n_draws}"
+            )));
+        }
+        Python::attach(|py| -> PyResult<()> {
+            for m in ["sample", "log_density"] {
+                if !law.bind(py).hasattr(m)? {
+                    return Err(PyValueError::new_err(format!(
+                        "law: a Python path law needs a method {m}"
+                    )));
+                }
+            }
+            Ok(())
+        })?;
+        let slot = Slot::default();
+        let cb = CallbackLaw {
+            obj: law,
+            t,
+            draws,
+            n_draws,
+            non_negative,
+            slot: slot.clone(),
+        };
+        let mut me = Self::new(cb, format!("python({name}, T={t})"));
+        me.slot = Some(slot);
+        Ok(me)
+    }
+
     /// Path length T.
     #[getter]
     fn t(&self) -> usize {
@@ -201,16 +419,24 @@ impl PyPathLaw {
             return Err(PyValueError::new_err("n: expected ≥ 1 paths, got 0"));
         }
         let law = self.law.as_ref();
-        let x = py
-            .detach(|| sample_paths(law, n, seed, purpose))
-            .map_err(errors::integrator)?;
-        arrays::matrix_owned(py, x, n, law.len())
+        self.clear();
+        let x = py.detach(|| sample_paths(law, n, seed, purpose));
+        if let Some(e) = self.parked("law", 0) {
+            return Err(e);
+        }
+        arrays::matrix_owned(py, x.map_err(errors::integrator)?, n, law.len())
     }
 
     /// Σ_i log p(x_i) over the rows of the (N, T) array `x` (−inf outside the support).
-    fn log_density_sum(&self, x: &Bound<'_, PyAny>) -> PyResult<f64> {
+    fn log_density_sum(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<f64> {
         let (x, _) = self.paths("x", x)?;
-        log_density_sum(self.law.as_ref(), &x).map_err(errors::energy)
+        self.clear();
+        let law = self.law.as_ref();
+        let r = py.detach(|| log_density_sum(law, &x));
+        if let Some(e) = self.parked("law", 0) {
+            return Err(e);
+        }
+        r.map_err(errors::energy)
     }
 
     fn __repr__(&self) -> String {
@@ -315,10 +541,12 @@ impl PyFeatureMap {
         seed: u64,
     ) -> PyResult<Bound<'py, PyAny>> {
         let l = law.law();
-        let a = py
-            .detach(|| with_map!(&self.map, m => feature_mean(m, l, n_samples, seed)))
-            .map_err(errors::integrator)?;
-        Ok(arrays::array1_owned(py, a))
+        law.clear();
+        let a = py.detach(|| with_map!(&self.map, m => feature_mean(m, l, n_samples, seed)));
+        if let Some(e) = law.parked("law", 0) {
+            return Err(e);
+        }
+        Ok(arrays::array1_owned(py, a.map_err(errors::integrator)?))
     }
 
     /// The mean feature vector (1/N) Σ_i Φ(x_i) over the rows of the (N, T) array `x`.
@@ -451,8 +679,11 @@ impl PyMgdm {
             let hook = record.as_mut().map(|r| r as runs::Recorder<'_, Ensemble, MgdmInfo>);
             let s = runs::run_recorded::<_, MgdmObs>(
                 py, "features", &mut mgdm, &mut run.cp, opts, &slot, Some(&self.pool), hook,
-            )?;
-            runs::summary::<_, MgdmObs>(py, &mgdm, &s)
+            );
+            if let Some(e) = parked_law(None, target_obj.as_ref().map(|t| t.get()), None) {
+                return Err(e);
+            }
+            runs::summary::<_, MgdmObs>(py, &mgdm, &s?)
         })
     }
 
@@ -470,19 +701,22 @@ impl PyMgdm {
         let (x0, n) = paths_arg("x0", x0, t)?;
         check_lengths(t, Some(latent), target)?;
         let params = self.params(n, self.project_for(target))?;
+        let laws = (latent, target);
         let (latent, target) = (latent.law(), target.map(PyPathLaw::law));
         let (alpha, map, pool) = (&self.alpha, &self.map, &self.pool);
-        let run: TracedRun = py
-            .detach(|| {
-                pool.install(|| {
-                    with_map!(map, m => {
-                        let mut mgdm = Mgdm::new(owned(m), alpha.clone(), params)?
-                            .with_parallelism(Parallelism::Rayon);
-                        run_with_trace(&mut mgdm, &x0, target, latent, steps, |_| {})
-                    })
+        let run: meanfield_integrators::Result<TracedRun> = py.detach(|| {
+            pool.install(|| {
+                with_map!(map, m => {
+                    let mut mgdm = Mgdm::new(owned(m), alpha.clone(), params)?
+                        .with_parallelism(Parallelism::Rayon);
+                    run_with_trace(&mut mgdm, &x0, target, latent, steps, |_| {})
                 })
             })
-            .map_err(errors::integrator)?;
+        });
+        if let Some(e) = parked_law(Some(laws.0), laws.1, run.as_ref().err()) {
+            return Err(e);
+        }
+        let run = run.map_err(errors::integrator)?;
         let d = trace_dict(py, &run.trace, run.frozen)?;
         // The run's buffers become the arrays (no copy).
         d.set_item("x", arrays::matrix_owned(py, run.paths, n, t)?)?;
@@ -562,8 +796,11 @@ impl PyMgdm {
             None => None,
             Some(l) => {
                 let tl = target.map(|p| p.get().law());
-                let rec = KlRecorder::start(&x, tl, l.get().law())
-                    .map_err(|e| errors::integrator_arg("x0", e))?;
+                let rec = KlRecorder::start(&x, tl, l.get().law());
+                if let Some(e) = parked_law(Some(l.get()), target.map(|p| p.get()), None) {
+                    return Err(e);
+                }
+                let rec = rec.map_err(|e| errors::integrator_arg("x0", e))?;
                 Some(Trace {
                     rec,
                     target: target.map(|p| p.clone().unbind()),

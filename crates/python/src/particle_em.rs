@@ -605,16 +605,15 @@ runs::dynamics_class!(PyPqn, LatentRun, LatentObs, "model" {
         d: Option<usize>,
         threads: usize,
     ) -> PyResult<Self> {
-        let slot = Slot::default();
-        let m = self::model(model, p, d, &slot, "PQN", Some("hess_theta"))?;
-        let par = par(threads, &m);
         let params = PgdParams::new(h_theta, h_x).map_err(errors::integrator)?;
-        let dynamics = Pqn::new(m, params);
-        probe_failure(&slot)?;
+        let (dynamics, slot, pool) =
+            probed_class(model, p, d, "PQN", "hess_theta", threads, |m, par| {
+                Ok(Pqn::new(m, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: dynamics.map_err(errors::integrator)?.with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -655,16 +654,15 @@ runs::dynamics_class!(PyPmgd, LatentRun, LatentObs, "model" {
         d: Option<usize>,
         threads: usize,
     ) -> PyResult<Self> {
-        let slot = Slot::default();
-        let m = self::model(model, p, d, &slot, "PMGD", Some("optimal_theta"))?;
-        let par = par(threads, &m);
         let params = PmgdParams::new(h_x).map_err(errors::integrator)?;
-        let dynamics = Pmgd::new(m, params);
-        probe_failure(&slot)?;
+        let (dynamics, slot, pool) =
+            probed_class(model, p, d, "PMGD", "optimal_theta", threads, |m, par| {
+                Ok(Pmgd::new(m, params)?.with_parallelism(par))
+            })?;
         Ok(Self {
-            dynamics: dynamics.map_err(errors::integrator)?.with_parallelism(par),
+            dynamics,
             slot,
-            pool: runs::pool(threads)?,
+            pool,
         })
     }
 
@@ -681,6 +679,32 @@ runs::dynamics_class!(PyPmgd, LatentRun, LatentObs, "model" {
         start(&self.dynamics, &self.slot, x0, seed, theta0, self.dynamics.model().theta_dim())
     }
 });
+
+/// The dynamics `make(model, par)` of PQN / PMGD on the model from `model` (built-in, or
+/// Python with the optional `method`), its callback slot and its thread pool: the Rust
+/// constructor's availability probe runs inside `make`, and a Python failure it parked
+/// is raised before the Rust error.
+#[allow(clippy::too_many_arguments)]
+fn probed_class<D>(
+    model: &Bound<'_, PyAny>,
+    p: Option<usize>,
+    d: Option<usize>,
+    name: &str,
+    method: &'static str,
+    threads: usize,
+    make: impl FnOnce(AnyLatent, Parallelism) -> meanfield_integrators::Result<D>,
+) -> PyResult<(D, Slot, Option<rayon::ThreadPool>)> {
+    let slot = Slot::default();
+    let m = self::model(model, p, d, &slot, name, Some(method))?;
+    let par = par(threads, &m);
+    let dynamics = make(m, par);
+    probe_failure(&slot)?;
+    Ok((
+        dynamics.map_err(errors::integrator)?,
+        slot,
+        runs::pool(threads)?,
+    ))
+}
 
 /// Rayon particle loops for `threads` > 1 with a built-in model (results unchanged); a
 /// Python model's loops stay on one thread (its calls hold the GIL anyway).

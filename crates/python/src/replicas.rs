@@ -238,6 +238,44 @@ where
     D::State: ConsensusState,
     D::Info: StepInfo,
 {
+    let (dict, _) = minimize_with(
+        py,
+        objective,
+        slot,
+        pool,
+        x0,
+        domain,
+        (max_steps, seed, energy_tol, stagnation),
+        make,
+        |_: &D, _: &Checkpoint<D::State>| Ok(()),
+    )?;
+    Ok(dict)
+}
+
+/// The stopping options of `minimize`: (max_steps, seed, energy_tol, stagnation).
+pub(crate) type MinimizeOptions = (u64, u64, Option<f64>, Option<(f64, u64)>);
+
+/// [`minimize`] that also reads `extra(dynamics, checkpoint)` off every run at its end,
+/// before its dynamics (and its lane) is dropped: the outcome dict and the extras in run
+/// order (polarised CBO's minimisers per run).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn minimize_with<'py, 'a, D, X>(
+    py: Python<'py>,
+    objective: &'a AnyObjective,
+    slot: &Slot,
+    pool: Option<&rayon::ThreadPool>,
+    x0: &Bound<'py, PyAny>,
+    domain: Domain,
+    (max_steps, seed, energy_tol, stagnation): MinimizeOptions,
+    make: impl Fn(Lane<'a>) -> meanfield_integrators::Result<D> + Sync,
+    extra: impl Fn(&D, &Checkpoint<D::State>) -> meanfield_integrators::Result<X> + Sync,
+) -> PyResult<(Bound<'py, PyDict>, Vec<X>)>
+where
+    D: Dynamics,
+    D::State: ConsensusState,
+    D::Info: StepInfo,
+    X: Send,
+{
     let (data, m, n, d) = stack_arg(x0)?;
     let rule = StoppingRule {
         max_steps,
@@ -279,7 +317,10 @@ where
             mean_acceptance: None,
             last_info: None,
         };
-        Ok(CboOutcome::of(objective, &view, &reason))
+        Ok((
+            CboOutcome::of(objective, &view, &reason),
+            extra(dynamics, cp)?,
+        ))
     };
     let (build, drive) = (&build, &drive);
     slot.clear();
@@ -297,8 +338,9 @@ where
     if let Some(e) = slot.take("objective", 0) {
         return Err(e);
     }
-    let outs: Vec<CboOutcome> = out.map_err(|e: IntegratorError| errors::integrator(e))?;
-    outcomes_dict(py, &outs)
+    let outs: Vec<(CboOutcome, X)> = out.map_err(|e: IntegratorError| errors::integrator(e))?;
+    let (outs, extras): (Vec<CboOutcome>, Vec<X>) = outs.into_iter().unzip();
+    Ok((outcomes_dict(py, &outs)?, extras))
 }
 
 /// [`run_many`]'s replicas on one OS thread each, all run to their end (a waiting run

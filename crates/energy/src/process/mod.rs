@@ -36,6 +36,23 @@ pub trait PathLaw: Send + Sync {
     /// Draws one path into `out` (length T) from the generator `rng`.
     fn sample(&self, rng: &mut ParticleRng, out: &mut [f64]) -> Result<()>;
 
+    /// log p of every row of `x` (row-major paths of length T) into `out` (one per row) in
+    /// one call, for a law that evaluates many paths at once (a vectorised callback):
+    /// `Some(outcome)`. The default `None` tells callers to call
+    /// [`PathLaw::log_density`] per row (in parallel); the values must be those of
+    /// `log_density` either way.
+    fn log_densities(&self, _x: &[f64], _out: &mut [f64]) -> Option<Result<()>> {
+        None
+    }
+
+    /// One path per generator of `rngs` into the rows of `out` (row-major, `rngs.len()`
+    /// rows of length T) in one call, for a law that samples many paths at once: row j
+    /// must be what [`PathLaw::sample`] draws from `rngs[j]`. The default `None` tells
+    /// callers to call `sample` per path.
+    fn sample_many(&self, _rngs: &mut [ParticleRng], _out: &mut [f64]) -> Option<Result<()>> {
+        None
+    }
+
     /// True when the law lives on [0, ∞)^T, so dynamics pushing towards it must keep
     /// coordinates non-negative (the MGDM positivity projection).
     fn non_negative(&self) -> bool {
@@ -67,6 +84,32 @@ pub trait PathLaw: Send + Sync {
                 reason: "must be finite",
             }),
             None => Ok(()),
+        }
+    }
+}
+
+/// The i.i.d. draws a law defined outside Rust turns into paths (its exact sampler is a
+/// transform of them, e.g. an AR recursion of standard normals): every draw comes from
+/// the path's own generator, so the paths are keyed by the Rust streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Draws {
+    /// N(0, 1) (`rand_distr::StandardNormal`, the draws of [`ArProcess`] and
+    /// [`StandardGaussian`]).
+    StandardNormal,
+    /// U(0, 1) open at both ends (`rand_distr::Open01`).
+    Uniform,
+    /// Exp(1) (`rand_distr::Exp1`, the draws of [`Exponential`]).
+    Exponential,
+}
+
+impl Draws {
+    /// Fills `out` with consecutive draws from `rng`.
+    pub fn fill(self, rng: &mut ParticleRng, out: &mut [f64]) {
+        use rand_distr::{Distribution, Exp1, Open01, StandardNormal};
+        match self {
+            Self::StandardNormal => out.iter_mut().for_each(|v| *v = StandardNormal.sample(rng)),
+            Self::Uniform => out.iter_mut().for_each(|v| *v = Open01.sample(rng)),
+            Self::Exponential => out.iter_mut().for_each(|v| *v = Exp1.sample(rng)),
         }
     }
 }

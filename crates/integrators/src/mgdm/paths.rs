@@ -30,12 +30,30 @@ pub fn sample_paths(law: &dyn PathLaw, n: usize, seed: u64, purpose: u64) -> Res
     let t = law.len();
     let streams = NoiseStreams::new(seed, purpose).at_step(0);
     let mut x = meanfield_measures::alloc::zeroed_f64("MGDM paths (n_paths × T)", &[n, t])?;
-    x.par_chunks_exact_mut(t)
-        .enumerate()
-        .map(|(j, row)| law.sample(&mut streams.rng(j as u64), row))
-        .collect::<std::result::Result<Vec<()>, _>>()
+    sample_rows(law, &streams, 0, &mut x)
         .map_err(|source| IntegratorError::Energy { step: 0, source })?;
     Ok(x)
+}
+
+/// Paths `first`, `first + 1`, … of `streams` into the rows of `out`: one
+/// [`PathLaw::sample_many`] call when the law samples in batches, else one
+/// [`PathLaw::sample`] per row in parallel (the same rows either way).
+fn sample_rows(
+    law: &dyn PathLaw,
+    streams: &meanfield_measures::rng::StepStreams,
+    first: usize,
+    out: &mut [f64],
+) -> meanfield_energy::Result<()> {
+    let t = law.len().max(1);
+    let mut rngs: Vec<_> = (0..out.len() / t)
+        .map(|j| streams.rng((first + j) as u64))
+        .collect();
+    if let Some(r) = law.sample_many(&mut rngs, out) {
+        return r;
+    }
+    out.par_chunks_exact_mut(t)
+        .zip(rngs.par_iter_mut())
+        .try_for_each(|(row, rng)| law.sample(rng, row))
 }
 
 /// α = (1/M) Σ_j Φ(x_j) over M = `n_samples` independent paths of `law` (path j from
@@ -73,13 +91,13 @@ pub fn feature_mean<F: FeatureMap>(
     let mut start = 0;
     while start < n_samples {
         let len = CHUNK.min(n_samples - start);
-        let feats: Vec<Vec<f64>> = (start..start + len)
-            .into_par_iter()
-            .map(|j| -> meanfield_energy::Result<Vec<f64>> {
-                let mut row = vec![0.0; t];
-                law.sample(&mut streams.rng(j as u64), &mut row)?;
+        let mut rows = vec![0.0; len * t];
+        sample_rows(law, &streams, start, &mut rows).map_err(energy)?;
+        let feats: Vec<Vec<f64>> = rows
+            .par_chunks_exact(t)
+            .map(|row| -> meanfield_energy::Result<Vec<f64>> {
                 let mut phi = vec![0.0; k];
-                map.eval(&row, &mut phi)?;
+                map.eval(row, &mut phi)?;
                 Ok(phi)
             })
             .collect::<std::result::Result<_, _>>()
@@ -108,10 +126,16 @@ pub fn log_density_sum(law: &dyn PathLaw, x: &[f64]) -> meanfield_energy::Result
             got: x.len(),
         });
     }
-    let vals: Vec<f64> = x
-        .par_chunks_exact(t)
-        .map(|row| law.log_density(row))
-        .collect::<std::result::Result<_, _>>()?;
+    let mut vals = vec![0.0; x.len() / t];
+    match law.log_densities(x, &mut vals) {
+        Some(r) => r?,
+        None => {
+            vals = x
+                .par_chunks_exact(t)
+                .map(|row| law.log_density(row))
+                .collect::<std::result::Result<_, _>>()?;
+        }
+    }
     // A path outside the support: the sum is −∞ (the compensated sum would give NaN).
     if vals.contains(&f64::NEG_INFINITY) {
         return Ok(f64::NEG_INFINITY);
