@@ -212,6 +212,47 @@ fn observers_and_budgets() {
     }
 }
 
+/// The progress hook sees every step once, in order, with the run's total; a run stopped
+/// by its time budget, serialised and resumed, continues the uninterrupted path bit for
+/// bit (also when the budget stops it again, repeatedly, until the steps are done).
+#[test]
+fn progress_and_resume_after_a_time_budget_stop() {
+    let total = 400;
+    let mut dy = mfld(2, Parallelism::Sequential);
+    let mut whole = Checkpoint::start(&dy, start(64, 2, 11), 11).unwrap();
+    let mut calls = vec![];
+    let s = dy
+        .runner(total)
+        .progress(|step, of| calls.push((step, of)))
+        .run(&mut dy, &mut whole)
+        .unwrap();
+    assert_eq!(s.reason, StopReason::StepsDone);
+    assert_eq!(calls, (1..=total).map(|k| (k, total)).collect::<Vec<_>>());
+
+    // A zero budget stops after every single step: the hardest case for a resume.
+    let mut c = Checkpoint::start(&dy, start(64, 2, 11), 11).unwrap();
+    let mut stops = 0;
+    while c.step < total {
+        let before = c.step;
+        let mut seen = vec![];
+        let s = dy
+            .runner(total)
+            .time_budget(std::time::Duration::ZERO)
+            .progress(|step, _| seen.push(step))
+            .run(&mut dy, &mut c)
+            .unwrap();
+        assert_eq!(seen, vec![before + 1], "one step per budgeted run");
+        if c.step < total {
+            assert_eq!(s.reason, StopReason::TimeBudget);
+            stops += 1;
+        }
+        c = Checkpoint::from_json(&c.to_json().unwrap()).unwrap();
+    }
+    assert_eq!(stops, total - 1);
+    assert_eq!(bits(&c.state), bits(&whole.state));
+    assert_eq!(c.time.to_bits(), whole.time.to_bits());
+}
+
 /// An edited checkpoint is refused with an error naming what is wrong; the file as
 /// written (with or without its `format` field) loads and resumes.
 #[test]
