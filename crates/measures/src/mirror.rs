@@ -137,8 +137,8 @@ pub fn softmax_into(y: &[f64], x: &mut [f64]) {
 /// (possible after a large noise draw) is clamped to −1e−300 (a point far out, not a NaN);
 /// its mirror image (l = −∞): x = u − 1/y for y > 0, a y ≤ 0 clamped to 1e−300.
 /// A coordinate with both bounds infinite has ∇φ_i ≡ 0, which no ∇φ* inverts:
-/// [`LogBarrier::new`] refuses it. A NaN dual is read as −∞ (the lower face). The image is kept at least one ulp and at
-/// least `f64::MIN_POSITIVE` inside every finite face, so ∇φ and [∇²φ]^{1/2} are finite
+/// [`LogBarrier::new`] refuses it. A NaN dual is read as −∞ (the lower face). The image
+/// is kept at least one ulp and at least `f64::MIN_POSITIVE` inside every finite face, so ∇φ and [∇²φ]^{1/2} are finite
 /// at every point ∇φ* returns (for boxes wider than 2·MIN_POSITIVE ≈ 4.5e−308; a
 /// narrower one still gets interior iterates).
 #[derive(Debug, Clone, PartialEq)]

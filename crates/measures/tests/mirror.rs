@@ -440,6 +440,20 @@ fn log_barrier_inverse_branchy(y: f64, lo: f64, hi: f64) -> f64 {
     v.max(inner_lo).min(inner_hi)
 }
 
+/// `2 · count` duals from an xorshift stream: random bit patterns (every exponent, NaNs
+/// and infinities included) alternating with moderate values in ±500.
+fn random_duals(mut s: u64, count: usize) -> Vec<f64> {
+    let mut ys = Vec::with_capacity(2 * count);
+    for _ in 0..count {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ys.push(f64::from_bits(s));
+        ys.push(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1e3);
+    }
+    ys
+}
+
 #[test]
 fn log_barrier_grad_phi_star_is_bitwise_the_branchy_form() {
     let specials = [
@@ -469,15 +483,7 @@ fn log_barrier_grad_phi_star_is_bitwise_the_branchy_form() {
         (-3.5, 1e6),
     ];
     let mut ys: Vec<f64> = specials.to_vec();
-    let mut s = 0x2545_f491_4f6c_dd1du64;
-    for _ in 0..4000 {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        // Random bit patterns (every exponent) and moderate values.
-        ys.push(f64::from_bits(s));
-        ys.push(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1e3);
-    }
+    ys.extend(random_duals(0x2545_f491_4f6c_dd1d, 4000));
     for (lo, hi) in boxes {
         let d = ys.len();
         let map = log_barrier(&vec![lo; d], &vec![hi; d]);
@@ -499,7 +505,6 @@ fn log_barrier_grad_phi_star_is_bitwise_the_branchy_form() {
 /// [∇²φ(x)]^{1/2} = [∇²φ_orthant(−x)]^{1/2}, bit for bit (negation is exact).
 #[test]
 fn log_barrier_open_below_is_the_reflected_orthant() {
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
     let mut ys = vec![
         0.0,
         -0.0,
@@ -512,13 +517,7 @@ fn log_barrier_open_below_is_the_reflected_orthant() {
         f64::MAX,
     ];
     ys.extend([f64::MIN, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 5e-324]);
-    for _ in 0..2000 {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        ys.push(f64::from_bits(s));
-        ys.push(((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1e3);
-    }
+    ys.extend(random_duals(0x9e37_79b9_7f4a_7c15, 2000));
     for u in [0.0, 2.5, -7.0, 1e-300] {
         let d = ys.len();
         let below = log_barrier(&vec![f64::NEG_INFINITY; d], &vec![u; d]);

@@ -31,7 +31,7 @@ use super::{
     CboInfo, CboNoise, CboParams, CboState, ConsensusStep, check_per_particle_noise,
     for_each_row_pair_mut,
 };
-use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one};
 
 /// A mirror map of mirror CBO: the dual map ∇φ (used once, at the start), its inverse
@@ -298,39 +298,9 @@ pub struct MirrorCboState {
     pub dual: Vec<f64>,
 }
 
-impl DynamicsState for MirrorCboState {
-    fn non_finite(&self) -> Option<String> {
-        self.cbo
-            .non_finite()
-            .or_else(|| super::non_finite_coordinate("dual", &self.dual))
-    }
-
-    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
-        self.cbo.collective()
-    }
-}
-
-/// The primal and dual particles are split over the ranks (the same rows); the rest is
-/// CBO's global state.
-impl DistributedState for MirrorCboState {
-    fn gathered(&self) -> Result<Self> {
-        Ok(Self {
-            cbo: self.cbo.gathered()?,
-            dual: crate::dynamics::gather_rows(&self.cbo.ensemble, &self.dual)?,
-        })
-    }
-
-    fn scattered(
-        &self,
-        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
-    ) -> Result<Self> {
-        let cbo = self.cbo.scattered(collective)?;
-        let d = cbo.ensemble.dim();
-        let dual =
-            crate::dynamics::scatter_rows(&cbo.ensemble, &self.dual, d, "the dual particles")?;
-        Ok(Self { cbo, dual })
-    }
-}
+// The primal and dual particles are split over the ranks (the same rows); the rest is
+// CBO's global state.
+super::cbo_state_with_rows!(MirrorCboState, dual, "dual", "the dual particles");
 
 /// Mirror CBO on an [`Objective`] with the mirror map `M`.
 pub struct MirrorCbo<O, M> {

@@ -492,6 +492,46 @@ mod extended_f64 {
     }
 }
 
+/// [`DynamicsState`] and [`DistributedState`](crate::dynamics::DistributedState) for a
+/// variant's state that is a [`CboState`] (`cbo`) plus one companion array with d values
+/// per particle (`$rows`, split over the ranks like the particles): finiteness of both,
+/// CBO's collective, the rows gathered and scattered with CBO's state.
+macro_rules! cbo_state_with_rows {
+    ($state:ty, $rows:ident, $label:literal, $what:literal) => {
+        impl $crate::dynamics::DynamicsState for $state {
+            fn non_finite(&self) -> Option<String> {
+                self.cbo
+                    .non_finite()
+                    .or_else(|| $crate::cbo::non_finite_coordinate($label, &self.$rows))
+            }
+
+            fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
+                self.cbo.collective()
+            }
+        }
+
+        impl $crate::dynamics::DistributedState for $state {
+            fn gathered(&self) -> $crate::error::Result<Self> {
+                Ok(Self {
+                    cbo: self.cbo.gathered()?,
+                    $rows: $crate::dynamics::gather_rows(&self.cbo.ensemble, &self.$rows)?,
+                })
+            }
+
+            fn scattered(
+                &self,
+                collective: std::sync::Arc<dyn meanfield_measures::Collective>,
+            ) -> $crate::error::Result<Self> {
+                let cbo = self.cbo.scattered(collective)?;
+                let d = cbo.ensemble.dim();
+                let $rows = $crate::dynamics::scatter_rows(&cbo.ensemble, &self.$rows, d, $what)?;
+                Ok(Self { cbo, $rows })
+            }
+        }
+    };
+}
+pub(crate) use cbo_state_with_rows;
+
 /// "`what` coordinate k is v" for the first non-finite entry of `values`: the part of a
 /// consensus state's [`DynamicsState::non_finite`] beyond the ensemble's.
 pub(crate) fn non_finite_coordinate(what: &str, values: &[f64]) -> Option<String> {

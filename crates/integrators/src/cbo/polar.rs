@@ -39,7 +39,7 @@ use super::{
     CboInfo, CboParams, CboState, MIN_ROWS_PER_TASK, check_consensus_finite, check_consensus_state,
     diverged_at, eval_energies, move_particle,
 };
-use crate::dynamics::{DistributedState, Dynamics, DynamicsState, StepKey};
+use crate::dynamics::{Dynamics, StepKey};
 use crate::error::{IntegratorError, Result, check_at_least_one, check_positive};
 use crate::runner::{Checkpoint, Runner};
 
@@ -120,39 +120,14 @@ pub struct PolarCboState {
     pub points: Vec<f64>,
 }
 
-impl DynamicsState for PolarCboState {
-    fn non_finite(&self) -> Option<String> {
-        self.cbo
-            .non_finite()
-            .or_else(|| super::non_finite_coordinate("consensus point", &self.points))
-    }
-
-    fn collective(&self) -> Option<std::sync::Arc<dyn meanfield_measures::Collective>> {
-        self.cbo.collective()
-    }
-}
-
-/// The particles and their consensus points are split over the ranks (the same rows);
-/// the rest is CBO's global state.
-impl DistributedState for PolarCboState {
-    fn gathered(&self) -> Result<Self> {
-        Ok(Self {
-            cbo: self.cbo.gathered()?,
-            points: crate::dynamics::gather_rows(&self.cbo.ensemble, &self.points)?,
-        })
-    }
-
-    fn scattered(
-        &self,
-        collective: std::sync::Arc<dyn meanfield_measures::Collective>,
-    ) -> Result<Self> {
-        let cbo = self.cbo.scattered(collective)?;
-        let d = cbo.ensemble.dim();
-        let points =
-            crate::dynamics::scatter_rows(&cbo.ensemble, &self.points, d, "the consensus points")?;
-        Ok(Self { cbo, points })
-    }
-}
+// The particles and their consensus points are split over the ranks (the same rows); the
+// rest is CBO's global state.
+super::cbo_state_with_rows!(
+    PolarCboState,
+    points,
+    "consensus point",
+    "the consensus points"
+);
 
 /// One distinct minimiser found by [`cluster_points`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
